@@ -1,0 +1,86 @@
+/*
+ * report.h - the finance workbook (SPEC 6.3), written with libxlsxwriter.
+ *
+ * report.c only formats: the run hands it everything as plain rows.  Text
+ * that came from input files is always written as a string cell, never as
+ * a formula.  The workbook is written to a temporary name in the target
+ * folder and renamed when complete.
+ */
+#ifndef CR_REPORT_H
+#define CR_REPORT_H
+
+#include "config.h"
+#include "store.h"
+
+/* One row of Captures, Releases, Pending or Fulfillment.  NULL text and
+ * CR_TIME_NONE instants are written as empty cells. */
+typedef struct cr_rep_row {
+    const char *claim_id;
+    const char *psp_ref;
+    const char *card_brand;
+    const char *currency;
+    const char *reason;
+    const char *detail;        /* all non-conformities (captures) */
+    const char *received_sn;
+    const char *registered_sn;
+    const char *region;
+    const char *product_model;
+    const char *state;         /* pending: pending | in_transit | awaiting_checkin */
+    cr_money_t amount;         /* minor units of currency */
+    cr_time_t deadline;
+    cr_time_t arrived_at;
+    cr_time_t shipped_at;
+    cr_time_t hold_expires;
+    cr_time_t received_at;
+    long days_left;            /* pending: calendar days from the as-of day to the deadline day */
+    bool reminder;
+    bool auth_expired;         /* captures: issued after the hold expired */
+} cr_rep_row;
+
+typedef struct cr_rep_rows {
+    cr_rep_row *items;
+    size_t n, cap;
+} cr_rep_rows;
+/* Appends a zeroed row (instants set to CR_TIME_NONE); NULL on no memory. */
+cr_rep_row *cr_rep_rows_add(cr_rep_rows *l);
+void cr_rep_rows_release(cr_rep_rows *l);
+
+/* A file this run looked at. */
+typedef struct cr_rep_file {
+    const char *name;
+    const char *kind;          /* receipts | settlements */
+    const char *feed;          /* NULL when no feed matched */
+    const char *outcome;       /* ingested | skipped (same content as ...) | rejected | no feed */
+    const char *detail;
+    long rows, accepted, rejected, ignored;
+} cr_rep_file;
+
+typedef struct cr_report {
+    const cr_config *cfg;      /* time zone, currency exponents */
+    int64_t run_id;            /* 0 for a dry run */
+    cr_time_t as_of;
+    cr_time_t generated_at;
+    bool dry_run;
+    const char *mode;          /* "LIVE" or "DRY RUN" */
+    const cr_run_stats *stats;
+    const cr_rep_row *captures;  size_t n_captures;
+    const cr_rep_row *releases;  size_t n_releases;
+    const cr_rep_row *pending;   size_t n_pending;
+    const cr_rep_row *fulfillment; size_t n_fulfillment;
+    const cr_exc_row *exceptions; size_t n_exceptions;   /* open as of as_of */
+    const cr_reject_view *rejects; size_t n_rejects;     /* this run's, incl. whole files (line 0) */
+    const cr_rep_file *files;    size_t n_files;
+    const char *payment_file;    /* action files of this run, or NULL */
+    const char *fulfillment_file;
+} cr_report;
+
+/* Writes the workbook to PATH (via PATH.tmp-XXXX and rename).
+ * CR_ECANTCREAT when the file cannot be created, CR_EIO on a write error. */
+cr_err cr_report_write(const cr_report *r, const char *path);
+
+/* Text safe for a cell: invalid UTF-8 bytes and control characters other
+ * than tab and newline become U+FFFD, cut at 32767 characters (Excel's
+ * limit).  Returns a malloc'd string (NULL on no memory). */
+char *cr_cell_text(const char *s);
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * rules.h - the business rules of SPEC section 4, pure: no I/O, no SQL.
+ *
+ * Input: the claims, the receipt events, the policy and the as-of instant.
+ * Output: for each claim a decision with its reason, detail, pending state
+ * and the exceptions it raises.  The orchestrator (run.c) loads the inputs
+ * from the stores and records the outputs.
+ */
+#ifndef CR_RULES_H
+#define CR_RULES_H
+
+#include "config.h"
+#include "crtime.h"
+#include "feed.h"
+
+/* Exception codes (SPEC section 4), and one of carerecon's own:
+ * CLAIM_DATA_INVALID, for a claim row the rules cannot read. */
+typedef enum cr_code {
+    CR_X_SN_NEAR_MATCH = 0,
+    CR_X_UNMATCHED_RECEIPT,
+    CR_X_AWAITING_CHECKIN,
+    CR_X_AUTH_EXPIRED,
+    CR_X_AUTH_EXPIRES_BEFORE_DEADLINE,
+    CR_X_NONCONFORMING_BASIC,
+    CR_X_MISSING_PREAUTH,
+    CR_X_PREAUTH_EXCEEDS_VALUE,
+    CR_X_PREMIUM_REGION_NOT_ALLOWED,
+    CR_X_CARD_BRAND_NOT_ALLOWED,
+    CR_X_INELIGIBLE_CLAIM,
+    CR_X_RECEIPT_FOR_CANCELLED_CLAIM,
+    CR_X_MULTIPLE_RECEIPTS,
+    CR_X_SERIAL_REUSED,
+    CR_X_ACTION_CONFLICT,
+    CR_X_DUPLICATE_CAPTURE,
+    CR_X_CURRENCY_MISMATCH,
+    CR_X_SETTLEMENT_AMOUNT_MISMATCH,
+    CR_X_CAPTURED_AFTER_RELEASE,
+    CR_X_UNEXPECTED_CAPTURE,
+    CR_X_UNEXPECTED_RELEASE,
+    CR_X_PREAUTH_EXPIRED_AT_PROCESSOR,
+    CR_X_FEE_MISMATCH,
+    CR_X_CHARGEBACK,
+    CR_X_UNMATCHED_SETTLEMENT,
+    CR_X_CARD_MISMATCH,
+    CR_X_UNCONFIRMED_ACTION,
+    CR_X_CLAIM_DATA_INVALID,
+    CR_X_COUNT
+} cr_code;
+
+typedef enum cr_severity { CR_SEV_LOW = 0, CR_SEV_MEDIUM, CR_SEV_HIGH } cr_severity;
+
+const char *cr_code_name(cr_code c);
+int cr_code_from_name(const char *s);           /* -1 when unknown */
+cr_severity cr_code_severity(cr_code c);
+const char *cr_severity_name(cr_severity s);
+/* Waiting codes resolve themselves when their condition is gone. */
+bool cr_code_is_waiting(cr_code c);
+
+/* One finding.  SUBJECT identifies what it is about (a claim id, a
+ * "file:line", a processor reference); with CODE it makes the stable ID. */
+typedef struct cr_exc {
+    cr_code code;
+    char claim_id[64];
+    char subject[160];
+    char reference[96];
+    char detail[320];
+    char source_file[128];
+    long source_line;
+} cr_exc;
+
+typedef struct cr_excs {
+    cr_exc *items;
+    size_t n, cap;
+    bool oom;
+} cr_excs;
+/* Appends a finding; on no memory sets ->oom and drops it. */
+cr_exc *cr_excs_add(cr_excs *l, cr_code code, const char *claim_id, const char *subject);
+void cr_excs_release(cr_excs *l);
+/* The stable ID of CODE + SUBJECT: "EX-" and 16 hex digits. */
+void cr_exc_id(cr_code code, const char *subject, char out[24]);
+
+/* A claim as the rules see it.  Strings are owned by whoever loaded it. */
+typedef struct cr_claim {
+    const char *claim_id;
+    bool premium;
+    bool active;
+    const char *plan, *status;
+    const char *region;
+    const char *product_model;
+    const char *registered_sn;
+    int battery_registered;
+    cr_money_t product_value;
+    const char *currency;
+    cr_money_t service_fee;
+    const char *preauth_ref;       /* NULL when absent */
+    bool has_preauth_amount;
+    cr_money_t preauth_amount;
+    const char *card_brand;        /* lower-cased, or NULL */
+    cr_time_t paid_at;             /* CR_TIME_NONE when unreadable */
+    int return_days;               /* resolved: the claim's, else the policy's */
+    cr_day_t refresh_expires_on;   /* INT32_MIN when unreadable */
+    int replacements_left;
+    const char *invalid;           /* why the row cannot be read, or NULL */
+    char norm_sn[64];              /* normalized registered serial */
+} cr_claim;
+
+/* A stored receipt event with its provenance. */
+typedef struct cr_event {
+    int64_t id;
+    const char *tracking, *claim_ref, *serial;
+    cr_event_kind kind;
+    cr_time_t at;
+    int battery_returned, genuine;
+    const char *file;
+    long line;
+    int claim;                     /* index of the matched claim, -1 none */
+    bool duplicate;                /* the same event seen before: counts once */
+} cr_event;
+
+/* Normalizes a serial: trimmed, a scanner symbology prefix (']' and two
+ * characters) and control characters removed, spaces and hyphens removed,
+ * upper case.  Writes at most N-1 bytes and a NUL. */
+void cr_serial_normalize(const char *in, char *out, size_t n);
+/* True when two normalized serials differ but are equal once O->0, I->1,
+ * L->1, S->5 are folded. */
+bool cr_serial_near_match(const char *a, const char *b);
+
+/* Matches events to claims (SPEC 4, "Matching receipts to claims"),
+ * marking duplicates.  Only events with at <= AS_OF take part (others get
+ * claim -1 and are left alone).  Raises UNMATCHED_RECEIPT,
+ * RECEIPT_FOR_CANCELLED_CLAIM and SERIAL_REUSED into EXCS.  CLAIMS must be
+ * sorted by claim_id as compared by cr_claim_id_cmp. */
+cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *events, size_t nevents,
+                       cr_time_t as_of, cr_excs *excs);
+
+/* Claim ids compare trimmed and case-insensitive. */
+int cr_claim_id_cmp(const char *a, const char *b);
+/* Binary search in CLAIMS sorted by id; -1 when absent. */
+long cr_claim_find(const cr_claim *claims, size_t n, const char *id);
+
+typedef enum cr_decision_kind {
+    CR_D_NONE = 0,         /* not decided (not active, not paid yet, missing preauth) */
+    CR_D_PENDING,
+    CR_D_CAPTURE,
+    CR_D_RELEASE,
+    CR_D_SHIP,             /* basic: ship_replacement */
+    CR_D_NONCONFORMING,    /* basic: exception only */
+    CR_D_WAITING           /* basic: nothing checked in yet */
+} cr_decision_kind;
+const char *cr_decision_name(cr_decision_kind d);
+
+typedef enum cr_pending_state { CR_P_NONE = 0, CR_P_PENDING, CR_P_IN_TRANSIT, CR_P_AWAITING_CHECKIN } cr_pending_state;
+const char *cr_pending_name(cr_pending_state s);
+
+typedef struct cr_decision {
+    cr_decision_kind kind;
+    const char *reason;            /* RETURNED, LATE_RETURN, NOT_RETURNED, NON_GENUINE, ... or NULL */
+    char detail[256];              /* all non-conformities, or other explanation */
+    cr_pending_state state;
+    bool reminder;
+    cr_money_t amount;             /* capture: min(preauth, value); release: preauth */
+    cr_time_t deadline, grace_end;
+    cr_time_t shipped_at, delivered_at, checkin_at, arrival; /* CR_TIME_NONE when none */
+    cr_time_t hold_expires;        /* CR_TIME_NONE when unknown */
+    const cr_event *checkin;       /* the deciding check-in, or NULL */
+} cr_decision;
+
+/* Everything the per-claim rule needs besides the claim and its events. */
+typedef struct cr_rules_ctx {
+    const cr_policy *policy;
+    const cr_tz *tz;
+    cr_time_t as_of;
+} cr_rules_ctx;
+
+/* Decides claim C from its matched, de-duplicated events EV[0..N) (any
+ * order), and raises the claim checks and decision exceptions into EXCS.
+ * Nothing is decided (kind NONE) for a claim that is not active or not paid
+ * by the as-of instant. */
+void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const *ev, size_t n,
+               cr_decision *out, cr_excs *excs);
+
+/* Whether the hold of C expires before the end of the time it may wait. */
+cr_time_t cr_hold_expiry(const cr_policy *p, const cr_claim *c);
+
+#endif

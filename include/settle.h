@@ -1,0 +1,50 @@
+/*
+ * settle.h - settlement rows against issued payment actions (SPEC 4,
+ * "Settlement"), and UNCONFIRMED_ACTION.  Pure: no I/O.
+ */
+#ifndef CR_SETTLE_H
+#define CR_SETTLE_H
+
+#include "rules.h"
+
+/* A stored settlement row with its provenance. */
+typedef struct cr_srow {
+    int64_t id;
+    const char *psp_ref, *merchant_ref;
+    cr_settle_type type;
+    const char *raw_type;
+    bool has_amount;
+    cr_money_t amount;
+    char currency[4];
+    cr_time_t booked_at;
+    const char *card_brand;
+    const char *file;
+    long line;
+    int claim;                 /* matched claim index, -1 none (set by cr_settle) */
+} cr_srow;
+
+/* A claim's payment action as the settlement rules see it. */
+typedef enum cr_pay_kind { CR_PAY_NONE = 0, CR_PAY_CAPTURE, CR_PAY_RELEASE } cr_pay_kind;
+
+typedef struct cr_payview {
+    cr_pay_kind kind;
+    cr_time_t issued_at;
+    cr_money_t amount;
+    const char *currency;
+    int64_t action_id;
+    /* outputs */
+    int64_t confirmed_row;     /* the settlement row that confirmed it, 0 none */
+    cr_time_t confirmed_at;
+    bool seen_same_type;       /* a row of the action's type was booked after issue */
+} cr_payview;
+
+/* Matches ROWS to CLAIMS (by psp_reference = preauth_ref, else
+ * merchant_reference = claim_id), takes those booked by AS_OF in booked_at
+ * order and applies the table of SPEC 4 against PAY[claim index], raising
+ * exceptions into EXCS and filling the outputs of PAY.  Then raises
+ * UNCONFIRMED_ACTION for actions older than settlement_confirm_days with no
+ * row of their type.  CLAIMS must be sorted by claim id. */
+cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t nrows,
+                 cr_payview *pay, const cr_policy *policy, cr_time_t as_of, cr_excs *excs);
+
+#endif

@@ -1,0 +1,163 @@
+/*
+ * store.h - every SQL statement of carerecon: the state database it owns
+ * (runs, files, events, settlement rows, rejected rows, decisions, actions,
+ * exceptions) and the claim database it only reads.
+ *
+ * SQLite is spoken to here only, with bound parameters only.  Functions
+ * are named for what they do, so another database could stand in later.
+ */
+#ifndef CR_STORE_H
+#define CR_STORE_H
+
+#include "feed.h"
+#include "rules.h"
+#include "settle.h"
+
+typedef struct cr_store cr_store;
+
+/* Opens (creating when CREATE) and migrates the state database at PATH.
+ * PATH ":memory:" gives a private in-memory database. */
+cr_err cr_store_open(const char *path, bool create, cr_store **out);
+void cr_store_close(cr_store *s);
+int cr_store_schema_version(cr_store *s);
+
+/* Transactions.  Savepoints nest inside an outer transaction. */
+cr_err cr_store_begin(cr_store *s);
+cr_err cr_store_commit(cr_store *s);
+cr_err cr_store_rollback(cr_store *s);
+cr_err cr_store_savepoint(cr_store *s);
+cr_err cr_store_savepoint_release(cr_store *s);
+cr_err cr_store_savepoint_rollback(cr_store *s);
+
+/* --- runs --- */
+typedef struct cr_run_stats {
+    long files_ingested, files_skipped, files_rejected, files_unmatched;
+    long rows_accepted, rows_rejected, rows_ignored;
+    long captures, releases, pending, ships, conflicts, previously_issued;
+    long exceptions_open, exceptions_new, exceptions_resolved;
+} cr_run_stats;
+
+cr_err cr_store_run_start(cr_store *s, cr_time_t as_of, const char *mode, cr_time_t now,
+                          int64_t *run_id);
+cr_err cr_store_run_finish(cr_store *s, int64_t run_id, const char *status, cr_time_t now,
+                           const cr_run_stats *st);
+/* Runs that started and never finished (killed), for a warning. */
+cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count);
+
+/* --- files and their rows --- */
+/* Looks a content hash up; *FOUND tells, NAME gets the name it came in as. */
+cr_err cr_store_file_find(cr_store *s, const char *sha256, bool *found, char *name, size_t n);
+cr_err cr_store_file_add(cr_store *s, int64_t run_id, const char *sha256, const char *name,
+                         const char *feed, cr_feed_kind kind, const char *status,
+                         const cr_feed_stats *st, const char *detail, cr_time_t now,
+                         int64_t *file_id);
+/* Records how many rows the file had, once it has been read. */
+cr_err cr_store_file_counts(cr_store *s, int64_t file_id, const cr_feed_stats *st);
+cr_err cr_store_event_add(cr_store *s, int64_t file_id, const cr_receipt_row *r);
+cr_err cr_store_settlement_add(cr_store *s, int64_t file_id, const cr_settle_row *r);
+cr_err cr_store_reject_add(cr_store *s, int64_t run_id, int64_t file_id, const char *file_name,
+                           const cr_reject_row *r);
+
+/* Rejected rows and files of one run, in order. */
+typedef struct cr_reject_view {
+    const char *file;
+    long line;
+    const char *reason, *field, *detail, *raw;
+} cr_reject_view;
+typedef cr_err (*cr_reject_fn)(void *ud, const cr_reject_view *r);
+cr_err cr_store_rejects_of_run(cr_store *s, int64_t run_id, cr_reject_fn fn, void *ud);
+
+/* Loads every event (with file name and line) into *OUT; strings live in POOL. */
+cr_err cr_store_events_load(cr_store *s, cr_pool *pool, cr_event **out, size_t *n);
+cr_err cr_store_settlements_load(cr_store *s, cr_pool *pool, cr_srow **out, size_t *n);
+
+/* --- actions --- */
+typedef struct cr_action {
+    int64_t id;
+    const char *claim_id;
+    const char *kind;          /* "payment" | "fulfillment" */
+    const char *action;        /* "capture" | "release" | "ship_replacement" */
+    const char *reason;
+    cr_money_t amount;
+    const char *currency;
+    const char *psp_ref;
+    int64_t run_id;
+    cr_time_t issued_at;
+    const char *file_name;     /* planned output file */
+    bool written;
+    int64_t confirmed_row;
+    cr_time_t confirmed_at;
+    /* fulfillment */
+    const char *region, *product_model, *received_sn;
+    cr_time_t received_at;
+} cr_action;
+
+cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t *n);
+/* Records a new action.  The database refuses a second action of a kind
+ * for a claim (UNIQUE): then *DUPLICATE is set and nothing is written. */
+cr_err cr_store_action_add(cr_store *s, cr_action *a, bool *duplicate);
+cr_err cr_store_action_confirm(cr_store *s, int64_t action_id, int64_t row_id, cr_time_t at);
+cr_err cr_store_action_mark_written(cr_store *s, int64_t action_id, const char *file_name);
+
+/* --- decisions (recorded when a claim's decision changes) --- */
+cr_err cr_store_decision_record(cr_store *s, int64_t run_id, cr_time_t as_of, const char *claim_id,
+                                const cr_decision *d, bool *changed);
+
+/* --- exceptions --- */
+typedef struct cr_exc_row {
+    const char *id, *code, *severity, *claim_id, *reference, *detail, *status;
+    const char *source_file;
+    long source_line;
+    cr_time_t first_seen, last_seen;
+    int64_t first_run;
+    const char *ack_note, *ack_by;
+    cr_time_t ack_at, resolved_at;
+} cr_exc_row;
+typedef cr_err (*cr_exc_fn)(void *ud, const cr_exc_row *r);
+
+/* Records finding X seen by RUN at AS_OF: new ones open with first_seen =
+ * AS_OF; known ones keep their first_seen (or move it earlier), a resolved
+ * one opens again; an acknowledged one stays acknowledged.  *IS_NEW tells. */
+cr_err cr_store_exc_seen(cr_store *s, const cr_exc *x, int64_t run_id, cr_time_t as_of,
+                         bool *is_new);
+/* Resolves open exceptions of waiting codes that RUN did not see, when
+ * they were last seen at or before AS_OF.  *COUNT gets how many. */
+cr_err cr_store_exc_resolve_unseen(cr_store *s, int64_t run_id, cr_time_t as_of, long *count);
+/* Open exceptions first seen by AS_OF, most severe first. */
+cr_err cr_store_exc_open(cr_store *s, cr_time_t as_of, cr_exc_fn fn, void *ud);
+/* Acknowledges one exception (open or resolved).  CR_ENOTFOUND when unknown;
+ * *ALREADY when it was acknowledged before. */
+cr_err cr_store_exc_ack(cr_store *s, const char *id, const char *note, const char *by,
+                        cr_time_t now, bool *already);
+/* Acknowledges every open exception of CODE first seen before BEFORE
+ * (CR_TIME_NONE: any).  *COUNT gets how many. */
+cr_err cr_store_exc_ack_code(cr_store *s, const char *code, cr_time_t before, const char *note,
+                             const char *by, cr_time_t now, long *count);
+
+/* --- one claim's history (carerecon claim) --- */
+typedef struct cr_history_item {
+    cr_time_t at;              /* when it happened (event time, run as-of, ...) */
+    const char *what;          /* "event", "decision", "action", "settlement", "exception" */
+    const char *text;          /* one line for a person */
+    const char *source;        /* "file:line" or "run N", or NULL */
+} cr_history_item;
+typedef cr_err (*cr_history_fn)(void *ud, const cr_history_item *h);
+/* Calls FN for each item about CLAIM_ID (with PREAUTH_REF), in time order. */
+cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *preauth_ref,
+                              cr_history_fn fn, void *ud);
+
+/* --- the claim database (read-only) --- */
+typedef struct cr_claimsdb cr_claimsdb;
+/* Opens PATH read-only and checks the claims table and its columns.
+ * CR_ENOINPUT when missing, not a database, or lacking columns. */
+cr_err cr_claimsdb_open(const char *path, cr_claimsdb **out);
+void cr_claimsdb_close(cr_claimsdb *db);
+/* Loads every claim, sorted by claim id (cr_claim_id_cmp), resolving the
+ * return period and normalizing the serial.  Strings live in POOL. */
+cr_err cr_claimsdb_load(cr_claimsdb *db, const cr_config *cfg, cr_pool *pool, cr_claim **out,
+                        size_t *n);
+/* Loads one claim by id; *FOUND tells. */
+cr_err cr_claimsdb_get(cr_claimsdb *db, const cr_config *cfg, cr_pool *pool, const char *id,
+                       cr_claim *out, bool *found);
+
+#endif

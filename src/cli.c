@@ -1,0 +1,529 @@
+/*
+ * cli.c - the command line (SPEC section 5): subcommands dispatched from a
+ * table, options read with getopt_long, every error mapped to an exit
+ * status in one place (cr_exit_code).
+ */
+#include "cli.h"
+
+#include "config.h"
+#include "crtime.h"
+#include "money.h"
+#include "rules.h"
+#include "run.h"
+#include "store.h"
+#include "actions.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+    "usage: carerecon run [--config F] [--as-of DATE|DATETIME] [--from DATE --to DATE]\n"
+    "                     [--dry-run] [--report FILE] [--quiet | --verbose]\n"
+    "       carerecon claim CLAIM_ID [--config F]\n"
+    "       carerecon ack (EXCEPTION_ID... | --code CODE [--first-seen-before DATE])\n"
+    "                     --note TEXT [--by NAME] [--config F]\n"
+    "       carerecon check-config [--config F]\n"
+    "       carerecon --help | --version\n";
+
+static const char help_text[] =
+    "\n"
+    "carerecon reconciles Care Express returns: it ingests carrier receipt and\n"
+    "payment-processor settlement files, decides every claim, emits each\n"
+    "pre-authorization capture or release exactly once, and writes the finance\n"
+    "workbook.\n"
+    "\n"
+    "  run            ingest new inbox files and decide as of --as-of (default now;\n"
+    "                 a bare DATE is the end of that day in the configured zone)\n"
+    "    --from A --to B   replay the nightly run for each day A..B, in order\n"
+    "    --dry-run         decide and write the workbook, change nothing else\n"
+    "    --report FILE     the workbook path (a single run only)\n"
+    "    --quiet, --verbose\n"
+    "  claim ID       one claim's whole history\n"
+    "  ack            acknowledge exceptions, with a note\n"
+    "  check-config   print the effective configuration\n"
+    "\n"
+    "The configuration is --config FILE, else $CARERECON_CONFIG, else\n"
+    "config/carerecon.yaml.  Exit status: 0 done, 64 bad usage, 65 an input file\n"
+    "was rejected (or an unknown claim/exception), 66 claim database or inbox\n"
+    "missing, 73 an output cannot be created, 74 I/O error, 75 another run holds\n"
+    "the lock, 78 bad configuration.\n";
+
+static cr_err usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static cr_err usage(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("carerecon: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n", stderr);
+    fputs(usage_text, stderr);
+    fputs("(see carerecon --help)\n", stderr);
+    return CR_EUSAGE;
+}
+
+static const char *config_path(const char *opt)
+{
+    if (opt)
+        return opt;
+    const char *env = getenv("CARERECON_CONFIG");
+    if (env && *env)
+        return env;
+    return "config/carerecon.yaml";
+}
+
+/* Reads --as-of: a DATE is the end of that day in TZ; an instant needs an
+ * offset or Z, or is read as local time in TZ. */
+static cr_err parse_as_of(const char *s, const cr_tz *tz, cr_time_t *out)
+{
+    cr_day_t day;
+    if (cr_parse_date(s, &day) == CR_OK) {
+        *out = cr_tz_end_of_day(tz, day);
+        return CR_OK;
+    }
+    if (cr_parse_iso_instant(s, out) == CR_OK)
+        return CR_OK;
+    cr_civil c;
+    bool has_off;
+    int32_t off;
+    if (cr_parse_datetime("%Y-%m-%dT%H:%M:%S", s, &c, &has_off, &off) == CR_OK ||
+        cr_parse_datetime("%Y-%m-%d %H:%M:%S", s, &c, &has_off, &off) == CR_OK) {
+        *out = cr_tz_to_utc(tz, &c);
+        return CR_OK;
+    }
+    return CR_EPARSE;
+}
+
+static bool date_syntax_ok(const char *s)
+{
+    cr_day_t d;
+    cr_time_t t;
+    cr_civil c;
+    bool h;
+    int32_t o;
+    return cr_parse_date(s, &d) == CR_OK || cr_parse_iso_instant(s, &t) == CR_OK ||
+           cr_parse_datetime("%Y-%m-%dT%H:%M:%S", s, &c, &h, &o) == CR_OK ||
+           cr_parse_datetime("%Y-%m-%d %H:%M:%S", s, &c, &h, &o) == CR_OK;
+}
+
+/* Opens the state database; a dry run on a missing one uses an empty
+ * in-memory database so that nothing is created. */
+static cr_err open_state(const cr_config *cfg, bool dry, bool must_exist, cr_store **st)
+{
+    struct stat sb;
+    bool exists = stat(cfg->state_db, &sb) == 0;
+    if (!exists && must_exist)
+        return cr_error(CR_ENOINPUT, "state database %s does not exist yet: no run has been made",
+                        cfg->state_db);
+    if (!exists && dry)
+        return cr_store_open(":memory:", true, st);
+    if (!exists) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", cfg->state_db);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+            *slash = '\0';
+            cr_err rc = cr_make_dirs(dir);
+            if (rc != CR_OK)
+                return rc;
+        }
+    }
+    return cr_store_open(cfg->state_db, true, st);
+}
+
+/* --- run ------------------------------------------------------------------ */
+
+static cr_err cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"as-of", required_argument, NULL, 'a'},
+        {"from", required_argument, NULL, 'f'},   {"to", required_argument, NULL, 't'},
+        {"dry-run", no_argument, NULL, 'n'},      {"report", required_argument, NULL, 'r'},
+        {"quiet", no_argument, NULL, 'q'},        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *cfgp = NULL, *as_of = NULL, *from = NULL, *to = NULL, *report = NULL;
+    bool dry = false, quiet = false, verbose = false;
+    int c;
+    cr_err rc;
+    cr_config *cfg = NULL;
+    cr_store *st = NULL;
+    cr_claimsdb *cdb = NULL;
+    int lock = -1;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+c:a:f:t:nr:qvh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': cfgp = optarg; break;
+        case 'a': as_of = optarg; break;
+        case 'f': from = optarg; break;
+        case 't': to = optarg; break;
+        case 'n': dry = true; break;
+        case 'r': report = optarg; break;
+        case 'q': quiet = true; break;
+        case 'v': verbose = true; break;
+        case 'h': fputs(usage_text, stdout); fputs(help_text, stdout); return CR_OK;
+        default: return usage("run: unknown or incomplete option");
+        }
+    }
+    if (optind < argc)
+        return usage("run: unexpected argument '%s'", argv[optind]);
+    if (quiet && verbose)
+        return usage("run: --quiet and --verbose exclude each other");
+    if ((from && !to) || (to && !from))
+        return usage("run: --from and --to go together");
+    if (from && as_of)
+        return usage("run: --as-of cannot be combined with --from/--to");
+    if (from && report)
+        return usage("run: --report names the workbook of a single run, not of --from/--to");
+    cr_day_t dfrom = 0, dto = 0;
+    if (from && cr_parse_date(from, &dfrom) != CR_OK)
+        return usage("run: --from '%s' is not a date (YYYY-MM-DD)", from);
+    if (to && cr_parse_date(to, &dto) != CR_OK)
+        return usage("run: --to '%s' is not a date (YYYY-MM-DD)", to);
+    if (from && dto < dfrom)
+        return usage("run: --to %s is before --from %s", to, from);
+    if (from && dto - dfrom > 3660)
+        return usage("run: --from/--to spans more than ten years");
+    if (as_of && !date_syntax_ok(as_of))
+        return usage("run: --as-of '%s' is neither a date (YYYY-MM-DD) nor an ISO 8601 instant",
+                     as_of);
+
+    if ((rc = cr_config_load(config_path(cfgp), &cfg)) != CR_OK)
+        goto cleanup;
+    cr_run_opts o = {.dry_run = dry, .report_path = report,
+                     .v = quiet ? CR_QUIET : verbose ? CR_VERBOSE : CR_NORMAL};
+    if (as_of && parse_as_of(as_of, cfg->tz, &o.as_of) != CR_OK) {
+        rc = usage("run: --as-of '%s' cannot be read", as_of);
+        goto cleanup;
+    }
+    if (!as_of)
+        o.as_of = (cr_time_t)time(NULL);
+    if ((rc = cr_claimsdb_open(cfg->claims_db, &cdb)) != CR_OK)
+        goto cleanup;
+    {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", cfg->state_db);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+            *slash = '\0';
+            if ((rc = cr_make_dirs(dir)) != CR_OK)
+                goto cleanup;
+        }
+    }
+    if ((rc = cr_run_lock(cfg, &lock)) != CR_OK)
+        goto cleanup;
+    if ((rc = open_state(cfg, dry, false, &st)) != CR_OK)
+        goto cleanup;
+    if (!from) {
+        rc = cr_run_night(cfg, st, cdb, &o);
+    } else {
+        cr_err worst = CR_OK;
+        for (cr_day_t d = dfrom; d <= dto; d++) {
+            o.as_of = cr_tz_end_of_day(cfg->tz, d);
+            rc = cr_run_night(cfg, st, cdb, &o);
+            if (rc == CR_EDATA) {
+                worst = CR_EDATA;
+                continue;
+            }
+            if (rc != CR_OK)
+                break;
+        }
+        if (rc == CR_OK)
+            rc = worst;
+    }
+cleanup:
+    cr_store_close(st);
+    cr_run_unlock(lock);
+    cr_claimsdb_close(cdb);
+    cr_config_free(cfg);
+    return rc;
+}
+
+/* --- claim ---------------------------------------------------------------- */
+
+typedef struct histctx {
+    const cr_config *cfg;
+    bool tty;
+    long n;
+} histctx;
+
+static cr_err print_history(void *ud, const cr_history_item *h)
+{
+    histctx *c = ud;
+    char t[32] = "";
+    if (h->at != CR_TIME_NONE)
+        cr_format_local(c->cfg->tz, h->at, t, sizeof t);
+    if (c->tty)
+        printf("%-19s  \033[1m%-10s\033[0m %s", t, h->what, h->text ? h->text : "");
+    else
+        printf("%-19s  %-10s %s", t, h->what, h->text ? h->text : "");
+    if (h->source)
+        printf("  (%s)", h->source);
+    putchar('\n');
+    c->n++;
+    return CR_OK;
+}
+
+static cr_err cmd_claim(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    const char *cfgp = NULL;
+    int c;
+    cr_err rc;
+    cr_config *cfg = NULL;
+    cr_store *st = NULL;
+    cr_claimsdb *cdb = NULL;
+    cr_pool pool = CR_POOL_INIT;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+        if (c == 'c')
+            cfgp = optarg;
+        else if (c == 'h') {
+            fputs(usage_text, stdout);
+            return CR_OK;
+        } else
+            return usage("claim: unknown or incomplete option");
+    }
+    if (optind + 1 != argc)
+        return usage("claim: name exactly one CLAIM_ID");
+    const char *id = argv[optind];
+    if ((rc = cr_config_load(config_path(cfgp), &cfg)) != CR_OK)
+        goto cleanup;
+    if ((rc = cr_claimsdb_open(cfg->claims_db, &cdb)) != CR_OK)
+        goto cleanup;
+    cr_claim cl;
+    bool found = false;
+    if ((rc = cr_claimsdb_get(cdb, cfg, &pool, id, &cl, &found)) != CR_OK)
+        goto cleanup;
+    if (!found) {
+        rc = cr_error(CR_ENOTFOUND, "claim %s: no such claim in %s", id, cfg->claims_db);
+        goto cleanup;
+    }
+    bool tty = isatty(STDOUT_FILENO);
+    char paid[32] = "", exp[16] = "", val[32], hold[32] = "";
+    int ex = cr_currency_exponent(cfg->policy.currency_exponents, cfg->policy.n_currency_exponents,
+                                  cl.currency);
+    if (cl.paid_at != CR_TIME_NONE)
+        cr_format_local(cfg->tz, cl.paid_at, paid, sizeof paid);
+    if (cl.refresh_expires_on != INT32_MIN)
+        cr_format_day(cl.refresh_expires_on, exp, sizeof exp);
+    cr_money_format(cl.product_value, ex, val, sizeof val);
+    if (cl.has_preauth_amount)
+        cr_money_format(cl.preauth_amount, ex, hold, sizeof hold);
+    printf("%sclaim %s%s  %s %s, %s, %s\n", tty ? "\033[1m" : "", cl.claim_id, tty ? "\033[0m" : "",
+           cl.plan ? cl.plan : "?", cl.status ? cl.status : "?", cl.region ? cl.region : "?",
+           cl.product_model ? cl.product_model : "?");
+    printf("  registered serial  %s%s\n", cl.registered_sn ? cl.registered_sn : "",
+           cl.battery_registered ? "  (replacement battery registered)" : "");
+    printf("  product value      %s %s\n", val, cl.currency ? cl.currency : "");
+    if (cl.premium)
+        printf("  pre-authorization  %s %s, ref %s, card %s\n", hold[0] ? hold : "none",
+               cl.currency ? cl.currency : "", cl.preauth_ref ? cl.preauth_ref : "none",
+               cl.card_brand ? cl.card_brand : "?");
+    printf("  paid               %s %s, return period %d days\n", paid, cfg->timezone_name,
+           cl.return_days);
+    printf("  plan coverage      until %s, %d replacement(s) left\n", exp, cl.replacements_left);
+    if (cl.invalid)
+        printf("  INVALID DATA       %s\n", cl.invalid);
+    printf("\n%shistory%s (times in %s)\n", tty ? "\033[1m" : "", tty ? "\033[0m" : "",
+           cfg->timezone_name);
+    if ((rc = open_state(cfg, false, true, &st)) != CR_OK) {
+        if (rc == CR_ENOINPUT) {
+            printf("  no run has been made yet\n");
+            rc = CR_OK;
+        }
+        goto cleanup;
+    }
+    histctx hc = {cfg, tty, 0};
+    if ((rc = cr_store_claim_history(st, cl.claim_id, cl.preauth_ref, print_history, &hc)) != CR_OK)
+        goto cleanup;
+    if (!hc.n)
+        printf("  nothing recorded yet\n");
+cleanup:
+    cr_store_close(st);
+    cr_claimsdb_close(cdb);
+    cr_pool_release(&pool);
+    cr_config_free(cfg);
+    return rc;
+}
+
+/* --- ack ------------------------------------------------------------------ */
+
+static cr_err cmd_ack(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"code", required_argument, NULL, 'C'},
+        {"first-seen-before", required_argument, NULL, 'b'},
+        {"note", required_argument, NULL, 'n'},   {"by", required_argument, NULL, 'y'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *cfgp = NULL, *code = NULL, *before = NULL, *note = NULL, *by = NULL;
+    int c;
+    cr_err rc;
+    cr_config *cfg = NULL;
+    cr_store *st = NULL;
+    int lock = -1;
+    bool in_tx = false;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:C:b:n:y:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': cfgp = optarg; break;
+        case 'C': code = optarg; break;
+        case 'b': before = optarg; break;
+        case 'n': note = optarg; break;
+        case 'y': by = optarg; break;
+        case 'h': fputs(usage_text, stdout); return CR_OK;
+        default: return usage("ack: unknown or incomplete option");
+        }
+    }
+    int nids = argc - optind;
+    if (!note || !*note)
+        return usage("ack: --note TEXT is required");
+    if (code && nids)
+        return usage("ack: name exception IDs or --code, not both");
+    if (!code && !nids)
+        return usage("ack: name exception IDs or --code CODE");
+    if (before && !code)
+        return usage("ack: --first-seen-before goes with --code");
+    if (code && cr_code_from_name(code) < 0)
+        return usage("ack: unknown exception code '%s'", code);
+    cr_day_t bday = 0;
+    if (before && cr_parse_date(before, &bday) != CR_OK)
+        return usage("ack: --first-seen-before '%s' is not a date (YYYY-MM-DD)", before);
+    if (!by || !*by) {
+        by = getenv("USER");
+        if (!by || !*by)
+            by = "unknown";
+    }
+    if ((rc = cr_config_load(config_path(cfgp), &cfg)) != CR_OK)
+        goto cleanup;
+    if ((rc = cr_run_lock(cfg, &lock)) != CR_OK)
+        goto cleanup;
+    if ((rc = open_state(cfg, false, true, &st)) != CR_OK)
+        goto cleanup;
+    if ((rc = cr_store_begin(st)) != CR_OK)
+        goto cleanup;
+    in_tx = true;
+    cr_time_t now = (cr_time_t)time(NULL);
+    long count = 0;
+    if (code) {
+        /* first seen before the start of that day in the configured zone */
+        cr_time_t limit = before ? cr_tz_end_of_day(cfg->tz, bday - 1) + 1 : CR_TIME_NONE;
+        if ((rc = cr_store_exc_ack_code(st, code, limit, note, by, now, &count)) != CR_OK)
+            goto cleanup;
+    } else {
+        long unknown = 0, already = 0;
+        for (int i = optind; i < argc; i++) {
+            char id[64];
+            bool was;
+            snprintf(id, sizeof id, "%s", argv[i]);
+            for (char *p = id; *p; p++)
+                *p = (char)toupper((unsigned char)*p);
+            rc = cr_store_exc_ack(st, id, note, by, now, &was);
+            if (rc == CR_ENOTFOUND) {
+                cr_error(CR_ENOTFOUND, "ack: no exception with ID %s", argv[i]);
+                unknown++;
+                rc = CR_OK;
+                continue;
+            }
+            if (rc != CR_OK)
+                goto cleanup;
+            if (was)
+                already++;
+            else
+                count++;
+        }
+        if (unknown) {
+            rc = cr_error(CR_ENOTFOUND, "ack: %ld unknown ID(s); nothing was acknowledged", unknown);
+            goto cleanup;
+        }
+        if (already)
+            printf("%ld exception(s) were acknowledged before\n", already);
+    }
+    if ((rc = cr_store_commit(st)) != CR_OK)
+        goto cleanup;
+    in_tx = false;
+    printf("acknowledged %ld exception(s)\n", count);
+cleanup:
+    if (in_tx)
+        cr_store_rollback(st);
+    cr_store_close(st);
+    cr_run_unlock(lock);
+    cr_config_free(cfg);
+    return rc;
+}
+
+/* --- check-config ---------------------------------------------------------- */
+
+static cr_err cmd_check_config(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+    };
+    const char *cfgp = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+        if (c == 'c')
+            cfgp = optarg;
+        else if (c == 'h') {
+            fputs(usage_text, stdout);
+            return CR_OK;
+        } else
+            return usage("check-config: unknown or incomplete option");
+    }
+    if (optind < argc)
+        return usage("check-config: unexpected argument '%s'", argv[optind]);
+    cr_config *cfg = NULL;
+    cr_err rc = cr_config_load(config_path(cfgp), &cfg);
+    if (rc != CR_OK)
+        return rc;
+    cr_config_print(cfg, stdout);
+    printf("\nconfiguration is valid\n");
+    cr_config_free(cfg);
+    return CR_OK;
+}
+
+static const struct {
+    const char *name;
+    cr_err (*fn)(int argc, char **argv);
+} commands[] = {
+    {"run", cmd_run},
+    {"claim", cmd_claim},
+    {"ack", cmd_ack},
+    {"check-config", cmd_check_config},
+};
+
+int cr_cli_main(int argc, char **argv)
+{
+    if (argc < 2)
+        return cr_exit_code(usage("no command given"));
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(usage_text, stdout);
+        fputs(help_text, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("carerecon %s\n", CR_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return cr_exit_code(commands[i].fn(argc - 1, argv + 1));
+    return cr_exit_code(usage("unknown command '%s'", argv[1]));
+}

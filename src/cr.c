@@ -1,0 +1,220 @@
+/* cr.c - the error type, messages, fault injection and small string helpers. */
+#include "cr.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+const char *cr_strerror(cr_err e)
+{
+    switch (e) {
+    case CR_OK: return "no error";
+    case CR_EUSAGE: return "bad usage";
+    case CR_EDATA: return "an input file was rejected";
+    case CR_ENOINPUT: return "input missing";
+    case CR_ECANTCREAT: return "output cannot be created";
+    case CR_EIO: return "input/output error";
+    case CR_ELOCKED: return "another run holds the lock";
+    case CR_ECONFIG: return "bad configuration";
+    case CR_ENOMEM: return "out of memory";
+    case CR_ENOTFOUND: return "not found";
+    case CR_EINTERNAL: return "internal error";
+    case CR_EPARSE: return "cannot parse";
+    case CR_ERANGE: return "out of range";
+    }
+    return "unknown error";
+}
+
+int cr_exit_code(cr_err e)
+{
+    switch (e) {
+    case CR_OK: return EX_OK;
+    case CR_EUSAGE: return EX_USAGE;
+    case CR_EDATA: return EX_DATAERR;
+    case CR_ENOTFOUND: return EX_DATAERR;
+    case CR_ENOINPUT: return EX_NOINPUT;
+    case CR_ECANTCREAT: return EX_CANTCREAT;
+    case CR_EIO: return EX_IOERR;
+    case CR_ELOCKED: return EX_TEMPFAIL;
+    case CR_ECONFIG: return EX_CONFIG;
+    case CR_EPARSE: return EX_DATAERR;
+    case CR_ERANGE: return EX_DATAERR;
+    case CR_ENOMEM:
+    case CR_EINTERNAL: return EX_SOFTWARE;
+    }
+    return EX_SOFTWARE;
+}
+
+cr_err cr_error(cr_err e, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("carerecon: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return e;
+}
+
+void cr_warn(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("carerecon: warning: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void cr_info(cr_verbosity v, const char *fmt, ...)
+{
+    va_list ap;
+    if (v < CR_NORMAL)
+        return;
+    fputs("carerecon: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void cr_debug(cr_verbosity v, const char *fmt, ...)
+{
+    va_list ap;
+    if (v < CR_VERBOSE)
+        return;
+    fputs("carerecon: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+void cr_fault_point(const char *where)
+{
+    static long count;
+    static long target = -1;
+    if (target < 0) {
+        const char *s = getenv("CARERECON_CRASH_AT");
+        char *end = NULL;
+        target = 0;
+        if (s && *s) {
+            errno = 0;
+            long v = strtol(s, &end, 10);
+            if (errno == 0 && end && *end == '\0' && v > 0)
+                target = v;
+        }
+    }
+    if (target == 0)
+        return;
+    if (++count == target) {
+        const char *trace = getenv("CARERECON_CRASH_TRACE");
+        if (trace && *trace)
+            fprintf(stderr, "carerecon: test fault: killed at point %ld (%s)\n", count, where);
+        raise(SIGKILL);
+    }
+}
+
+char *cr_strdup(const char *s)
+{
+    return s ? cr_strndup(s, strlen(s)) : NULL;
+}
+
+char *cr_strndup(const char *s, size_t n)
+{
+    if (!s)
+        return NULL;
+    char *p = malloc(n + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+static bool is_trim(int c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+char *cr_trim_inplace(char *s)
+{
+    if (!s)
+        return s;
+    char *b = s;
+    while (is_trim((unsigned char)*b))
+        b++;
+    size_t n = strlen(b);
+    while (n > 0 && is_trim((unsigned char)b[n - 1]))
+        n--;
+    memmove(s, b, n);
+    s[n] = '\0';
+    return s;
+}
+
+int cr_strcasecmp_trim(const char *a, const char *b)
+{
+    while (is_trim((unsigned char)*a))
+        a++;
+    while (is_trim((unsigned char)*b))
+        b++;
+    size_t na = strlen(a), nb = strlen(b);
+    while (na > 0 && is_trim((unsigned char)a[na - 1]))
+        na--;
+    while (nb > 0 && is_trim((unsigned char)b[nb - 1]))
+        nb--;
+    size_t n = na < nb ? na : nb;
+    for (size_t i = 0; i < n; i++) {
+        int x = tolower((unsigned char)a[i]), y = tolower((unsigned char)b[i]);
+        if (x != y)
+            return x - y;
+    }
+    return (int)na - (int)nb;
+}
+
+struct cr_pool_block {
+    struct cr_pool_block *next;
+    size_t used, cap;
+    char data[];
+};
+
+char *cr_pool_strndup(cr_pool *p, const char *s, size_t n)
+{
+    struct cr_pool_block *b = p->head;
+    if (!b || b->cap - b->used < n + 1) {
+        size_t cap = n + 1 > 65536 ? n + 1 : 65536;
+        b = malloc(sizeof *b + cap);
+        if (!b)
+            return NULL;
+        b->used = 0;
+        b->cap = cap;
+        b->next = p->head;
+        p->head = b;
+    }
+    char *d = b->data + b->used;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    b->used += n + 1;
+    return d;
+}
+
+char *cr_pool_strdup(cr_pool *p, const char *s)
+{
+    return s ? cr_pool_strndup(p, s, strlen(s)) : NULL;
+}
+
+void cr_pool_release(cr_pool *p)
+{
+    struct cr_pool_block *b = p->head;
+    while (b) {
+        struct cr_pool_block *n = b->next;
+        free(b);
+        b = n;
+    }
+    p->head = NULL;
+}

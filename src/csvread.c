@@ -1,0 +1,265 @@
+/*
+ * csvread.c - see csvread.h.
+ *
+ * The buffer is handed to libcsv one physical line at a time (long lines in
+ * pieces), which is how records get the line number where they start and
+ * their raw text: a record runs from the first non-blank line after the
+ * previous record to the line where libcsv ends it.  libcsv's field buffer
+ * is reused, so fields are copied into an arena owned by the reader.
+ */
+#include "csvread.h"
+
+#include <csv.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PIECE 65536
+
+typedef struct reader {
+    const cr_csv_opts *o;
+    cr_csv_fn fn;
+    void *ud;
+    cr_err rc;            /* first error from FN or memory */
+    /* the record being built */
+    char *arena;
+    size_t arena_len, arena_cap;
+    size_t *offs;         /* field offsets into arena */
+    size_t nfields, cap_fields;
+    const char *bad;
+    bool active;          /* a record has started */
+    long start_line;
+    const char *start_pos;
+    /* where the feeding is */
+    const char *line_end; /* end of the physical line being fed (past '\n') */
+    long line;
+    bool emitted_in_line; /* a record ended inside the current line */
+} reader;
+
+static void rec_reset(reader *r)
+{
+    r->arena_len = 0;
+    r->nfields = 0;
+    r->bad = NULL;
+    r->active = false;
+}
+
+static void on_field(void *s, size_t len, void *data)
+{
+    reader *r = data;
+    if (r->rc != CR_OK)
+        return;
+    if (!r->active) {
+        /* a record that starts inside a line after another ended there */
+        r->active = true;
+        r->start_line = r->line;
+    }
+    if (r->nfields >= r->o->max_fields) {
+        r->bad = "more fields than the configured maximum";
+        return;
+    }
+    if (len > r->o->max_field) {
+        r->bad = "a field is longer than the configured maximum";
+        len = 0;
+    }
+    if (s && memchr(s, '\0', len)) {
+        r->bad = "a field holds a NUL byte";
+        len = 0;
+    }
+    if (r->nfields == r->cap_fields) {
+        size_t nc = r->cap_fields ? r->cap_fields * 2 : 32;
+        size_t *no = realloc(r->offs, nc * sizeof *no);
+        if (!no) {
+            r->rc = CR_ENOMEM;
+            return;
+        }
+        r->offs = no;
+        r->cap_fields = nc;
+    }
+    if (r->arena_len + len + 1 > r->arena_cap) {
+        size_t nc = r->arena_cap ? r->arena_cap : 4096;
+        while (nc < r->arena_len + len + 1)
+            nc *= 2;
+        char *na = realloc(r->arena, nc);
+        if (!na) {
+            r->rc = CR_ENOMEM;
+            return;
+        }
+        r->arena = na;
+        r->arena_cap = nc;
+    }
+    r->offs[r->nfields++] = r->arena_len;
+    if (len)
+        memcpy(r->arena + r->arena_len, s, len);
+    r->arena_len += len;
+    r->arena[r->arena_len++] = '\0';
+}
+
+/* Hands the finished record to the callback. */
+static void emit(reader *r)
+{
+    if (r->rc != CR_OK)
+        return;
+    char **fields = malloc((r->nfields ? r->nfields : 1) * sizeof *fields);
+    if (!fields) {
+        r->rc = CR_ENOMEM;
+        return;
+    }
+    for (size_t i = 0; i < r->nfields; i++)
+        fields[i] = r->arena + r->offs[i];
+    const char *start = r->start_pos ? r->start_pos : r->line_end;
+    const char *end = r->line_end;
+    if (r->emitted_in_line)
+        start = end; /* a second record on one physical line: no raw text of its own */
+    while (end > start && (end[-1] == '\n' || end[-1] == '\r'))
+        end--;
+    cr_csv_record rec = {
+        .fields = fields,
+        .nfields = r->nfields,
+        .line = r->start_line,
+        .raw = start,
+        .raw_len = (size_t)(end - start),
+        .bad = r->bad,
+    };
+    r->rc = r->fn(r->ud, &rec);
+    free(fields);
+    r->emitted_in_line = true;
+    rec_reset(r);
+    r->start_pos = NULL;
+}
+
+static void on_row(int term, void *data)
+{
+    (void)term;
+    reader *r = data;
+    emit(r);
+}
+
+static bool blank_line(const char *b, const char *e)
+{
+    for (; b < e; b++)
+        if (*b != '\n' && *b != '\r' && *b != ' ' && *b != '\t')
+            return false;
+    return true;
+}
+
+static const char *next_line(const char *p, const char *end)
+{
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    return nl ? nl + 1 : end;
+}
+
+static cr_err parser_init(struct csv_parser *p, const cr_csv_opts *o)
+{
+    if (csv_init(p, CSV_STRICT | CSV_STRICT_FINI) != 0)
+        return CR_ENOMEM;
+    csv_set_delim(p, (unsigned char)o->delimiter);
+    csv_set_blk_size(p, 4096);
+    return CR_OK;
+}
+
+/* Reports the record that started at the remembered line as broken, and
+ * returns where parsing starts again: the line after the one where it
+ * started. */
+static const char *recover(reader *r, const char *end, const char *why)
+{
+    const char *start = r->start_pos;
+    const char *after = next_line(start, end);
+    rec_reset(r);
+    r->active = true;
+    r->bad = why;
+    r->start_pos = start;
+    r->line_end = after;
+    r->emitted_in_line = false;
+    emit(r);
+    return after;
+}
+
+cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv_fn fn, void *ud)
+{
+    struct csv_parser p;
+    reader r = {.o = opts, .fn = fn, .ud = ud, .rc = CR_OK};
+    const char *pos = data, *end = data + len;
+    cr_err rc;
+
+    if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+        pos += 3;
+    r.line = 1;
+    for (int i = 0; i < opts->skip_lines && pos < end; i++, r.line++)
+        pos = next_line(pos, end);
+    if ((rc = parser_init(&p, opts)) != CR_OK)
+        return rc;
+
+    while (r.rc == CR_OK) {
+        if (pos >= end) {
+            if (csv_fini(&p, on_field, on_row, &r) != 0 && r.active && r.start_pos) {
+                /* unterminated quote at the end: report it and go on after its line */
+                long l = r.start_line;
+                csv_free(&p);
+                if ((rc = parser_init(&p, opts)) != CR_OK)
+                    break;
+                r.start_line = l;
+                pos = recover(&r, end, "broken quoting (a quote is never closed)");
+                r.line = l + 1;
+                if (pos < end)
+                    continue;
+            }
+            break;
+        }
+        const char *le = next_line(pos, end);
+        r.line_end = le;
+        r.emitted_in_line = false;
+        if (!r.active && blank_line(pos, le)) {
+            pos = le;
+            r.line++;
+            continue;
+        }
+        if (!r.active) {
+            r.active = true;
+            r.start_line = r.line;
+            r.start_pos = pos;
+        }
+        bool broken = false;
+        for (const char *q = pos; q < le && r.rc == CR_OK;) {
+            size_t n = (size_t)(le - q) > PIECE ? PIECE : (size_t)(le - q);
+            size_t used = csv_parse(&p, q, n, on_field, on_row, &r);
+            if (used != n) {
+                broken = true;
+                break;
+            }
+            q += n;
+            if (r.active && csv_get_buffer_size(&p) > opts->max_field + 8192) {
+                /* a field that keeps growing: drop the record, go on at the next line */
+                long l = r.start_line;
+                csv_free(&p);
+                if ((rc = parser_init(&p, opts)) != CR_OK) {
+                    r.rc = rc;
+                    break;
+                }
+                rec_reset(&r);
+                r.active = true;
+                r.start_line = l;
+                r.bad = "a field is longer than the configured maximum";
+                if (!r.start_pos)
+                    r.start_pos = pos;
+                emit(&r);
+                break;
+            }
+        }
+        if (broken) {
+            long l = r.start_line;
+            csv_free(&p);
+            if ((rc = parser_init(&p, opts)) != CR_OK)
+                return rc;
+            r.start_line = l;
+            pos = recover(&r, end, "broken quoting (a stray or unclosed quote)");
+            r.line = l + 1;
+            continue;
+        }
+        pos = le;
+        r.line++;
+    }
+    csv_free(&p);
+    free(r.arena);
+    free(r.offs);
+    return r.rc;
+}

@@ -1,0 +1,491 @@
+/*
+ * feed.c - see feed.h.  Maps a file's header to canonical fields, then
+ * reads each record: value mappings, date-times with their time zone,
+ * booleans and amounts, rejecting a row with the first fault found.
+ */
+#include "feed.h"
+
+#include "csvread.h"
+#include "crtime.h"
+#include "money.h"
+
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const reason_names[CR_R_COUNT] = {
+    "MISSING_FIELD", "BAD_DATETIME", "BAD_AMOUNT", "BAD_BOOLEAN",
+    "UNKNOWN_VALUE", "BAD_ROW",      "MISSING_COLUMN",
+};
+
+const char *cr_reason_name(cr_reason r)
+{
+    return (r >= 0 && r < CR_R_COUNT) ? reason_names[r] : "?";
+}
+
+const char *cr_event_name(cr_event_kind k)
+{
+    static const char *const n[] = {"shipped", "delivered", "received"};
+    return (k >= 0 && k <= CR_EV_RECEIVED) ? n[k] : "?";
+}
+
+static const char *const st_names[] = {"capture", "release", "expired",
+                                       "refund",  "fee",     "chargeback"};
+
+const char *cr_settle_type_name(cr_settle_type t)
+{
+    return (t >= 0 && t <= CR_ST_CHARGEBACK) ? st_names[t] : "?";
+}
+
+int cr_settle_type_from_name(const char *s)
+{
+    for (int i = 0; s && i <= CR_ST_CHARGEBACK; i++)
+        if (strcmp(s, st_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+bool cr_feed_matches(const cr_feed *feed, const char *name)
+{
+    return fnmatch(feed->files, name, FNM_PERIOD) == 0;
+}
+
+bool cr_utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str, *e = s + n;
+    while (s < e) {
+        unsigned c = *s;
+        size_t k;
+        unsigned min;
+        if (c < 0x80) {
+            s++;
+            continue;
+        } else if ((c & 0xE0) == 0xC0) {
+            k = 1, min = 0x80, c &= 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            k = 2, min = 0x800, c &= 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            k = 3, min = 0x10000, c &= 0x07;
+        } else {
+            return false;
+        }
+        if ((size_t)(e - s) <= k)
+            return false;
+        for (size_t i = 1; i <= k; i++) {
+            if ((s[i] & 0xC0) != 0x80)
+                return false;
+            c = (c << 6) | (s[i] & 0x3F);
+        }
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            return false;
+        s += k + 1;
+    }
+    return true;
+}
+
+/* The state of one file's read. */
+typedef struct fstate {
+    const cr_config *cfg;
+    const cr_feed *feed;
+    const cr_feed_sink *sink;
+    cr_feed_stats *stats;
+    bool have_header;
+    size_t ncols;
+    int col[CR_F_COUNT][CR_MAX_COLS_PER_FIELD]; /* header index per mapped column, -1 none */
+    int event_col, type_col, tz_col;
+    bool file_rejected;
+    char *why;
+    size_t whylen;
+    char buf[512];        /* joined date-time text */
+    char detail[512];
+} fstate;
+
+/* Finds header NAME among the record's fields; -1 when absent, -2 when it
+ * appears more than once. */
+static int find_col(const cr_csv_record *h, const char *name)
+{
+    int found = -1;
+    for (size_t i = 0; i < h->nfields; i++)
+        if (cr_strcasecmp_trim(h->fields[i], name) == 0) {
+            if (found >= 0)
+                return -2;
+            found = (int)i;
+        }
+    return found;
+}
+
+static bool header_col(fstate *st, const cr_csv_record *h, const char *name, int *out)
+{
+    int c = find_col(h, name);
+    if (c == -1) {
+        snprintf(st->why, st->whylen, "the header has no column \"%s\"", name);
+        return false;
+    }
+    if (c == -2) {
+        snprintf(st->why, st->whylen, "the header has column \"%s\" more than once", name);
+        return false;
+    }
+    *out = c;
+    return true;
+}
+
+static bool read_header(fstate *st, const cr_csv_record *h)
+{
+    const cr_feed *f = st->feed;
+    if (h->bad) {
+        snprintf(st->why, st->whylen, "the header line cannot be read: %s", h->bad);
+        return false;
+    }
+    if (h->nfields > st->cfg->max_columns) {
+        snprintf(st->why, st->whylen, "the header has %zu columns, more than the maximum %zu",
+                 h->nfields, st->cfg->max_columns);
+        return false;
+    }
+    st->ncols = h->nfields;
+    for (int fi = 0; fi < CR_F_COUNT; fi++)
+        for (int j = 0; j < CR_MAX_COLS_PER_FIELD; j++) {
+            st->col[fi][j] = -1;
+            if (j < f->ncolumns[fi] && !header_col(st, h, f->columns[fi][j], &st->col[fi][j]))
+                return false;
+        }
+    st->event_col = st->type_col = st->tz_col = -1;
+    if (f->event_column && !header_col(st, h, f->event_column, &st->event_col))
+        return false;
+    if (f->type_column && !header_col(st, h, f->type_column, &st->type_col))
+        return false;
+    if (f->timezone_column && !header_col(st, h, f->timezone_column, &st->tz_col))
+        return false;
+    return true;
+}
+
+/* The trimmed value of column index C, or NULL when empty or absent.
+ * Trims in place (the record's fields are the reader's copies). */
+static const char *val(const cr_csv_record *r, int c)
+{
+    if (c < 0 || (size_t)c >= r->nfields)
+        return NULL;
+    char *s = cr_trim_inplace(r->fields[c]);
+    return *s ? s : NULL;
+}
+
+static cr_err reject(fstate *st, const cr_csv_record *r, cr_reason why, const char *field,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static cr_err reject(fstate *st, const cr_csv_record *r, cr_reason why, const char *field,
+                     const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->detail, sizeof st->detail, fmt, ap);
+    va_end(ap);
+    st->stats->rejected++;
+    cr_reject_row rj = {
+        .line = r->line, .reason = why, .field = field, .detail = st->detail,
+        .raw = r->raw, .raw_len = r->raw_len,
+    };
+    return st->sink->reject(st->sink->ud, &rj);
+}
+
+/* Maps V through a value list; NULL when unmapped. */
+static const char *map_value(const cr_kvlist *l, const char *v)
+{
+    const cr_kv *kv = cr_kv_find(l, v);
+    return kv ? kv->value : NULL;
+}
+
+/* Reads the date-time field F of record R into *OUT.  Returns 0 on
+ * success, or the reject reason (with st->detail set). */
+static int read_instant(fstate *st, const cr_csv_record *r, cr_field f, cr_time_t *out)
+{
+    const cr_feed *fd = st->feed;
+    size_t n = 0;
+    bool any = false;
+    st->buf[0] = '\0';
+    for (int j = 0; j < fd->ncolumns[f]; j++) {
+        const char *v = val(r, st->col[f][j]);
+        if (v)
+            any = true;
+        int w = snprintf(st->buf + n, sizeof st->buf - n, "%s%s", j ? " " : "", v ? v : "");
+        if (w < 0 || (size_t)w >= sizeof st->buf - n) {
+            snprintf(st->detail, sizeof st->detail, "%s is too long to be a date-time",
+                     cr_field_name(f));
+            return CR_R_BAD_DATETIME;
+        }
+        n += (size_t)w;
+    }
+    if (!any) {
+        snprintf(st->detail, sizeof st->detail, "%s is empty", cr_field_name(f));
+        return CR_R_MISSING_FIELD;
+    }
+    cr_civil civ;
+    bool has_off = false;
+    int32_t off = 0;
+    if (cr_parse_datetime(fd->datetime_format, st->buf, &civ, &has_off, &off) != CR_OK) {
+        snprintf(st->detail, sizeof st->detail, "%s \"%.100s\" does not read as \"%s\"",
+                 cr_field_name(f), st->buf, fd->datetime_format);
+        return CR_R_BAD_DATETIME;
+    }
+    if (has_off) {
+        cr_time_t utc_civil = (cr_time_t)cr_days_from_civil(civ.year, civ.month, civ.day) *
+                                  CR_SECONDS_PER_DAY +
+                              civ.hour * 3600 + civ.minute * 60 + civ.second;
+        *out = utc_civil - off;
+        return 0;
+    }
+    if (st->tz_col >= 0) {
+        const char *z = val(r, st->tz_col);
+        if (!z) {
+            snprintf(st->detail, sizeof st->detail, "time zone column \"%s\" is empty",
+                     fd->timezone_column);
+            return CR_R_MISSING_FIELD;
+        }
+        const cr_kv *kv = cr_kv_find(&fd->tz_abbrevs, z);
+        if (kv) {
+            off = kv->num;
+        } else if (cr_parse_offset(z, &off) != CR_OK) {
+            cr_tz *tz = cr_tz_load(z);
+            if (!tz) {
+                snprintf(st->detail, sizeof st->detail,
+                         "time zone \"%.40s\" is not in timezone_abbreviations", z);
+                return CR_R_BAD_DATETIME;
+            }
+            *out = cr_tz_to_utc(tz, &civ);
+            cr_tz_free(tz);
+            return 0;
+        }
+        cr_time_t utc_civil = (cr_time_t)cr_days_from_civil(civ.year, civ.month, civ.day) *
+                                  CR_SECONDS_PER_DAY +
+                              civ.hour * 3600 + civ.minute * 60 + civ.second;
+        *out = utc_civil - off;
+        return 0;
+    }
+    *out = cr_tz_to_utc(fd->tz, &civ);
+    return 0;
+}
+
+/* Mapped text fields must be valid UTF-8. */
+static const char *check_text(fstate *st, const cr_csv_record *r, const char *const *vals,
+                              const cr_field *fields, size_t n)
+{
+    (void)st;
+    (void)r;
+    for (size_t i = 0; i < n; i++)
+        if (vals[i] && !cr_utf8_valid(vals[i], strlen(vals[i])))
+            return cr_field_name(fields[i]);
+    return NULL;
+}
+
+static int read_bool(const cr_feed *f, const char *v)
+{
+    if (cr_strlist_has(&f->true_values, v))
+        return 1;
+    if (cr_strlist_has(&f->false_values, v))
+        return 0;
+    return -1;
+}
+
+static cr_err receipt_row(fstate *st, const cr_csv_record *r)
+{
+    const cr_feed *f = st->feed;
+    cr_receipt_row row = {.line = r->line, .battery_returned = -1, .genuine = -1};
+    const char *ev = f->event;
+    if (!ev) {
+        const char *v = val(r, st->event_col);
+        if (!v)
+            return reject(st, r, CR_R_MISSING_FIELD, "event", "event (column \"%s\") is empty",
+                          f->event_column);
+        ev = map_value(&f->event_values, v);
+        if (!ev)
+            return reject(st, r, CR_R_UNKNOWN_VALUE, "event",
+                          "event value \"%.60s\" is not in event_values", v);
+    }
+    if (strcmp(ev, "ignore") == 0) {
+        st->stats->ignored++;
+        return CR_OK;
+    }
+    row.event = strcmp(ev, "shipped") == 0     ? CR_EV_SHIPPED
+                : strcmp(ev, "delivered") == 0 ? CR_EV_DELIVERED
+                                               : CR_EV_RECEIVED;
+    row.tracking = val(r, st->col[CR_F_TRACKING][0]);
+    row.claim_ref = val(r, st->col[CR_F_CLAIM_REF][0]);
+    if (!row.tracking && !row.claim_ref)
+        return reject(st, r, CR_R_MISSING_FIELD,
+                      f->ncolumns[CR_F_CLAIM_REF] ? "claim_ref" : "tracking_number",
+                      "neither tracking_number nor claim_ref is given");
+    int why = read_instant(st, r, CR_F_EVENT_AT, &row.at);
+    if (why) {
+        st->stats->rejected++;
+        cr_reject_row rj = {r->line, (cr_reason)why, "event_at", st->detail, r->raw, r->raw_len};
+        return st->sink->reject(st->sink->ud, &rj);
+    }
+    if (row.event == CR_EV_RECEIVED) {
+        row.serial = val(r, st->col[CR_F_SERIAL][0]);
+        if (!row.serial)
+            return reject(st, r, CR_R_MISSING_FIELD, "serial", "serial is empty on a received event");
+        static const cr_field bf[] = {CR_F_BATTERY, CR_F_GENUINE};
+        int *dst[] = {&row.battery_returned, &row.genuine};
+        for (int i = 0; i < 2; i++) {
+            const char *v = val(r, st->col[bf[i]][0]);
+            if (!v)
+                return reject(st, r, CR_R_MISSING_FIELD, cr_field_name(bf[i]),
+                              "%s is empty on a received event", cr_field_name(bf[i]));
+            *dst[i] = read_bool(f, v);
+            if (*dst[i] < 0)
+                return reject(st, r, CR_R_BAD_BOOLEAN, cr_field_name(bf[i]),
+                              "%s \"%.40s\" is neither a true nor a false value",
+                              cr_field_name(bf[i]), v);
+        }
+    }
+    const char *texts[] = {row.tracking, row.claim_ref, row.serial};
+    static const cr_field tf[] = {CR_F_TRACKING, CR_F_CLAIM_REF, CR_F_SERIAL};
+    const char *badf = check_text(st, r, texts, tf, 3);
+    if (badf)
+        return reject(st, r, CR_R_BAD_ROW, badf, "%s is not valid UTF-8", badf);
+    st->stats->accepted++;
+    return st->sink->receipt(st->sink->ud, &row);
+}
+
+static bool currency_ok(const char *c)
+{
+    return strlen(c) == 3 && isalpha((unsigned char)c[0]) && isalpha((unsigned char)c[1]) &&
+           isalpha((unsigned char)c[2]);
+}
+
+static cr_err settle_row(fstate *st, const cr_csv_record *r)
+{
+    const cr_feed *f = st->feed;
+    cr_settle_row row = {.line = r->line};
+    const char *tv = val(r, st->type_col);
+    if (!tv)
+        return reject(st, r, CR_R_MISSING_FIELD, "type", "type (column \"%s\") is empty",
+                      f->type_column);
+    const char *t = map_value(&f->type_values, tv);
+    if (!t)
+        return reject(st, r, CR_R_UNKNOWN_VALUE, "type",
+                      "type value \"%.60s\" is not in type_values", tv);
+    if (strcmp(t, "ignore") == 0) {
+        st->stats->ignored++;
+        return CR_OK;
+    }
+    row.type = (cr_settle_type)cr_settle_type_from_name(t);
+    row.raw_type = tv;
+    row.psp_ref = val(r, st->col[CR_F_PSP_REF][0]);
+    row.merchant_ref = val(r, st->col[CR_F_MERCHANT_REF][0]);
+    if (!row.psp_ref && !row.merchant_ref)
+        return reject(st, r, CR_R_MISSING_FIELD,
+                      f->ncolumns[CR_F_PSP_REF] ? "psp_reference" : "merchant_reference",
+                      "neither psp_reference nor merchant_reference is given");
+    int why = read_instant(st, r, CR_F_BOOKED_AT, &row.booked_at);
+    if (why) {
+        st->stats->rejected++;
+        cr_reject_row rj = {r->line, (cr_reason)why, "booked_at", st->detail, r->raw, r->raw_len};
+        return st->sink->reject(st->sink->ud, &rj);
+    }
+    bool amount_required = row.type != CR_ST_RELEASE && row.type != CR_ST_EXPIRED;
+    const char *amt = NULL;
+    for (int j = 0; j < f->ncolumns[CR_F_AMOUNT] && !amt; j++)
+        amt = val(r, st->col[CR_F_AMOUNT][j]);
+    const char *cur = val(r, st->col[CR_F_CURRENCY][0]);
+    if (cur) {
+        if (!currency_ok(cur))
+            return reject(st, r, CR_R_BAD_AMOUNT, "currency",
+                          "currency \"%.20s\" is not a three-letter code", cur);
+        for (int i = 0; i < 3; i++)
+            row.currency[i] = (char)toupper((unsigned char)cur[i]);
+    }
+    if (amt) {
+        if (!cur)
+            return reject(st, r, CR_R_MISSING_FIELD, "currency", "an amount without a currency");
+        int ex = cr_currency_exponent(st->cfg->policy.currency_exponents,
+                                      st->cfg->policy.n_currency_exponents, row.currency);
+        cr_err e = cr_money_parse(amt, ex, &row.amount);
+        if (e != CR_OK)
+            return reject(st, r, CR_R_BAD_AMOUNT, "amount",
+                          "amount \"%.40s\" is not a %s amount with at most %d decimals", amt,
+                          row.currency, ex);
+        if (row.amount == INT64_MIN)
+            return reject(st, r, CR_R_BAD_AMOUNT, "amount", "amount \"%.40s\" is out of range", amt);
+        if (row.amount < 0)
+            row.amount = -row.amount;
+        row.has_amount = true;
+    } else if (amount_required) {
+        return reject(st, r, CR_R_MISSING_FIELD, "amount", "a %s row needs an amount",
+                      cr_settle_type_name(row.type));
+    }
+    if (amount_required && !cur)
+        return reject(st, r, CR_R_MISSING_FIELD, "currency", "a %s row needs a currency",
+                      cr_settle_type_name(row.type));
+    char brand[64] = "";
+    const char *b = val(r, st->col[CR_F_CARD_BRAND][0]);
+    if (b) {
+        const char *m = map_value(&f->card_brand_values, b);
+        snprintf(brand, sizeof brand, "%s", m ? m : b);
+        for (char *c = brand; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        row.card_brand = brand;
+    }
+    const char *texts[] = {row.psp_ref, row.merchant_ref, row.card_brand};
+    static const cr_field tf[] = {CR_F_PSP_REF, CR_F_MERCHANT_REF, CR_F_CARD_BRAND};
+    const char *badf = check_text(st, r, texts, tf, 3);
+    if (badf)
+        return reject(st, r, CR_R_BAD_ROW, badf, "%s is not valid UTF-8", badf);
+    st->stats->accepted++;
+    return st->sink->settlement(st->sink->ud, &row);
+}
+
+static cr_err on_record(void *ud, const cr_csv_record *r)
+{
+    fstate *st = ud;
+    if (!st->have_header) {
+        st->have_header = true;
+        if (!read_header(st, r)) {
+            st->file_rejected = true;
+            return CR_EDATA;
+        }
+        return CR_OK;
+    }
+    if (!r->bad) {
+        /* a row of empty fields (",,,," as spreadsheets export) is blank */
+        bool blank = true;
+        for (size_t i = 0; i < r->nfields && blank; i++)
+            blank = !val(r, (int)i);
+        if (blank)
+            return CR_OK;
+    }
+    st->stats->rows++;
+    if (r->bad)
+        return reject(st, r, CR_R_BAD_ROW, NULL, "%s", r->bad);
+    if (r->nfields != st->ncols)
+        return reject(st, r, CR_R_BAD_ROW, NULL, "%zu fields where the header has %zu",
+                      r->nfields, st->ncols);
+    return st->feed->kind == CR_FEED_RECEIPTS ? receipt_row(st, r) : settle_row(st, r);
+}
+
+cr_err cr_feed_parse(const cr_config *cfg, const cr_feed *feed, const char *data, size_t len,
+                     const cr_feed_sink *sink, cr_feed_stats *stats, char *why, size_t whylen)
+{
+    fstate st = {.cfg = cfg, .feed = feed, .sink = sink, .stats = stats, .why = why,
+                 .whylen = whylen};
+    cr_csv_opts o = {
+        .delimiter = feed->delimiter,
+        .skip_lines = feed->skip_lines,
+        .max_field = cfg->max_field_bytes,
+        .max_fields = cfg->max_columns,
+    };
+    memset(stats, 0, sizeof *stats);
+    if (whylen)
+        why[0] = '\0';
+    cr_err rc = cr_csv_read(data, len, &o, on_record, &st);
+    if (rc == CR_EDATA && st.file_rejected)
+        return CR_EDATA;
+    if (rc != CR_OK)
+        return rc;
+    if (!st.have_header) {
+        snprintf(why, whylen, "the file is empty: no header line");
+        return CR_EDATA;
+    }
+    return CR_OK;
+}

@@ -1,0 +1,780 @@
+/*
+ * run.c - see run.h.  The order of a night, and what makes it safe:
+ *
+ *  1. the run is recorded (its number names the output files);
+ *  2. new inbox files are ingested, each in its own transaction;
+ *  3. decisions, actions, confirmations and exceptions are recorded in ONE
+ *     transaction: a crash before its commit leaves no trace of them;
+ *  4. the action files are written (temporary name, fsync, rename) and the
+ *     actions marked written.  An action recorded but whose file never
+ *     appeared is written by the next run; one whose file did appear is
+ *     only marked.  So no action is emitted twice or lost;
+ *  5. the workbook is written.
+ *
+ * A dry run does all of it inside one transaction that is rolled back, and
+ * writes no action file.
+ */
+#include "run.h"
+
+#include "actions.h"
+#include "crtime.h"
+#include "ingest.h"
+#include "money.h"
+#include "report.h"
+#include "rules.h"
+#include "settle.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+cr_err cr_run_lock(const cr_config *cfg, int *fd)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s.lock", cfg->state_db);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+    if (*fd < 0)
+        return cr_error(CR_ECANTCREAT, "cannot create lock file %s: %s", path, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(*fd);
+        *fd = -1;
+        if (e == EWOULDBLOCK)
+            return cr_error(CR_ELOCKED, "another run holds the lock %s; nothing was changed", path);
+        return cr_error(CR_EIO, "cannot lock %s: %s", path, strerror(e));
+    }
+    return CR_OK;
+}
+
+void cr_run_unlock(int fd)
+{
+    if (fd >= 0) {
+        flock(fd, LOCK_UN);
+        close(fd);
+    }
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* With --verbose, prints how long a phase took: "phase NAME 1.234 s". */
+static void phase(cr_verbosity v, const char *name, double *t0)
+{
+    double t = mono();
+    cr_debug(v, "phase %s %.3f s", name, t - *t0);
+    *t0 = t;
+}
+
+/* Everything one night holds in memory. */
+typedef struct night {
+    const cr_config *cfg;
+    cr_store *st;
+    const cr_run_opts *o;
+    cr_time_t D;
+    cr_day_t day;
+    int64_t run_id;
+    bool dry;
+    cr_pool pool;
+    cr_claim *claims;
+    size_t nclaims;
+    cr_event *events;
+    size_t nevents;
+    cr_srow *srows;
+    size_t nsrows;
+    cr_action *actions;        /* loaded from the state */
+    size_t nactions;
+    cr_action *new_actions;    /* issued by this run */
+    size_t nnew, capnew;
+    long *pay_of, *ful_of;     /* per claim: index into actions, -1 none */
+    cr_decision *dec;          /* per claim */
+    cr_excs excs;
+    cr_run_stats stats;
+    cr_file_list files;
+    cr_rep_rows captures, releases, pending, ships;
+    char pay_name[128], ful_name[128];
+} night;
+
+static void night_release(night *n)
+{
+    cr_pool_release(&n->pool);
+    free(n->claims);
+    free(n->events);
+    free(n->srows);
+    free(n->actions);
+    free(n->new_actions);
+    free(n->pay_of);
+    free(n->ful_of);
+    free(n->dec);
+    cr_excs_release(&n->excs);
+    cr_file_list_release(&n->files);
+    cr_rep_rows_release(&n->captures);
+    cr_rep_rows_release(&n->releases);
+    cr_rep_rows_release(&n->pending);
+    cr_rep_rows_release(&n->ships);
+}
+
+static cr_action *new_action(night *n)
+{
+    if (n->nnew == n->capnew) {
+        size_t nc = n->capnew ? n->capnew * 2 : 64;
+        cr_action *na = realloc(n->new_actions, nc * sizeof *na);
+        if (!na)
+            return NULL;
+        n->new_actions = na;
+        n->capnew = nc;
+    }
+    cr_action *a = &n->new_actions[n->nnew++];
+    memset(a, 0, sizeof *a);
+    a->received_at = CR_TIME_NONE;
+    a->confirmed_at = CR_TIME_NONE;
+    return a;
+}
+
+/* Loads claims, events, settlement rows and actions, and indexes the
+ * actions by claim. */
+static cr_err load(night *n, cr_claimsdb *cdb)
+{
+    cr_err rc;
+    if ((rc = cr_claimsdb_load(cdb, n->cfg, &n->pool, &n->claims, &n->nclaims)) != CR_OK ||
+        (rc = cr_store_events_load(n->st, &n->pool, &n->events, &n->nevents)) != CR_OK ||
+        (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) != CR_OK ||
+        (rc = cr_store_actions_load(n->st, &n->pool, &n->actions, &n->nactions)) != CR_OK)
+        return rc;
+    size_t nc = n->nclaims ? n->nclaims : 1;
+    n->pay_of = malloc(nc * sizeof *n->pay_of);
+    n->ful_of = malloc(nc * sizeof *n->ful_of);
+    n->dec = calloc(nc, sizeof *n->dec);
+    if (!n->pay_of || !n->ful_of || !n->dec)
+        return cr_error(CR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n->nclaims; i++)
+        n->pay_of[i] = n->ful_of[i] = -1;
+    for (size_t i = 0; i < n->nactions; i++) {
+        long c = cr_claim_find(n->claims, n->nclaims, n->actions[i].claim_id);
+        if (c < 0)
+            continue;
+        if (strcmp(n->actions[i].kind, "payment") == 0)
+            n->pay_of[c] = (long)i;
+        else
+            n->ful_of[c] = (long)i;
+    }
+    return CR_OK;
+}
+
+static cr_exc *claim_exc(night *n, cr_code code, const cr_claim *c)
+{
+    return cr_excs_add(&n->excs, code, c->claim_id, c->claim_id);
+}
+
+/* Applies "actions are final" to claim I's decision: a new action, a
+ * previously issued one, or ACTION_CONFLICT. */
+static cr_err act(night *n, size_t i)
+{
+    const cr_claim *c = &n->claims[i];
+    const cr_decision *d = &n->dec[i];
+    cr_exc *x;
+    char t[32];
+
+    bool pay = d->kind == CR_D_CAPTURE || d->kind == CR_D_RELEASE;
+    if (pay) {
+        const char *want = d->kind == CR_D_CAPTURE ? "capture" : "release";
+        if (n->pay_of[i] >= 0) {
+            const cr_action *a = &n->actions[n->pay_of[i]];
+            if (strcmp(a->action, want) == 0) {
+                n->stats.previously_issued++;
+            } else if ((x = claim_exc(n, CR_X_ACTION_CONFLICT, c))) {
+                cr_format_utc(a->issued_at, t, sizeof t);
+                snprintf(x->detail, sizeof x->detail,
+                         "%s was issued by run %lld (%s); now decided %s %s: %s", a->action,
+                         (long long)a->run_id, t, want, d->reason ? d->reason : "",
+                         strcmp(a->action, "capture") == 0 ? "refund the customer"
+                                                           : "collect the default cost");
+                snprintf(x->reference, sizeof x->reference, "%s", c->preauth_ref ? c->preauth_ref : "");
+                n->stats.conflicts++;
+            }
+            return CR_OK;
+        }
+        cr_action *a = new_action(n);
+        if (!a)
+            return cr_error(CR_ENOMEM, "out of memory");
+        a->claim_id = c->claim_id;
+        a->kind = "payment";
+        a->action = want;
+        a->reason = d->reason;
+        a->amount = d->amount;
+        a->currency = c->currency;
+        a->psp_ref = c->preauth_ref;
+        a->run_id = n->run_id;
+        a->issued_at = n->D;
+        a->file_name = n->pay_name;
+        bool dup = false;
+        cr_err rc = cr_store_action_add(n->st, a, &dup);
+        if (rc != CR_OK)
+            return rc;
+        if (dup) {
+            /* the database refused a second payment action for this claim */
+            n->nnew--;
+            n->stats.previously_issued++;
+            return CR_OK;
+        }
+        if (d->kind == CR_D_CAPTURE) {
+            n->stats.captures++;
+            if (d->hold_expires != CR_TIME_NONE && n->D > d->hold_expires &&
+                (x = claim_exc(n, CR_X_AUTH_EXPIRED, c))) {
+                cr_format_utc(d->hold_expires, t, sizeof t);
+                snprintf(x->detail, sizeof x->detail,
+                         "capture issued after the %s hold expired on %s",
+                         c->card_brand ? c->card_brand : "card", t);
+                snprintf(x->reference, sizeof x->reference, "%s", c->preauth_ref ? c->preauth_ref : "");
+            }
+        } else {
+            n->stats.releases++;
+        }
+        return CR_OK;
+    }
+    if (d->kind == CR_D_SHIP || d->kind == CR_D_NONCONFORMING) {
+        if (n->ful_of[i] >= 0) {
+            const cr_action *a = &n->actions[n->ful_of[i]];
+            if (d->kind == CR_D_SHIP) {
+                n->stats.previously_issued++;
+            } else if ((x = claim_exc(n, CR_X_ACTION_CONFLICT, c))) {
+                cr_format_utc(a->issued_at, t, sizeof t);
+                snprintf(x->detail, sizeof x->detail,
+                         "replacement shipment was issued by run %lld (%s); the unit is now found "
+                         "non-conforming (%s)",
+                         (long long)a->run_id, t, d->reason ? d->reason : "");
+                n->stats.conflicts++;
+            }
+            return CR_OK;
+        }
+        if (d->kind == CR_D_NONCONFORMING)
+            return CR_OK;
+        cr_action *a = new_action(n);
+        if (!a)
+            return cr_error(CR_ENOMEM, "out of memory");
+        a->claim_id = c->claim_id;
+        a->kind = "fulfillment";
+        a->action = "ship_replacement";
+        a->reason = d->reason;
+        a->currency = c->currency;
+        a->run_id = n->run_id;
+        a->issued_at = n->D;
+        a->file_name = n->ful_name;
+        a->region = c->region;
+        a->product_model = c->product_model;
+        a->received_sn = d->checkin ? d->checkin->serial : NULL;
+        a->received_at = d->checkin_at;
+        bool dup = false;
+        cr_err rc = cr_store_action_add(n->st, a, &dup);
+        if (rc != CR_OK)
+            return rc;
+        if (dup) {
+            n->nnew--;
+            n->stats.previously_issued++;
+            return CR_OK;
+        }
+        n->stats.ships++;
+    }
+    return CR_OK;
+}
+
+/* Matches, decides and applies actions to every claim. */
+static cr_err decide_all(night *n)
+{
+    cr_err rc;
+    const cr_event **byclaim = NULL;
+    size_t *start = NULL;
+    cr_rules_ctx rctx = {&n->cfg->policy, n->cfg->tz, n->D};
+
+    if ((rc = cr_match_events(n->claims, n->nclaims, n->events, n->nevents, n->D, &n->excs)) != CR_OK)
+        return cr_error(rc, "out of memory matching events");
+    /* group the matched events by claim (counting sort) */
+    start = calloc(n->nclaims + 1, sizeof *start);
+    byclaim = malloc((n->nevents ? n->nevents : 1) * sizeof *byclaim);
+    if (!start || !byclaim) {
+        rc = cr_error(CR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n->nevents; i++)
+        if (n->events[i].claim >= 0)
+            start[n->events[i].claim + 1]++;
+    for (size_t i = 0; i < n->nclaims; i++)
+        start[i + 1] += start[i];
+    {
+        size_t *fill = calloc(n->nclaims + 1, sizeof *fill);
+        if (!fill) {
+            rc = cr_error(CR_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        for (size_t i = 0; i < n->nevents; i++) {
+            int c = n->events[i].claim;
+            if (c >= 0)
+                byclaim[start[c] + fill[c]++] = &n->events[i];
+        }
+        free(fill);
+    }
+    for (size_t i = 0; i < n->nclaims; i++) {
+        cr_decide(&rctx, &n->claims[i], byclaim + start[i], start[i + 1] - start[i], &n->dec[i],
+                  &n->excs);
+        if ((rc = act(n, i)) != CR_OK)
+            goto cleanup;
+        if (n->dec[i].kind == CR_D_PENDING)
+            n->stats.pending++;
+        if (n->dec[i].kind != CR_D_NONE || n->dec[i].detail[0]) {
+            bool changed;
+            if ((rc = cr_store_decision_record(n->st, n->run_id, n->D, n->claims[i].claim_id,
+                                               &n->dec[i], &changed)) != CR_OK)
+                goto cleanup;
+        }
+    }
+    if (n->excs.oom)
+        rc = cr_error(CR_ENOMEM, "out of memory");
+cleanup:
+    free(start);
+    free(byclaim);
+    return rc;
+}
+
+/* Applies the settlement table and records confirmations. */
+static cr_err settle_all(night *n)
+{
+    cr_err rc;
+    cr_payview *pv = calloc(n->nclaims ? n->nclaims : 1, sizeof *pv);
+    if (!pv)
+        return cr_error(CR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n->nclaims; i++) {
+        const cr_action *a = n->pay_of[i] >= 0 ? &n->actions[n->pay_of[i]] : NULL;
+        if (a) {
+            pv[i].kind = strcmp(a->action, "capture") == 0 ? CR_PAY_CAPTURE : CR_PAY_RELEASE;
+            pv[i].issued_at = a->issued_at;
+            pv[i].amount = a->amount;
+            pv[i].currency = a->currency;
+            pv[i].action_id = a->id;
+        }
+    }
+    for (size_t k = 0; k < n->nnew; k++) {
+        const cr_action *a = &n->new_actions[k];
+        long i = cr_claim_find(n->claims, n->nclaims, a->claim_id);
+        if (i < 0 || strcmp(a->kind, "payment") != 0)
+            continue;
+        pv[i].kind = strcmp(a->action, "capture") == 0 ? CR_PAY_CAPTURE : CR_PAY_RELEASE;
+        pv[i].issued_at = a->issued_at;
+        pv[i].amount = a->amount;
+        pv[i].currency = a->currency;
+        pv[i].action_id = a->id;
+    }
+    rc = cr_settle(n->claims, n->nclaims, n->srows, n->nsrows, pv, &n->cfg->policy, n->D, &n->excs);
+    if (rc != CR_OK) {
+        rc = cr_error(rc, "out of memory settling");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n->nclaims; i++) {
+        if (!pv[i].confirmed_row || !pv[i].action_id)
+            continue;
+        const cr_action *a = n->pay_of[i] >= 0 ? &n->actions[n->pay_of[i]] : NULL;
+        if (a && a->confirmed_row)
+            continue;
+        if ((rc = cr_store_action_confirm(n->st, pv[i].action_id, pv[i].confirmed_row,
+                                          pv[i].confirmed_at)) != CR_OK)
+            goto cleanup;
+    }
+cleanup:
+    free(pv);
+    return rc;
+}
+
+static cr_err record_exceptions(night *n)
+{
+    cr_err rc = CR_OK;
+    for (size_t i = 0; i < n->excs.n && rc == CR_OK; i++) {
+        bool is_new = false;
+        rc = cr_store_exc_seen(n->st, &n->excs.items[i], n->run_id, n->D, &is_new);
+        if (is_new)
+            n->stats.exceptions_new++;
+    }
+    if (rc == CR_OK)
+        rc = cr_store_exc_resolve_unseen(n->st, n->run_id, n->D, &n->stats.exceptions_resolved);
+    return rc;
+}
+
+/* Writes this run's action files: the new actions plus earlier ones whose
+ * file never appeared.  Marks them written. */
+static cr_err emit_actions(night *n)
+{
+    cr_err rc = CR_OK;
+    cr_action *all = NULL;
+    size_t nall = 0;
+    const cr_action **pay = NULL, **ful = NULL;
+    size_t npay = 0, nful = 0;
+    cr_pool pool = CR_POOL_INIT;
+
+    if ((rc = cr_make_dirs(n->cfg->actions_dir)) != CR_OK)
+        return rc;
+    /* reload: the new actions are committed now, with their ids */
+    if ((rc = cr_store_actions_load(n->st, &pool, &all, &nall)) != CR_OK)
+        goto cleanup;
+    pay = malloc((nall ? nall : 1) * sizeof *pay);
+    ful = malloc((nall ? nall : 1) * sizeof *ful);
+    if (!pay || !ful) {
+        rc = cr_error(CR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    if ((rc = cr_store_begin(n->st)) != CR_OK)
+        goto cleanup;
+    for (size_t i = 0; i < nall; i++) {
+        cr_action *a = &all[i];
+        if (a->written)
+            continue;
+        if (a->run_id != n->run_id && a->file_name &&
+            cr_actions_file_exists(n->cfg->actions_dir, a->file_name)) {
+            /* its file appeared before the run that wrote it was killed */
+            if ((rc = cr_store_action_mark_written(n->st, a->id, a->file_name)) != CR_OK)
+                goto rollback;
+            continue;
+        }
+        if (a->run_id != n->run_id)
+            cr_info(n->o->v, "claim %s: %s of run %lld was never written; writing it now",
+                    a->claim_id, a->action, (long long)a->run_id);
+        if (strcmp(a->kind, "payment") == 0)
+            pay[npay++] = a;
+        else
+            ful[nful++] = a;
+    }
+    if ((rc = cr_store_commit(n->st)) != CR_OK)
+        goto cleanup;
+    if ((rc = cr_actions_write_payment(n->cfg, n->cfg->actions_dir, n->pay_name, pay, npay)) != CR_OK ||
+        (rc = cr_actions_write_fulfillment(n->cfg->actions_dir, n->ful_name, ful, nful)) != CR_OK)
+        goto cleanup;
+    if ((rc = cr_store_begin(n->st)) != CR_OK)
+        goto cleanup;
+    for (size_t i = 0; i < npay && rc == CR_OK; i++)
+        rc = cr_store_action_mark_written(n->st, pay[i]->id, n->pay_name);
+    for (size_t i = 0; i < nful && rc == CR_OK; i++)
+        rc = cr_store_action_mark_written(n->st, ful[i]->id, n->ful_name);
+    if (rc != CR_OK)
+        goto rollback;
+    rc = cr_store_commit(n->st);
+    goto cleanup;
+rollback:
+    cr_store_rollback(n->st);
+cleanup:
+    free(pay);
+    free(ful);
+    free(all);
+    cr_pool_release(&pool);
+    return rc;
+}
+
+/* Removes temporary files a killed run left in the actions folder. */
+static void sweep_temp(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.' && strstr(e->d_name, ".csv.tmp-") &&
+            (strncmp(e->d_name, ".payment_actions_", 17) == 0 ||
+             strncmp(e->d_name, ".fulfillment_", 13) == 0)) {
+            char p[4096];
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    }
+    closedir(d);
+}
+
+/* --- the report ---------------------------------------------------------- */
+
+typedef struct gather {
+    cr_pool pool;
+    cr_exc_row *exc;
+    size_t nexc, capexc;
+    cr_reject_view *rej;
+    size_t nrej, caprej;
+    bool oom;
+} gather;
+
+static const char *gdup(gather *g, const char *s)
+{
+    if (!s)
+        return NULL;
+    const char *r = cr_pool_strdup(&g->pool, s);
+    if (!r)
+        g->oom = true;
+    return r;
+}
+
+static cr_err gather_exc(void *ud, const cr_exc_row *x)
+{
+    gather *g = ud;
+    if (g->nexc == g->capexc) {
+        size_t nc = g->capexc ? g->capexc * 2 : 256;
+        cr_exc_row *ne = realloc(g->exc, nc * sizeof *ne);
+        if (!ne)
+            return CR_ENOMEM;
+        g->exc = ne;
+        g->capexc = nc;
+    }
+    cr_exc_row *r = &g->exc[g->nexc++];
+    *r = *x;
+    r->id = gdup(g, x->id);
+    r->code = gdup(g, x->code);
+    r->severity = gdup(g, x->severity);
+    r->claim_id = gdup(g, x->claim_id);
+    r->reference = gdup(g, x->reference);
+    r->detail = gdup(g, x->detail);
+    r->status = gdup(g, x->status);
+    r->source_file = gdup(g, x->source_file);
+    r->ack_note = gdup(g, x->ack_note);
+    r->ack_by = gdup(g, x->ack_by);
+    return g->oom ? CR_ENOMEM : CR_OK;
+}
+
+static cr_err gather_rej(void *ud, const cr_reject_view *x)
+{
+    gather *g = ud;
+    if (g->nrej == g->caprej) {
+        size_t nc = g->caprej ? g->caprej * 2 : 256;
+        cr_reject_view *ne = realloc(g->rej, nc * sizeof *ne);
+        if (!ne)
+            return CR_ENOMEM;
+        g->rej = ne;
+        g->caprej = nc;
+    }
+    cr_reject_view *r = &g->rej[g->nrej++];
+    r->file = gdup(g, x->file);
+    r->line = x->line;
+    r->reason = gdup(g, x->reason);
+    r->field = gdup(g, x->field);
+    r->detail = gdup(g, x->detail);
+    r->raw = gdup(g, x->raw);
+    return g->oom ? CR_ENOMEM : CR_OK;
+}
+
+/* The report rows of this run's decisions. */
+static cr_err report_rows(night *n)
+{
+    for (size_t k = 0; k < n->nnew; k++) {
+        const cr_action *a = &n->new_actions[k];
+        long i = cr_claim_find(n->claims, n->nclaims, a->claim_id);
+        if (i < 0)
+            continue;
+        const cr_claim *c = &n->claims[i];
+        const cr_decision *d = &n->dec[i];
+        cr_rep_rows *l = strcmp(a->action, "capture") == 0   ? &n->captures
+                         : strcmp(a->action, "release") == 0 ? &n->releases
+                                                             : &n->ships;
+        cr_rep_row *r = cr_rep_rows_add(l);
+        if (!r)
+            return cr_error(CR_ENOMEM, "out of memory");
+        r->claim_id = c->claim_id;
+        r->psp_ref = c->preauth_ref;
+        r->card_brand = c->card_brand;
+        r->currency = c->currency;
+        r->reason = a->reason;
+        r->detail = d->detail[0] ? d->detail : NULL;
+        r->received_sn = d->checkin ? d->checkin->serial : NULL;
+        r->registered_sn = c->registered_sn;
+        r->region = c->region;
+        r->product_model = c->product_model;
+        r->amount = a->amount;
+        r->deadline = d->deadline;
+        r->arrived_at = d->arrival;
+        r->shipped_at = d->shipped_at;
+        r->hold_expires = d->hold_expires;
+        r->received_at = d->checkin_at;
+        r->auth_expired = strcmp(a->action, "capture") == 0 && d->hold_expires != CR_TIME_NONE &&
+                          n->D > d->hold_expires;
+    }
+    for (size_t i = 0; i < n->nclaims; i++) {
+        const cr_decision *d = &n->dec[i];
+        if (d->kind != CR_D_PENDING)
+            continue;
+        const cr_claim *c = &n->claims[i];
+        cr_rep_row *r = cr_rep_rows_add(&n->pending);
+        if (!r)
+            return cr_error(CR_ENOMEM, "out of memory");
+        r->claim_id = c->claim_id;
+        r->psp_ref = c->preauth_ref;
+        r->card_brand = c->card_brand;
+        r->currency = c->currency;
+        r->state = cr_pending_name(d->state);
+        r->amount = c->preauth_amount;
+        r->deadline = d->deadline;
+        r->shipped_at = d->shipped_at;
+        r->hold_expires = d->hold_expires;
+        r->arrived_at = d->arrival;
+        r->reminder = d->reminder;
+        r->days_left = (long)cr_tz_day_of(n->cfg->tz, d->deadline) - (long)n->day;
+    }
+    return CR_OK;
+}
+
+static cr_err write_report(night *n, char *path, size_t pathlen)
+{
+    cr_err rc;
+    gather g = {0};
+    char dayname[16];
+    int y, m, d;
+
+    cr_civil_from_days(n->day, &y, &m, &d);
+    snprintf(dayname, sizeof dayname, "%04d%02d%02d", y, m, d);
+    if (n->o->report_path)
+        snprintf(path, pathlen, "%s", n->o->report_path);
+    else if (n->dry)
+        snprintf(path, pathlen, "%s/carerecon_%s_dryrun.xlsx", n->cfg->report_dir, dayname);
+    else
+        snprintf(path, pathlen, "%s/carerecon_%s_run%lld.xlsx", n->cfg->report_dir, dayname,
+                 (long long)n->run_id);
+    if (!n->o->report_path && (rc = cr_make_dirs(n->cfg->report_dir)) != CR_OK)
+        return rc;
+    if ((rc = report_rows(n)) != CR_OK)
+        goto cleanup;
+    if ((rc = cr_store_exc_open(n->st, n->D, gather_exc, &g)) != CR_OK ||
+        (rc = cr_store_rejects_of_run(n->st, n->run_id, gather_rej, &g)) != CR_OK) {
+        if (rc == CR_ENOMEM)
+            cr_error(rc, "out of memory");
+        goto cleanup;
+    }
+    n->stats.exceptions_open = (long)g.nexc;
+    cr_report r = {
+        .cfg = n->cfg,
+        .run_id = n->dry ? 0 : n->run_id,
+        .as_of = n->D,
+        .generated_at = (cr_time_t)time(NULL),
+        .dry_run = n->dry,
+        .mode = n->dry ? "DRY RUN" : "LIVE",
+        .stats = &n->stats,
+        .captures = n->captures.items, .n_captures = n->captures.n,
+        .releases = n->releases.items, .n_releases = n->releases.n,
+        .pending = n->pending.items, .n_pending = n->pending.n,
+        .fulfillment = n->ships.items, .n_fulfillment = n->ships.n,
+        .exceptions = g.exc, .n_exceptions = g.nexc,
+        .rejects = g.rej, .n_rejects = g.nrej,
+        .files = n->files.items, .n_files = n->files.n,
+        .payment_file = n->dry ? NULL : n->pay_name,
+        .fulfillment_file = n->dry ? NULL : n->ful_name,
+    };
+    rc = cr_report_write(&r, path);
+cleanup:
+    free(g.exc);
+    free(g.rej);
+    cr_pool_release(&g.pool);
+    return rc;
+}
+
+static void summary_line(const night *n, const char *report)
+{
+    char asof[32];
+    const cr_run_stats *s = &n->stats;
+    cr_format_local(n->cfg->tz, n->D, asof, sizeof asof);
+    fprintf(stderr,
+            "carerecon: %s%lld as of %s %s: files %ld ingested, %ld skipped, %ld rejected;"
+            " rows %ld accepted, %ld rejected; %ld captures, %ld releases, %ld shipments,"
+            " %ld pending, %ld conflicts; exceptions %ld open (%ld new, %ld resolved);"
+            " workbook %s\n",
+            n->dry ? "DRY RUN (would be run " : "run ", (long long)n->run_id,
+            asof, n->cfg->timezone_name, s->files_ingested, s->files_skipped, s->files_rejected,
+            s->rows_accepted, s->rows_rejected, s->captures, s->releases, s->ships, s->pending,
+            s->conflicts, s->exceptions_open, s->exceptions_new, s->exceptions_resolved,
+            report ? report : "(not written)");
+}
+
+cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const cr_run_opts *o)
+{
+    cr_err rc, ingest_rc = CR_OK;
+    night n = {.cfg = cfg, .st = st, .o = o, .D = o->as_of, .dry = o->dry_run};
+    char report[4096] = "";
+    bool in_tx = false, outer_tx = false;
+    long unfinished = 0;
+
+    n.day = cr_tz_day_of(cfg->tz, n.D);
+    if (n.dry) {
+        if ((rc = cr_store_begin(st)) != CR_OK)
+            goto cleanup;
+        outer_tx = true;
+    }
+    if ((rc = cr_store_run_start(st, n.D, n.dry ? "dry-run" : "live", (cr_time_t)time(NULL),
+                                 &n.run_id)) != CR_OK)
+        goto cleanup;
+    cr_fault_point("run recorded");
+    cr_actions_file_names(n.day, n.run_id, n.pay_name, n.ful_name, sizeof n.pay_name);
+    if (cr_store_runs_unfinished(st, n.run_id, &unfinished) == CR_OK && unfinished > 0 && !n.dry)
+        cr_info(o->v, "%ld earlier run(s) did not finish; their recorded actions are completed now",
+                unfinished);
+    if (!n.dry)
+        sweep_temp(cfg->actions_dir);
+
+    double t0 = mono();
+    ingest_rc = cr_ingest(cfg, st, n.run_id, (cr_time_t)time(NULL), o->v, &n.stats, &n.files);
+    phase(o->v, "ingest", &t0);
+    if (ingest_rc != CR_OK && ingest_rc != CR_EDATA) {
+        rc = ingest_rc;
+        goto cleanup;
+    }
+    cr_debug(o->v, "ingested: %ld files, %ld rows", n.stats.files_ingested, n.stats.rows_accepted);
+
+    if ((rc = load(&n, cdb)) != CR_OK)
+        goto cleanup;
+    phase(o->v, "load", &t0);
+    cr_debug(o->v, "loaded %zu claims, %zu events, %zu settlement rows, %zu actions", n.nclaims,
+             n.nevents, n.nsrows, n.nactions);
+    if (!n.dry) {
+        if ((rc = cr_store_begin(st)) != CR_OK)
+            goto cleanup;
+        in_tx = true;
+    }
+    if ((rc = decide_all(&n)) != CR_OK)
+        goto cleanup;
+    phase(o->v, "decide", &t0);
+    if ((rc = settle_all(&n)) != CR_OK)
+        goto cleanup;
+    phase(o->v, "settle", &t0);
+    if ((rc = record_exceptions(&n)) != CR_OK ||
+        (rc = cr_store_run_finish(st, n.run_id, "decided", (cr_time_t)time(NULL), &n.stats)) != CR_OK)
+        goto cleanup;
+    if (in_tx) {
+        cr_fault_point("before decision commit");
+        if ((rc = cr_store_commit(st)) != CR_OK)
+            goto cleanup;
+        in_tx = false;
+        cr_fault_point("after decision commit");
+        phase(o->v, "commit", &t0);
+        if ((rc = emit_actions(&n)) != CR_OK)
+            goto cleanup;
+        phase(o->v, "actions", &t0);
+    }
+    rc = write_report(&n, report, sizeof report);
+    phase(o->v, "report", &t0);
+    if (rc != CR_OK) {
+        report[0] = '\0';
+        goto cleanup;
+    }
+    if (!n.dry)
+        rc = cr_store_run_finish(st, n.run_id, "done", (cr_time_t)time(NULL), &n.stats);
+    if (o->v >= CR_NORMAL)
+        summary_line(&n, report);
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        cr_debug(o->v, "peak rss %ld MB", ru.ru_maxrss / 1024);
+cleanup:
+    if (in_tx)
+        cr_store_rollback(st);
+    if (outer_tx)
+        cr_store_rollback(st);
+    night_release(&n);
+    if (rc == CR_OK)
+        rc = ingest_rc;
+    return rc;
+}

@@ -1,0 +1,203 @@
+/*
+ * settle.c - see settle.h.
+ */
+#include "settle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct byref {
+    const char *ref;
+    size_t idx;
+} byref;
+
+static int byref_cmp(const void *a, const void *b)
+{
+    const byref *x = a, *y = b;
+    return strcmp(x->ref, y->ref);
+}
+
+static int row_order(const void *a, const void *b)
+{
+    const cr_srow *const *x = a, *const *y = b;
+    if ((*x)->booked_at != (*y)->booked_at)
+        return (*x)->booked_at < (*y)->booked_at ? -1 : 1;
+    return (*x)->id < (*y)->id ? -1 : (*x)->id > (*y)->id;
+}
+
+/* Fills the common parts of a settlement finding about row R. */
+static cr_exc *row_exc(cr_excs *excs, cr_code code, const cr_claim *c, const cr_srow *r)
+{
+    char subject[160];
+    const char *ref = r->psp_ref ? r->psp_ref : (r->merchant_ref ? r->merchant_ref : "");
+    snprintf(subject, sizeof subject, "%s@%s:%ld", ref, r->file ? r->file : "?", r->line);
+    cr_exc *x = cr_excs_add(excs, code, c ? c->claim_id : NULL, subject);
+    if (x) {
+        snprintf(x->reference, sizeof x->reference, "%s", ref);
+        snprintf(x->source_file, sizeof x->source_file, "%s", r->file ? r->file : "");
+        x->source_line = r->line;
+    }
+    return x;
+}
+
+static void fmt_amt(const cr_srow *r, char *buf, size_t n)
+{
+    if (r->has_amount)
+        snprintf(buf, n, "%lld %s", (long long)r->amount, r->currency);
+    else
+        snprintf(buf, n, "no amount");
+}
+
+cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t nrows,
+                 cr_payview *pay, const cr_policy *policy, cr_time_t as_of, cr_excs *excs)
+{
+    cr_err rc = CR_ENOMEM;
+    byref *refs = NULL;
+    cr_srow **order = NULL;
+    bool *seen_capture = NULL;
+    size_t nref = 0, no = 0;
+    char a[64], b[64];
+
+    refs = malloc((nclaims ? nclaims : 1) * sizeof *refs);
+    order = malloc((nrows ? nrows : 1) * sizeof *order);
+    seen_capture = calloc(nclaims ? nclaims : 1, sizeof *seen_capture);
+    if (!refs || !order || !seen_capture)
+        goto cleanup;
+    for (size_t i = 0; i < nclaims; i++)
+        if (claims[i].preauth_ref && *claims[i].preauth_ref)
+            refs[nref++] = (byref){claims[i].preauth_ref, i};
+    qsort(refs, nref, sizeof *refs, byref_cmp);
+    for (size_t i = 0; i < nclaims; i++) {
+        pay[i].confirmed_row = 0;
+        pay[i].confirmed_at = CR_TIME_NONE;
+        pay[i].seen_same_type = false;
+    }
+
+    for (size_t i = 0; i < nrows; i++) {
+        cr_srow *r = &rows[i];
+        r->claim = -1;
+        if (r->booked_at > as_of)
+            continue;
+        if (r->psp_ref) {
+            byref key = {r->psp_ref, 0};
+            byref *f = bsearch(&key, refs, nref, sizeof *refs, byref_cmp);
+            if (f)
+                r->claim = (int)f->idx;
+        }
+        if (r->claim < 0 && r->merchant_ref) {
+            long c = cr_claim_find(claims, nclaims, r->merchant_ref);
+            if (c >= 0)
+                r->claim = (int)c;
+        }
+        order[no++] = r;
+    }
+    qsort(order, no, sizeof *order, row_order);
+
+    for (size_t i = 0; i < no; i++) {
+        cr_srow *r = order[i];
+        cr_exc *x;
+        if (r->claim < 0) {
+            if ((x = row_exc(excs, CR_X_UNMATCHED_SETTLEMENT, NULL, r))) {
+                fmt_amt(r, a, sizeof a);
+                snprintf(x->detail, sizeof x->detail, "%s row (%s, %s) matches no claim",
+                         r->raw_type ? r->raw_type : cr_settle_type_name(r->type), a,
+                         r->merchant_ref ? r->merchant_ref : "no merchant reference");
+            }
+            continue;
+        }
+        const cr_claim *c = &claims[r->claim];
+        cr_payview *p = &pay[r->claim];
+        /* the action counts from the as-of instant of the run that issued it */
+        cr_pay_kind k = (p->kind != CR_PAY_NONE && p->issued_at <= r->booked_at) ? p->kind
+                                                                                 : CR_PAY_NONE;
+        fmt_amt(r, a, sizeof a);
+        switch (r->type) {
+        case CR_ST_CAPTURE:
+            if (k == CR_PAY_CAPTURE) {
+                p->seen_same_type = true;
+                if (seen_capture[r->claim]) {
+                    if ((x = row_exc(excs, CR_X_DUPLICATE_CAPTURE, c, r)))
+                        snprintf(x->detail, sizeof x->detail, "a second capture (%s)", a);
+                } else if (strcmp(r->currency, p->currency ? p->currency : "") != 0) {
+                    if ((x = row_exc(excs, CR_X_CURRENCY_MISMATCH, c, r)))
+                        snprintf(x->detail, sizeof x->detail, "captured %s, issued %lld %s", a,
+                                 (long long)p->amount, p->currency ? p->currency : "");
+                } else if (r->amount != p->amount) {
+                    if ((x = row_exc(excs, CR_X_SETTLEMENT_AMOUNT_MISMATCH, c, r)))
+                        snprintf(x->detail, sizeof x->detail, "captured %s, issued %lld %s", a,
+                                 (long long)p->amount, p->currency ? p->currency : "");
+                } else if (!p->confirmed_row) {
+                    p->confirmed_row = r->id;
+                    p->confirmed_at = r->booked_at;
+                }
+            } else if (k == CR_PAY_RELEASE) {
+                if ((x = row_exc(excs, CR_X_CAPTURED_AFTER_RELEASE, c, r)))
+                    snprintf(x->detail, sizeof x->detail, "captured %s after the hold was released",
+                             a);
+            } else if ((x = row_exc(excs, CR_X_UNEXPECTED_CAPTURE, c, r))) {
+                snprintf(x->detail, sizeof x->detail, "captured %s with no capture issued", a);
+            }
+            seen_capture[r->claim] = true;
+            break;
+        case CR_ST_RELEASE:
+            if (k == CR_PAY_RELEASE) {
+                p->seen_same_type = true;
+                if (!p->confirmed_row) {
+                    p->confirmed_row = r->id;
+                    p->confirmed_at = r->booked_at;
+                }
+            } else if ((x = row_exc(excs, CR_X_UNEXPECTED_RELEASE, c, r))) {
+                snprintf(x->detail, sizeof x->detail, "hold released with %s",
+                         k == CR_PAY_CAPTURE ? "a capture issued" : "no release issued");
+            }
+            break;
+        case CR_ST_EXPIRED:
+            if (k != CR_PAY_RELEASE && (x = row_exc(excs, CR_X_PREAUTH_EXPIRED_AT_PROCESSOR, c, r)))
+                snprintf(x->detail, sizeof x->detail, "the hold expired at the processor with %s",
+                         k == CR_PAY_CAPTURE ? "a capture issued" : "no action issued");
+            break;
+        case CR_ST_FEE:
+            if ((!r->has_amount || r->amount != c->service_fee ||
+                 strcmp(r->currency, c->currency ? c->currency : "") != 0) &&
+                (x = row_exc(excs, CR_X_FEE_MISMATCH, c, r)))
+                snprintf(x->detail, sizeof x->detail, "fee %s, service fee is %lld %s", a,
+                         (long long)c->service_fee, c->currency ? c->currency : "");
+            break;
+        case CR_ST_CHARGEBACK:
+            if ((x = row_exc(excs, CR_X_CHARGEBACK, c, r)))
+                snprintf(x->detail, sizeof x->detail, "chargeback of %s", a);
+            break;
+        case CR_ST_REFUND:
+            break;
+        }
+        if (r->card_brand && c->card_brand && strcmp(r->card_brand, c->card_brand) != 0 &&
+            (x = row_exc(excs, CR_X_CARD_MISMATCH, c, r)))
+            snprintf(x->detail, sizeof x->detail, "settled on %s, the claim's card is %s",
+                     r->card_brand, c->card_brand);
+    }
+
+    for (size_t i = 0; i < nclaims; i++) {
+        cr_payview *p = &pay[i];
+        cr_exc *x;
+        if (p->kind == CR_PAY_NONE || p->issued_at > as_of || p->seen_same_type)
+            continue;
+        if (as_of - p->issued_at > (cr_time_t)policy->settlement_confirm_days * CR_SECONDS_PER_DAY &&
+            (x = cr_excs_add(excs, CR_X_UNCONFIRMED_ACTION, claims[i].claim_id, claims[i].claim_id))) {
+            cr_format_utc(p->issued_at, b, sizeof b);
+            snprintf(x->reference, sizeof x->reference, "%s",
+                     claims[i].preauth_ref ? claims[i].preauth_ref : "");
+            snprintf(x->detail, sizeof x->detail,
+                     "%s issued %s has no %s settlement row after %d days",
+                     p->kind == CR_PAY_CAPTURE ? "capture" : "release", b,
+                     p->kind == CR_PAY_CAPTURE ? "capture" : "release",
+                     policy->settlement_confirm_days);
+        }
+    }
+    rc = excs->oom ? CR_ENOMEM : CR_OK;
+cleanup:
+    free(seen_capture);
+    free(order);
+    free(refs);
+    return rc;
+}

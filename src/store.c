@@ -1,0 +1,1228 @@
+/*
+ * store.c - see store.h.  All SQL of carerecon lives in this file, with
+ * bound parameters only: no SQL text is ever built from data.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Forward-only migrations; migration i brings the schema to version i+1.
+ * Each runs in its own transaction with the user_version bump. */
+static const char *const migrations[] = {
+    /* 1 */
+    "CREATE TABLE runs("
+    "  run_id INTEGER PRIMARY KEY, as_of INTEGER NOT NULL, mode TEXT NOT NULL,"
+    "  started_at INTEGER NOT NULL, finished_at INTEGER, status TEXT NOT NULL,"
+    "  files_ingested INTEGER NOT NULL DEFAULT 0, files_skipped INTEGER NOT NULL DEFAULT 0,"
+    "  files_rejected INTEGER NOT NULL DEFAULT 0, rows_accepted INTEGER NOT NULL DEFAULT 0,"
+    "  rows_rejected INTEGER NOT NULL DEFAULT 0, captures INTEGER NOT NULL DEFAULT 0,"
+    "  releases INTEGER NOT NULL DEFAULT 0, pending INTEGER NOT NULL DEFAULT 0,"
+    "  ships INTEGER NOT NULL DEFAULT 0, exceptions_open INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE files("
+    "  file_id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, name TEXT NOT NULL, feed TEXT,"
+    "  kind TEXT, run_id INTEGER NOT NULL REFERENCES runs, ingested_at INTEGER NOT NULL,"
+    "  status TEXT NOT NULL CHECK(status IN ('ingested','rejected')),"
+    "  rows INTEGER, accepted INTEGER, rejected INTEGER, ignored INTEGER, detail TEXT);"
+    "CREATE UNIQUE INDEX files_sha256 ON files(sha256) WHERE status = 'ingested';"
+    "CREATE TABLE events("
+    "  event_id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files,"
+    "  line INTEGER NOT NULL, tracking TEXT, claim_ref TEXT,"
+    "  kind INTEGER NOT NULL CHECK(kind BETWEEN 0 AND 2), at INTEGER NOT NULL,"
+    "  serial TEXT, battery INTEGER, genuine INTEGER);"
+    "CREATE TABLE settlements("
+    "  row_id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files,"
+    "  line INTEGER NOT NULL, psp_ref TEXT, merchant_ref TEXT,"
+    "  type INTEGER NOT NULL CHECK(type BETWEEN 0 AND 5), raw_type TEXT,"
+    "  amount INTEGER, currency TEXT, booked_at INTEGER NOT NULL, card_brand TEXT);"
+    "CREATE TABLE rejects("
+    "  reject_id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, file_id INTEGER,"
+    "  file_name TEXT NOT NULL, line INTEGER NOT NULL, reason TEXT NOT NULL, field TEXT,"
+    "  detail TEXT, raw TEXT);"
+    "CREATE INDEX rejects_run ON rejects(run_id);"
+    "CREATE TABLE actions("
+    "  action_id INTEGER PRIMARY KEY, claim_id TEXT NOT NULL,"
+    "  kind TEXT NOT NULL CHECK(kind IN ('payment','fulfillment')),"
+    "  action TEXT NOT NULL CHECK(action IN ('capture','release','ship_replacement')),"
+    "  reason TEXT, amount INTEGER, currency TEXT, psp_ref TEXT,"
+    "  run_id INTEGER NOT NULL, issued_at INTEGER NOT NULL, file_name TEXT,"
+    "  written INTEGER NOT NULL DEFAULT 0, confirmed_row INTEGER, confirmed_at INTEGER,"
+    "  region TEXT, product_model TEXT, received_sn TEXT, received_at INTEGER,"
+    "  UNIQUE(claim_id, kind));"
+    "CREATE TABLE decisions("
+    "  claim_id TEXT NOT NULL, run_id INTEGER NOT NULL, as_of INTEGER NOT NULL,"
+    "  decision TEXT NOT NULL, reason TEXT, state TEXT, detail TEXT,"
+    "  PRIMARY KEY(claim_id, run_id)) WITHOUT ROWID;"
+    "CREATE TABLE exceptions("
+    "  exc_id TEXT PRIMARY KEY, code TEXT NOT NULL, severity TEXT NOT NULL, claim_id TEXT,"
+    "  subject TEXT NOT NULL, reference TEXT, detail TEXT, source_file TEXT,"
+    "  source_line INTEGER,"
+    "  status TEXT NOT NULL CHECK(status IN ('open','resolved','acknowledged')),"
+    "  first_seen INTEGER NOT NULL, first_run INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    "  last_run INTEGER NOT NULL, resolved_run INTEGER, resolved_at INTEGER,"
+    "  ack_note TEXT, ack_by TEXT, ack_at INTEGER);"
+    "CREATE INDEX exceptions_status ON exceptions(status, code);"
+    "CREATE INDEX exceptions_claim ON exceptions(claim_id);",
+};
+#define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* The cached statements, prepared on first use. */
+enum {
+    Q_EVENT_ADD, Q_SETTLE_ADD, Q_REJECT_ADD, Q_FILE_FIND, Q_FILE_ADD, Q_DEC_LAST, Q_DEC_ADD,
+    Q_EXC_GET, Q_EXC_INS, Q_EXC_UPD, Q_ACTION_ADD, Q_COUNT
+};
+static const char *const sql_text[Q_COUNT] = {
+    [Q_EVENT_ADD] = "INSERT INTO events(file_id,line,tracking,claim_ref,kind,at,serial,battery,"
+                    "genuine) VALUES(?,?,?,?,?,?,?,?,?)",
+    [Q_SETTLE_ADD] = "INSERT INTO settlements(file_id,line,psp_ref,merchant_ref,type,raw_type,"
+                     "amount,currency,booked_at,card_brand) VALUES(?,?,?,?,?,?,?,?,?,?)",
+    [Q_REJECT_ADD] = "INSERT INTO rejects(run_id,file_id,file_name,line,reason,field,detail,raw)"
+                     " VALUES(?,?,?,?,?,?,?,?)",
+    [Q_FILE_FIND] = "SELECT name FROM files WHERE sha256 = ? AND status = 'ingested'",
+    [Q_FILE_ADD] = "INSERT INTO files(sha256,name,feed,kind,run_id,ingested_at,status,rows,"
+                   "accepted,rejected,ignored,detail) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+    [Q_DEC_LAST] = "SELECT decision, reason, state, detail FROM decisions WHERE claim_id = ?"
+                   " ORDER BY run_id DESC LIMIT 1",
+    [Q_DEC_ADD] = "INSERT OR REPLACE INTO decisions(claim_id,run_id,as_of,decision,reason,state,"
+                  "detail) VALUES(?,?,?,?,?,?,?)",
+    [Q_EXC_GET] = "SELECT status FROM exceptions WHERE exc_id = ?",
+    [Q_EXC_INS] = "INSERT INTO exceptions(exc_id,code,severity,claim_id,subject,reference,detail,"
+                  "source_file,source_line,status,first_seen,first_run,last_seen,last_run)"
+                  " VALUES(?,?,?,?,?,?,?,?,?,'open',?,?,?,?)",
+    [Q_EXC_UPD] = "UPDATE exceptions SET detail = ?2, reference = ?3,"
+                  " first_seen = min(first_seen, ?4), last_seen = max(last_seen, ?4),"
+                  " last_run = ?5,"
+                  " status = CASE status WHEN 'resolved' THEN 'open' ELSE status END,"
+                  " resolved_run = CASE status WHEN 'resolved' THEN NULL ELSE resolved_run END,"
+                  " resolved_at = CASE status WHEN 'resolved' THEN NULL ELSE resolved_at END"
+                  " WHERE exc_id = ?1",
+    [Q_ACTION_ADD] = "INSERT INTO actions(claim_id,kind,action,reason,amount,currency,psp_ref,"
+                     "run_id,issued_at,file_name,region,product_model,received_sn,received_at)"
+                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(claim_id,kind) DO NOTHING",
+};
+
+struct cr_store {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *q[Q_COUNT];
+};
+
+static cr_err db_error(sqlite3 *db, const char *what)
+{
+    return cr_error(CR_EIO, "state database: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static cr_err exec(cr_store *s, const char *sql)
+{
+    char *msg = NULL;
+    cr_fault_point("sql exec");
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        cr_err e = cr_error(CR_EIO, "state database: %s", msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return e;
+    }
+    return CR_OK;
+}
+
+/* The cached statement I, reset and with its bindings cleared. */
+static sqlite3_stmt *stmt(cr_store *s, int i)
+{
+    if (!s->q[i]) {
+        if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL) !=
+            SQLITE_OK) {
+            db_error(s->db, "prepare");
+            return NULL;
+        }
+    } else {
+        sqlite3_reset(s->q[i]);
+        sqlite3_clear_bindings(s->q[i]);
+    }
+    return s->q[i];
+}
+
+static sqlite3_stmt *prepare(cr_store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        db_error(s->db, "prepare");
+        return NULL;
+    }
+    return st;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_time(sqlite3_stmt *st, int i, cr_time_t t)
+{
+    if (t == CR_TIME_NONE)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, t);
+}
+
+static cr_time_t col_time(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? CR_TIME_NONE : sqlite3_column_int64(st, i);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static char *pool_col(cr_pool *p, sqlite3_stmt *st, int i, bool *oom)
+{
+    const char *t = col_text(st, i);
+    if (!t)
+        return NULL;
+    char *r = cr_pool_strndup(p, t, (size_t)sqlite3_column_bytes(st, i));
+    if (!r)
+        *oom = true;
+    return r;
+}
+
+/* Steps ST once expecting SQLITE_DONE. */
+static cr_err step_done(cr_store *s, sqlite3_stmt *st, const char *what)
+{
+    cr_fault_point(what);
+    int r = sqlite3_step(st);
+    if (r != SQLITE_DONE)
+        return db_error(s->db, what);
+    return CR_OK;
+}
+
+static cr_err migrate(cr_store *s)
+{
+    int v = cr_store_schema_version(s);
+    if (v < 0)
+        return db_error(s->db, "read schema version");
+    if (v > N_MIGRATIONS)
+        return cr_error(CR_EIO,
+                        "state database %s has schema version %d, newer than this carerecon (%d)",
+                        s->path, v, N_MIGRATIONS);
+    for (int i = v; i < N_MIGRATIONS; i++) {
+        char bump[64];
+        cr_err rc;
+        if ((rc = exec(s, "BEGIN IMMEDIATE")) != CR_OK)
+            return rc;
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", i + 1);
+        if ((rc = exec(s, migrations[i])) != CR_OK || (rc = exec(s, bump)) != CR_OK) {
+            exec(s, "ROLLBACK");
+            return rc;
+        }
+        if ((rc = exec(s, "COMMIT")) != CR_OK)
+            return rc;
+    }
+    return CR_OK;
+}
+
+int cr_store_schema_version(cr_store *s)
+{
+    sqlite3_stmt *st = prepare(s, "PRAGMA user_version");
+    int v = -1;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+cr_err cr_store_open(const char *path, bool create, cr_store **out)
+{
+    cr_err rc;
+    cr_store *s = calloc(1, sizeof *s);
+    *out = NULL;
+    if (!s || !(s->path = cr_strdup(path))) {
+        free(s);
+        return cr_error(CR_ENOMEM, "out of memory");
+    }
+    int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    bool mem = strcmp(path, ":memory:") == 0;
+    mode_t old = umask(027);
+    int r = sqlite3_open_v2(path, &s->db, flags, NULL);
+    if (r == SQLITE_OK && !mem)
+        r = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+    umask(old);
+    if (r != SQLITE_OK) {
+        rc = cr_error(r == SQLITE_CANTOPEN ? CR_ECANTCREAT : CR_EIO,
+                      "cannot open state database %s: %s", path,
+                      s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        cr_store_close(s);
+        return rc;
+    }
+    if (!mem)
+        chmod(path, 0640);
+    sqlite3_busy_timeout(s->db, 5000);
+    sqlite3_extended_result_codes(s->db, 1);
+    if ((rc = exec(s, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL")) != CR_OK ||
+        (rc = migrate(s)) != CR_OK) {
+        cr_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return CR_OK;
+}
+
+void cr_store_close(cr_store *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < Q_COUNT; i++)
+        sqlite3_finalize(s->q[i]);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+cr_err cr_store_begin(cr_store *s) { return exec(s, "BEGIN IMMEDIATE"); }
+cr_err cr_store_commit(cr_store *s) { return exec(s, "COMMIT"); }
+cr_err cr_store_rollback(cr_store *s) { return exec(s, "ROLLBACK"); }
+cr_err cr_store_savepoint(cr_store *s) { return exec(s, "SAVEPOINT cr_file"); }
+cr_err cr_store_savepoint_release(cr_store *s) { return exec(s, "RELEASE cr_file"); }
+cr_err cr_store_savepoint_rollback(cr_store *s)
+{
+    cr_err rc = exec(s, "ROLLBACK TO cr_file");
+    return rc != CR_OK ? rc : exec(s, "RELEASE cr_file");
+}
+
+/* --- runs ---------------------------------------------------------------- */
+
+cr_err cr_store_run_start(cr_store *s, cr_time_t as_of, const char *mode, cr_time_t now,
+                          int64_t *run_id)
+{
+    sqlite3_stmt *st =
+        prepare(s, "INSERT INTO runs(as_of, mode, started_at, status) VALUES(?,?,?,'running')");
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, as_of);
+    bind_text(st, 2, mode);
+    sqlite3_bind_int64(st, 3, now);
+    cr_err rc = step_done(s, st, "record the run");
+    sqlite3_finalize(st);
+    *run_id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+cr_err cr_store_run_finish(cr_store *s, int64_t run_id, const char *status, cr_time_t now,
+                           const cr_run_stats *x)
+{
+    sqlite3_stmt *st = prepare(
+        s, "UPDATE runs SET status=?2, finished_at=?3, files_ingested=?4, files_skipped=?5,"
+           " files_rejected=?6, rows_accepted=?7, rows_rejected=?8, captures=?9, releases=?10,"
+           " pending=?11, ships=?12, exceptions_open=?13 WHERE run_id=?1");
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, run_id);
+    bind_text(st, 2, status);
+    sqlite3_bind_int64(st, 3, now);
+    long v[] = {x->files_ingested, x->files_skipped, x->files_rejected, x->rows_accepted,
+                x->rows_rejected, x->captures, x->releases, x->pending, x->ships,
+                x->exceptions_open};
+    for (int i = 0; i < 10; i++)
+        sqlite3_bind_int64(st, 4 + i, v[i]);
+    cr_err rc = step_done(s, st, "finish the run");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT count(*) FROM runs WHERE status = 'running' AND run_id < ?");
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, before_run);
+    *count = sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return CR_OK;
+}
+
+/* --- files and rows ------------------------------------------------------ */
+
+cr_err cr_store_file_find(cr_store *s, const char *sha256, bool *found, char *name, size_t n)
+{
+    sqlite3_stmt *st = stmt(s, Q_FILE_FIND);
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, sha256);
+    int r = sqlite3_step(st);
+    *found = r == SQLITE_ROW;
+    if (*found && n)
+        snprintf(name, n, "%s", col_text(st, 0) ? col_text(st, 0) : "");
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return db_error(s->db, "look a file up");
+    return CR_OK;
+}
+
+cr_err cr_store_file_add(cr_store *s, int64_t run_id, const char *sha256, const char *name,
+                         const char *feed, cr_feed_kind kind, const char *status,
+                         const cr_feed_stats *fs, const char *detail, cr_time_t now,
+                         int64_t *file_id)
+{
+    sqlite3_stmt *st = stmt(s, Q_FILE_ADD);
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, sha256);
+    bind_text(st, 2, name);
+    bind_text(st, 3, feed);
+    bind_text(st, 4, kind == CR_FEED_RECEIPTS ? "receipts" : "settlements");
+    sqlite3_bind_int64(st, 5, run_id);
+    sqlite3_bind_int64(st, 6, now);
+    bind_text(st, 7, status);
+    sqlite3_bind_int64(st, 8, fs ? fs->rows : 0);
+    sqlite3_bind_int64(st, 9, fs ? fs->accepted : 0);
+    sqlite3_bind_int64(st, 10, fs ? fs->rejected : 0);
+    sqlite3_bind_int64(st, 11, fs ? fs->ignored : 0);
+    bind_text(st, 12, detail);
+    cr_err rc = step_done(s, st, "record a file");
+    *file_id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+cr_err cr_store_file_counts(cr_store *s, int64_t file_id, const cr_feed_stats *fs)
+{
+    sqlite3_stmt *st = prepare(s, "UPDATE files SET rows = ?2, accepted = ?3, rejected = ?4,"
+                                  " ignored = ?5 WHERE file_id = ?1");
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, file_id);
+    sqlite3_bind_int64(st, 2, fs->rows);
+    sqlite3_bind_int64(st, 3, fs->accepted);
+    sqlite3_bind_int64(st, 4, fs->rejected);
+    sqlite3_bind_int64(st, 5, fs->ignored);
+    cr_err rc = step_done(s, st, "count a file's rows");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+cr_err cr_store_event_add(cr_store *s, int64_t file_id, const cr_receipt_row *r)
+{
+    sqlite3_stmt *st = stmt(s, Q_EVENT_ADD);
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, file_id);
+    sqlite3_bind_int64(st, 2, r->line);
+    bind_text(st, 3, r->tracking);
+    bind_text(st, 4, r->claim_ref);
+    sqlite3_bind_int(st, 5, (int)r->event);
+    sqlite3_bind_int64(st, 6, r->at);
+    bind_text(st, 7, r->serial);
+    if (r->battery_returned >= 0)
+        sqlite3_bind_int(st, 8, r->battery_returned);
+    if (r->genuine >= 0)
+        sqlite3_bind_int(st, 9, r->genuine);
+    return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record an event");
+}
+
+cr_err cr_store_settlement_add(cr_store *s, int64_t file_id, const cr_settle_row *r)
+{
+    sqlite3_stmt *st = stmt(s, Q_SETTLE_ADD);
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, file_id);
+    sqlite3_bind_int64(st, 2, r->line);
+    bind_text(st, 3, r->psp_ref);
+    bind_text(st, 4, r->merchant_ref);
+    sqlite3_bind_int(st, 5, (int)r->type);
+    bind_text(st, 6, r->raw_type);
+    if (r->has_amount)
+        sqlite3_bind_int64(st, 7, r->amount);
+    bind_text(st, 8, r->currency[0] ? r->currency : NULL);
+    sqlite3_bind_int64(st, 9, r->booked_at);
+    bind_text(st, 10, r->card_brand);
+    return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a settlement row");
+}
+
+cr_err cr_store_reject_add(cr_store *s, int64_t run_id, int64_t file_id, const char *file_name,
+                           const cr_reject_row *r)
+{
+    sqlite3_stmt *st = stmt(s, Q_REJECT_ADD);
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, run_id);
+    if (file_id > 0)
+        sqlite3_bind_int64(st, 2, file_id);
+    bind_text(st, 3, file_name);
+    sqlite3_bind_int64(st, 4, r->line);
+    bind_text(st, 5, cr_reason_name(r->reason));
+    bind_text(st, 6, r->field);
+    bind_text(st, 7, r->detail);
+    /* keep at most 2000 bytes of the raw text: enough to find the row */
+    size_t n = r->raw_len > 2000 ? 2000 : r->raw_len;
+    if (r->raw)
+        sqlite3_bind_text(st, 8, r->raw, (int)n, SQLITE_TRANSIENT);
+    return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a rejected row");
+}
+
+cr_err cr_store_rejects_of_run(cr_store *s, int64_t run_id, cr_reject_fn fn, void *ud)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT file_name, line, reason, field, detail, raw FROM rejects"
+                                  " WHERE run_id = ? ORDER BY reject_id");
+    cr_err rc = CR_OK;
+    int r;
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, run_id);
+    while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        cr_reject_view v = {col_text(st, 0), (long)sqlite3_column_int64(st, 1), col_text(st, 2),
+                            col_text(st, 3), col_text(st, 4), col_text(st, 5)};
+        rc = fn(ud, &v);
+    }
+    if (rc == CR_OK && r != SQLITE_DONE)
+        rc = db_error(s->db, "read rejected rows");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+cr_err cr_store_events_load(cr_store *s, cr_pool *pool, cr_event **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    cr_event *ev = NULL;
+    size_t cnt = 0, cap = 0;
+    bool oom = false;
+    cr_err rc = CR_OK;
+    int r;
+    *out = NULL;
+    *n = 0;
+    st = prepare(s, "SELECT e.event_id, e.tracking, e.claim_ref, e.serial, e.kind, e.at, e.battery,"
+                    " e.genuine, f.name, e.line FROM events e JOIN files f USING(file_id)"
+                    " ORDER BY e.event_id");
+    if (!st)
+        return CR_EIO;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            size_t nc = cap ? cap * 2 : 1024;
+            cr_event *ne = realloc(ev, nc * sizeof *ne);
+            if (!ne) {
+                oom = true;
+                break;
+            }
+            ev = ne;
+            cap = nc;
+        }
+        cr_event *e = &ev[cnt++];
+        memset(e, 0, sizeof *e);
+        e->id = sqlite3_column_int64(st, 0);
+        e->tracking = pool_col(pool, st, 1, &oom);
+        e->claim_ref = pool_col(pool, st, 2, &oom);
+        e->serial = pool_col(pool, st, 3, &oom);
+        e->kind = (cr_event_kind)sqlite3_column_int(st, 4);
+        e->at = sqlite3_column_int64(st, 5);
+        e->battery_returned = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
+        e->genuine = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7);
+        e->file = pool_col(pool, st, 8, &oom);
+        e->line = (long)sqlite3_column_int64(st, 9);
+        e->claim = -1;
+    }
+    if (oom)
+        rc = cr_error(CR_ENOMEM, "out of memory loading events");
+    else if (r != SQLITE_DONE)
+        rc = db_error(s->db, "load events");
+    sqlite3_finalize(st);
+    if (rc != CR_OK) {
+        free(ev);
+        return rc;
+    }
+    *out = ev;
+    *n = cnt;
+    return CR_OK;
+}
+
+cr_err cr_store_settlements_load(cr_store *s, cr_pool *pool, cr_srow **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    cr_srow *rows = NULL;
+    size_t cnt = 0, cap = 0;
+    bool oom = false;
+    cr_err rc = CR_OK;
+    int r;
+    *out = NULL;
+    *n = 0;
+    st = prepare(s, "SELECT s.row_id, s.psp_ref, s.merchant_ref, s.type, s.raw_type, s.amount,"
+                    " s.currency, s.booked_at, s.card_brand, f.name, s.line"
+                    " FROM settlements s JOIN files f USING(file_id) ORDER BY s.row_id");
+    if (!st)
+        return CR_EIO;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            size_t nc = cap ? cap * 2 : 1024;
+            cr_srow *nr = realloc(rows, nc * sizeof *nr);
+            if (!nr) {
+                oom = true;
+                break;
+            }
+            rows = nr;
+            cap = nc;
+        }
+        cr_srow *x = &rows[cnt++];
+        memset(x, 0, sizeof *x);
+        x->id = sqlite3_column_int64(st, 0);
+        x->psp_ref = pool_col(pool, st, 1, &oom);
+        x->merchant_ref = pool_col(pool, st, 2, &oom);
+        x->type = (cr_settle_type)sqlite3_column_int(st, 3);
+        x->raw_type = pool_col(pool, st, 4, &oom);
+        x->has_amount = sqlite3_column_type(st, 5) != SQLITE_NULL;
+        x->amount = sqlite3_column_int64(st, 5);
+        snprintf(x->currency, sizeof x->currency, "%s", col_text(st, 6) ? col_text(st, 6) : "");
+        x->booked_at = sqlite3_column_int64(st, 7);
+        x->card_brand = pool_col(pool, st, 8, &oom);
+        x->file = pool_col(pool, st, 9, &oom);
+        x->line = (long)sqlite3_column_int64(st, 10);
+        x->claim = -1;
+    }
+    if (oom)
+        rc = cr_error(CR_ENOMEM, "out of memory loading settlement rows");
+    else if (r != SQLITE_DONE)
+        rc = db_error(s->db, "load settlement rows");
+    sqlite3_finalize(st);
+    if (rc != CR_OK) {
+        free(rows);
+        return rc;
+    }
+    *out = rows;
+    *n = cnt;
+    return CR_OK;
+}
+
+/* --- actions ------------------------------------------------------------- */
+
+cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    cr_action *a = NULL;
+    size_t cnt = 0, cap = 0;
+    bool oom = false;
+    cr_err rc = CR_OK;
+    int r;
+    *out = NULL;
+    *n = 0;
+    st = prepare(s, "SELECT action_id, claim_id, kind, action, reason, amount, currency, psp_ref,"
+                    " run_id, issued_at, file_name, written, confirmed_row, confirmed_at, region,"
+                    " product_model, received_sn, received_at FROM actions ORDER BY action_id");
+    if (!st)
+        return CR_EIO;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            size_t nc = cap ? cap * 2 : 256;
+            cr_action *na = realloc(a, nc * sizeof *na);
+            if (!na) {
+                oom = true;
+                break;
+            }
+            a = na;
+            cap = nc;
+        }
+        cr_action *x = &a[cnt++];
+        memset(x, 0, sizeof *x);
+        x->id = sqlite3_column_int64(st, 0);
+        x->claim_id = pool_col(pool, st, 1, &oom);
+        x->kind = pool_col(pool, st, 2, &oom);
+        x->action = pool_col(pool, st, 3, &oom);
+        x->reason = pool_col(pool, st, 4, &oom);
+        x->amount = sqlite3_column_int64(st, 5);
+        x->currency = pool_col(pool, st, 6, &oom);
+        x->psp_ref = pool_col(pool, st, 7, &oom);
+        x->run_id = sqlite3_column_int64(st, 8);
+        x->issued_at = sqlite3_column_int64(st, 9);
+        x->file_name = pool_col(pool, st, 10, &oom);
+        x->written = sqlite3_column_int(st, 11) != 0;
+        x->confirmed_row = sqlite3_column_int64(st, 12);
+        x->confirmed_at = col_time(st, 13);
+        x->region = pool_col(pool, st, 14, &oom);
+        x->product_model = pool_col(pool, st, 15, &oom);
+        x->received_sn = pool_col(pool, st, 16, &oom);
+        x->received_at = col_time(st, 17);
+    }
+    if (oom)
+        rc = cr_error(CR_ENOMEM, "out of memory loading actions");
+    else if (r != SQLITE_DONE)
+        rc = db_error(s->db, "load actions");
+    sqlite3_finalize(st);
+    if (rc != CR_OK) {
+        free(a);
+        return rc;
+    }
+    *out = a;
+    *n = cnt;
+    return CR_OK;
+}
+
+cr_err cr_store_action_add(cr_store *s, cr_action *a, bool *duplicate)
+{
+    sqlite3_stmt *st = stmt(s, Q_ACTION_ADD);
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, a->claim_id);
+    bind_text(st, 2, a->kind);
+    bind_text(st, 3, a->action);
+    bind_text(st, 4, a->reason);
+    sqlite3_bind_int64(st, 5, a->amount);
+    bind_text(st, 6, a->currency);
+    bind_text(st, 7, a->psp_ref);
+    sqlite3_bind_int64(st, 8, a->run_id);
+    sqlite3_bind_int64(st, 9, a->issued_at);
+    bind_text(st, 10, a->file_name);
+    bind_text(st, 11, a->region);
+    bind_text(st, 12, a->product_model);
+    bind_text(st, 13, a->received_sn);
+    bind_time(st, 14, a->received_at);
+    cr_err rc = step_done(s, st, "record an action");
+    if (rc != CR_OK)
+        return rc;
+    *duplicate = sqlite3_changes(s->db) == 0;
+    a->id = *duplicate ? 0 : sqlite3_last_insert_rowid(s->db);
+    return CR_OK;
+}
+
+cr_err cr_store_action_confirm(cr_store *s, int64_t action_id, int64_t row_id, cr_time_t at)
+{
+    sqlite3_stmt *st = prepare(s, "UPDATE actions SET confirmed_row = ?2, confirmed_at = ?3"
+                                  " WHERE action_id = ?1 AND confirmed_row IS NULL");
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, action_id);
+    sqlite3_bind_int64(st, 2, row_id);
+    sqlite3_bind_int64(st, 3, at);
+    cr_err rc = step_done(s, st, "confirm an action");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+cr_err cr_store_action_mark_written(cr_store *s, int64_t action_id, const char *file_name)
+{
+    sqlite3_stmt *st =
+        prepare(s, "UPDATE actions SET written = 1, file_name = ?2 WHERE action_id = ?1");
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, action_id);
+    bind_text(st, 2, file_name);
+    cr_err rc = step_done(s, st, "mark an action written");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* --- decisions ----------------------------------------------------------- */
+
+static bool same_text(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+cr_err cr_store_decision_record(cr_store *s, int64_t run_id, cr_time_t as_of, const char *claim_id,
+                                const cr_decision *d, bool *changed)
+{
+    sqlite3_stmt *st = stmt(s, Q_DEC_LAST);
+    const char *state = d->state ? cr_pending_name(d->state) : NULL;
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, claim_id);
+    int r = sqlite3_step(st);
+    *changed = true;
+    if (r == SQLITE_ROW)
+        *changed = !(same_text(col_text(st, 0), cr_decision_name(d->kind)) &&
+                     same_text(col_text(st, 1), d->reason) && same_text(col_text(st, 2), state) &&
+                     same_text(col_text(st, 3), d->detail));
+    else if (r != SQLITE_DONE)
+        return db_error(s->db, "read a decision");
+    sqlite3_reset(st);
+    if (!*changed)
+        return CR_OK;
+    st = stmt(s, Q_DEC_ADD);
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, claim_id);
+    sqlite3_bind_int64(st, 2, run_id);
+    sqlite3_bind_int64(st, 3, as_of);
+    bind_text(st, 4, cr_decision_name(d->kind));
+    bind_text(st, 5, d->reason);
+    bind_text(st, 6, state);
+    bind_text(st, 7, d->detail[0] ? d->detail : NULL);
+    return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a decision");
+}
+
+/* --- exceptions ---------------------------------------------------------- */
+
+cr_err cr_store_exc_seen(cr_store *s, const cr_exc *x, int64_t run_id, cr_time_t as_of,
+                         bool *is_new)
+{
+    char id[24];
+    cr_exc_id(x->code, x->subject, id);
+    sqlite3_stmt *st = stmt(s, Q_EXC_GET);
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, id);
+    int r = sqlite3_step(st);
+    *is_new = r == SQLITE_DONE;
+    sqlite3_reset(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return db_error(s->db, "look an exception up");
+    if (*is_new) {
+        st = stmt(s, Q_EXC_INS);
+        if (!st)
+            return CR_EIO;
+        bind_text(st, 1, id);
+        bind_text(st, 2, cr_code_name(x->code));
+        bind_text(st, 3, cr_severity_name(cr_code_severity(x->code)));
+        bind_text(st, 4, x->claim_id[0] ? x->claim_id : NULL);
+        bind_text(st, 5, x->subject);
+        bind_text(st, 6, x->reference[0] ? x->reference : NULL);
+        bind_text(st, 7, x->detail);
+        bind_text(st, 8, x->source_file[0] ? x->source_file : NULL);
+        if (x->source_line > 0)
+            sqlite3_bind_int64(st, 9, x->source_line);
+        sqlite3_bind_int64(st, 10, as_of);
+        sqlite3_bind_int64(st, 11, run_id);
+        sqlite3_bind_int64(st, 12, as_of);
+        sqlite3_bind_int64(st, 13, run_id);
+    } else {
+        st = stmt(s, Q_EXC_UPD);
+        if (!st)
+            return CR_EIO;
+        bind_text(st, 1, id);
+        bind_text(st, 2, x->detail);
+        bind_text(st, 3, x->reference[0] ? x->reference : NULL);
+        sqlite3_bind_int64(st, 4, as_of);
+        sqlite3_bind_int64(st, 5, run_id);
+    }
+    return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record an exception");
+}
+
+cr_err cr_store_exc_resolve_unseen(cr_store *s, int64_t run_id, cr_time_t as_of, long *count)
+{
+    sqlite3_stmt *st = prepare(
+        s, "UPDATE exceptions SET status = 'resolved', resolved_run = ?1, resolved_at = ?2"
+           " WHERE status = 'open' AND last_run <> ?1 AND last_seen <= ?2"
+           " AND code IN ('AWAITING_CHECKIN','AUTH_EXPIRES_BEFORE_DEADLINE',"
+           "              'UNCONFIRMED_ACTION','MISSING_PREAUTH')");
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, as_of);
+    cr_err rc = step_done(s, st, "resolve exceptions");
+    *count = sqlite3_changes(s->db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static const char exc_cols[] =
+    "exc_id, code, severity, claim_id, reference, detail, status, source_file, source_line,"
+    " first_seen, last_seen, first_run, ack_note, ack_by, ack_at, resolved_at";
+
+static cr_exc_row exc_from(sqlite3_stmt *st)
+{
+    cr_exc_row x = {
+        col_text(st, 0), col_text(st, 1), col_text(st, 2), col_text(st, 3), col_text(st, 4),
+        col_text(st, 5), col_text(st, 6), col_text(st, 7), (long)sqlite3_column_int64(st, 8),
+        col_time(st, 9), col_time(st, 10), sqlite3_column_int64(st, 11), col_text(st, 12),
+        col_text(st, 13), col_time(st, 14), col_time(st, 15),
+    };
+    return x;
+}
+
+cr_err cr_store_exc_open(cr_store *s, cr_time_t as_of, cr_exc_fn fn, void *ud)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT %s FROM exceptions WHERE status = 'open' AND first_seen <= ?"
+             " ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,"
+             " code, claim_id, exc_id",
+             exc_cols);
+    sqlite3_stmt *st = prepare(s, sql);
+    cr_err rc = CR_OK;
+    int r;
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, as_of);
+    while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        cr_exc_row x = exc_from(st);
+        rc = fn(ud, &x);
+    }
+    if (rc == CR_OK && r != SQLITE_DONE)
+        rc = db_error(s->db, "read exceptions");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+cr_err cr_store_exc_ack(cr_store *s, const char *id, const char *note, const char *by,
+                        cr_time_t now, bool *already)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT status FROM exceptions WHERE exc_id = ?");
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, id);
+    int r = sqlite3_step(st);
+    bool found = r == SQLITE_ROW;
+    *already = found && same_text(col_text(st, 0), "acknowledged");
+    sqlite3_finalize(st);
+    if (!found)
+        return r == SQLITE_DONE ? CR_ENOTFOUND : db_error(s->db, "look an exception up");
+    if (*already)
+        return CR_OK;
+    st = prepare(s, "UPDATE exceptions SET status = 'acknowledged', ack_note = ?2, ack_by = ?3,"
+                    " ack_at = ?4 WHERE exc_id = ?1");
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, id);
+    bind_text(st, 2, note);
+    bind_text(st, 3, by);
+    sqlite3_bind_int64(st, 4, now);
+    cr_err rc = step_done(s, st, "acknowledge an exception");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+cr_err cr_store_exc_ack_code(cr_store *s, const char *code, cr_time_t before, const char *note,
+                             const char *by, cr_time_t now, long *count)
+{
+    sqlite3_stmt *st = prepare(
+        s, "UPDATE exceptions SET status = 'acknowledged', ack_note = ?2, ack_by = ?3, ack_at = ?4"
+           " WHERE status = 'open' AND code = ?1 AND (?5 IS NULL OR first_seen < ?5)");
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, code);
+    bind_text(st, 2, note);
+    bind_text(st, 3, by);
+    sqlite3_bind_int64(st, 4, now);
+    bind_time(st, 5, before);
+    cr_err rc = step_done(s, st, "acknowledge exceptions");
+    *count = sqlite3_changes(s->db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* --- one claim's history ------------------------------------------------- */
+
+cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *preauth_ref,
+                              cr_history_fn fn, void *ud)
+{
+    /* One query over the five sources, each row formatted by SQL's printf
+     * from bound values only, ordered by time. */
+    static const char sql[] =
+        "SELECT at, what, text, source FROM ("
+        " SELECT e.at AS at, 'event' AS what,"
+        "  printf('%s%s%s%s', CASE e.kind WHEN 0 THEN 'shipped' WHEN 1 THEN 'delivered'"
+        "   ELSE 'received' END,"
+        "   CASE WHEN e.tracking IS NOT NULL THEN ' tracking ' || e.tracking ELSE '' END,"
+        "   CASE WHEN e.serial IS NOT NULL THEN ' serial ' || e.serial ELSE '' END,"
+        "   CASE WHEN e.kind = 2 THEN printf(' battery %s genuine %s',"
+        "     CASE e.battery WHEN 1 THEN 'returned' ELSE 'NOT returned' END,"
+        "     CASE e.genuine WHEN 1 THEN 'yes' ELSE 'NO' END) ELSE '' END) AS text,"
+        "  f.name || ':' || e.line AS source"
+        " FROM events e JOIN files f USING(file_id)"
+        " WHERE upper(trim(e.claim_ref)) = upper(trim(?1))"
+        "  OR e.tracking IN (SELECT tracking FROM events WHERE tracking IS NOT NULL"
+        "                    AND upper(trim(claim_ref)) = upper(trim(?1)))"
+        " UNION ALL"
+        " SELECT d.as_of, 'decision', d.decision || coalesce(' ' || d.reason, '')"
+        "  || coalesce(' (' || d.state || ')', '') || coalesce(': ' || d.detail, ''),"
+        "  'run ' || d.run_id FROM decisions d WHERE d.claim_id = ?1"
+        " UNION ALL"
+        " SELECT a.issued_at, 'action', a.action || coalesce(' ' || a.reason, '')"
+        "  || CASE WHEN a.kind = 'payment' THEN printf(' %d %s', a.amount, a.currency) ELSE '' END"
+        "  || CASE WHEN a.written THEN ' in ' || a.file_name ELSE ' (file not written yet)' END"
+        "  || CASE WHEN a.confirmed_row IS NOT NULL THEN ' - confirmed by ' ||"
+        "    (SELECT f.name || ':' || s.line FROM settlements s JOIN files f USING(file_id)"
+        "     WHERE s.row_id = a.confirmed_row) ELSE '' END,"
+        "  'run ' || a.run_id FROM actions a WHERE a.claim_id = ?1"
+        " UNION ALL"
+        " SELECT s.booked_at, 'settlement', coalesce(s.raw_type, '') || ' ('"
+        "  || CASE s.type WHEN 0 THEN 'capture' WHEN 1 THEN 'release' WHEN 2 THEN 'expired'"
+        "   WHEN 3 THEN 'refund' WHEN 4 THEN 'fee' ELSE 'chargeback' END || ')'"
+        "  || coalesce(printf(' %d %s', s.amount, s.currency), ''),"
+        "  f.name || ':' || s.line FROM settlements s JOIN files f USING(file_id)"
+        " WHERE (?2 IS NOT NULL AND s.psp_ref = ?2) OR upper(trim(s.merchant_ref)) = upper(trim(?1))"
+        " UNION ALL"
+        " SELECT x.first_seen, 'exception', x.code || ' ' || x.exc_id || ' [' || x.status"
+        "  || coalesce(' by ' || x.ack_by, '') || coalesce(': ' || x.ack_note, '') || '] '"
+        "  || coalesce(x.detail, ''),"
+        "  coalesce(x.source_file || ':' || x.source_line, 'run ' || x.first_run)"
+        " FROM exceptions x WHERE x.claim_id = ?1"
+        ") ORDER BY at, what";
+    sqlite3_stmt *st = prepare(s, sql);
+    cr_err rc = CR_OK;
+    int r;
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, claim_id);
+    bind_text(st, 2, preauth_ref);
+    while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        cr_history_item h = {col_time(st, 0), col_text(st, 1), col_text(st, 2), col_text(st, 3)};
+        rc = fn(ud, &h);
+    }
+    if (rc == CR_OK && r != SQLITE_DONE)
+        rc = db_error(s->db, "read the claim's history");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* --- the claim database -------------------------------------------------- */
+
+struct cr_claimsdb {
+    sqlite3 *db;
+    char *path;
+};
+
+static const char *const claim_cols[] = {
+    "claim_id", "plan", "region", "product_model", "registered_sn", "battery_registered",
+    "product_value", "currency", "service_fee", "preauth_ref", "preauth_amount", "card_brand",
+    "paid_at", "return_days", "refresh_expires_on", "replacements_left", "status",
+};
+#define N_CLAIM_COLS ((int)(sizeof claim_cols / sizeof claim_cols[0]))
+
+cr_err cr_claimsdb_open(const char *path, cr_claimsdb **out)
+{
+    cr_err rc = CR_ENOINPUT;
+    sqlite3_stmt *st = NULL;
+    bool have[N_CLAIM_COLS] = {false};
+    struct stat sb;
+    cr_claimsdb *c = calloc(1, sizeof *c);
+    *out = NULL;
+    if (!c)
+        return cr_error(CR_ENOMEM, "out of memory");
+    if (stat(path, &sb) != 0) {
+        rc = cr_error(CR_ENOINPUT, "claim database %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        rc = cr_error(CR_ENOINPUT, "claim database %s: not a regular file", path);
+        goto cleanup;
+    }
+    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        rc = cr_error(CR_ENOINPUT, "claim database %s: %s", path,
+                      c->db ? sqlite3_errmsg(c->db) : "cannot open");
+        goto cleanup;
+    }
+    sqlite3_busy_timeout(c->db, 5000);
+    if (sqlite3_prepare_v2(c->db, "SELECT name FROM pragma_table_info('claims')", -1, &st, NULL) !=
+        SQLITE_OK) {
+        rc = cr_error(CR_ENOINPUT, "claim database %s: %s", path, sqlite3_errmsg(c->db));
+        goto cleanup;
+    }
+    int r, ncols = 0;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        ncols++;
+        for (int i = 0; i < N_CLAIM_COLS; i++)
+            if (col_text(st, 0) && strcmp(col_text(st, 0), claim_cols[i]) == 0)
+                have[i] = true;
+    }
+    if (r != SQLITE_DONE) {
+        rc = cr_error(CR_ENOINPUT, "claim database %s: %s", path, sqlite3_errmsg(c->db));
+        goto cleanup;
+    }
+    if (ncols == 0) {
+        rc = cr_error(CR_ENOINPUT, "claim database %s: no table 'claims'", path);
+        goto cleanup;
+    }
+    for (int i = 0; i < N_CLAIM_COLS; i++)
+        if (!have[i]) {
+            rc = cr_error(CR_ENOINPUT, "claim database %s: table 'claims' has no column '%s'",
+                          path, claim_cols[i]);
+            goto cleanup;
+        }
+    c->path = cr_strdup(path);
+    rc = CR_OK;
+    *out = c;
+    c = NULL;
+cleanup:
+    sqlite3_finalize(st);
+    cr_claimsdb_close(c);
+    return rc;
+}
+
+void cr_claimsdb_close(cr_claimsdb *c)
+{
+    if (!c)
+        return;
+    sqlite3_close(c->db);
+    free(c->path);
+    free(c);
+}
+
+/* Reads an integer column that must hold a whole number (an INTEGER, or
+ * TEXT of digits).  Returns false when it does not. */
+static bool col_int(sqlite3_stmt *st, int i, int64_t *out, bool *is_null)
+{
+    int t = sqlite3_column_type(st, i);
+    *is_null = t == SQLITE_NULL;
+    if (t == SQLITE_NULL)
+        return true;
+    if (t == SQLITE_INTEGER) {
+        *out = sqlite3_column_int64(st, i);
+        return true;
+    }
+    if (t == SQLITE_TEXT) {
+        const char *s = col_text(st, i);
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (*s && !errno && end && *end == '\0') {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Fills C from the current row; strings go to POOL.  Sets c->invalid when
+ * a value cannot be read. */
+static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st, cr_claim *c)
+{
+    bool oom = false, isnull;
+    int64_t v;
+    memset(c, 0, sizeof *c);
+    c->claim_id = pool_col(pool, st, 0, &oom);
+    c->plan = pool_col(pool, st, 1, &oom);
+    c->region = pool_col(pool, st, 2, &oom);
+    c->product_model = pool_col(pool, st, 3, &oom);
+    c->registered_sn = pool_col(pool, st, 4, &oom);
+    c->currency = pool_col(pool, st, 7, &oom);
+    c->preauth_ref = pool_col(pool, st, 9, &oom);
+    c->status = pool_col(pool, st, 16, &oom);
+    const char *brand = col_text(st, 11);
+    if (brand) {
+        char b[64];
+        snprintf(b, sizeof b, "%s", brand);
+        cr_trim_inplace(b);
+        for (char *p = b; *p; p++)
+            *p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
+        c->card_brand = *b ? cr_pool_strdup(pool, b) : NULL;
+    }
+    if (oom || !c->claim_id)
+        return !oom;
+    c->premium = c->plan && cr_strcasecmp_trim(c->plan, "premium") == 0;
+    c->active = c->status && cr_strcasecmp_trim(c->status, "active") == 0;
+    cr_serial_normalize(c->registered_sn, c->norm_sn, sizeof c->norm_sn);
+    c->paid_at = CR_TIME_NONE;
+    c->refresh_expires_on = INT32_MIN;
+
+#define INVALID(msg) do { if (!c->invalid) c->invalid = (msg); } while (0)
+    if (!c->plan || (!c->premium && cr_strcasecmp_trim(c->plan, "basic") != 0))
+        INVALID("plan is neither basic nor premium");
+    if (!col_int(st, 5, &v, &isnull) || isnull)
+        INVALID("battery_registered is not 0 or 1");
+    else
+        c->battery_registered = v != 0;
+    if (!col_int(st, 6, &v, &isnull) || isnull || v < 0)
+        INVALID("product_value is not a whole number of minor units");
+    else
+        c->product_value = v;
+    if (!col_int(st, 8, &v, &isnull) || isnull)
+        INVALID("service_fee is not a whole number of minor units");
+    else
+        c->service_fee = v;
+    if (!col_int(st, 10, &v, &isnull))
+        INVALID("preauth_amount is not a whole number of minor units");
+    else if (!isnull) {
+        c->has_preauth_amount = true;
+        c->preauth_amount = v;
+    }
+    if (!c->currency || strlen(c->currency) != 3)
+        INVALID("currency is not a three-letter code");
+    const char *paid = col_text(st, 12);
+    if (!paid || cr_parse_iso_instant(paid, &c->paid_at) != CR_OK) {
+        c->paid_at = CR_TIME_NONE;
+        INVALID("paid_at is not an ISO 8601 time with an offset");
+    }
+    if (!col_int(st, 13, &v, &isnull) || (!isnull && (v < 0 || v > 3650)))
+        INVALID("return_days is not a number of days");
+    else
+        c->return_days = isnull ? cr_policy_return_days(&cfg->policy, c->region) : (int)v;
+    const char *exp = col_text(st, 14);
+    cr_day_t day;
+    if (!exp || cr_parse_date(exp, &day) != CR_OK)
+        INVALID("refresh_expires_on is not a YYYY-MM-DD date");
+    else
+        c->refresh_expires_on = day;
+    if (!col_int(st, 15, &v, &isnull) || isnull)
+        INVALID("replacements_left is not a number");
+    else
+        c->replacements_left = v > INT_MAX ? INT_MAX : (v < INT_MIN ? INT_MIN : (int)v);
+#undef INVALID
+    return true;
+}
+
+static const char claim_select[] =
+    "SELECT claim_id, plan, region, product_model, registered_sn, battery_registered,"
+    " product_value, currency, service_fee, preauth_ref, preauth_amount, card_brand, paid_at,"
+    " return_days, refresh_expires_on, replacements_left, status FROM claims";
+
+static int claim_cmp(const void *a, const void *b)
+{
+    const cr_claim *x = a, *y = b;
+    return cr_claim_id_cmp(x->claim_id, y->claim_id);
+}
+
+cr_err cr_claimsdb_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, cr_claim **out,
+                        size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    cr_claim *cl = NULL;
+    size_t cnt = 0, cap = 0;
+    cr_err rc = CR_OK;
+    int r;
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(c->db, claim_select, -1, &st, NULL) != SQLITE_OK)
+        return cr_error(CR_ENOINPUT, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+            continue;
+        if (cnt == cap) {
+            size_t nc = cap ? cap * 2 : 1024;
+            cr_claim *ncl = realloc(cl, nc * sizeof *ncl);
+            if (!ncl) {
+                rc = cr_error(CR_ENOMEM, "out of memory loading claims");
+                break;
+            }
+            cl = ncl;
+            cap = nc;
+        }
+        if (!claim_from_row(cfg, pool, st, &cl[cnt])) {
+            rc = cr_error(CR_ENOMEM, "out of memory loading claims");
+            break;
+        }
+        cnt++;
+    }
+    if (rc == CR_OK && r != SQLITE_DONE)
+        rc = cr_error(CR_EIO, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
+    sqlite3_finalize(st);
+    if (rc != CR_OK) {
+        free(cl);
+        return rc;
+    }
+    qsort(cl, cnt, sizeof *cl, claim_cmp);
+    *out = cl;
+    *n = cnt;
+    return CR_OK;
+}
+
+cr_err cr_claimsdb_get(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, const char *id,
+                       cr_claim *out, bool *found)
+{
+    char sql[sizeof claim_select + 64];
+    sqlite3_stmt *st = NULL;
+    snprintf(sql, sizeof sql, "%s WHERE upper(trim(claim_id)) = upper(trim(?))", claim_select);
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return cr_error(CR_ENOINPUT, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
+    bind_text(st, 1, id);
+    int r = sqlite3_step(st);
+    *found = r == SQLITE_ROW;
+    cr_err rc = CR_OK;
+    if (*found && !claim_from_row(cfg, pool, st, out))
+        rc = cr_error(CR_ENOMEM, "out of memory");
+    else if (r != SQLITE_ROW && r != SQLITE_DONE)
+        rc = cr_error(CR_EIO, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
+    sqlite3_finalize(st);
+    return rc;
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# carerecon claim (one claim's history) and carerecon ack (exceptions'
+# life: open, persisting, resolved, acknowledged), read back from the state
+# and the workbook.
+. "$(dirname "$0")/lib.sh"
+E=$TMP/env
+newenv "$E"
+
+cr claim --config "$CFG" CE2611-000104
+expect_rc claim_before_any_run 0
+check claim_before_run_says_so grep -q "no run has been made yet" "$OUT"
+
+cr run --config "$CFG" --as-of 2026-11-20 --quiet
+cr run --config "$CFG" --as-of 2026-11-21 --quiet
+
+cr claim --config "$CFG" CE2611-000104
+expect_rc claim_exit_0 0
+check claim_header grep -q "^claim CE2611-000104  premium active" "$OUT"
+check claim_event_with_source grep -qE "event +received .*\(depot_2026112[01]\.csv:[0-9]+\)" "$OUT"
+check claim_decision grep -qE "decision +capture SN_MISMATCH" "$OUT"
+check claim_action_file grep -qE "action +capture SN_MISMATCH 219900 USD in payment_actions_20261120_run1.csv - confirmed by settlement_detail_report_batch_20261121.csv:[0-9]+" "$OUT"
+check claim_settlement_rows test "$(grep -c "settlement " "$OUT")" -ge 2
+check claim_exception_status grep -qE "exception +SN_NEAR_MATCH EX-[0-9A-F]{16} \[open\]" "$OUT"
+check claim_time_order bash -c "awk '{print \$1\" \"\$2}' '$OUT' | grep -E '^[0-9]{4}-' | sort -c"
+check claim_plain_when_piped bash -c "! grep -q $'\033' '$OUT'"
+cr claim --config "$CFG" ce2611-000104
+check claim_id_case_insensitive grep -q "^claim CE2611-000104" "$OUT"
+cr claim --config "$CFG" CE2611-999999
+expect_rc claim_unknown_65 65
+expect_err claim_unknown_message "claim CE2611-999999: no such claim"
+
+# ack by ID
+id=$(q "$E" "select exc_id from exceptions where code='SN_NEAR_MATCH'")
+cr ack --config "$CFG" "$id" --note "serial checked by hand: O vs 0" --by alice
+expect_rc ack_id_exit_0 0
+check ack_id_prints_count grep -q "acknowledged 1 exception" "$OUT"
+expect_eq ack_id_state "$(q "$E" "select status||'|'||ack_by||'|'||ack_note from exceptions where exc_id='$id'")" \
+    "acknowledged|alice|serial checked by hand: O vs 0"
+cr ack --config "$CFG" "$(echo "$id" | tr A-F a-f)" --note again
+check ack_again_says_before grep -q "acknowledged before" "$OUT"
+
+# unknown ID: clear message, non-zero, nothing acknowledged
+other=$(q "$E" "select exc_id from exceptions where code='MULTIPLE_RECEIPTS'")
+cr ack --config "$CFG" "$other" EX-0000000000000000 --note x
+expect_rc ack_unknown_65 65
+expect_err ack_unknown_named "no exception with ID EX-0000000000000000"
+expect_eq ack_unknown_all_or_nothing "$(q "$E" "select status from exceptions where exc_id='$other'")" open
+
+# ack in bulk by code, and by code first seen before a date
+cr ack --config "$CFG" --code SERIAL_REUSED --note "known reseller batch"
+check ack_code_count grep -q "acknowledged 2 exception" "$OUT"
+cr ack --config "$CFG" --code AUTH_EXPIRED --first-seen-before 2026-11-21 --note "old"
+check ack_before_count grep -q "acknowledged 1 exception" "$OUT"
+expect_eq ack_before_left_newer "$(q "$E" "select claim_id from exceptions where code='AUTH_EXPIRED' and status='open'")" "CE2611-000138"
+
+# the next night: acknowledged ones stay acknowledged and leave the list,
+# waiting ones resolve, others persist with their first-seen date
+cr run --config "$CFG" --as-of 2026-11-24 --quiet
+expect_eq acked_stays_acked "$(q "$E" "select status from exceptions where exc_id='$id'")" acknowledged
+expect_eq open_after_acks "$(q "$E" "select count(*) from exceptions where status='open'")" 31
+W=$E/reports/carerecon_20261124_run3.xlsx
+xlsx workbook_exceptions_rows "$W" "rows:Exceptions=31"
+xlsx workbook_exception_listed "$W" "findrow:Exceptions=UNCONFIRMED_ACTION,CE2611-000108"
+xlsx workbook_acked_not_listed "$W" "absent:Exceptions=$id"
+xlsx workbook_first_seen_kept "$W" "findrow:Exceptions=ACTION_CONFLICT,CE2611-000122"

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The command line: help, version, usage errors (64), configuration errors
+# (78), missing inputs (66), outputs that cannot be created (73).
+. "$(dirname "$0")/lib.sh"
+E=$TMP/env
+newenv "$E"
+
+cr --help;                 expect_rc help_exits_0 0
+check help_lists_commands grep -q 'check-config' "$OUT"
+cr --version;              expect_rc version_exits_0 0
+check version_prints grep -q '^carerecon [0-9]' "$OUT"
+cr;                        expect_rc no_command_64 64
+cr frobnicate;             expect_rc unknown_command_64 64
+expect_err unknown_command_named "unknown command 'frobnicate'"
+cr run --config "$CFG" --bogus;               expect_rc bad_flag_64 64
+expect_err bad_flag_usage_hint "usage: carerecon run"
+cr run --config "$CFG" --as-of 2026-02-30;    expect_rc bad_date_64 64
+cr run --config "$CFG" --as-of yesterday;     expect_rc bad_word_date_64 64
+cr run --config "$CFG" --from 2026-11-20;     expect_rc from_without_to_64 64
+cr run --config "$CFG" --from 2026-11-21 --to 2026-11-20; expect_rc from_after_to_64 64
+cr run --config "$CFG" --quiet --verbose;     expect_rc quiet_verbose_64 64
+cr ack --config "$CFG" EX-1;                  expect_rc ack_without_note_64 64
+cr ack --config "$CFG" --code NOPE --note x;  expect_rc ack_unknown_code_64 64
+cr claim --config "$CFG";                     expect_rc claim_without_id_64 64
+
+# configuration
+cr check-config --config "$CFG";              expect_rc check_config_ok 0
+check check_config_prints_feeds grep -q 'processor: settlements' "$OUT"
+check check_config_paths_resolved grep -q "$E/fixtures/claims.db" "$OUT"
+cr check-config --config "$E/nope.yaml";      expect_rc missing_config_78 78
+CARERECON_CONFIG=$CFG cr check-config;        expect_rc config_from_env 0
+
+badcfg() { # NAME SED-EXPRESSION EXPECTED-TEXT
+    sed "$2" "$CFG" >"$E/config/bad.yaml"
+    cr check-config --config "$E/config/bad.yaml"
+    expect_rc "config_$1_78" 78
+    expect_err "config_$1_named" "$3"
+}
+badcfg unknown_key 's/^timezone:/timezoen:/' "timezoen: unknown key"
+badcfg late_return 's/late_return: capture/late_return: sometimes/' "policy.late_return"
+badcfg negative_days 's/transit_grace_days: 7/transit_grace_days: -1/' "policy.transit_grace_days"
+badcfg wrong_type 's/return_days: 14 /return_days: [14] /' "policy.return_days"
+badcfg bad_zone 's#^timezone: America/New_York#timezone: Mars/Olympus#' "unknown time zone"
+badcfg feed_zone 's#timezone: America/Los_Angeles#timezone: Nowhere/Town#' "feeds[1].timezone"
+badcfg feed_column 's/event_at: "Checked In"/checkd_in: "Checked In"/' "feeds[0].columns.checkd_in"
+badcfg feed_needs_serial '/serial: "Serial No"/d' "must map serial"
+badcfg line_number 's/late_return: capture/late_return: sometimes/' ":22:"
+printf 'just a string\n' >"$E/config/scalar.yaml"
+cr check-config --config "$E/config/scalar.yaml";  expect_rc config_scalar_78 78
+printf -- '- a\n- b\n' >"$E/config/list.yaml"
+cr check-config --config "$E/config/list.yaml";    expect_rc config_list_78 78
+: >"$E/config/empty.yaml"
+cr check-config --config "$E/config/empty.yaml";   expect_rc config_empty_78 78
+printf 'timezone: UTC\nfeeds:\n\t- name: x\n' >"$E/config/tabs.yaml"
+cr check-config --config "$E/config/tabs.yaml";    expect_rc config_tabs_78 78
+expect_err config_tabs_line "tabs.yaml:3"
+
+# missing claim database: 66
+sed 's#claims_db: ../fixtures/claims.db#claims_db: ../fixtures/none.db#' "$CFG" >"$E/config/nodb.yaml"
+cr run --config "$E/config/nodb.yaml" --as-of 2026-11-20;  expect_rc missing_claims_db_66 66
+expect_err missing_claims_db_named "none.db"
+echo "not a database at all, just text" >"$E/fixtures/text.db"
+sed 's#claims_db: ../fixtures/claims.db#claims_db: ../fixtures/text.db#' "$CFG" >"$E/config/textdb.yaml"
+cr run --config "$E/config/textdb.yaml" --as-of 2026-11-20;  expect_rc not_a_database_66 66
+sqlite3 "$E/fixtures/cols.db" 'CREATE TABLE claims(claim_id TEXT PRIMARY KEY, plan TEXT)'
+sed 's#claims_db: ../fixtures/claims.db#claims_db: ../fixtures/cols.db#' "$CFG" >"$E/config/cols.yaml"
+cr run --config "$E/config/cols.yaml" --as-of 2026-11-20;  expect_rc claims_missing_columns_66 66
+expect_err claims_missing_column_named "no column 'region'"
+check claims_db_untouched test ! -e "$E/var/carerecon.db"
+
+# a missing inbox: 66
+sed 's#receipts: ../fixtures/inbox/receipts#receipts: ../fixtures/inbox/nothere#' "$CFG" >"$E/config/noinbox.yaml"
+cr run --config "$E/config/noinbox.yaml" --as-of 2026-11-20; expect_rc missing_inbox_66 66
+expect_err missing_inbox_named "inbox.receipts"
+touch "$E/fixtures/inbox/afile"
+sed 's#receipts: ../fixtures/inbox/receipts#receipts: ../fixtures/inbox/afile#' "$CFG" >"$E/config/fileinbox.yaml"
+cr run --config "$E/config/fileinbox.yaml" --as-of 2026-11-20; expect_rc inbox_is_a_file_66 66
+
+# a report folder that cannot be created: 73
+touch "$E/blocker"
+sed 's#report_dir: ../reports#report_dir: ../blocker/reports#' "$CFG" >"$E/config/noreport.yaml"
+cr run --config "$E/config/noreport.yaml" --as-of 2026-11-20; expect_rc report_dir_blocked_73 73

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Crash safety: the run is killed with SIGKILL at every fault point in
+# turn (CARERECON_CRASH_AT=N kills the process at its Nth database step or
+# file write), then run again.  Over every kill point, each claim's action
+# appears exactly once in the union of the action files, and none is lost.
+. "$(dirname "$0")/lib.sh"
+
+# the reference: what a clean run emits, per night
+R=$TMP/ref
+newenv "$TMP/base1"
+cp -r "$TMP/base1" "$R"
+CFG=$R/config/carerecon.yaml
+"$BIN" run --config "$CFG" --as-of 2026-11-20 --quiet 2>/dev/null
+cp -r "$R" "$TMP/after1"           # the state after a clean night 1
+"$BIN" run --config "$CFG" --as-of 2026-11-21 --quiet 2>/dev/null
+keys() { cat "$1"/reports/actions/payment_actions_*.csv "$1"/reports/actions/fulfillment_*.csv 2>/dev/null |
+         grep -v '^idempotency_key\|^claim_id' | cut -d, -f1 | sort; }
+want=$(keys "$R")
+check reference_has_actions test -n "$want"
+
+# sweep NIGHT BASE: kill night NIGHT at every point, starting from a copy of BASE
+sweep() {
+    local night=$1 base=$2 n=1 killed=0 bad=0 dup=0
+    local step=${CRASH_STEP:-1}
+    while :; do
+        local W=$TMP/w
+        rm -rf "$W"
+        cp -r "$base" "$W"
+        local rc=0
+        ( CARERECON_CRASH_AT=$n "$BIN" run --config "$W/config/carerecon.yaml" --as-of "$night" --quiet; exit $? ) 2>/dev/null || rc=$?
+        [ "$rc" -ne 137 ] && break        # no kill: every point was swept
+        killed=$((killed + 1))
+        # the rerun after the crash, and the next night, run clean
+        "$BIN" run --config "$W/config/carerecon.yaml" --as-of "$night" --quiet 2>/dev/null
+        [ "$night" = 2026-11-20 ] &&
+            "$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-21 --quiet 2>/dev/null
+        local got
+        got=$(keys "$W")
+        if [ -n "$(echo "$got" | uniq -d)" ]; then
+            dup=$((dup + 1)); echo "  kill point $n: an action emitted twice: $(echo "$got" | uniq -d | head -3 | tr '\n' ' ')"
+        elif [ "$got" != "$want" ]; then
+            bad=$((bad + 1)); echo "  kill point $n: actions differ: $(diff <(echo "$want") <(echo "$got") | head -4 | tr '\n' ' ')"
+        fi
+        n=$((n + step))
+    done
+    check "crash_${night}_killed_somewhere" test "$killed" -gt 10
+    expect_eq "crash_${night}_no_duplicate_over_${killed}_kills" "$dup" 0
+    expect_eq "crash_${night}_none_lost_over_${killed}_kills" "$bad" 0
+}
+sweep 2026-11-20 "$TMP/base1"
+sweep 2026-11-21 "$TMP/after1"

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# One run at a time (75, nothing changed), and --dry-run changes nothing.
+. "$(dirname "$0")/lib.sh"
+E=$TMP/env
+newenv "$E"
+mkdir -p "$E/var"
+
+# another process holds the lock: exit 75 at once, nothing created
+( exec 9>>"$E/var/carerecon.db.lock"; flock -n 9 || exit 1; exec sleep 5 ) &
+holder=$!
+sleep 0.3
+start=$(date +%s)
+cr run --config "$CFG" --as-of 2026-11-20
+expect_rc locked_exits_75 75
+expect_err locked_message "another run holds the lock"
+check locked_at_once test $(( $(date +%s) - start )) -le 2
+check locked_no_state test ! -e "$E/var/carerecon.db"
+check locked_no_actions test ! -e "$E/reports/actions"
+cr ack --config "$CFG" --code SN_NEAR_MATCH --note x
+expect_rc ack_locked_75 75
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+
+# two carerecon processes at once: exactly one run per night is recorded
+# and no action is emitted twice
+( "$BIN" run --config "$CFG" --as-of 2026-11-20 --quiet 2>/dev/null; echo "a $?" >"$TMP/rc_a" ) &
+( "$BIN" run --config "$CFG" --as-of 2026-11-20 --quiet 2>/dev/null; echo "b $?" >"$TMP/rc_b" ) &
+wait
+codes=$(cat "$TMP/rc_a" "$TMP/rc_b" | awk '{print $2}' | sort | tr '\n' ' ')
+case "$codes" in
+"0 75 "|"65 75 ") ok two_processes_one_locked ;;
+"0 0 "|"65 65 ") ok two_processes_serialized ;;
+*) fail two_processes "exit codes $codes" ;;
+esac
+keys=$(cat "$E"/reports/actions/payment_actions_*.csv | grep -v '^idempotency_key' | cut -d, -f1 | sort)
+check two_processes_no_duplicate_action test "$(echo "$keys" | uniq -d | wc -l)" -eq 0
+
+# dry run: the state database's content is unchanged, no action file,
+# the workbook is the dryrun one
+before=$(sqlite3 "$E/var/carerecon.db" .dump | md5sum)
+nfiles=$(ls "$E/reports/actions" | wc -l)
+cr run --config "$CFG" --as-of 2026-11-21 --dry-run
+check dry_run_finishes test "$RC" -eq 0 -o "$RC" -eq 65
+after=$(sqlite3 "$E/var/carerecon.db" .dump | md5sum)
+expect_eq dry_run_state_unchanged "$after" "$before"
+expect_eq dry_run_no_action_files "$(ls "$E/reports/actions" | wc -l)" "$nfiles"
+check dry_run_workbook test -s "$E/reports/carerecon_20261121_dryrun.xlsx"
+expect_err dry_run_summary "DRY RUN"
+xlsx dry_run_marked "$E/reports/carerecon_20261121_dryrun.xlsx" "contains:Summary=DRY RUN"
+
+# a dry run on a fresh place creates no state database
+F=$TMP/fresh
+newenv "$F"
+cr run --config "$CFG" --as-of 2026-11-20 --dry-run
+check dry_run_fresh_no_state test ! -e "$F/var/carerecon.db"
+check dry_run_fresh_no_actions test ! -e "$F/reports/actions"
+check dry_run_fresh_workbook test -s "$F/reports/carerecon_20261120_dryrun.xlsx"

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Two nights over the fixtures, then a third: each night's action files
+# equal the expected ones (tests/expected, as fixtures/README.md works
+# them out), a rerun emits nothing new, the state reads back right, and a
+# --from/--to backfill gives the same actions.
+. "$(dirname "$0")/lib.sh"
+E=$TMP/env
+newenv "$E"
+A=$E/reports/actions
+X=$ROOT/tests/expected
+same_rows() { # FILE EXPECTED: same header, same rows in any order
+    [ "$(head -1 "$1")" = "$(head -1 "$2")" ] &&
+    [ "$(tail -n +2 "$1" | sort)" = "$(tail -n +2 "$2" | sort)" ]
+}
+
+cr run --config "$CFG" --as-of 2026-11-20
+expect_rc night1_exit_65_broken_file 65
+expect_err night1_names_broken_file "depot_20261121_broken.csv: file rejected (MISSING_COLUMN)"
+expect_err night1_reports_no_feed "manifest_20261121.csv: matches no receipts feed"
+expect_err night1_names_rejected_row "carrier_20261120.csv:28: UNKNOWN_VALUE event"
+expect_err night1_summary_line "run 1 as of 2026-11-20 23:59:59 America/New_York"
+check night1_payment_file same_rows "$A/payment_actions_20261120_run1.csv" "$X/payment_actions_20261120_run1.csv"
+check night1_fulfillment_file same_rows "$A/fulfillment_20261120_run1.csv" "$X/fulfillment_20261120_run1.csv"
+check night1_files_mode_0640 test "$(stat -c %a "$A/payment_actions_20261120_run1.csv")" = 640
+check state_db_mode_0640 test "$(stat -c %a "$E/var/carerecon.db")" = 640
+expect_eq night1_open_exceptions "$(q "$E" "select count(*) from exceptions where status='open'")" 22
+expect_eq night1_rejected_rows "$(q "$E" "select count(*) from rejects where run_id=1 and line>0")" 6
+expect_eq night1_rejected_file "$(q "$E" "select reason||' '||file_name from rejects where line=0")" "MISSING_COLUMN depot_20261121_broken.csv"
+expect_eq broken_file_nothing_ingested "$(q "$E" "select count(*) from files where name='depot_20261121_broken.csv' and status='ingested'")" 0
+expect_eq provenance_kept "$(q "$E" "select f.name||':'||e.line from events e join files f using(file_id) where e.serial like '%3QDSL5R0A2B7C9%'")" "depot_20261120.csv:19"
+expect_eq reject_has_raw "$(q "$E" "select count(*) from rejects where line>0 and (raw is null or raw='' or field is null and reason<>'BAD_ROW')")" 0
+expect_eq actions_recorded_written "$(q "$E" "select count(*) from actions where written=1")" 16
+check unique_action_per_claim_in_db \
+    bash -c "! sqlite3 '$E/var/carerecon.db' \"insert into actions(claim_id,kind,action,run_id,issued_at) values('CE2611-000101','payment','capture',1,0)\""
+
+cr run --config "$CFG" --as-of 2026-11-21
+expect_rc night2_exit_65 65
+check night2_payment_file same_rows "$A/payment_actions_20261121_run2.csv" "$X/payment_actions_20261121_run2.csv"
+check night2_fulfillment_file same_rows "$A/fulfillment_20261121_run2.csv" "$X/fulfillment_20261121_run2.csv"
+expect_eq night2_open_exceptions "$(q "$E" "select count(*) from exceptions where status='open'")" 31
+expect_eq night2_conflict_122 "$(q "$E" "select claim_id from exceptions where code='ACTION_CONFLICT'")" "CE2611-000122"
+expect_eq night2_no_second_action_122 "$(q "$E" "select count(*) from actions where claim_id='CE2611-000122'")" 1
+expect_eq night2_resolved_waiting "$(q "$E" "select group_concat(code||' '||claim_id, '; ') from (select * from exceptions where status='resolved' order by code, claim_id)")" \
+    "AUTH_EXPIRES_BEFORE_DEADLINE CE2611-000121; AUTH_EXPIRES_BEFORE_DEADLINE CE2611-000138; AWAITING_CHECKIN CE2611-000119"
+expect_eq night2_first_seen_kept "$(q "$E" "select datetime(first_seen,'unixepoch') from exceptions where code='SN_NEAR_MATCH'")" "2026-11-21 04:59:59"
+expect_eq night2_confirmed_capture "$(q "$E" "select count(*) from actions where confirmed_row is not null")" \
+    "$(q "$E" "select count(*) from actions a where a.confirmed_row is not null")"
+check night2_confirmations_point_to_rows test "$(q "$E" "select count(*) from actions a join settlements s on s.row_id=a.confirmed_row")" -gt 3
+
+# the same night again: nothing new is emitted
+cr run --config "$CFG" --as-of 2026-11-21
+check rerun_payment_header_only test "$(wc -l <"$A/payment_actions_20261121_run3.csv")" -eq 1
+check rerun_fulfillment_header_only test "$(wc -l <"$A/fulfillment_20261121_run3.csv")" -eq 1
+expect_eq rerun_exceptions_unchanged "$(q "$E" "select count(*) from exceptions where status='open'")" 31
+expect_err rerun_skips_files "6 skipped"
+
+cr run --config "$CFG" --as-of 2026-11-24
+check night3_header_only test "$(wc -l <"$A/payment_actions_20261124_run4.csv")" -eq 1
+expect_eq night3_unconfirmed "$(q "$E" "select group_concat(claim_id, ' ') from (select claim_id from exceptions where code='UNCONFIRMED_ACTION' order by claim_id)")" \
+    "CE2611-000108 CE2611-000109 CE2611-000111"
+expect_eq night3_open_exceptions "$(q "$E" "select count(*) from exceptions where status='open'")" 35
+
+# a backfill gives the same actions, one pair of files and a workbook per day
+B=$TMP/backfill
+newenv "$B"
+cr run --config "$CFG" --from 2026-11-20 --to 2026-11-21
+expect_rc backfill_exit_65 65
+check backfill_night1 same_rows "$B/reports/actions/payment_actions_20261120_run1.csv" "$X/payment_actions_20261120_run1.csv"
+check backfill_night2 same_rows "$B/reports/actions/payment_actions_20261121_run2.csv" "$X/payment_actions_20261121_run2.csv"
+check backfill_two_workbooks test -s "$B/reports/carerecon_20261120_run1.xlsx" -a -s "$B/reports/carerecon_20261121_run2.xlsx"
+
+# --as-of with an instant: the morning of 11-21 sees night 1's world plus
+# nothing booked later
+I=$TMP/instant
+newenv "$I"
+cr run --config "$CFG" --as-of 2026-11-21T04:59:59Z
+check instant_equals_night1 same_rows "$I/reports/actions/payment_actions_20261120_run1.csv" "$X/payment_actions_20261120_run1.csv"

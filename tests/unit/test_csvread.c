@@ -1,0 +1,493 @@
+/* test_csvread.c - unit tests for csvread.c (cr_csv_read over in-memory buffers). */
+#include "harness.h"
+#include "csvread.h"
+
+#include <stdlib.h>
+
+#define CSV_MAXR 64
+#define CSV_MAXF 16
+
+/* One record as the callback saw it, copied (the record is valid only
+ * during the callback). */
+typedef struct csv_rec {
+    size_t nfields;
+    char *f[CSV_MAXF];
+    long line;
+    char *raw;
+    size_t raw_len;
+    char *bad;
+} csv_rec;
+
+typedef struct csv_coll {
+    csv_rec r[CSV_MAXR];
+    size_t n;
+    size_t calls;       /* callback calls, even past CSV_MAXR */
+    size_t stop_after;  /* when non-zero: return CR_EIO on that call */
+} csv_coll;
+
+static char *csv_dupn(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        if (n)
+            memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static cr_err csv_collect(void *ud, const cr_csv_record *rec)
+{
+    csv_coll *c = ud;
+    c->calls++;
+    if (c->stop_after && c->calls == c->stop_after)
+        return CR_EIO;
+    if (c->n >= CSV_MAXR)
+        return CR_OK;
+    csv_rec *r = &c->r[c->n++];
+    r->nfields = rec->nfields;
+    for (size_t i = 0; i < rec->nfields && i < CSV_MAXF; i++)
+        r->f[i] = csv_dupn(rec->fields[i], strlen(rec->fields[i]));
+    r->line = rec->line;
+    r->raw = csv_dupn(rec->raw ? rec->raw : "", rec->raw ? rec->raw_len : 0);
+    r->raw_len = rec->raw_len;
+    r->bad = rec->bad ? csv_dupn(rec->bad, strlen(rec->bad)) : NULL;
+    return CR_OK;
+}
+
+static void csv_coll_free(csv_coll *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        for (size_t j = 0; j < c->r[i].nfields && j < CSV_MAXF; j++)
+            free(c->r[i].f[j]);
+        free(c->r[i].raw);
+        free(c->r[i].bad);
+    }
+    memset(c, 0, sizeof *c);
+}
+
+/* Reads LEN bytes of DATA with the given options into C. */
+static cr_err csv_readx(const char *data, size_t len, char delim, int skip, size_t max_field,
+                        size_t max_fields, csv_coll *c)
+{
+    cr_csv_opts o = {.delimiter = delim, .skip_lines = skip, .max_field = max_field,
+                     .max_fields = max_fields};
+    memset(c, 0, sizeof *c);
+    return cr_csv_read(data, len, &o, csv_collect, c);
+}
+
+/* Reads a NUL-terminated string with ',' and generous limits. */
+static cr_err csv_reads(const char *data, csv_coll *c)
+{
+    return csv_readx(data, strlen(data), ',', 0, 65536, 1024, c);
+}
+
+/* Field I of record R, or "(none)" when out of range (so CHECK_STR fails
+ * with a message instead of crashing). */
+static const char *fld(const csv_coll *c, size_t r, size_t i)
+{
+    if (r >= c->n || i >= c->r[r].nfields || i >= CSV_MAXF)
+        return "(none)";
+    return c->r[r].f[i];
+}
+
+static long rline(const csv_coll *c, size_t r)
+{
+    return r < c->n ? c->r[r].line : -1;
+}
+
+static const char *rraw(const csv_coll *c, size_t r)
+{
+    return r < c->n ? c->r[r].raw : "(none)";
+}
+
+static int rbad(const csv_coll *c, size_t r)
+{
+    return r < c->n ? c->r[r].bad != NULL : -1;
+}
+
+static long rnf(const csv_coll *c, size_t r)
+{
+    return r < c->n ? (long)c->r[r].nfields : -1;
+}
+
+TEST(csv_lf_lines)
+{
+    csv_coll c;
+    CHECK_INT(csv_reads("a,b\nc,d\n", &c), CR_OK);
+    CHECK_INT(c.n, 2);
+    CHECK_INT(rnf(&c, 0), 2);
+    CHECK_STR(fld(&c, 0, 0), "a");
+    CHECK_STR(fld(&c, 0, 1), "b");
+    CHECK_STR(fld(&c, 1, 0), "c");
+    CHECK_STR(fld(&c, 1, 1), "d");
+    CHECK_INT(rline(&c, 0), 1);
+    CHECK_INT(rline(&c, 1), 2);
+    CHECK_STR(rraw(&c, 0), "a,b");
+    CHECK_STR(rraw(&c, 1), "c,d");
+    CHECK_INT(rbad(&c, 0), 0);
+    CHECK_INT(rbad(&c, 1), 0);
+    csv_coll_free(&c);
+}
+
+TEST(csv_crlf_lines)
+{
+    csv_coll c;
+    CHECK_INT(csv_reads("a,b\r\nc,\"d\"\r\ne,f\r\n", &c), CR_OK);
+    CHECK_INT(c.n, 3);
+    CHECK_STR(fld(&c, 0, 1), "b");   /* no CR left in the last field */
+    CHECK_STR(fld(&c, 1, 1), "d");
+    CHECK_STR(fld(&c, 2, 0), "e");
+    CHECK_STR(fld(&c, 2, 1), "f");
+    CHECK_INT(rline(&c, 0), 1);
+    CHECK_INT(rline(&c, 1), 2);
+    CHECK_INT(rline(&c, 2), 3);
+    CHECK_STR(rraw(&c, 0), "a,b");   /* raw without CR LF */
+    CHECK_STR(rraw(&c, 1), "c,\"d\"");
+    CHECK_INT(rbad(&c, 2), 0);
+    csv_coll_free(&c);
+}
+
+TEST(csv_utf8_bom_skipped)
+{
+    csv_coll c;
+    CHECK_INT(csv_reads("\xEF\xBB\xBFh1,h2\nx,\xC3\xA9\n", &c), CR_OK);
+    CHECK_INT(c.n, 2);
+    CHECK_STR(fld(&c, 0, 0), "h1");
+    CHECK_STR(fld(&c, 1, 1), "\xC3\xA9");
+    CHECK_INT(rline(&c, 0), 1);
+    CHECK_INT(rline(&c, 1), 2);
+    CHECK_STR(rraw(&c, 0), "h1,h2");
+    csv_coll_free(&c);
+    /* a BOM alone is an empty file */
+    CHECK_INT(csv_reads("\xEF\xBB\xBF", &c), CR_OK);
+    CHECK_INT(c.n, 0);
+    csv_coll_free(&c);
+}
+
+TEST(csv_quoted_fields)
+{
+    csv_coll c;
+    const char *in = "\"a,b\",\"he said \"\"hi\"\"\",\"l1\nl2\nl3\"\n"
+                     "next,row\n"
+                     "\"\",x\n";
+    CHECK_INT(csv_reads(in, &c), CR_OK);
+    CHECK_INT(c.n, 3);
+    CHECK_INT(rnf(&c, 0), 3);
+    CHECK_STR(fld(&c, 0, 0), "a,b");
+    CHECK_STR(fld(&c, 0, 1), "he said \"hi\"");
+    CHECK_STR(fld(&c, 0, 2), "l1\nl2\nl3");
+    CHECK_INT(rline(&c, 0), 1);     /* where the record starts */
+    CHECK_STR(rraw(&c, 0), "\"a,b\",\"he said \"\"hi\"\"\",\"l1\nl2\nl3\"");
+    CHECK_INT(rbad(&c, 0), 0);
+    CHECK_INT(rline(&c, 1), 4);     /* after three physical lines */
+    CHECK_STR(fld(&c, 1, 0), "next");
+    CHECK_STR(rraw(&c, 1), "next,row");
+    CHECK_INT(rline(&c, 2), 5);
+    CHECK_STR(fld(&c, 2, 0), "");
+    CHECK_STR(fld(&c, 2, 1), "x");
+    csv_coll_free(&c);
+}
+
+TEST(csv_quoted_newline_crlf)
+{
+    csv_coll c;
+    CHECK_INT(csv_reads("\"x\r\ny\",z\r\nq,w\r\n", &c), CR_OK);
+    CHECK_INT(c.n, 2);
+    CHECK_STR(fld(&c, 0, 0), "x\r\ny");
+    CHECK_STR(fld(&c, 0, 1), "z");
+    CHECK_INT(rline(&c, 0), 1);
+    CHECK_INT(rline(&c, 1), 3);
+    CHECK_STR(fld(&c, 1, 0), "q");
+    csv_coll_free(&c);
+}
+
+TEST(csv_blank_lines_skipped_and_counted)
+{
+    csv_coll c;
+    CHECK_INT(csv_reads("\n\na,1\n\n\nb,2\r\n\r\nc,3\n\n", &c), CR_OK);
+    CHECK_INT(c.n, 3);
+    CHECK_STR(fld(&c, 0, 0), "a");
+    CHECK_INT(rline(&c, 0), 3);
+    CHECK_STR(fld(&c, 1, 0), "b");
+    CHECK_INT(rline(&c, 1), 6);
+    CHECK_STR(fld(&c, 2, 0), "c");
+    CHECK_INT(rline(&c, 2), 8);
+    CHECK_STR(rraw(&c, 2), "c,3");
+    csv_coll_free(&c);
+}
+
+/* A line of spaces holds no record (libcsv drops it); the next record must
+ * still get its own line number and raw text. */
+TEST(csv_whitespace_only_line)
+{
+    csv_coll c;
+    CHECK_INT(csv_reads("a,b\n   \nc,d\n", &c), CR_OK);
+    CHECK_INT(c.n, 2);
+    CHECK_STR(fld(&c, 1, 0), "c");
+    CHECK_INT(rline(&c, 1), 3);
+    CHECK_STR(rraw(&c, 1), "c,d");
+    csv_coll_free(&c);
+}
+
+TEST(csv_last_line_without_newline)
+{
+    csv_coll c;
+    CHECK_INT(csv_reads("a,b\nc,d", &c), CR_OK);
+    CHECK_INT(c.n, 2);
+    CHECK_STR(fld(&c, 1, 0), "c");
+    CHECK_STR(fld(&c, 1, 1), "d");
+    CHECK_INT(rline(&c, 1), 2);
+    CHECK_STR(rraw(&c, 1), "c,d");
+    CHECK_INT(rbad(&c, 1), 0);
+    csv_coll_free(&c);
+    /* quoted, without newline */
+    CHECK_INT(csv_reads("x\n\"q,1\"", &c), CR_OK);
+    CHECK_INT(c.n, 2);
+    CHECK_STR(fld(&c, 1, 0), "q,1");
+    CHECK_INT(rbad(&c, 1), 0);
+    csv_coll_free(&c);
+}
+
+TEST(csv_skip_lines_preamble)
+{
+    csv_coll c;
+    /* the preamble is not CSV: an odd quote there must not matter */
+    const char *in = "Report \"Depot\n\nh1,h2\n1,2\n";
+    CHECK_INT(csv_readx(in, strlen(in), ',', 2, 65536, 1024, &c), CR_OK);
+    CHECK_INT(c.n, 2);
+    CHECK_STR(fld(&c, 0, 0), "h1");
+    CHECK_INT(rline(&c, 0), 3);
+    CHECK_STR(fld(&c, 1, 1), "2");
+    CHECK_INT(rline(&c, 1), 4);
+    CHECK_INT(rbad(&c, 0), 0);
+    csv_coll_free(&c);
+    /* with a BOM before the preamble */
+    in = "\xEF\xBB\xBFpre\nh\nv\n";
+    CHECK_INT(csv_readx(in, strlen(in), ',', 1, 65536, 1024, &c), CR_OK);
+    CHECK_INT(c.n, 2);
+    CHECK_STR(fld(&c, 0, 0), "h");
+    CHECK_INT(rline(&c, 0), 2);
+    csv_coll_free(&c);
+    /* more preamble than file */
+    CHECK_INT(csv_readx("a\nb\n", 4, ',', 5, 65536, 1024, &c), CR_OK);
+    CHECK_INT(c.n, 0);
+    csv_coll_free(&c);
+}
+
+TEST(csv_semicolon_and_tab)
+{
+    csv_coll c;
+    const char *in = "a;b,c;\"d;e\"\n";
+    CHECK_INT(csv_readx(in, strlen(in), ';', 0, 65536, 1024, &c), CR_OK);
+    CHECK_INT(c.n, 1);
+    CHECK_INT(rnf(&c, 0), 3);
+    CHECK_STR(fld(&c, 0, 0), "a");
+    CHECK_STR(fld(&c, 0, 1), "b,c");
+    CHECK_STR(fld(&c, 0, 2), "d;e");
+    csv_coll_free(&c);
+    in = "a\t\tb c\tz,y\n1\t2\t3\t4\n";
+    CHECK_INT(csv_readx(in, strlen(in), '\t', 0, 65536, 1024, &c), CR_OK);
+    CHECK_INT(c.n, 2);
+    CHECK_INT(rnf(&c, 0), 4);
+    CHECK_STR(fld(&c, 0, 0), "a");
+    CHECK_STR(fld(&c, 0, 1), "");      /* an empty field, not a trimmed tab */
+    CHECK_STR(fld(&c, 0, 2), "b c");
+    CHECK_STR(fld(&c, 0, 3), "z,y");
+    CHECK_INT(rnf(&c, 1), 4);
+    CHECK_INT(rline(&c, 1), 2);
+    csv_coll_free(&c);
+}
+
+TEST(csv_stray_quote_after_quoted_field)
+{
+    csv_coll c;
+    CHECK_INT(csv_reads("h1,h2\n\"d\"x,1\nok,2\n\"e\",3\n", &c), CR_OK);
+    CHECK_INT(c.n, 4);
+    CHECK_INT(rbad(&c, 0), 0);
+    CHECK_INT(rbad(&c, 1), 1);
+    CHECK_INT(rline(&c, 1), 2);
+    CHECK_STR(rraw(&c, 1), "\"d\"x,1");
+    CHECK_INT(rbad(&c, 2), 0);
+    CHECK_INT(rline(&c, 2), 3);
+    CHECK_STR(fld(&c, 2, 0), "ok");
+    CHECK_STR(fld(&c, 2, 1), "2");
+    CHECK_INT(rline(&c, 3), 4);
+    CHECK_STR(fld(&c, 3, 0), "e");
+    CHECK_INT(rbad(&c, 3), 0);
+    csv_coll_free(&c);
+}
+
+TEST(csv_stray_quote_in_unquoted_field)
+{
+    csv_coll c;
+    CHECK_INT(csv_reads("h1,h2\nx,ab\"c\nnext,1\r\nlast,2", &c), CR_OK);
+    CHECK_INT(c.n, 4);
+    CHECK_INT(rbad(&c, 1), 1);
+    CHECK_INT(rline(&c, 1), 2);
+    CHECK_STR(rraw(&c, 1), "x,ab\"c");
+    CHECK_INT(rbad(&c, 2), 0);
+    CHECK_INT(rline(&c, 2), 3);
+    CHECK_STR(fld(&c, 2, 0), "next");
+    CHECK_STR(fld(&c, 2, 1), "1");
+    CHECK_INT(rline(&c, 3), 4);
+    CHECK_STR(fld(&c, 3, 0), "last");
+    CHECK_INT(rbad(&c, 3), 0);
+    csv_coll_free(&c);
+}
+
+TEST(csv_unclosed_quote_at_end)
+{
+    csv_coll c;
+    CHECK_INT(csv_reads("h\n\"open,1\nc,d\n\ne,f\n", &c), CR_OK);
+    CHECK_INT(c.n, 4);
+    CHECK_INT(rbad(&c, 0), 0);
+    CHECK_INT(rbad(&c, 1), 1);
+    CHECK_INT(rline(&c, 1), 2);
+    CHECK_STR(rraw(&c, 1), "\"open,1");
+    /* the lines it swallowed are read again as records */
+    CHECK_INT(rbad(&c, 2), 0);
+    CHECK_INT(rline(&c, 2), 3);
+    CHECK_STR(fld(&c, 2, 0), "c");
+    CHECK_STR(fld(&c, 2, 1), "d");
+    CHECK_INT(rbad(&c, 3), 0);
+    CHECK_INT(rline(&c, 3), 5);
+    CHECK_STR(fld(&c, 3, 1), "f");
+    csv_coll_free(&c);
+}
+
+TEST(csv_unclosed_quote_twice)
+{
+    csv_coll c;
+    CHECK_INT(csv_reads("\"a\n\"b\nc", &c), CR_OK);
+    CHECK_INT(c.n, 3);
+    CHECK_INT(rbad(&c, 0), 1);
+    CHECK_INT(rline(&c, 0), 1);
+    CHECK_INT(rbad(&c, 1), 1);
+    CHECK_INT(rline(&c, 1), 2);
+    CHECK_INT(rbad(&c, 2), 0);
+    CHECK_INT(rline(&c, 2), 3);
+    CHECK_STR(fld(&c, 2, 0), "c");
+    csv_coll_free(&c);
+}
+
+TEST(csv_field_longer_than_max)
+{
+    csv_coll c;
+    const char *in = "abcde,x\nabcd,y\n\"abcdef\",z\n";
+    CHECK_INT(csv_readx(in, strlen(in), ',', 0, 4, 1024, &c), CR_OK);
+    CHECK_INT(c.n, 3);
+    CHECK_INT(rbad(&c, 0), 1);
+    CHECK_INT(rline(&c, 0), 1);
+    CHECK_STR(rraw(&c, 0), "abcde,x");
+    CHECK_INT(rbad(&c, 1), 0);       /* exactly the maximum is fine */
+    CHECK_STR(fld(&c, 1, 0), "abcd");
+    CHECK_INT(rbad(&c, 2), 1);
+    CHECK_INT(rline(&c, 2), 3);
+    csv_coll_free(&c);
+}
+
+TEST(csv_more_fields_than_max)
+{
+    csv_coll c;
+    const char *in = "a,b,c,d\na,b,c\n";
+    CHECK_INT(csv_readx(in, strlen(in), ',', 0, 65536, 3, &c), CR_OK);
+    CHECK_INT(c.n, 2);
+    CHECK_INT(rbad(&c, 0), 1);
+    CHECK_INT(rline(&c, 0), 1);
+    CHECK_INT(rbad(&c, 1), 0);
+    CHECK_INT(rnf(&c, 1), 3);
+    CHECK_INT(rline(&c, 1), 2);
+    csv_coll_free(&c);
+}
+
+TEST(csv_nul_byte_in_field)
+{
+    csv_coll c;
+    static const char in[] = "a,b\0c\nd,e\n\"x\0\",y\nf,g\n";
+    CHECK_INT(csv_readx(in, sizeof in - 1, ',', 0, 65536, 1024, &c), CR_OK);
+    CHECK_INT(c.n, 4);
+    CHECK_INT(rbad(&c, 0), 1);
+    CHECK_INT(rline(&c, 0), 1);
+    CHECK_INT(rbad(&c, 1), 0);
+    CHECK_STR(fld(&c, 1, 0), "d");
+    CHECK_INT(rline(&c, 1), 2);
+    CHECK_INT(rbad(&c, 2), 1);
+    CHECK_INT(rline(&c, 2), 3);
+    CHECK_INT(rbad(&c, 3), 0);
+    CHECK_INT(rline(&c, 3), 4);
+    csv_coll_free(&c);
+}
+
+/* A 1 MB field with a 64 KiB limit: the record is bad, the next line is
+ * read, and (under ASan) nothing blows up.  Unquoted and quoted. */
+TEST(csv_huge_field_bounded)
+{
+    for (int quoted = 0; quoted < 2; quoted++) {
+        size_t big = 1024 * 1024;
+        const char *head = "h1,h2\n";
+        const char *tail = ",x\nok,1\n";
+        size_t len = strlen(head) + big + 2 + strlen(tail);
+        char *buf = malloc(len + 1);
+        CHECK(buf != NULL);
+        if (!buf)
+            return;
+        size_t k = 0;
+        memcpy(buf + k, head, strlen(head));
+        k += strlen(head);
+        if (quoted)
+            buf[k++] = '"';
+        memset(buf + k, 'x', big);
+        k += big;
+        if (quoted)
+            buf[k++] = '"';
+        memcpy(buf + k, tail, strlen(tail));
+        k += strlen(tail);
+        csv_coll c;
+        CHECK_INT(csv_readx(buf, k, ',', 0, 65536, 1024, &c), CR_OK);
+        CHECK_INT(c.n, 3);
+        CHECK_INT(rbad(&c, 0), 0);
+        CHECK_INT(rbad(&c, 1), 1);
+        CHECK_INT(rline(&c, 1), 2);
+        CHECK_INT(rbad(&c, 2), 0);
+        CHECK_INT(rline(&c, 2), 3);
+        CHECK_STR(fld(&c, 2, 0), "ok");
+        csv_coll_free(&c);
+        free(buf);
+    }
+}
+
+TEST(csv_empty_input)
+{
+    csv_coll c;
+    CHECK_INT(csv_readx("", 0, ',', 0, 65536, 1024, &c), CR_OK);
+    CHECK_INT(c.calls, 0);
+    CHECK_INT(csv_reads("\n\r\n\n", &c), CR_OK);
+    CHECK_INT(c.calls, 0);
+    csv_coll_free(&c);
+}
+
+TEST(csv_callback_error_stops)
+{
+    csv_coll c;
+    cr_csv_opts o = {.delimiter = ',', .max_field = 100, .max_fields = 10};
+    memset(&c, 0, sizeof c);
+    c.stop_after = 2;
+    CHECK_INT(cr_csv_read("a\nb\nc\nd\n", 8, &o, csv_collect, &c), CR_EIO);
+    CHECK_INT(c.calls, 2);
+    CHECK_INT(c.n, 1);
+    csv_coll_free(&c);
+}
+
+TEST(csv_empty_fields_and_trailing_delimiter)
+{
+    csv_coll c;
+    CHECK_INT(csv_reads(",\na,,\n", &c), CR_OK);
+    CHECK_INT(c.n, 2);
+    CHECK_INT(rnf(&c, 0), 2);
+    CHECK_STR(fld(&c, 0, 0), "");
+    CHECK_STR(fld(&c, 0, 1), "");
+    CHECK_INT(rnf(&c, 1), 3);
+    CHECK_STR(fld(&c, 1, 2), "");
+    csv_coll_free(&c);
+}

@@ -1,0 +1,593 @@
+/*
+ * test_settle.c - unit tests for settle.c against SPEC section 4
+ * ("Settlement" and UNCONFIRMED_ACTION).
+ *
+ * The world: three premium claims sorted by id (A, B, C) with their holds
+ * PSP-A, PSP-B, PSP-C; a policy with settlement_confirm_days 3; actions
+ * issued 2026-11-16T06:00:00Z unless a test says otherwise; as-of
+ * 2026-11-18T06:00:00Z (two days later: no UNCONFIRMED_ACTION yet).
+ */
+#include "harness.h"
+#include "settle.h"
+
+#include <stdlib.h>
+
+#define A 0
+#define B 1
+#define C 2
+#define ISSUED "2026-11-16T06:00:00Z"
+#define AS_OF "2026-11-18T06:00:00Z"
+#define HOLD 150000
+#define FEE 7900
+
+static cr_time_t T(const char *iso)
+{
+    cr_time_t t = CR_TIME_NONE;
+    if (cr_parse_iso_instant(iso, &t) != CR_OK) {
+        fprintf(stderr, "  test data: bad instant \"%s\"\n", iso);
+        t_failed_checks++;
+        return CR_TIME_NONE;
+    }
+    return t;
+}
+
+typedef struct sfx {
+    cr_claim cl[3];
+    cr_payview pay[3];
+    cr_srow rows[8];
+    size_t nrows;
+    cr_policy pol;
+    cr_time_t as_of;
+    cr_excs ex;
+} sfx;
+
+static void claim(cr_claim *c, const char *id, const char *psp, const char *brand)
+{
+    memset(c, 0, sizeof *c);
+    c->claim_id = id;
+    c->premium = true;
+    c->plan = "premium";
+    c->active = true;
+    c->status = "active";
+    c->region = "US";
+    c->registered_sn = "SN";
+    c->product_value = 219900;
+    c->currency = "USD";
+    c->service_fee = FEE;
+    c->preauth_ref = psp;
+    c->has_preauth_amount = true;
+    c->preauth_amount = HOLD;
+    c->card_brand = brand;
+    c->paid_at = T("2026-11-01T15:00:00Z");
+    c->return_days = 14;
+    c->replacements_left = 1;
+}
+
+static void sfx_open(sfx *f)
+{
+    memset(f, 0, sizeof *f);
+    claim(&f->cl[A], "CE2611-000201", "PSP-A", "visa");
+    claim(&f->cl[B], "CE2611-000202", "PSP-B", "visa");
+    claim(&f->cl[C], "CE2611-000203", "PSP-C", "mastercard");
+    for (int i = 0; i < 3; i++) {
+        f->pay[i].kind = CR_PAY_NONE;
+        f->pay[i].issued_at = CR_TIME_NONE;
+    }
+    f->pol.settlement_confirm_days = 3;
+    f->as_of = T(AS_OF);
+}
+
+static void sfx_close(sfx *f) { cr_excs_release(&f->ex); }
+
+/* Claim I's payment action: KIND of AMOUNT USD, issued at AT. */
+static void issue(sfx *f, int i, cr_pay_kind kind, const char *at, cr_money_t amount)
+{
+    f->pay[i].kind = kind;
+    f->pay[i].issued_at = T(at);
+    f->pay[i].amount = amount;
+    f->pay[i].currency = "USD";
+    f->pay[i].action_id = 100 + i;
+}
+
+/* Appends a settlement row; AMOUNT < 0 means none.  Row ids are 1, 2, ...
+ * and lines 11, 12, ... in "batch.csv". */
+static cr_srow *row(sfx *f, const char *psp, const char *merchant, cr_settle_type type,
+                    cr_money_t amount, const char *currency, const char *booked, const char *brand)
+{
+    cr_srow *r = &f->rows[f->nrows++];
+    memset(r, 0, sizeof *r);
+    r->id = (int64_t)f->nrows;
+    r->psp_ref = psp;
+    r->merchant_ref = merchant;
+    r->type = type;
+    r->raw_type = cr_settle_type_name(type);
+    r->has_amount = amount >= 0;
+    r->amount = amount >= 0 ? amount : 0;
+    snprintf(r->currency, sizeof r->currency, "%s", currency ? currency : "");
+    r->booked_at = T(booked);
+    r->card_brand = brand;
+    r->file = "batch.csv";
+    r->line = 10 + (long)f->nrows;
+    r->claim = -2;
+    return r;
+}
+
+static void settle(sfx *f)
+{
+    CHECK_INT(cr_settle(f->cl, 3, f->rows, f->nrows, f->pay, &f->pol, f->as_of, &f->ex), CR_OK);
+}
+
+static int nexc(const cr_excs *l, cr_code code)
+{
+    int k = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->items[i].code == code)
+            k++;
+    return k;
+}
+
+static const cr_exc *find_exc(const cr_excs *l, cr_code code)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (l->items[i].code == code)
+            return &l->items[i];
+    return NULL;
+}
+
+/* The single finding of F, checked to be CODE about claim CLAIM_ID. */
+static void only(const sfx *f, cr_code code, const char *claim_id)
+{
+    CHECK_INT(f->ex.n, 1);
+    if (f->ex.n >= 1) {
+        CHECK_STR(cr_code_name(f->ex.items[0].code), cr_code_name(code));
+        CHECK_STR(f->ex.items[0].claim_id, claim_id);
+    }
+}
+
+/* --- capture rows -------------------------------------------------------- */
+
+/* "capture | capture issued, same amount and currency | action confirmed" */
+TEST(settle_capture_confirmed)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", "CE2611-000201", CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    CHECK_INT(f.ex.n, 0);
+    CHECK_INT(f.rows[0].claim, A);
+    CHECK_INT(f.pay[A].confirmed_row, 1);
+    CHECK_INT(f.pay[A].confirmed_at, T("2026-11-17T09:00:00Z"));
+    CHECK(f.pay[A].seen_same_type);
+    sfx_close(&f);
+}
+
+/* "capture | capture issued, and an earlier capture row already seen |
+ * DUPLICATE_CAPTURE"; the first row confirms. */
+TEST(settle_duplicate_capture)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T09:00:00Z", NULL);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", NULL);
+    settle(&f);
+    only(&f, CR_X_DUPLICATE_CAPTURE, "CE2611-000201");
+    CHECK_INT(f.ex.n ? f.ex.items[0].source_line : 0, 12);
+    CHECK_INT(f.pay[A].confirmed_row, 1);
+    sfx_close(&f);
+}
+
+/* Rows are "taken in booked_at order": a capture booked earlier but listed
+ * later confirms, and the later-booked one is the duplicate. */
+TEST(settle_rows_taken_in_booked_order)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T12:00:00Z", NULL);   /* id 1 */
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T08:00:00Z", NULL);   /* id 2 */
+    settle(&f);
+    only(&f, CR_X_DUPLICATE_CAPTURE, "CE2611-000201");
+    CHECK_INT(f.ex.n ? f.ex.items[0].source_line : 0, 11);
+    CHECK_INT(f.pay[A].confirmed_row, 2);
+    sfx_close(&f);
+}
+
+/* The duplicate line comes first: a second capture in another currency is
+ * DUPLICATE_CAPTURE, not CURRENCY_MISMATCH. */
+TEST(settle_duplicate_before_currency)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T09:00:00Z", NULL);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, 999, "EUR", "2026-11-17T10:00:00Z", NULL);
+    settle(&f);
+    only(&f, CR_X_DUPLICATE_CAPTURE, "CE2611-000201");
+    sfx_close(&f);
+}
+
+/* "capture | capture issued, currency differs | CURRENCY_MISMATCH" (before
+ * the amount line); not confirmed. */
+TEST(settle_currency_mismatch)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, 140000, "EUR", "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    only(&f, CR_X_CURRENCY_MISMATCH, "CE2611-000201");
+    CHECK_INT(f.pay[A].confirmed_row, 0);
+    sfx_close(&f);
+}
+
+/* "capture | capture issued, amount differs | SETTLEMENT_AMOUNT_MISMATCH" */
+TEST(settle_amount_mismatch)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD - 1, "USD", "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    only(&f, CR_X_SETTLEMENT_AMOUNT_MISMATCH, "CE2611-000201");
+    CHECK_INT(f.pay[A].confirmed_row, 0);
+    sfx_close(&f);
+}
+
+/* "capture | release issued | CAPTURED_AFTER_RELEASE" */
+TEST(settle_captured_after_release)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_RELEASE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    only(&f, CR_X_CAPTURED_AFTER_RELEASE, "CE2611-000201");
+    CHECK_INT(f.pay[A].confirmed_row, 0);
+    sfx_close(&f);
+}
+
+/* "capture | no action issued | UNEXPECTED_CAPTURE" */
+TEST(settle_unexpected_capture)
+{
+    sfx f;
+    sfx_open(&f);
+    row(&f, "PSP-B", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    only(&f, CR_X_UNEXPECTED_CAPTURE, "CE2611-000202");
+    sfx_close(&f);
+}
+
+/* "An action counts as issued at the as-of instant of the run that issued
+ * it": a capture booked before that is UNEXPECTED_CAPTURE. */
+TEST(settle_capture_before_issue_is_unexpected)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-16T05:59:59Z", NULL);
+    settle(&f);
+    only(&f, CR_X_UNEXPECTED_CAPTURE, "CE2611-000201");
+    CHECK_INT(f.pay[A].confirmed_row, 0);
+    sfx_close(&f);
+}
+
+/* --- release rows -------------------------------------------------------- */
+
+/* "release | release issued | action confirmed" (a release row has no
+ * amount). */
+TEST(settle_release_confirmed)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, B, CR_PAY_RELEASE, ISSUED, HOLD);
+    row(&f, "PSP-B", NULL, CR_ST_RELEASE, -1, NULL, "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    CHECK_INT(f.ex.n, 0);
+    CHECK_INT(f.pay[B].confirmed_row, 1);
+    CHECK(f.pay[B].seen_same_type);
+    sfx_close(&f);
+}
+
+/* "release | anything else | UNEXPECTED_RELEASE": no action issued. */
+TEST(settle_unexpected_release_no_action)
+{
+    sfx f;
+    sfx_open(&f);
+    row(&f, "PSP-B", NULL, CR_ST_RELEASE, -1, NULL, "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    only(&f, CR_X_UNEXPECTED_RELEASE, "CE2611-000202");
+    sfx_close(&f);
+}
+
+/* ... and with a capture issued. */
+TEST(settle_unexpected_release_capture_issued)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, B, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-B", NULL, CR_ST_RELEASE, -1, NULL, "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    only(&f, CR_X_UNEXPECTED_RELEASE, "CE2611-000202");
+    CHECK_INT(f.pay[B].confirmed_row, 0);
+    sfx_close(&f);
+}
+
+/* --- expired, fee, chargeback, refund ------------------------------------ */
+
+/* "expired | no action issued, or capture issued |
+ * PREAUTH_EXPIRED_AT_PROCESSOR" */
+TEST(settle_expired_no_action)
+{
+    sfx f;
+    sfx_open(&f);
+    row(&f, "PSP-C", NULL, CR_ST_EXPIRED, -1, NULL, "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    only(&f, CR_X_PREAUTH_EXPIRED_AT_PROCESSOR, "CE2611-000203");
+    sfx_close(&f);
+}
+
+TEST(settle_expired_capture_issued)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, C, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-C", NULL, CR_ST_EXPIRED, -1, NULL, "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    only(&f, CR_X_PREAUTH_EXPIRED_AT_PROCESSOR, "CE2611-000203");
+    sfx_close(&f);
+}
+
+/* An expired hold after a release was issued is harmless: no exception. */
+TEST(settle_expired_release_issued_is_fine)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, C, CR_PAY_RELEASE, ISSUED, HOLD);
+    row(&f, "PSP-C", NULL, CR_ST_EXPIRED, -1, NULL, "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    CHECK_INT(nexc(&f.ex, CR_X_PREAUTH_EXPIRED_AT_PROCESSOR), 0);
+    CHECK_INT(f.ex.n, 0);
+    sfx_close(&f);
+}
+
+/* "fee | amount != service_fee | FEE_MISMATCH" */
+TEST(settle_fee_mismatch)
+{
+    sfx f;
+    sfx_open(&f);
+    row(&f, NULL, "CE2611-000202", CR_ST_FEE, FEE + 100, "USD", "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    only(&f, CR_X_FEE_MISMATCH, "CE2611-000202");
+    sfx_close(&f);
+}
+
+/* A fee equal to the service fee raises nothing. */
+TEST(settle_fee_matching_is_silent)
+{
+    sfx f;
+    sfx_open(&f);
+    row(&f, NULL, "CE2611-000202", CR_ST_FEE, FEE, "USD", "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    CHECK_INT(f.ex.n, 0);
+    CHECK_INT(f.rows[0].claim, B);
+    sfx_close(&f);
+}
+
+/* "chargeback | any | CHARGEBACK" */
+TEST(settle_chargeback)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CHARGEBACK, HOLD, "USD", "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    only(&f, CR_X_CHARGEBACK, "CE2611-000201");
+    sfx_close(&f);
+}
+
+/* "refund | any | listed, no exception" */
+TEST(settle_refund_no_exception)
+{
+    sfx f;
+    sfx_open(&f);
+    row(&f, "PSP-A", NULL, CR_ST_REFUND, FEE, "USD", "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    CHECK_INT(f.ex.n, 0);
+    CHECK_INT(f.rows[0].claim, A);
+    sfx_close(&f);
+}
+
+/* --- matching ------------------------------------------------------------ */
+
+/* "any | no claim found | UNMATCHED_SETTLEMENT" */
+TEST(settle_unmatched_settlement)
+{
+    sfx f;
+    sfx_open(&f);
+    row(&f, "PSP-ZZZ", "CE2611-999999", CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T09:00:00Z",
+        "visa");
+    settle(&f);
+    CHECK_INT(f.ex.n, 1);
+    const cr_exc *x = find_exc(&f.ex, CR_X_UNMATCHED_SETTLEMENT);
+    CHECK(x != NULL);
+    if (x)
+        CHECK_STR(x->claim_id, "");
+    CHECK_INT(f.rows[0].claim, -1);
+    sfx_close(&f);
+}
+
+/* "matched by psp_reference = preauth_ref, else by merchant_reference =
+ * claim_id": with no psp reference, the merchant reference matches. */
+TEST(settle_match_by_merchant_reference)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, B, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, NULL, "CE2611-000202", CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T09:00:00Z", NULL);
+    row(&f, "PSP-UNKNOWN", "CE2611-000203", CR_ST_REFUND, 100, "USD", "2026-11-17T09:00:00Z",
+        NULL);
+    settle(&f);
+    CHECK_INT(f.rows[0].claim, B);
+    CHECK_INT(f.rows[1].claim, C);
+    CHECK_INT(f.pay[B].confirmed_row, 1);
+    CHECK_INT(f.ex.n, 0);
+    sfx_close(&f);
+}
+
+/* The psp reference comes first: it wins over a merchant reference naming
+ * another claim. */
+TEST(settle_match_psp_reference_first)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", "CE2611-000202", CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    CHECK_INT(f.rows[0].claim, A);
+    CHECK_INT(f.pay[A].confirmed_row, 1);
+    CHECK_INT(f.ex.n, 0);
+    sfx_close(&f);
+}
+
+/* "any | card_brand given and != the claim's | CARD_MISMATCH", checked
+ * besides the row's own outcome. */
+TEST(settle_card_mismatch_besides_outcome)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T09:00:00Z", "mastercard");
+    row(&f, "PSP-B", NULL, CR_ST_CHARGEBACK, HOLD, "USD", "2026-11-17T09:00:00Z", "amex");
+    settle(&f);
+    CHECK_INT(f.pay[A].confirmed_row, 1);              /* still confirmed */
+    CHECK_INT(nexc(&f.ex, CR_X_CARD_MISMATCH), 2);
+    CHECK_INT(nexc(&f.ex, CR_X_CHARGEBACK), 1);
+    CHECK_INT(f.ex.n, 3);
+    sfx_close(&f);
+}
+
+/* The same brand, or no brand on the row, is no CARD_MISMATCH. */
+TEST(settle_card_same_or_absent)
+{
+    sfx f;
+    sfx_open(&f);
+    row(&f, "PSP-A", NULL, CR_ST_REFUND, 100, "USD", "2026-11-17T09:00:00Z", "visa");
+    row(&f, "PSP-C", NULL, CR_ST_REFUND, 100, "USD", "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    CHECK_INT(f.ex.n, 0);
+    sfx_close(&f);
+}
+
+/* "settlement rows with booked_at <= D are considered": a later row is not
+ * seen - it neither confirms nor raises anything. */
+TEST(settle_rows_after_as_of_ignored)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-18T06:00:01Z", NULL);
+    row(&f, "PSP-ZZZ", NULL, CR_ST_CHARGEBACK, HOLD, "USD", "2026-11-19T00:00:00Z", NULL);
+    row(&f, "PSP-B", NULL, CR_ST_CHARGEBACK, HOLD, "USD", AS_OF, NULL);      /* at D: seen */
+    settle(&f);
+    CHECK_INT(f.pay[A].confirmed_row, 0);
+    CHECK_INT(f.ex.n, 1);
+    CHECK_INT(nexc(&f.ex, CR_X_CHARGEBACK), 1);
+    CHECK_INT(f.rows[2].claim, B);
+    sfx_close(&f);
+}
+
+/* --- UNCONFIRMED_ACTION -------------------------------------------------- */
+
+/* "A payment action with no settlement row of its type ... more than
+ * settlement_confirm_days days after it was issued raises
+ * UNCONFIRMED_ACTION": exactly 72 h is not yet more. */
+TEST(settle_unconfirmed_not_at_boundary)
+{
+    sfx f;
+    sfx_open(&f);
+    f.as_of = T("2026-11-19T06:00:00Z");
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    settle(&f);
+    CHECK_INT(nexc(&f.ex, CR_X_UNCONFIRMED_ACTION), 0);
+    sfx_close(&f);
+}
+
+/* 72 h + 1 s: raised, for a capture and for a release. */
+TEST(settle_unconfirmed_after_boundary)
+{
+    sfx f;
+    sfx_open(&f);
+    f.as_of = T("2026-11-19T06:00:01Z");
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    issue(&f, B, CR_PAY_RELEASE, ISSUED, HOLD);
+    settle(&f);
+    CHECK_INT(nexc(&f.ex, CR_X_UNCONFIRMED_ACTION), 2);
+    CHECK_INT(f.ex.n, 2);
+    const cr_exc *x = find_exc(&f.ex, CR_X_UNCONFIRMED_ACTION);
+    CHECK(x != NULL);
+    if (x)
+        CHECK_STR(x->claim_id, "CE2611-000201");
+    sfx_close(&f);
+}
+
+/* A row of its type (even a mismatched one) answers the action: no
+ * UNCONFIRMED_ACTION. */
+TEST(settle_unconfirmed_not_when_row_of_type_seen)
+{
+    sfx f;
+    sfx_open(&f);
+    f.as_of = T("2026-11-25T00:00:00Z");
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    issue(&f, B, CR_PAY_RELEASE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD - 1, "USD", "2026-11-17T09:00:00Z", NULL);
+    row(&f, "PSP-B", NULL, CR_ST_RELEASE, -1, NULL, "2026-11-24T09:00:00Z", NULL);
+    settle(&f);
+    CHECK_INT(nexc(&f.ex, CR_X_UNCONFIRMED_ACTION), 0);
+    CHECK_INT(nexc(&f.ex, CR_X_SETTLEMENT_AMOUNT_MISMATCH), 1);
+    CHECK_INT(f.pay[B].confirmed_row, 2);
+    sfx_close(&f);
+}
+
+/* A row of another type is not a confirmation: a capture answered only by
+ * a release row stays unconfirmed. */
+TEST(settle_unconfirmed_when_only_other_type_seen)
+{
+    sfx f;
+    sfx_open(&f);
+    f.as_of = T("2026-11-25T00:00:00Z");
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_RELEASE, -1, NULL, "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    CHECK_INT(nexc(&f.ex, CR_X_UNEXPECTED_RELEASE), 1);
+    CHECK_INT(nexc(&f.ex, CR_X_UNCONFIRMED_ACTION), 1);
+    sfx_close(&f);
+}
+
+/* A capture row booked before the action was issued does not confirm it:
+ * it is unexpected, and the action is still unconfirmed later. */
+TEST(settle_unconfirmed_when_row_before_issue)
+{
+    sfx f;
+    sfx_open(&f);
+    f.as_of = T("2026-11-25T00:00:00Z");
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-15T09:00:00Z", NULL);
+    settle(&f);
+    CHECK_INT(nexc(&f.ex, CR_X_UNEXPECTED_CAPTURE), 1);
+    CHECK_INT(nexc(&f.ex, CR_X_UNCONFIRMED_ACTION), 1);
+    CHECK_INT(f.pay[A].confirmed_row, 0);
+    sfx_close(&f);
+}
+
+/* Nothing issued, nothing booked: nothing raised. */
+TEST(settle_nothing_is_quiet)
+{
+    sfx f;
+    sfx_open(&f);
+    f.as_of = T("2026-12-31T00:00:00Z");
+    settle(&f);
+    CHECK_INT(f.ex.n, 0);
+    sfx_close(&f);
+}
