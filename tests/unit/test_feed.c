@@ -594,11 +594,13 @@ TEST(feed_whole_file_rejects)
     CHECK(strstr(why, "Tracking No") != NULL);
 
     /* an unmapped column twice is fine */
-    snprintf(buf, sizeof buf, "RMA No,Tracking No,Checked In,Serial No,Battery Returned,Genuine\n"
-                              "%s", rows);
+    snprintf(buf, sizeof buf, "Note,RMA No,Tracking No,Checked In,Serial No,Battery Returned,"
+                              "Genuine,note\n"
+                              "a,CE1,1Z1,2026-03-10T09:30:00Z,SN1,Y,Y,b\n");
     CHECK_INT(fs_parse_with(feed_yaml, "depot", buf, strlen(buf), &k, &st, why, sizeof why),
               CR_OK);
-    CHECK_INT(k.nr, 2);
+    CHECK_INT(k.nr, 1);
+    CHECK_STR(R(&k, 0)->claim_ref, "CE1");
     fs_free(&k);
 
     /* empty file, blank lines only, BOM only */
@@ -775,6 +777,31 @@ TEST(feed_settlement_rejects)
     CHECK_INT(st.rejected, 13);
     CHECK_INT(st.accepted, 0);
     CHECK(rejects_complete(&k));
+    fs_free(&k);
+}
+
+/* An empty booked_at, or an empty time-zone column, is MISSING_FIELD:
+ * never a row booked at 1970-01-01T00:00:00Z. */
+TEST(feed_settlement_empty_booked_at)
+{
+    fsink k = {0};
+    cr_feed_stats st;
+    const char *in = PROC_HDR
+        "A,M,P1,C1,visa,,CET,Settled,X,USD,,1.00\n"
+        "A,M,P2,C2,visa,2026-03-10 10:00:00,,Settled,X,USD,,1.00\n"
+        "A,M,P3,C3,visa,2026-03-10 10:00:00,CET,Settled,X,USD,,1.00\n";
+    CHECK_INT(fs_parse("processor", in, &k, &st), CR_OK);
+    CHECK_INT(k.ns, 1);
+    CHECK_STR(S(&k, 0)->psp, "P3");
+    for (size_t i = 0; i < k.ns; i++)
+        CHECK(S(&k, i)->at == utc(2026, 3, 10, 9, 0, 0));
+    CHECK_INT(k.nj, 2);
+    CHECK_INT(J(&k, 0)->reason, CR_R_MISSING_FIELD);
+    CHECK_STR(J(&k, 0)->field, "booked_at");
+    CHECK_INT(J(&k, 0)->line, 2);
+    CHECK_INT(J(&k, 1)->reason, CR_R_MISSING_FIELD);
+    CHECK_INT(J(&k, 1)->line, 3);
+    CHECK_INT(st.rejected, 2);
     fs_free(&k);
 }
 

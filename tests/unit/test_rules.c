@@ -1108,6 +1108,28 @@ TEST(rules_not_returned_never_shipped)
     fx_close(&f);
 }
 
+/* "shipped_at, delivered_at = earliest such event", wherever it is listed. */
+TEST(rules_earliest_scan_counts)
+{
+    fx f;
+    OPEN(f, "2026-11-18T00:00:00Z");
+    cr_claim c = premium(CID, PAID);
+    cr_event ev[3] = {shipped("2026-11-16T10:00:00Z"), shipped("2026-11-15T10:00:00Z"),
+                      shipped("2026-11-16T12:00:00Z")};
+    decide(&f, &c, ev, 3);
+    CHECK_INT(f.d.shipped_at, T("2026-11-15T10:00:00Z"));
+    CHECK_INT(f.d.state, CR_P_IN_TRANSIT);
+    fx_close(&f);
+
+    OPEN(f, "2026-11-12T10:00:01Z");
+    cr_event dv[3] = {delivered("2026-11-11T10:00:00Z"), delivered("2026-11-10T10:00:00Z"),
+                      delivered("2026-11-11T12:00:00Z")};
+    decide(&f, &c, dv, 3);
+    CHECK_INT(f.d.delivered_at, T("2026-11-10T10:00:00Z"));
+    CHECK_INT(nexc(&f.ex, CR_X_AWAITING_CHECKIN), 1);
+    fx_close(&f);
+}
+
 /* "Only events with event_at <= D are considered": a check-in after D is
  * not seen. */
 TEST(rules_decide_ignores_events_after_as_of)
@@ -1556,6 +1578,22 @@ TEST(rules_not_active_not_decided)
     decide(&f, &c, NULL, 0);
     CHECK_INT(f.d.kind, CR_D_NONE);
     CHECK_INT(f.ex.n, 0);
+    fx_close(&f);
+}
+
+/* carerecon's own CLAIM_DATA_INVALID: a claim row the rules cannot read is
+ * not decided, and says why. */
+TEST(rules_invalid_claim_not_decided)
+{
+    fx f;
+    OPEN(f, "2026-11-30T00:00:00Z");
+    cr_claim c = premium(CID, PAID);
+    c.invalid = "paid_at is not an ISO 8601 time with an offset";
+    c.paid_at = CR_TIME_NONE;
+    decide(&f, &c, NULL, 0);
+    CHECK_INT(f.d.kind, CR_D_NONE);
+    CHECK_INT(f.ex.n, 1);
+    CHECK(has_exc_for(&f.ex, CR_X_CLAIM_DATA_INVALID, CID));
     fx_close(&f);
 }
 

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The finance workbook, opened with a real XLSX reader (openpyxl): sheet
+# names and order, headers, cell values and types, freeze panes,
+# autofilters, number formats, and input text that stays text.
+. "$(dirname "$0")/lib.sh"
+E=$TMP/env
+newenv "$E"
+# a check-in whose serial and notes try to be formulas, and a rejected row
+# whose raw text does
+cat >"$E/fixtures/inbox/receipts/depot_20261120_evil.csv" <<'CSV'
+Service Center Check-in Export
+Generated 2026-11-20 23:00
+Technician,RMA No,Serial No,Checked In,Tracking No,Genuine (Y/N),Battery Returned (Y/N),Notes
+Eve,CE2611-000113,"=HYPERLINK(""http://x.invalid"",""click"")",2026-11-20T10:00:00-05:00,EVIL1,Y,Y,+1
+Eve,@SUM(A1),-2,not a date,EVIL2,Y,Y,=1+1
+CSV
+cr run --config "$CFG" --as-of 2026-11-20
+W=$E/reports/carerecon_20261120_run1.xlsx
+check workbook_written test -s "$W"
+check workbook_mode_0640 test "$(stat -c %a "$W")" = 640
+check no_temp_left bash -c "! ls '$E/reports' | grep -q tmp"
+xlsx sheets_in_order "$W" "sheets=Summary,Captures,Releases,Pending,Exceptions,Fulfillment,Rejected Rows"
+xlsx headers_captures "$W" "headers:Captures=Claim ID,PSP Reference,Card Brand,Amount,Currency,Reason,Deadline,Arrived At,Received SN,Registered SN"
+xlsx headers_releases "$W" "headers:Releases=Claim ID,PSP Reference,Amount,Currency,Arrived At"
+xlsx headers_pending "$W" "headers:Pending=Claim ID,State,Deadline,Days Left,Shipped At,Reminder,Hold Expires"
+xlsx headers_exceptions "$W" "headers:Exceptions=ID,Code,Severity,Claim ID,Reference,Detail,First Seen"
+xlsx headers_fulfillment "$W" "headers:Fulfillment=Claim ID,Region,Product Model,Received SN,Received At"
+xlsx headers_rejected "$W" "headers:Rejected Rows=File,Line,Reason,Raw"
+for s in Captures Releases Pending Exceptions Fulfillment "Rejected Rows"; do
+    xlsx "frozen_header_${s// /_}" "$W" "freeze:$s=A2"
+    xlsx "autofilter_${s// /_}" "$W" "autofilter:$s"
+done
+# 10 captures of the fixtures plus 113's formula-like serial
+xlsx captures_rows "$W" "rows:Captures=11"
+xlsx releases_rows "$W" "rows:Releases=5"
+xlsx fulfillment_rows "$W" "rows:Fulfillment=1"
+xlsx capture_row "$W" "findrow:Captures=CE2611-000104,SN_MISMATCH,8816179120083352"
+xlsx amount_is_number "$W" "type:Captures!D2=n" "numfmt:Captures!D2=#,##0.00"
+xlsx deadline_is_date "$W" "type:Captures!G2=d"
+xlsx capped_amount "$W" "findrow:Captures=CE2611-000110,1599"
+xlsx formula_serial_is_text "$W" "find:Captures==HYPERLINK(\"http://x.invalid\",\"click\")" "noformula"
+xlsx pending_days_left_number "$W" "type:Pending!D2=n" "type:Pending!C2=d"
+xlsx pending_reminder "$W" "findrow:Pending=CE2611-000114,pending"
+xlsx exceptions_first_seen_date "$W" "type:Exceptions!G2=d"
+xlsx exception_listed "$W" "findrow:Exceptions=SN_NEAR_MATCH,CE2611-000104,medium"
+xlsx rejected_rows "$W" "findrow:Rejected Rows=carrier_20261120.csv,28,UNKNOWN_VALUE"
+xlsx rejected_whole_file "$W" "findrow:Rejected Rows=depot_20261121_broken.csv,MISSING_COLUMN"
+xlsx rejected_raw_text "$W" "contains:Rejected Rows=Eve,@SUM(A1),-2,not a date" "noformula:Rejected Rows"
+xlsx fulfillment_row "$W" "findrow:Fulfillment=CE2611-000134,US,Osmo Pocket 3,9GSCJ4M0B20E4D"
+xlsx summary_live "$W" "contains:Summary=LIVE" "contains:Summary=America/New_York"
+xlsx summary_chart "$W" "charts:Summary=1"
+xlsx summary_decisions "$W" "findrow:Summary=capture,USD"
+xlsx summary_files "$W" "findrow:Summary=manifest_20261121.csv"
+
+cr run --config "$CFG" --as-of 2026-11-21
+W2=$E/reports/carerecon_20261121_run2.xlsx
+xlsx night2_fulfillment_jpy "$W2" "findrow:Fulfillment=CE2611-000136,JP"
+xlsx night2_conflict_listed "$W2" "findrow:Exceptions=ACTION_CONFLICT,CE2611-000122,high"
+xlsx night2_no_new_rejects "$W2" "rows:Rejected Rows=1"
+
+# --report FILE names the workbook of a single run
+cr run --config "$CFG" --as-of 2026-11-22 --report "$TMP/mine.xlsx"
+check report_flag_path test -s "$TMP/mine.xlsx"
