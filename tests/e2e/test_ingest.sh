@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Ingestion end to end, on files written for the test: the same content
+# under another name, a whole-file rejection (exit 65, the other files
+# still ingested), a file matching no feed, input files never touched,
+# and a semicolon-delimited layout with a preamble, CRLF and a BOM.
+. "$(dirname "$0")/lib.sh"
+E=$TMP/env
+newenv "$E"
+R=$E/fixtures/inbox/receipts
+S=$E/fixtures/inbox/settlements
+rm -f "$R"/* "$S"/*
+
+cat >"$R/depot_a.csv" <<'CSV'
+Service Center Check-in Export
+Generated 2026-11-20 23:00
+Technician,RMA No,Serial No,Checked In,Tracking No,Genuine (Y/N),Battery Returned (Y/N),Notes
+A,CE2611-000101,1581F5BHD2340Q1,2026-11-19T10:00:00-05:00,T1,Y,Y,"note, with comma"
+B,CE2611-000102,x,2026-11-19T10:00:00-05:00,T2,maybe,Y,
+CSV
+cp "$R/depot_a.csv" "$R/depot_copy.csv"
+printf 'Service\nGen\nRMA No,Serial No\nCE2611-000101,X\n' >"$R/depot_broken.csv"
+echo "hello" >"$R/readme.txt"
+printf 'x' >"$R/.depot_partial.csv"
+sums_before=$(cd "$R" && sha256sum * .depot_partial.csv; ls -la --time-style=+%s "$R")
+
+cr run --config "$CFG" --as-of 2026-11-20
+expect_rc whole_file_reject_exit_65 65
+expect_err whole_file_named "depot_broken.csv: file rejected (MISSING_COLUMN): the header has no column"
+expect_err duplicate_reported "depot_copy.csv: skipped: same content as depot_a.csv"
+expect_err no_feed_reported "readme.txt: matches no receipts feed; left alone"
+expect_err bad_row_message "depot_a.csv:5: BAD_BOOLEAN genuine"
+expect_eq good_file_ingested "$(q "$E" "select count(*) from events")" 1
+expect_eq broken_nothing_ingested "$(q "$E" "select count(*) from files where name='depot_broken.csv' and status='ingested'")" 0
+expect_eq copy_not_ingested "$(q "$E" "select count(*) from files where name='depot_copy.csv'")" 0
+expect_eq hidden_file_not_read "$(q "$E" "select count(*) from files where name like '.%'")" 0
+expect_eq reject_stored "$(q "$E" "select file_name||':'||line||' '||reason||' '||field from rejects where line>0")" "depot_a.csv:5 BAD_BOOLEAN genuine"
+expect_eq reject_raw_kept "$(q "$E" "select raw from rejects where line=5")" "B,CE2611-000102,x,2026-11-19T10:00:00-05:00,T2,maybe,Y,"
+sums_after=$(cd "$R" && sha256sum * .depot_partial.csv; ls -la --time-style=+%s "$R")
+expect_eq inputs_untouched "$sums_after" "$sums_before"
+
+# the next run: the broken file is offered again (still 65), the rest is
+# skipped
+cr run --config "$CFG" --as-of 2026-11-21
+expect_rc broken_again_65 65
+expect_eq nothing_twice "$(q "$E" "select count(*) from events")" 1
+rm "$R/depot_broken.csv"
+cr run --config "$CFG" --as-of 2026-11-21
+expect_rc clean_run_exit_0 0
+
+# another layout: semicolons, BOM, CRLF, a preamble, a quoted field with a
+# newline, decimal amounts in one column, a time zone per row
+cat >"$E/config/semi.yaml" <<EOF2
+timezone: UTC
+claims_db: ../fixtures/claims.db
+state_db: ../var/semi.db
+report_dir: ../reports/semi
+actions_dir: ../reports/semi/actions
+inbox: {receipts: ../fixtures/inbox/receipts, settlements: ../fixtures/inbox/semi}
+feeds:
+  - name: psp
+    kind: settlements
+    files: "*.txt"
+    delimiter: ";"
+    skip_lines: 1
+    datetime_format: "%d.%m.%Y %H:%M"
+    timezone_column: Zone
+    timezone_abbreviations: {CET: "+01:00"}
+    type_column: Kind
+    type_values: {CAP: capture, FEE: fee, AUTH: ignore}
+    columns: {psp_reference: Ref, merchant_reference: Order, amount: Amount,
+              currency: Cur, booked_at: When}
+EOF2
+mkdir -p "$E/fixtures/inbox/semi"
+printf '\xef\xbb\xbfReport 42\r\nRef;Order;Kind;Amount;Cur;When;Zone;Comment\r\n' >"$E/fixtures/inbox/semi/a.txt"
+printf 'P1;CE2611-000101;FEE;19.00;USD;21.11.2026 10:00;CET;"two\r\nlines"\r\n' >>"$E/fixtures/inbox/semi/a.txt"
+printf 'P2;CE2611-000102;AUTH;1.00;USD;21.11.2026 10:00;CET;\r\n' >>"$E/fixtures/inbox/semi/a.txt"
+printf 'P3;CE2611-000103;CAP;1.234;USD;21.11.2026 10:00;CET;\r\n' >>"$E/fixtures/inbox/semi/a.txt"
+printf 'P4;CE2611-000104;WHAT;1.00;USD;21.11.2026 10:00;CET;\r\n' >>"$E/fixtures/inbox/semi/a.txt"
+printf 'P5;CE2611-000105;FEE;5.00;USD;21.11.2026 10:00;XYZ;' >>"$E/fixtures/inbox/semi/a.txt"
+cr run --config "$E/config/semi.yaml" --as-of 2026-11-22
+expect_rc semi_runs 0
+sq() { sqlite3 -batch -noheader "$E/var/semi.db" "$1"; }
+expect_eq semi_row_read "$(sq "select psp_ref||' '||merchant_ref||' '||amount||' '||currency||' '||datetime(booked_at,'unixepoch') from settlements")" \
+    "P1 CE2611-000101 1900 USD 2026-11-21 09:00:00"
+expect_eq semi_rejects "$(sq "select group_concat(line||' '||reason, '; ') from (select * from rejects order by line)")" \
+    "6 BAD_AMOUNT; 7 UNKNOWN_VALUE; 8 BAD_DATETIME"
+expect_eq semi_ignored "$(sq "select ignored from files")" 1
