@@ -238,10 +238,11 @@ static bool get_kvlist(cfgp *p, const yaml_node_t *n, const char *key, bool nume
                         ok = true;
                 if (!ok) {
                     char list[256] = "";
-                    for (const char *const *a = allowed; *a; a++) {
-                        strncat(list, *a, sizeof list - strlen(list) - 3);
-                        if (a[1])
-                            strncat(list, ", ", sizeof list - strlen(list) - 1);
+                    size_t used = 0;
+                    for (const char *const *a = allowed; *a && used < sizeof list; a++) {
+                        int w = snprintf(list + used, sizeof list - used, "%s%s", *a,
+                                         a[1] ? ", " : "");
+                        used += w > 0 ? (size_t)w : 0;
                     }
                     perr(p, v, sub, "must be one of %s, not '%s'", list, kv->value);
                     return false;
@@ -970,7 +971,7 @@ cr_err cr_config_load(const char *path, cr_config **out)
     if (slash)
         *(slash == dir ? slash + 1 : slash) = '\0';
     else
-        strcpy(dir, ".");
+        dir[0] = '.', dir[1] = '\0'; /* a non-empty name: fopen succeeded */
     rc = cr_config_load_buffer(path, dir, buf, len, false, out);
 cleanup:
     free(dir);

@@ -195,8 +195,10 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
                 /* unterminated quote at the end: report it and go on after its line */
                 long l = r.start_line;
                 csv_free(&p);
-                if ((rc = parser_init(&p, opts)) != CR_OK)
+                if ((rc = parser_init(&p, opts)) != CR_OK) {
+                    r.rc = rc;
                     break;
+                }
                 r.start_line = l;
                 pos = recover(&r, end, "broken quoting (a quote is never closed)");
                 r.line = l + 1;
@@ -227,7 +229,7 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
                 break;
             }
             q += n;
-            if (r.active && csv_get_buffer_size(&p) > opts->max_field + 8192) {
+            if (r.active && p.entry_pos > opts->max_field + 8192) {
                 /* a field that keeps growing: drop the record, go on at the next line */
                 long l = r.start_line;
                 csv_free(&p);
@@ -248,8 +250,10 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
         if (broken) {
             long l = r.start_line;
             csv_free(&p);
-            if ((rc = parser_init(&p, opts)) != CR_OK)
-                return rc;
+            if ((rc = parser_init(&p, opts)) != CR_OK) {
+                r.rc = rc;
+                break;
+            }
             r.start_line = l;
             pos = recover(&r, end, "broken quoting (a stray or unclosed quote)");
             r.line = l + 1;

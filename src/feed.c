@@ -196,7 +196,7 @@ static const char *map_value(const cr_kvlist *l, const char *v)
     return kv ? kv->value : NULL;
 }
 
-/* Reads the date-time field F of record R into *OUT.  Returns 0 on
+/* Reads the date-time field F of record R into *OUT.  Returns -1 on
  * success, or the reject reason (with st->detail set). */
 static int read_instant(fstate *st, const cr_csv_record *r, cr_field f, cr_time_t *out)
 {
@@ -233,7 +233,7 @@ static int read_instant(fstate *st, const cr_csv_record *r, cr_field f, cr_time_
                                   CR_SECONDS_PER_DAY +
                               civ.hour * 3600 + civ.minute * 60 + civ.second;
         *out = utc_civil - off;
-        return 0;
+        return -1;
     }
     if (st->tz_col >= 0) {
         const char *z = val(r, st->tz_col);
@@ -246,24 +246,18 @@ static int read_instant(fstate *st, const cr_csv_record *r, cr_field f, cr_time_
         if (kv) {
             off = kv->num;
         } else if (cr_parse_offset(z, &off) != CR_OK) {
-            cr_tz *tz = cr_tz_load(z);
-            if (!tz) {
-                snprintf(st->detail, sizeof st->detail,
-                         "time zone \"%.40s\" is not in timezone_abbreviations", z);
-                return CR_R_BAD_DATETIME;
-            }
-            *out = cr_tz_to_utc(tz, &civ);
-            cr_tz_free(tz);
-            return 0;
+            snprintf(st->detail, sizeof st->detail,
+                     "time zone \"%.40s\" is not in timezone_abbreviations", z);
+            return CR_R_BAD_DATETIME;
         }
         cr_time_t utc_civil = (cr_time_t)cr_days_from_civil(civ.year, civ.month, civ.day) *
                                   CR_SECONDS_PER_DAY +
                               civ.hour * 3600 + civ.minute * 60 + civ.second;
         *out = utc_civil - off;
-        return 0;
+        return -1;
     }
     *out = cr_tz_to_utc(fd->tz, &civ);
-    return 0;
+    return -1;
 }
 
 /* Mapped text fields must be valid UTF-8. */
@@ -316,7 +310,7 @@ static cr_err receipt_row(fstate *st, const cr_csv_record *r)
                       f->ncolumns[CR_F_CLAIM_REF] ? "claim_ref" : "tracking_number",
                       "neither tracking_number nor claim_ref is given");
     int why = read_instant(st, r, CR_F_EVENT_AT, &row.at);
-    if (why) {
+    if (why >= 0) {
         st->stats->rejected++;
         cr_reject_row rj = {r->line, (cr_reason)why, "event_at", st->detail, r->raw, r->raw_len};
         return st->sink->reject(st->sink->ud, &rj);
@@ -379,7 +373,7 @@ static cr_err settle_row(fstate *st, const cr_csv_record *r)
                       f->ncolumns[CR_F_PSP_REF] ? "psp_reference" : "merchant_reference",
                       "neither psp_reference nor merchant_reference is given");
     int why = read_instant(st, r, CR_F_BOOKED_AT, &row.booked_at);
-    if (why) {
+    if (why >= 0) {
         st->stats->rejected++;
         cr_reject_row rj = {r->line, (cr_reason)why, "booked_at", st->detail, r->raw, r->raw_len};
         return st->sink->reject(st->sink->ud, &rj);

@@ -262,7 +262,8 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
         }
         n++;
     }
-    qsort(names, n, sizeof *names, name_cmp);
+    if (n)
+        qsort(names, n, sizeof *names, name_cmp);
     for (size_t i = 0; i < n && rc == CR_OK; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);

@@ -815,9 +815,9 @@ cr_err cr_store_exc_resolve_unseen(cr_store *s, int64_t run_id, cr_time_t as_of,
     return rc;
 }
 
-static const char exc_cols[] =
-    "exc_id, code, severity, claim_id, reference, detail, status, source_file, source_line,"
-    " first_seen, last_seen, first_run, ack_note, ack_by, ack_at, resolved_at";
+#define EXC_COLS                                                                           \
+    "exc_id, code, severity, claim_id, reference, detail, status, source_file, source_line," \
+    " first_seen, last_seen, first_run, ack_note, ack_by, ack_at, resolved_at"
 
 static cr_exc_row exc_from(sqlite3_stmt *st)
 {
@@ -832,12 +832,10 @@ static cr_exc_row exc_from(sqlite3_stmt *st)
 
 cr_err cr_store_exc_open(cr_store *s, cr_time_t as_of, cr_exc_fn fn, void *ud)
 {
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT %s FROM exceptions WHERE status = 'open' AND first_seen <= ?"
-             " ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,"
-             " code, claim_id, exc_id",
-             exc_cols);
+    static const char sql[] =
+        "SELECT " EXC_COLS " FROM exceptions WHERE status = 'open' AND first_seen <= ?"
+        " ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,"
+        " code, claim_id, exc_id";
     sqlite3_stmt *st = prepare(s, sql);
     cr_err rc = CR_OK;
     int r;
@@ -1152,10 +1150,10 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     return true;
 }
 
-static const char claim_select[] =
-    "SELECT claim_id, plan, region, product_model, registered_sn, battery_registered,"
-    " product_value, currency, service_fee, preauth_ref, preauth_amount, card_brand, paid_at,"
-    " return_days, refresh_expires_on, replacements_left, status FROM claims";
+#define CLAIM_SELECT                                                                        \
+    "SELECT claim_id, plan, region, product_model, registered_sn, battery_registered,"        \
+    " product_value, currency, service_fee, preauth_ref, preauth_amount, card_brand, paid_at," \
+    " return_days, refresh_expires_on, replacements_left, status FROM claims"
 
 static int claim_cmp(const void *a, const void *b)
 {
@@ -1173,7 +1171,7 @@ cr_err cr_claimsdb_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, cr_
     int r;
     *out = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(c->db, claim_select, -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(c->db, CLAIM_SELECT, -1, &st, NULL) != SQLITE_OK)
         return cr_error(CR_ENOINPUT, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (sqlite3_column_type(st, 0) == SQLITE_NULL)
@@ -1201,7 +1199,8 @@ cr_err cr_claimsdb_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, cr_
         free(cl);
         return rc;
     }
-    qsort(cl, cnt, sizeof *cl, claim_cmp);
+    if (cnt)
+        qsort(cl, cnt, sizeof *cl, claim_cmp);
     *out = cl;
     *n = cnt;
     return CR_OK;
@@ -1210,9 +1209,8 @@ cr_err cr_claimsdb_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, cr_
 cr_err cr_claimsdb_get(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, const char *id,
                        cr_claim *out, bool *found)
 {
-    char sql[sizeof claim_select + 64];
+    static const char sql[] = CLAIM_SELECT " WHERE upper(trim(claim_id)) = upper(trim(?))";
     sqlite3_stmt *st = NULL;
-    snprintf(sql, sizeof sql, "%s WHERE upper(trim(claim_id)) = upper(trim(?))", claim_select);
     if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
         return cr_error(CR_ENOINPUT, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
     bind_text(st, 1, id);

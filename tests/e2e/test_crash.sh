@@ -22,6 +22,7 @@ check reference_has_actions test -n "$want"
 sweep() {
     local night=$1 base=$2 n=1 killed=0 bad=0 dup=0
     local step=${CRASH_STEP:-1}
+    [ -n "$WRAP" ] && step=${CRASH_STEP:-7}
     while :; do
         local W=$TMP/w
         rm -rf "$W"

@@ -276,6 +276,9 @@ TEST(config_missing_file)
     char msg[1024];
     fflush(stderr);
     FILE *tmp = tmpfile();
+    CHECK(tmp != NULL);
+    if (!tmp)
+        return;
     int saved = dup(2);
     dup2(fileno(tmp), 2);
     cr_err rc = cr_config_load("/nonexistent/dir/carerecon.yaml", &c);
@@ -814,6 +817,9 @@ TEST(config_msg_names_key_and_line)
     y = CFG_PATHS "policy:\n  late_return: sometimes\n" CFG_FEEDS;
     fflush(stderr);
     FILE *tmp = tmpfile();
+    CHECK(tmp != NULL);
+    if (!tmp)
+        return;
     int saved = dup(2);
     dup2(fileno(tmp), 2);
     cr_config *c = NULL;

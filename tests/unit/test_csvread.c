@@ -491,3 +491,34 @@ TEST(csv_empty_fields_and_trailing_delimiter)
     CHECK_STR(fld(&c, 1, 2), "");
     csv_coll_free(&c);
 }
+
+/* After a record with an over-long field (flagged bad), libcsv's buffer
+ * stays large; a later, normal record that spans lines must not be taken
+ * for a "field that keeps growing". */
+TEST(csv_long_field_then_multiline_record)
+{
+    size_t big = 9000;
+    const char *tail = "\n\"a\nb\",c\nok,1\n";
+    size_t len = 2 + big + strlen(tail);
+    char *buf = malloc(len + 1);
+    CHECK(buf != NULL);
+    if (!buf)
+        return;
+    memcpy(buf, "h\n", 2);
+    memset(buf + 2, 'x', big);
+    memcpy(buf + 2 + big, tail, strlen(tail) + 1);
+    csv_coll c;
+    CHECK_INT(csv_readx(buf, len, ',', 0, 16, 1024, &c), CR_OK);
+    CHECK_INT(c.n, 4);
+    CHECK_INT(rbad(&c, 1), 1);
+    CHECK_INT(rline(&c, 1), 2);
+    CHECK_INT(rbad(&c, 2), 0);
+    CHECK_INT(rline(&c, 2), 3);
+    CHECK_STR(fld(&c, 2, 0), "a\nb");
+    CHECK_STR(fld(&c, 2, 1), "c");
+    CHECK_INT(rbad(&c, 3), 0);
+    CHECK_INT(rline(&c, 3), 5);
+    CHECK_STR(fld(&c, 3, 0), "ok");
+    csv_coll_free(&c);
+    free(buf);
+}
