@@ -92,7 +92,9 @@ typedef struct cr_action {
     cr_time_t received_at;
 } cr_action;
 
-cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t *n);
+/* Loads the actions (only those not yet written when UNWRITTEN_ONLY). */
+cr_err cr_store_actions_load(cr_store *s, bool unwritten_only, cr_pool *pool, cr_action **out,
+                             size_t *n);
 /* Records a new action.  The database refuses a second action of a kind
  * for a claim (UNIQUE): then *DUPLICATE is set and nothing is written. */
 cr_err cr_store_action_add(cr_store *s, cr_action *a, bool *duplicate);

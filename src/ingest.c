@@ -279,7 +279,14 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
             file_add(files, names[i], kname, NULL, "no feed", "matches no feed; left alone");
             continue;
         }
+        if (v >= CR_NORMAL && isatty(STDERR_FILENO)) {
+            /* progress only on a terminal; the line is cleared afterwards */
+            fprintf(stderr, "\rcarerecon: %s %zu/%zu %-40.40s", kname, i + 1, n, names[i]);
+            fflush(stderr);
+        }
         rc = ingest_file(cfg, st, run_id, now, v, dir, names[i], feed, stats, files, rejected_whole);
+        if (v >= CR_NORMAL && isatty(STDERR_FILENO))
+            fprintf(stderr, "\r%-80s\r", "");
     }
 cleanup:
     for (size_t i = 0; i < n; i++)

@@ -149,7 +149,7 @@ static cr_err load(night *n, cr_claimsdb *cdb)
     if ((rc = cr_claimsdb_load(cdb, n->cfg, &n->pool, &n->claims, &n->nclaims)) != CR_OK ||
         (rc = cr_store_events_load(n->st, &n->pool, &n->events, &n->nevents)) != CR_OK ||
         (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) != CR_OK ||
-        (rc = cr_store_actions_load(n->st, &n->pool, &n->actions, &n->nactions)) != CR_OK)
+        (rc = cr_store_actions_load(n->st, false, &n->pool, &n->actions, &n->nactions)) != CR_OK)
         return rc;
     size_t nc = n->nclaims ? n->nclaims : 1;
     n->pay_of = malloc(nc * sizeof *n->pay_of);
@@ -420,8 +420,8 @@ static cr_err emit_actions(night *n)
 
     if ((rc = cr_make_dirs(n->cfg->actions_dir)) != CR_OK)
         return rc;
-    /* reload: the new actions are committed now, with their ids */
-    if ((rc = cr_store_actions_load(n->st, &pool, &all, &nall)) != CR_OK)
+    /* the actions not written yet: this run's, and any a killed run left */
+    if ((rc = cr_store_actions_load(n->st, true, &pool, &all, &nall)) != CR_OK)
         goto cleanup;
     pay = malloc((nall ? nall : 1) * sizeof *pay);
     ful = malloc((nall ? nall : 1) * sizeof *ful);

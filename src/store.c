@@ -597,7 +597,8 @@ cr_err cr_store_settlements_load(cr_store *s, cr_pool *pool, cr_srow **out, size
 
 /* --- actions ------------------------------------------------------------- */
 
-cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t *n)
+cr_err cr_store_actions_load(cr_store *s, bool unwritten_only, cr_pool *pool, cr_action **out,
+                             size_t *n)
 {
     sqlite3_stmt *st = NULL;
     cr_action *a = NULL;
@@ -609,9 +610,11 @@ cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t
     *n = 0;
     st = prepare(s, "SELECT action_id, claim_id, kind, action, reason, amount, currency, psp_ref,"
                     " run_id, issued_at, file_name, written, confirmed_row, confirmed_at, region,"
-                    " product_model, received_sn, received_at FROM actions ORDER BY action_id");
+                    " product_model, received_sn, received_at FROM actions"
+                    " WHERE written = 0 OR ?1 = 0 ORDER BY action_id");
     if (!st)
         return CR_EIO;
+    sqlite3_bind_int(st, 1, unwritten_only);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (cnt == cap) {
             size_t nc = cap ? cap * 2 : 256;
