@@ -102,8 +102,16 @@ cr_err cr_store_action_confirm(cr_store *s, int64_t action_id, int64_t row_id, c
 cr_err cr_store_action_mark_written(cr_store *s, int64_t action_id, const char *file_name);
 
 /* --- decisions (recorded when a claim's decision changes) --- */
+/* A claim's latest recorded decision, as a hash of its fields. */
+typedef struct cr_dhash {
+    const char *claim_id;
+    uint64_t hash;
+} cr_dhash;
+/* Loads every claim's latest decision hash, sorted by claim id (strcmp). */
+cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size_t *n);
+/* Records decision D of CLAIM_ID by RUN_ID, and HASH as its latest. */
 cr_err cr_store_decision_record(cr_store *s, int64_t run_id, cr_time_t as_of, const char *claim_id,
-                                const cr_decision *d, bool *changed);
+                                const cr_decision *d, uint64_t hash);
 
 /* --- exceptions --- */
 typedef struct cr_exc_row {

@@ -97,11 +97,12 @@ typedef struct night {
     cr_action *new_actions;    /* issued by this run */
     size_t nnew, capnew;
     long *pay_of, *ful_of;     /* per claim: index into actions, -1 none */
-    cr_decision *dec;          /* per claim */
     cr_excs excs;
     cr_run_stats stats;
     cr_file_list files;
     cr_rep_rows captures, releases, pending, ships;
+    cr_dhash *dh;              /* latest decision hash per claim, by claim id */
+    size_t ndh;
     char pay_name[128], ful_name[128];
 } night;
 
@@ -115,7 +116,7 @@ static void night_release(night *n)
     free(n->new_actions);
     free(n->pay_of);
     free(n->ful_of);
-    free(n->dec);
+    free(n->dh);
     cr_excs_release(&n->excs);
     cr_file_list_release(&n->files);
     cr_rep_rows_release(&n->captures);
@@ -149,13 +150,13 @@ static cr_err load(night *n, cr_claimsdb *cdb)
     if ((rc = cr_claimsdb_load(cdb, n->cfg, &n->pool, &n->claims, &n->nclaims)) != CR_OK ||
         (rc = cr_store_events_load(n->st, &n->pool, &n->events, &n->nevents)) != CR_OK ||
         (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) != CR_OK ||
-        (rc = cr_store_actions_load(n->st, false, &n->pool, &n->actions, &n->nactions)) != CR_OK)
+        (rc = cr_store_actions_load(n->st, false, &n->pool, &n->actions, &n->nactions)) != CR_OK ||
+        (rc = cr_store_decision_hashes(n->st, &n->pool, &n->dh, &n->ndh)) != CR_OK)
         return rc;
     size_t nc = n->nclaims ? n->nclaims : 1;
     n->pay_of = malloc(nc * sizeof *n->pay_of);
     n->ful_of = malloc(nc * sizeof *n->ful_of);
-    n->dec = calloc(nc, sizeof *n->dec);
-    if (!n->pay_of || !n->ful_of || !n->dec)
+    if (!n->pay_of || !n->ful_of)
         return cr_error(CR_ENOMEM, "out of memory");
     for (size_t i = 0; i < n->nclaims; i++)
         n->pay_of[i] = n->ful_of[i] = -1;
@@ -178,10 +179,9 @@ static cr_exc *claim_exc(night *n, cr_code code, const cr_claim *c)
 
 /* Applies "actions are final" to claim I's decision: a new action, a
  * previously issued one, or ACTION_CONFLICT. */
-static cr_err act(night *n, size_t i)
+static cr_err act(night *n, size_t i, const cr_decision *d)
 {
     const cr_claim *c = &n->claims[i];
-    const cr_decision *d = &n->dec[i];
     cr_exc *x;
     char t[32];
 
@@ -288,6 +288,39 @@ static cr_err act(night *n, size_t i)
     return CR_OK;
 }
 
+static cr_err report_row(night *n, size_t i, const cr_decision *d, const cr_action *issued);
+
+/* A hash of what a decision says, to record it only when it changes. */
+static uint64_t decision_hash(const cr_decision *d)
+{
+    const char *parts[] = {cr_decision_name(d->kind), d->reason ? d->reason : "",
+                           cr_pending_name(d->state), d->detail};
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
+        for (const unsigned char *c = (const unsigned char *)parts[p]; *c; c++)
+            h = (h ^ *c) * 0x100000001b3ULL;
+        h = (h ^ 0x1f) * 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* The latest recorded decision hash of CLAIM_ID; 0 when none. */
+static uint64_t last_hash(const night *n, const char *claim_id)
+{
+    size_t lo = 0, hi = n->ndh;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(n->dh[mid].claim_id, claim_id);
+        if (c == 0)
+            return n->dh[mid].hash;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
 /* Matches, decides and applies actions to every claim. */
 static cr_err decide_all(night *n)
 {
@@ -324,16 +357,20 @@ static cr_err decide_all(night *n)
         free(fill);
     }
     for (size_t i = 0; i < n->nclaims; i++) {
-        cr_decide(&rctx, &n->claims[i], byclaim + start[i], start[i + 1] - start[i], &n->dec[i],
-                  &n->excs);
-        if ((rc = act(n, i)) != CR_OK)
+        cr_decision d;
+        size_t before = n->nnew;
+        cr_decide(&rctx, &n->claims[i], byclaim + start[i], start[i + 1] - start[i], &d, &n->excs);
+        if ((rc = act(n, i, &d)) != CR_OK ||
+            (rc = report_row(n, i, &d, n->nnew > before ? &n->new_actions[n->nnew - 1] : NULL)) !=
+                CR_OK)
             goto cleanup;
-        if (n->dec[i].kind == CR_D_PENDING)
+        if (d.kind == CR_D_PENDING)
             n->stats.pending++;
-        if (n->dec[i].kind != CR_D_NONE || n->dec[i].detail[0]) {
-            bool changed;
-            if ((rc = cr_store_decision_record(n->st, n->run_id, n->D, n->claims[i].claim_id,
-                                               &n->dec[i], &changed)) != CR_OK)
+        if (d.kind != CR_D_NONE || d.detail[0]) {
+            uint64_t h = decision_hash(&d);
+            if (h != last_hash(n, n->claims[i].claim_id) &&
+                (rc = cr_store_decision_record(n->st, n->run_id, n->D, n->claims[i].claim_id, &d,
+                                               h)) != CR_OK)
                 goto cleanup;
         }
     }
@@ -562,59 +599,42 @@ static cr_err gather_rej(void *ud, const cr_reject_view *x)
     return g->oom ? CR_ENOMEM : CR_OK;
 }
 
-/* The report rows of this run's decisions. */
-static cr_err report_rows(night *n)
+/* The report row of claim I's decision D, when this run issued an action
+ * for it (ISSUED, or NULL) or it is pending.  Detail text is copied. */
+static cr_err report_row(night *n, size_t i, const cr_decision *d, const cr_action *issued)
 {
-    for (size_t k = 0; k < n->nnew; k++) {
-        const cr_action *a = &n->new_actions[k];
-        long i = cr_claim_find(n->claims, n->nclaims, a->claim_id);
-        if (i < 0)
-            continue;
-        const cr_claim *c = &n->claims[i];
-        const cr_decision *d = &n->dec[i];
-        cr_rep_rows *l = strcmp(a->action, "capture") == 0   ? &n->captures
-                         : strcmp(a->action, "release") == 0 ? &n->releases
-                                                             : &n->ships;
-        cr_rep_row *r = cr_rep_rows_add(l);
-        if (!r)
-            return cr_error(CR_ENOMEM, "out of memory");
-        r->claim_id = c->claim_id;
-        r->psp_ref = c->preauth_ref;
-        r->card_brand = c->card_brand;
-        r->currency = c->currency;
-        r->reason = a->reason;
-        r->detail = d->detail[0] ? d->detail : NULL;
+    const cr_claim *c = &n->claims[i];
+    cr_rep_rows *l = issued ? (strcmp(issued->action, "capture") == 0   ? &n->captures
+                               : strcmp(issued->action, "release") == 0 ? &n->releases
+                                                                        : &n->ships)
+                            : d->kind == CR_D_PENDING ? &n->pending : NULL;
+    if (!l)
+        return CR_OK;
+    cr_rep_row *r = cr_rep_rows_add(l);
+    if (!r)
+        return cr_error(CR_ENOMEM, "out of memory");
+    r->claim_id = c->claim_id;
+    r->psp_ref = c->preauth_ref;
+    r->card_brand = c->card_brand;
+    r->currency = c->currency;
+    r->registered_sn = c->registered_sn;
+    r->region = c->region;
+    r->product_model = c->product_model;
+    r->deadline = d->deadline;
+    r->arrived_at = d->arrival;
+    r->shipped_at = d->shipped_at;
+    r->hold_expires = d->hold_expires;
+    if (issued) {
+        r->reason = issued->reason;
+        r->amount = issued->amount;
+        r->detail = d->detail[0] ? cr_pool_strdup(&n->pool, d->detail) : NULL;
         r->received_sn = d->checkin ? d->checkin->serial : NULL;
-        r->registered_sn = c->registered_sn;
-        r->region = c->region;
-        r->product_model = c->product_model;
-        r->amount = a->amount;
-        r->deadline = d->deadline;
-        r->arrived_at = d->arrival;
-        r->shipped_at = d->shipped_at;
-        r->hold_expires = d->hold_expires;
         r->received_at = d->checkin_at;
-        r->auth_expired = strcmp(a->action, "capture") == 0 && d->hold_expires != CR_TIME_NONE &&
-                          n->D > d->hold_expires;
-    }
-    for (size_t i = 0; i < n->nclaims; i++) {
-        const cr_decision *d = &n->dec[i];
-        if (d->kind != CR_D_PENDING)
-            continue;
-        const cr_claim *c = &n->claims[i];
-        cr_rep_row *r = cr_rep_rows_add(&n->pending);
-        if (!r)
-            return cr_error(CR_ENOMEM, "out of memory");
-        r->claim_id = c->claim_id;
-        r->psp_ref = c->preauth_ref;
-        r->card_brand = c->card_brand;
-        r->currency = c->currency;
+        r->auth_expired = strcmp(issued->action, "capture") == 0 &&
+                          d->hold_expires != CR_TIME_NONE && n->D > d->hold_expires;
+    } else {
         r->state = cr_pending_name(d->state);
         r->amount = c->preauth_amount;
-        r->deadline = d->deadline;
-        r->shipped_at = d->shipped_at;
-        r->hold_expires = d->hold_expires;
-        r->arrived_at = d->arrival;
         r->reminder = d->reminder;
         r->days_left = (long)cr_tz_day_of(n->cfg->tz, d->deadline) - (long)n->day;
     }
@@ -639,8 +659,6 @@ static cr_err write_report(night *n, char *path, size_t pathlen)
                  (long long)n->run_id);
     if (!n->o->report_path && (rc = cr_make_dirs(n->cfg->report_dir)) != CR_OK)
         return rc;
-    if ((rc = report_rows(n)) != CR_OK)
-        goto cleanup;
     if ((rc = cr_store_exc_open(n->st, n->D, gather_exc, &g)) != CR_OK ||
         (rc = cr_store_rejects_of_run(n->st, n->run_id, gather_rej, &g)) != CR_OK) {
         if (rc == CR_ENOMEM)

@@ -59,6 +59,7 @@ static const char *const migrations[] = {
     "  claim_id TEXT NOT NULL, run_id INTEGER NOT NULL, as_of INTEGER NOT NULL,"
     "  decision TEXT NOT NULL, reason TEXT, state TEXT, detail TEXT,"
     "  PRIMARY KEY(claim_id, run_id)) WITHOUT ROWID;"
+    "CREATE TABLE claim_last(claim_id TEXT PRIMARY KEY, hash INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE exceptions("
     "  exc_id TEXT PRIMARY KEY, code TEXT NOT NULL, severity TEXT NOT NULL, claim_id TEXT,"
     "  subject TEXT NOT NULL, reference TEXT, detail TEXT, source_file TEXT,"
@@ -75,7 +76,7 @@ static const char *const migrations[] = {
 /* The cached statements, prepared on first use. */
 enum {
     Q_EVENT_ADD, Q_SETTLE_ADD, Q_REJECT_ADD, Q_FILE_FIND, Q_FILE_ADD, Q_DEC_LAST, Q_DEC_ADD,
-    Q_EXC_GET, Q_EXC_INS, Q_EXC_UPD, Q_ACTION_ADD, Q_COUNT
+    Q_EXC_GET, Q_EXC_INS, Q_EXC_UPD, Q_ACTION_ADD, Q_ACTION_CONFIRM, Q_ACTION_WRITTEN, Q_COUNT
 };
 static const char *const sql_text[Q_COUNT] = {
     [Q_EVENT_ADD] = "INSERT INTO events(file_id,line,tracking,claim_ref,kind,at,serial,battery,"
@@ -87,8 +88,7 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_FILE_FIND] = "SELECT name FROM files WHERE sha256 = ? AND status = 'ingested'",
     [Q_FILE_ADD] = "INSERT INTO files(sha256,name,feed,kind,run_id,ingested_at,status,rows,"
                    "accepted,rejected,ignored,detail) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-    [Q_DEC_LAST] = "SELECT decision, reason, state, detail FROM decisions WHERE claim_id = ?"
-                   " ORDER BY run_id DESC LIMIT 1",
+    [Q_DEC_LAST] = "INSERT OR REPLACE INTO claim_last(claim_id, hash) VALUES(?,?)",
     [Q_DEC_ADD] = "INSERT OR REPLACE INTO decisions(claim_id,run_id,as_of,decision,reason,state,"
                   "detail) VALUES(?,?,?,?,?,?,?)",
     [Q_EXC_GET] = "SELECT status FROM exceptions WHERE exc_id = ?",
@@ -105,6 +105,9 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_ACTION_ADD] = "INSERT INTO actions(claim_id,kind,action,reason,amount,currency,psp_ref,"
                      "run_id,issued_at,file_name,region,product_model,received_sn,received_at)"
                      " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(claim_id,kind) DO NOTHING",
+    [Q_ACTION_CONFIRM] = "UPDATE actions SET confirmed_row = ?2, confirmed_at = ?3"
+                         " WHERE action_id = ?1 AND confirmed_row IS NULL",
+    [Q_ACTION_WRITTEN] = "UPDATE actions SET written = 1, file_name = ?2 WHERE action_id = ?1",
 };
 
 struct cr_store {
@@ -690,58 +693,68 @@ cr_err cr_store_action_add(cr_store *s, cr_action *a, bool *duplicate)
 
 cr_err cr_store_action_confirm(cr_store *s, int64_t action_id, int64_t row_id, cr_time_t at)
 {
-    sqlite3_stmt *st = prepare(s, "UPDATE actions SET confirmed_row = ?2, confirmed_at = ?3"
-                                  " WHERE action_id = ?1 AND confirmed_row IS NULL");
+    sqlite3_stmt *st = stmt(s, Q_ACTION_CONFIRM);
     if (!st)
         return CR_EIO;
     sqlite3_bind_int64(st, 1, action_id);
     sqlite3_bind_int64(st, 2, row_id);
     sqlite3_bind_int64(st, 3, at);
-    cr_err rc = step_done(s, st, "confirm an action");
-    sqlite3_finalize(st);
-    return rc;
+    return step_done(s, st, "confirm an action");
 }
 
 cr_err cr_store_action_mark_written(cr_store *s, int64_t action_id, const char *file_name)
 {
-    sqlite3_stmt *st =
-        prepare(s, "UPDATE actions SET written = 1, file_name = ?2 WHERE action_id = ?1");
+    sqlite3_stmt *st = stmt(s, Q_ACTION_WRITTEN);
     if (!st)
         return CR_EIO;
     sqlite3_bind_int64(st, 1, action_id);
     bind_text(st, 2, file_name);
-    cr_err rc = step_done(s, st, "mark an action written");
-    sqlite3_finalize(st);
-    return rc;
+    return step_done(s, st, "mark an action written");
 }
 
 /* --- decisions ----------------------------------------------------------- */
 
-static bool same_text(const char *a, const char *b)
+cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size_t *n)
 {
-    return strcmp(a ? a : "", b ? b : "") == 0;
+    sqlite3_stmt *st = prepare(s, "SELECT claim_id, hash FROM claim_last ORDER BY claim_id");
+    cr_dhash *h = NULL;
+    size_t cnt = 0, cap = 0;
+    bool oom = false;
+    int r;
+    *out = NULL;
+    *n = 0;
+    if (!st)
+        return CR_EIO;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            size_t nc = cap ? cap * 2 : 1024;
+            cr_dhash *nh = realloc(h, nc * sizeof *nh);
+            if (!nh) {
+                oom = true;
+                break;
+            }
+            h = nh;
+            cap = nc;
+        }
+        h[cnt].claim_id = pool_col(pool, st, 0, &oom);
+        h[cnt].hash = (uint64_t)sqlite3_column_int64(st, 1);
+        cnt++;
+    }
+    sqlite3_finalize(st);
+    if (oom || r != SQLITE_DONE) {
+        free(h);
+        return oom ? cr_error(CR_ENOMEM, "out of memory") : db_error(s->db, "load decisions");
+    }
+    *out = h;
+    *n = cnt;
+    return CR_OK;
 }
 
 cr_err cr_store_decision_record(cr_store *s, int64_t run_id, cr_time_t as_of, const char *claim_id,
-                                const cr_decision *d, bool *changed)
+                                const cr_decision *d, uint64_t hash)
 {
-    sqlite3_stmt *st = stmt(s, Q_DEC_LAST);
     const char *state = d->state ? cr_pending_name(d->state) : NULL;
-    if (!st)
-        return CR_EIO;
-    bind_text(st, 1, claim_id);
-    int r = sqlite3_step(st);
-    *changed = true;
-    if (r == SQLITE_ROW)
-        *changed = !(same_text(col_text(st, 0), cr_decision_name(d->kind)) &&
-                     same_text(col_text(st, 1), d->reason) && same_text(col_text(st, 2), state) &&
-                     same_text(col_text(st, 3), d->detail));
-    else if (r != SQLITE_DONE)
-        return db_error(s->db, "read a decision");
-    sqlite3_reset(st);
-    if (!*changed)
-        return CR_OK;
-    st = stmt(s, Q_DEC_ADD);
+    sqlite3_stmt *st = stmt(s, Q_DEC_ADD);
     if (!st)
         return CR_EIO;
     bind_text(st, 1, claim_id);
@@ -751,7 +764,19 @@ cr_err cr_store_decision_record(cr_store *s, int64_t run_id, cr_time_t as_of, co
     bind_text(st, 5, d->reason);
     bind_text(st, 6, state);
     bind_text(st, 7, d->detail[0] ? d->detail : NULL);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return db_error(s->db, "record a decision");
+    st = stmt(s, Q_DEC_LAST);
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, claim_id);
+    sqlite3_bind_int64(st, 2, (int64_t)hash);
     return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a decision");
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
 /* --- exceptions ---------------------------------------------------------- */

@@ -33,7 +33,7 @@ static void probe(const cr_tz *tz, cr_time_t t)
     int32_t off = cr_tz_offset_at(tz, t);
     if (off < -MAX_OFF || off > MAX_OFF)
         DIE("offset %d at %lld", (int)off, (long long)t);
-    if (t < -(int64_t)1 << 40 || t > (int64_t)1 << 40)
+    if (t < -((int64_t)1 << 40) || t > (int64_t)1 << 40)
         return; /* far outside years 0..9999: only the offset is checked */
     cr_civil c;
     cr_tz_from_utc(tz, t, &c);
@@ -58,7 +58,7 @@ static void probe(const cr_tz *tz, cr_time_t t)
 static void query(const cr_tz *tz, const uint8_t *data, size_t size)
 {
     static const cr_time_t fixed[] = {
-        INT64_MIN, -(int64_t)1 << 50, -62167219200 /* 0000-01-01 */, -2147483648LL, -1, 0, 1,
+        INT64_MIN, -((int64_t)1 << 50), -62167219200 /* 0000-01-01 */, -2147483648LL, -1, 0, 1,
         1700000000, 1800000000, 2147483647LL, 253402300799 /* 9999-12-31 */,
         (int64_t)1 << 50, INT64_MAX};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
