@@ -71,6 +71,12 @@ char *cr_strndup(const char *s, size_t n);
 int cr_strcasecmp_trim(const char *a, const char *b); /* trims both; 0 when equal ignoring ASCII case */
 char *cr_trim_inplace(char *s);             /* trims ASCII spaces, tabs, CR, LF */
 
+/* Makes room for one more element in a growable array: *(T **)PITEMS
+ * holds N elements of SIZE bytes in room for *CAP.  When full, the room
+ * doubles (starting at MIN).  Returns false on no memory, leaving the array
+ * as it was. */
+bool cr_grow(void *pitems, size_t *cap, size_t n, size_t size, size_t min);
+
 /* A string pool: many small strings freed at once.  cr_pool_release()
  * frees everything; a zeroed struct is an empty pool (CR_POOL_INIT). */
 typedef struct cr_pool {

@@ -71,28 +71,30 @@ void cr_warn(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+/* Prints "carerecon: <message>" when V is at least AT. */
+static void say(cr_verbosity v, cr_verbosity at, const char *fmt, va_list ap)
+{
+    if (v < at)
+        return;
+    fputs("carerecon: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void cr_info(cr_verbosity v, const char *fmt, ...)
 {
     va_list ap;
-    if (v < CR_NORMAL)
-        return;
-    fputs("carerecon: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(v, CR_NORMAL, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void cr_debug(cr_verbosity v, const char *fmt, ...)
 {
     va_list ap;
-    if (v < CR_VERBOSE)
-        return;
-    fputs("carerecon: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(v, CR_VERBOSE, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void cr_fault_point(const char *where)
@@ -217,4 +219,21 @@ void cr_pool_release(cr_pool *p)
         b = n;
     }
     p->head = NULL;
+}
+
+bool cr_grow(void *pitems, size_t *cap, size_t n, size_t size, size_t min)
+{
+    void *items, *grown;
+    if (n < *cap)
+        return true;
+    size_t nc = *cap ? *cap * 2 : (min ? min : 16);
+    if (nc > SIZE_MAX / size)
+        return false;
+    memcpy(&items, pitems, sizeof items);
+    grown = realloc(items, nc * size);
+    if (!grown)
+        return false;
+    memcpy(pitems, &grown, sizeof grown);
+    *cap = nc;
+    return true;
 }

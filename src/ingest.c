@@ -76,14 +76,8 @@ void cr_file_list_release(cr_file_list *l)
 static cr_rep_file *file_add(cr_file_list *l, const char *name, const char *kind, const char *feed,
                              const char *outcome, const char *detail)
 {
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 16;
-        cr_rep_file *ni = realloc(l->items, nc * sizeof *ni);
-        if (!ni)
-            return NULL;
-        l->items = ni;
-        l->cap = nc;
-    }
+    if (!cr_grow(&l->items, &l->cap, l->n, sizeof *l->items, 16))
+        return NULL;
     cr_rep_file *f = &l->items[l->n++];
     memset(f, 0, sizeof *f);
     f->name = cr_pool_strdup(&l->pool, name);
@@ -246,15 +240,9 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue; /* hidden and partial files (".name.part") are not ingested */
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 64;
-            char **nn = realloc(names, nc * sizeof *nn);
-            if (!nn) {
-                rc = cr_error(CR_ENOMEM, "out of memory");
-                goto cleanup;
-            }
-            names = nn;
-            cap = nc;
+        if (!cr_grow(&names, &cap, n, sizeof *names, 64)) {
+            rc = cr_error(CR_ENOMEM, "out of memory");
+            goto cleanup;
         }
         if (!(names[n] = cr_strdup(e->d_name))) {
             rc = cr_error(CR_ENOMEM, "out of memory");

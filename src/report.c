@@ -730,15 +730,9 @@ static scell *sp_add(splan *p, lxw_col_t col, sc_kind kind, lxw_format *fmt)
     scell *c;
     if (p->oom)
         return NULL;
-    if (p->n == p->cap) {
-        size_t ncap = p->cap ? 2 * p->cap : 64;
-        scell *ni = realloc(p->items, ncap * sizeof *ni);
-        if (!ni) {
-            p->oom = true;
-            return NULL;
-        }
-        p->items = ni;
-        p->cap = ncap;
+    if (!cr_grow(&p->items, &p->cap, p->n, sizeof *p->items, 64)) {
+        p->oom = true;
+        return NULL;
     }
     c = &p->items[p->n++];
     memset(c, 0, sizeof *c);
@@ -1441,17 +1435,8 @@ cleanup:
 cr_rep_row *cr_rep_rows_add(cr_rep_rows *l)
 {
     cr_rep_row *row;
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? 2 * l->cap : 16;
-        cr_rep_row *ni;
-        if (ncap < l->cap || ncap > SIZE_MAX / sizeof *ni)
-            return NULL;
-        ni = realloc(l->items, ncap * sizeof *ni);
-        if (!ni)
-            return NULL;
-        l->items = ni;
-        l->cap = ncap;
-    }
+    if (!cr_grow(&l->items, &l->cap, l->n, sizeof *l->items, 16))
+        return NULL;
     row = &l->items[l->n++];
     memset(row, 0, sizeof *row);
     row->deadline = CR_TIME_NONE;

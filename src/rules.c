@@ -86,15 +86,9 @@ const char *cr_pending_name(cr_pending_state s)
 
 cr_exc *cr_excs_add(cr_excs *l, cr_code code, const char *claim_id, const char *subject)
 {
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 64;
-        cr_exc *ni = realloc(l->items, nc * sizeof *ni);
-        if (!ni) {
-            l->oom = true;
-            return NULL;
-        }
-        l->items = ni;
-        l->cap = nc;
+    if (!cr_grow(&l->items, &l->cap, l->n, sizeof *l->items, 64)) {
+        l->oom = true;
+        return NULL;
     }
     cr_exc *e = &l->items[l->n++];
     memset(e, 0, sizeof *e);

@@ -127,14 +127,8 @@ static void night_release(night *n)
 
 static cr_action *new_action(night *n)
 {
-    if (n->nnew == n->capnew) {
-        size_t nc = n->capnew ? n->capnew * 2 : 64;
-        cr_action *na = realloc(n->new_actions, nc * sizeof *na);
-        if (!na)
-            return NULL;
-        n->new_actions = na;
-        n->capnew = nc;
-    }
+    if (!cr_grow(&n->new_actions, &n->capnew, n->nnew, sizeof *n->new_actions, 64))
+        return NULL;
     cr_action *a = &n->new_actions[n->nnew++];
     memset(a, 0, sizeof *a);
     a->received_at = CR_TIME_NONE;
@@ -555,14 +549,8 @@ static const char *gdup(gather *g, const char *s)
 static cr_err gather_exc(void *ud, const cr_exc_row *x)
 {
     gather *g = ud;
-    if (g->nexc == g->capexc) {
-        size_t nc = g->capexc ? g->capexc * 2 : 256;
-        cr_exc_row *ne = realloc(g->exc, nc * sizeof *ne);
-        if (!ne)
-            return CR_ENOMEM;
-        g->exc = ne;
-        g->capexc = nc;
-    }
+    if (!cr_grow(&g->exc, &g->capexc, g->nexc, sizeof *g->exc, 256))
+        return CR_ENOMEM;
     cr_exc_row *r = &g->exc[g->nexc++];
     *r = *x;
     r->id = gdup(g, x->id);
@@ -581,14 +569,8 @@ static cr_err gather_exc(void *ud, const cr_exc_row *x)
 static cr_err gather_rej(void *ud, const cr_reject_view *x)
 {
     gather *g = ud;
-    if (g->nrej == g->caprej) {
-        size_t nc = g->caprej ? g->caprej * 2 : 256;
-        cr_reject_view *ne = realloc(g->rej, nc * sizeof *ne);
-        if (!ne)
-            return CR_ENOMEM;
-        g->rej = ne;
-        g->caprej = nc;
-    }
+    if (!cr_grow(&g->rej, &g->caprej, g->nrej, sizeof *g->rej, 256))
+        return CR_ENOMEM;
     cr_reject_view *r = &g->rej[g->nrej++];
     r->file = gdup(g, x->file);
     r->line = x->line;

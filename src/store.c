@@ -504,15 +504,9 @@ cr_err cr_store_events_load(cr_store *s, cr_pool *pool, cr_event **out, size_t *
     if (!st)
         return CR_EIO;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t nc = cap ? cap * 2 : 1024;
-            cr_event *ne = realloc(ev, nc * sizeof *ne);
-            if (!ne) {
-                oom = true;
-                break;
-            }
-            ev = ne;
-            cap = nc;
+        if (!cr_grow(&ev, &cap, cnt, sizeof *ev, 1024)) {
+            oom = true;
+            break;
         }
         cr_event *e = &ev[cnt++];
         memset(e, 0, sizeof *e);
@@ -558,15 +552,9 @@ cr_err cr_store_settlements_load(cr_store *s, cr_pool *pool, cr_srow **out, size
     if (!st)
         return CR_EIO;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t nc = cap ? cap * 2 : 1024;
-            cr_srow *nr = realloc(rows, nc * sizeof *nr);
-            if (!nr) {
-                oom = true;
-                break;
-            }
-            rows = nr;
-            cap = nc;
+        if (!cr_grow(&rows, &cap, cnt, sizeof *rows, 1024)) {
+            oom = true;
+            break;
         }
         cr_srow *x = &rows[cnt++];
         memset(x, 0, sizeof *x);
@@ -619,15 +607,9 @@ cr_err cr_store_actions_load(cr_store *s, bool unwritten_only, cr_pool *pool, cr
         return CR_EIO;
     sqlite3_bind_int(st, 1, unwritten_only);
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t nc = cap ? cap * 2 : 256;
-            cr_action *na = realloc(a, nc * sizeof *na);
-            if (!na) {
-                oom = true;
-                break;
-            }
-            a = na;
-            cap = nc;
+        if (!cr_grow(&a, &cap, cnt, sizeof *a, 256)) {
+            oom = true;
+            break;
         }
         cr_action *x = &a[cnt++];
         memset(x, 0, sizeof *x);
@@ -726,15 +708,9 @@ cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size
     if (!st)
         return CR_EIO;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            size_t nc = cap ? cap * 2 : 1024;
-            cr_dhash *nh = realloc(h, nc * sizeof *nh);
-            if (!nh) {
-                oom = true;
-                break;
-            }
-            h = nh;
-            cap = nc;
+        if (!cr_grow(&h, &cap, cnt, sizeof *h, 1024)) {
+            oom = true;
+            break;
         }
         h[cnt].claim_id = pool_col(pool, st, 0, &oom);
         h[cnt].hash = (uint64_t)sqlite3_column_int64(st, 1);
@@ -1204,15 +1180,9 @@ cr_err cr_claimsdb_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, cr_
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (sqlite3_column_type(st, 0) == SQLITE_NULL)
             continue;
-        if (cnt == cap) {
-            size_t nc = cap ? cap * 2 : 1024;
-            cr_claim *ncl = realloc(cl, nc * sizeof *ncl);
-            if (!ncl) {
-                rc = cr_error(CR_ENOMEM, "out of memory loading claims");
-                break;
-            }
-            cl = ncl;
-            cap = nc;
+        if (!cr_grow(&cl, &cap, cnt, sizeof *cl, 1024)) {
+            rc = cr_error(CR_ENOMEM, "out of memory loading claims");
+            break;
         }
         if (!claim_from_row(cfg, pool, st, &cl[cnt])) {
             rc = cr_error(CR_ENOMEM, "out of memory loading claims");
