@@ -149,6 +149,10 @@ typedef struct cr_history_item {
     cr_time_t at;              /* when it happened (event time, run as-of, ...) */
     const char *what;          /* "event", "decision", "action", "settlement", "exception" */
     const char *text;          /* one line for a person */
+    bool has_amount;           /* then AMOUNT (minor units) CURRENCY follow TEXT */
+    cr_money_t amount;
+    const char *currency;
+    const char *tail;          /* more text after the amount, or NULL */
     const char *source;        /* "file:line" or "run N", or NULL */
 } cr_history_item;
 typedef cr_err (*cr_history_fn)(void *ud, const cr_history_item *h);

@@ -267,6 +267,15 @@ static cr_err print_history(void *ud, const cr_history_item *h)
         printf("%-19s  \033[1m%-10s\033[0m %s", t, h->what, h->text ? h->text : "");
     else
         printf("%-19s  %-10s %s", t, h->what, h->text ? h->text : "");
+    if (h->has_amount) {
+        char amt[40];
+        int ex = cr_currency_exponent(c->cfg->policy.currency_exponents,
+                                      c->cfg->policy.n_currency_exponents, h->currency);
+        printf(" %s %s", cr_money_format(h->amount, ex, amt, sizeof amt),
+               h->currency ? h->currency : "");
+    }
+    if (h->tail)
+        fputs(h->tail, stdout);
     if (h->source)
         printf("  (%s)", h->source);
     putchar('\n');

@@ -911,7 +911,7 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
     /* One query over the five sources, each row formatted by SQL's printf
      * from bound values only, ordered by time. */
     static const char sql[] =
-        "SELECT at, what, text, source FROM ("
+        "SELECT at, what, text, amount, currency, tail, source FROM ("
         " SELECT e.at AS at, 'event' AS what,"
         "  printf('%s%s%s%s', CASE e.kind WHEN 0 THEN 'shipped' WHEN 1 THEN 'delivered'"
         "   ELSE 'received' END,"
@@ -920,6 +920,7 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
         "   CASE WHEN e.kind = 2 THEN printf(' battery %s genuine %s',"
         "     CASE e.battery WHEN 1 THEN 'returned' ELSE 'NOT returned' END,"
         "     CASE e.genuine WHEN 1 THEN 'yes' ELSE 'NO' END) ELSE '' END) AS text,"
+        "  NULL AS amount, NULL AS currency, NULL AS tail,"
         "  f.name || ':' || e.line AS source"
         " FROM events e JOIN files f USING(file_id)"
         " WHERE upper(trim(e.claim_ref)) = upper(trim(?1))"
@@ -928,11 +929,11 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
         " UNION ALL"
         " SELECT d.as_of, 'decision', d.decision || coalesce(' ' || d.reason, '')"
         "  || coalesce(' (' || d.state || ')', '') || coalesce(': ' || d.detail, ''),"
-        "  'run ' || d.run_id FROM decisions d WHERE d.claim_id = ?1"
+        "  NULL, NULL, NULL, 'run ' || d.run_id FROM decisions d WHERE d.claim_id = ?1"
         " UNION ALL"
-        " SELECT a.issued_at, 'action', a.action || coalesce(' ' || a.reason, '')"
-        "  || CASE WHEN a.kind = 'payment' THEN printf(' %d %s', a.amount, a.currency) ELSE '' END"
-        "  || CASE WHEN a.written THEN ' in ' || a.file_name ELSE ' (file not written yet)' END"
+        " SELECT a.issued_at, 'action', a.action || coalesce(' ' || a.reason, ''),"
+        "  CASE WHEN a.kind = 'payment' THEN a.amount END, a.currency,"
+        "  CASE WHEN a.written THEN ' in ' || a.file_name ELSE ' (file not written yet)' END"
         "  || CASE WHEN a.confirmed_row IS NOT NULL THEN ' - confirmed by ' ||"
         "    (SELECT f.name || ':' || s.line FROM settlements s JOIN files f USING(file_id)"
         "     WHERE s.row_id = a.confirmed_row) ELSE '' END,"
@@ -940,14 +941,14 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
         " UNION ALL"
         " SELECT s.booked_at, 'settlement', coalesce(s.raw_type, '') || ' ('"
         "  || CASE s.type WHEN 0 THEN 'capture' WHEN 1 THEN 'release' WHEN 2 THEN 'expired'"
-        "   WHEN 3 THEN 'refund' WHEN 4 THEN 'fee' ELSE 'chargeback' END || ')'"
-        "  || coalesce(printf(' %d %s', s.amount, s.currency), ''),"
+        "   WHEN 3 THEN 'refund' WHEN 4 THEN 'fee' ELSE 'chargeback' END || ')',"
+        "  s.amount, s.currency, NULL,"
         "  f.name || ':' || s.line FROM settlements s JOIN files f USING(file_id)"
         " WHERE (?2 IS NOT NULL AND s.psp_ref = ?2) OR upper(trim(s.merchant_ref)) = upper(trim(?1))"
         " UNION ALL"
         " SELECT x.first_seen, 'exception', x.code || ' ' || x.exc_id || ' [' || x.status"
         "  || coalesce(' by ' || x.ack_by, '') || coalesce(': ' || x.ack_note, '') || '] '"
-        "  || coalesce(x.detail, ''),"
+        "  || coalesce(x.detail, ''), NULL, NULL, NULL,"
         "  coalesce(x.source_file || ':' || x.source_line, 'run ' || x.first_run)"
         " FROM exceptions x WHERE x.claim_id = ?1"
         ") ORDER BY at, what";
@@ -959,7 +960,12 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
     bind_text(st, 1, claim_id);
     bind_text(st, 2, preauth_ref);
     while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        cr_history_item h = {col_time(st, 0), col_text(st, 1), col_text(st, 2), col_text(st, 3)};
+        cr_history_item h = {
+            .at = col_time(st, 0), .what = col_text(st, 1), .text = col_text(st, 2),
+            .has_amount = sqlite3_column_type(st, 3) != SQLITE_NULL,
+            .amount = sqlite3_column_int64(st, 3), .currency = col_text(st, 4),
+            .tail = col_text(st, 5), .source = col_text(st, 6),
+        };
         rc = fn(ud, &h);
     }
     if (rc == CR_OK && r != SQLITE_DONE)
