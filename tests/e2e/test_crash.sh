@@ -44,7 +44,7 @@ sweep() {
         fi
         n=$((n + step))
     done
-    check "crash_${night}_killed_somewhere" test "$killed" -gt 10
+    check "crash_${night}_killed_somewhere" test "$killed" -gt $((10 / step))
     expect_eq "crash_${night}_no_duplicate_over_${killed}_kills" "$dup" 0
     expect_eq "crash_${night}_none_lost_over_${killed}_kills" "$bad" 0
 }
