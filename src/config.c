@@ -460,6 +460,26 @@ static bool check_feed(cfgp *p, const yaml_node_t *n, const char *key, cr_feed *
     return true;
 }
 
+/* The first directive of a datetime_format that carerecon does not read,
+ * or NULL.  %Z is read only at the end, after a space. */
+static const char *bad_directive(const char *fmt)
+{
+    static const char known[] = "YymdeHIpMSfbhBzTF%";
+    size_t len = strlen(fmt);
+    for (const char *c = fmt; *c; c++) {
+        if (*c != '%')
+            continue;
+        if (c[1] == 'Z' && c == fmt + len - 2 && c > fmt && c[-1] == ' ') {
+            c++;
+            continue;
+        }
+        if (!c[1] || !strchr(known, c[1]))
+            return c;
+        c++;
+    }
+    return NULL;
+}
+
 /* Reads one feed mapping. */
 static bool parse_feed(cfgp *p, const yaml_node_t *n, const char *key, cr_feed *f)
 {
@@ -529,6 +549,11 @@ static bool parse_feed(cfgp *p, const yaml_node_t *n, const char *key, cr_feed *
             ok = get_str(p, v, sub, &f->datetime_format);
             if (ok && !*f->datetime_format) {
                 perr(p, v, sub, "must not be empty");
+                ok = false;
+            }
+            const char *bad = ok ? bad_directive(f->datetime_format) : NULL;
+            if (bad) {
+                perr(p, v, sub, "unknown or misplaced directive %.2s (see the README)", bad);
                 ok = false;
             }
         } else if (strcmp(kn, "timezone") == 0) {

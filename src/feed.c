@@ -196,8 +196,32 @@ static const char *map_value(const cr_kvlist *l, const char *v)
     return kv ? kv->value : NULL;
 }
 
+/* Seconds east of UTC for zone text Z: an entry of the feed's
+ * timezone_abbreviations, or an explicit offset ("+01:00", "Z", "UTC").
+ * False for anything else: a zone name is not guessed ("CET" read as a
+ * zone would be +02:00 in summer). */
+static bool zone_offset(const cr_feed *fd, const char *z, int32_t *off)
+{
+    const cr_kv *kv = cr_kv_find(&fd->tz_abbrevs, z);
+    if (kv) {
+        *off = kv->num;
+        return true;
+    }
+    return cr_parse_offset(z, off) == CR_OK;
+}
+
+static cr_time_t civil_utc(const cr_civil *c, int32_t off)
+{
+    return (cr_time_t)cr_days_from_civil(c->year, c->month, c->day) * CR_SECONDS_PER_DAY +
+           c->hour * 3600 + c->minute * 60 + c->second - off;
+}
+
 /* Reads the date-time field F of record R into *OUT.  Returns -1 on
- * success, or the reject reason (with st->detail set). */
+ * success, or the reject reason (with st->detail set).
+ *
+ * The zone of a value is, in this order: an offset read by %z; a zone
+ * abbreviation read by a %Z that ends the format; the timezone_column;
+ * the feed's timezone. */
 static int read_instant(fstate *st, const cr_csv_record *r, cr_field f, cr_time_t *out)
 {
     const cr_feed *fd = st->feed;
@@ -220,40 +244,49 @@ static int read_instant(fstate *st, const cr_csv_record *r, cr_field f, cr_time_
         snprintf(st->detail, sizeof st->detail, "%s is empty", cr_field_name(f));
         return CR_R_MISSING_FIELD;
     }
+    /* a format ending in " %Z": the value's last word is a zone abbreviation */
+    char fmt[256];
+    const char *zone = NULL;
+    snprintf(fmt, sizeof fmt, "%s", fd->datetime_format);
+    size_t fl = strlen(fmt);
+    if (fl >= 3 && strcmp(fmt + fl - 3, " %Z") == 0) {
+        fmt[fl - 3] = '\0';
+        char *sp = strrchr(st->buf, ' ');
+        if (!sp || !sp[1]) {
+            snprintf(st->detail, sizeof st->detail, "%s \"%.100s\" ends without a time zone",
+                     cr_field_name(f), st->buf);
+            return CR_R_BAD_DATETIME;
+        }
+        zone = sp + 1;
+        *sp = '\0';
+    }
     cr_civil civ;
     bool has_off = false;
     int32_t off = 0;
-    if (cr_parse_datetime(fd->datetime_format, st->buf, &civ, &has_off, &off) != CR_OK) {
+    if (cr_parse_datetime(fmt, st->buf, &civ, &has_off, &off) != CR_OK) {
         snprintf(st->detail, sizeof st->detail, "%s \"%.100s\" does not read as \"%s\"",
                  cr_field_name(f), st->buf, fd->datetime_format);
         return CR_R_BAD_DATETIME;
     }
     if (has_off) {
-        cr_time_t utc_civil = (cr_time_t)cr_days_from_civil(civ.year, civ.month, civ.day) *
-                                  CR_SECONDS_PER_DAY +
-                              civ.hour * 3600 + civ.minute * 60 + civ.second;
-        *out = utc_civil - off;
+        *out = civil_utc(&civ, off);
         return -1;
     }
-    if (st->tz_col >= 0) {
-        const char *z = val(r, st->tz_col);
-        if (!z) {
+    if (!zone && st->tz_col >= 0) {
+        zone = val(r, st->tz_col);
+        if (!zone) {
             snprintf(st->detail, sizeof st->detail, "time zone column \"%s\" is empty",
                      fd->timezone_column);
             return CR_R_MISSING_FIELD;
         }
-        const cr_kv *kv = cr_kv_find(&fd->tz_abbrevs, z);
-        if (kv) {
-            off = kv->num;
-        } else if (cr_parse_offset(z, &off) != CR_OK) {
+    }
+    if (zone) {
+        if (!zone_offset(fd, zone, &off)) {
             snprintf(st->detail, sizeof st->detail,
-                     "time zone \"%.40s\" is not in timezone_abbreviations", z);
+                     "time zone \"%.40s\" is not in timezone_abbreviations", zone);
             return CR_R_BAD_DATETIME;
         }
-        cr_time_t utc_civil = (cr_time_t)cr_days_from_civil(civ.year, civ.month, civ.day) *
-                                  CR_SECONDS_PER_DAY +
-                              civ.hour * 3600 + civ.minute * 60 + civ.second;
-        *out = utc_civil - off;
+        *out = civil_utc(&civ, off);
         return -1;
     }
     *out = cr_tz_to_utc(fd->tz, &civ);

@@ -1,0 +1,92 @@
+/* test_feed_zone.c - a zone abbreviation at the end of a date-time value
+ * (" %Z"), and datetime_format directives checked when the config loads. */
+#include "harness.h"
+
+#include "config.h"
+#include "feed.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char yaml[] =
+    "claims_db: c.db\nstate_db: s.db\nreport_dir: r\nactions_dir: a\n"
+    "inbox: {receipts: i, settlements: j}\n"
+    "feeds:\n"
+    "  - name: z\n"
+    "    kind: settlements\n"
+    "    files: \"*.csv\"\n"
+    "    datetime_format: \"%m/%d/%Y %I:%M %p %Z\"\n"
+    "    timezone_abbreviations: {PST: \"-08:00\", PDT: \"-07:00\"}\n"
+    "    type_column: T\n"
+    "    type_values: {S: capture}\n"
+    "    columns: {psp_reference: P, amount: A, currency: C, booked_at: B}\n";
+
+typedef struct zs {
+    int rows, rejects;
+    cr_time_t at[8];
+    cr_reason why[8];
+} zs;
+
+static cr_err z_row(void *ud, const cr_settle_row *r)
+{
+    zs *z = ud;
+    if (z->rows < 8)
+        z->at[z->rows] = r->booked_at;
+    z->rows++;
+    return CR_OK;
+}
+
+static cr_err z_rej(void *ud, const cr_reject_row *r)
+{
+    zs *z = ud;
+    if (z->rejects < 8)
+        z->why[z->rejects] = r->reason;
+    z->rejects++;
+    return CR_OK;
+}
+
+TEST(feed_zone_abbreviation_in_value)
+{
+    cr_config *cfg = NULL;
+    CHECK_INT(cr_config_load_buffer("z.yaml", "/tmp", yaml, sizeof yaml - 1, true, &cfg), CR_OK);
+    if (!cfg)
+        return;
+    const char in[] = "P,T,A,C,B\n"
+                      "p1,S,1.00,USD,11/20/2026 2:03 PM PST\n"   /* 22:03Z */
+                      "p2,S,1.00,USD,07/01/2026 12:00 AM PDT\n"  /* 07:00Z */
+                      "p3,S,1.00,USD,11/20/2026 2:03 PM CET\n"   /* not mapped */
+                      "p4,S,1.00,USD,11/20/2026 2:03 PM\n"       /* no zone */
+                      "p5,S,1.00,USD,11/20/2026 2:03 PM +01:00\n";
+    zs z = {0};
+    cr_feed_sink sink = {&z, NULL, z_row, z_rej};
+    cr_feed_stats st;
+    char why[128];
+    CHECK_INT(cr_feed_parse(cfg, &cfg->feeds[0], in, sizeof in - 1, &sink, &st, why, sizeof why),
+              CR_OK);
+    CHECK_INT(z.rows, 3);
+    CHECK_INT(z.at[0], 1795212180); /* 2026-11-20T22:03:00Z */
+    CHECK_INT(z.at[1], 1782889200); /* 2026-07-01T07:00:00Z */
+    CHECK_INT(z.at[2], 1795179780); /* 2026-11-20T13:03:00Z */
+    CHECK_INT(z.rejects, 2);
+    CHECK_INT(z.why[0], CR_R_BAD_DATETIME);
+    CHECK_INT(z.why[1], CR_R_BAD_DATETIME);
+    cr_config_free(cfg);
+}
+
+TEST(config_datetime_format_directives_checked)
+{
+    cr_config *cfg = NULL;
+    char *bad = malloc(sizeof yaml + 16);
+    const char *variants[] = {"%Y-%m-%d %Q", "%Z %Y-%m-%d", "%Y-%m-%d%Z", "%Y-%m-%d %"};
+    for (size_t i = 0; bad && i < 4; i++) {
+        const char *at = strstr(yaml, "%m/%d/%Y %I:%M %p %Z");
+        size_t pre = (size_t)(at - yaml);
+        snprintf(bad, sizeof yaml + 16, "%.*s%s%s", (int)pre, yaml, variants[i],
+                 at + strlen("%m/%d/%Y %I:%M %p %Z"));
+        CHECK_INT(cr_config_load_buffer("z.yaml", "/tmp", bad, strlen(bad), true, &cfg),
+                  CR_ECONFIG);
+        cr_config_free(cfg);
+        cfg = NULL;
+    }
+    free(bad);
+}
