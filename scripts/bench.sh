@@ -15,7 +15,7 @@
 #   2. the first night: carerecon run --as-of D, timed (wall clock) with its
 #      peak RSS (/usr/bin/time -f %M) and its --verbose phase lines;
 #   3. the floor: build/floor over the same inbox, writing as many workbook
-#      rows as the first night's workbook holds;
+#      rows and cells as the first night's workbook holds;
 #   4. finance's steady state: `carerecon ack --code C --first-seen-before
 #      BENCH_ACK_BEFORE` for every open exception code.  The first night
 #      stands for 60 days of history but sees all of it on one as-of date,
@@ -72,6 +72,11 @@ say "libraries: sqlite $(pkg-config --modversion sqlite3 2>/dev/null || echo ?),
     "libxlsxwriter $(dpkg-query -W -f='${Version}' libxlsxwriter-dev 2>/dev/null || echo ?)," \
     "libcsv $(dpkg-query -W -f='${Version}' libcsv3 2>/dev/null || echo ?)"
 say "claims=$N seed=$SEED as_of=$AS_OF increment=$INCR dir=$DIR"
+# Other work on the machine skews every figure: say so.
+busy() {
+    awk -v when="$1" '{ if ($1 > 0.5) printf "bench: warning: load average %s %s: other processes are running, figures are noisy\n", $1, when }' /proc/loadavg
+}
+busy "at the start"
 
 # --- data -----------------------------------------------------------------
 rm -rf "$DIR"
@@ -111,25 +116,21 @@ run_night() {
     grep -E '^carerecon: (run [0-9]+ as of|loaded|ingested:)' "$log" | sed "s/^carerecon: /bench: $name: /" || true
 }
 
-# Rows in a workbook, all sheets.
-xlsx_rows() {
-    local n=0 s c
-    for s in $(unzip -Z1 "$1" 'xl/worksheets/sheet*.xml'); do
-        c=$(unzip -p "$1" "$s" | tr '<' '\n' | grep -c '^row ' || true)
-        n=$((n + c))
-    done
-    echo "$n"
+# Rows and cells in a workbook, all sheets: "ROWS CELLS".
+xlsx_count() {
+    unzip -p "$1" 'xl/worksheets/sheet*.xml' | tr '<' '\n' |
+        awk '/^row / { r++ } /^c / { c++ } END { printf "%d %d\n", r, c }'
 }
 
 # --- the first night ------------------------------------------------------
 run_night night1 "$AS_OF"
 NIGHT_S=$night_s
 RSS=$night_rss_mb
-WB_ROWS=$(xlsx_rows "$DIR/reports/night1.xlsx")
-say "night1: workbook $(du -m "$DIR/reports/night1.xlsx" | cut -f1) MB, $WB_ROWS rows"
+read -r WB_ROWS WB_CELLS < <(xlsx_count "$DIR/reports/night1.xlsx")
+say "night1: workbook $(du -m "$DIR/reports/night1.xlsx" | cut -f1) MB, $WB_ROWS rows, $WB_CELLS cells"
 
 # --- the floor ------------------------------------------------------------
-build/floor "$DIR" --xlsx-rows "$WB_ROWS" | tee "$DIR/floor.log" | sed 's/^floor: /bench: floor: /; /^floor_s=/d'
+build/floor "$DIR" --xlsx-rows "$WB_ROWS" --xlsx-cells "$WB_CELLS" | tee "$DIR/floor.log" | sed 's/^floor: /bench: floor: /; /^floor_s=/d'
 FLOOR_S=$(sed -n 's/^floor_s=//p' "$DIR/floor.log")
 say "floor: ${FLOOR_S} s"
 
@@ -155,6 +156,7 @@ INCR_S=$night_s
 [ "$night_rss_mb" -gt "$RSS" ] && RSS=$night_rss_mb
 
 # --- the verdict ------------------------------------------------------------
+busy "at the end"
 RATIO=$(awk -v a="$NIGHT_S" -v b="$FLOOR_S" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 verdict() { awk -v v="$2" -v t="$3" 'BEGIN { exit !(v <= t) }' && echo "ok" || echo "MISSED"; }
 say "targets (at 1,000,000 claims): ratio $RATIO <= 2.0 $(verdict ratio "$RATIO" 2.0);" \

@@ -460,6 +460,8 @@ static FILE *file_for(gen *g, int k, cr_time_t t, bool *crlf)
 {
     int slot;
     char name[64], path[4096];
+    if (g->failed)
+        return NULL;
     if (g->tag) {
         slot = 0;
     } else {
@@ -974,8 +976,8 @@ static void increment(gen *g, long k)
 
     /* receipts: each claim still out moves one step a pass (shipped,
      * delivered, checked in), all on the next day */
-    for (int pass = 0; pass < 3 && g->events < k; pass++) {
-        for (uint32_t j = 0; j < w->n && g->events < k; j++) {
+    for (int pass = 0; pass < 3 && g->events < k && !g->failed; pass++) {
+        for (uint32_t j = 0; j < w->n && g->events < k && !g->failed; j++) {
             uint32_t i = (start + j) % w->n;
             claim c;
             simulate(w, i, &c);
@@ -988,8 +990,8 @@ static void increment(gen *g, long k)
             c.serial_only = false;
             c.blank_ref_carrier = false;
             snprintf(c.ci_tracking, sizeof c.ci_tracking, "%s", c.tracking);
-            snprintf(c.ci_serial, sizeof c.ci_serial, "%s",
-                     c.fate == F_SN_FAR || c.fate == F_SN_NEAR ? c.ci_serial : c.sn);
+            if (c.fate != F_SN_FAR && c.fate != F_SN_NEAR) /* no scanner format: RMA given */
+                snprintf(c.ci_serial, sizeof c.ci_serial, "%s", c.sn);
             if (st == 0)
                 scan(g, &c, &r, local_to_utc(w->tz, next, rrange(&r, 8 * HOUR, 11 * HOUR)), 'P');
             else if (st == 1)
@@ -1000,13 +1002,13 @@ static void increment(gen *g, long k)
                 stray(g, &c, &r, local_to_utc(w->tz, next, rrange(&r, 9 * HOUR, 17 * HOUR)));
         }
     }
-    if (g->events < k)
+    if (g->events < k && !g->failed)
         fprintf(stderr, "gen: warning: only %ld receipt events available for the increment\n", g->events);
 
     /* settlements: the first night's actions the base data left
      * unconfirmed, then fees */
     long target_confirm = k * 6 / 10;
-    for (uint32_t j = 0; j < w->n && g->srows < target_confirm; j++) {
+    for (uint32_t j = 0; j < w->n && g->srows < target_confirm && !g->failed; j++) {
         uint32_t i = (start + j) % w->n;
         if (confirmed_in_base(w, i))
             continue;
@@ -1016,7 +1018,7 @@ static void increment(gen *g, long k)
         if (dec == D_CAPTURE || dec == D_RELEASE)
             confirm_row(g, &c, &r, dec, local_to_utc(w->tz, next, rrange(&r, HOUR, 22 * HOUR)));
     }
-    for (uint32_t j = 0; g->srows < k; j = (j + 1) % w->n) {
+    for (uint32_t j = 0; g->srows < k && !g->failed; j = (j + 1) % w->n) {
         uint32_t i = (start + j + w->n / 2) % w->n;
         claim c;
         simulate(w, i, &c);
@@ -1050,12 +1052,12 @@ static int mkdirs(const char *dir, const char *sub)
     return 0;
 }
 
-static void usage_exit(void)
+static int usage(void)
 {
     fputs("usage: gen --claims N --seed S --out DIR [--as-of YYYY-MM-DD] [--template FILE]\n"
           "           [--increment K --increment-tag T]\n",
           stderr);
-    exit(64);
+    return 64;
 }
 
 int main(int argc, char **argv)
@@ -1077,29 +1079,29 @@ int main(int argc, char **argv)
         case 'n':
             n = strtoll(optarg, &end, 10);
             if (*end || n < 1 || n > 100000000)
-                usage_exit();
+                return usage();
             break;
         case 's':
             seed = strtoull(optarg, &end, 10);
             if (*end)
-                usage_exit();
+                return usage();
             break;
         case 'o': dir = optarg; break;
         case 'a': asof = optarg; break;
         case 'i':
             k = strtoll(optarg, &end, 10);
             if (*end || k < 1)
-                usage_exit();
+                return usage();
             break;
         case 't': tag = optarg; break;
         case 'T': tmpl = optarg; break;
-        default: usage_exit();
+        default: return usage();
         }
     }
     if (!dir || optind != argc || (k > 0) != (tag != NULL))
-        usage_exit();
+        return usage();
     if (tag && (!*tag || strspn(tag, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != strlen(tag)))
-        usage_exit();
+        return usage();
 
     static gen g; /* large: file table */
     g.dir = dir;
