@@ -82,6 +82,8 @@ void cr_exc_id(cr_code code, const char *subject, char out[24]);
 /* A claim as the rules see it.  Strings are owned by whoever loaded it. */
 typedef struct cr_claim {
     const char *claim_id;
+    const char *key;               /* claim_id trimmed and lower-cased (cr_claim_key), or
+                                    * NULL: then lookups compare claim_id as they go */
     bool premium;
     bool active;
     const char *plan, *status;
@@ -135,6 +137,9 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *events,
 
 /* Claim ids compare trimmed and case-insensitive. */
 int cr_claim_id_cmp(const char *a, const char *b);
+/* Writes ID trimmed and lower-cased into OUT (N bytes); false when it does
+ * not fit.  strcmp on keys orders as cr_claim_id_cmp on ids. */
+bool cr_claim_key(const char *id, char *out, size_t n);
 /* Binary search in CLAIMS sorted by id; -1 when absent. */
 long cr_claim_find(const cr_claim *claims, size_t n, const char *id);
 

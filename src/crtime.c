@@ -26,6 +26,7 @@ typedef struct tz_rule {
 /* A parsed POSIX TZ string; offsets are seconds east of UTC. */
 typedef struct tz_posix {
     bool present, has_dst;
+    bool perpetual;            /* daylight time all year in every year (no transitions) */
     int32_t std_off, dst_off;
     tz_rule start, end;        /* start: to daylight time; end: back to standard */
 } tz_posix;
@@ -224,6 +225,8 @@ static bool posix_rule(const char **p, tz_rule *r)
     return true;
 }
 
+static bool posix_year(const tz_posix *p, int64_t y, int64_t *start, int64_t *end);
+
 /* Parses a whole POSIX TZ string ("PST8PDT,M3.2.0,M11.1.0", "<+0330>-3:30").
  * A daylight name without rules gets the US rules, as in tzcode. */
 static bool posix_parse(const char *s, tz_posix *out)
@@ -254,6 +257,11 @@ static bool posix_parse(const char *s, tz_posix *out)
     }
     if (*s)
         return false;
+    /* perpetual daylight time: no year of a whole Gregorian cycle has
+     * transitions (tzcode's "DST all year", e.g. "EST5EDT,0/0,J365/25") */
+    p.perpetual = p.has_dst;
+    for (int64_t y = 2000, st, en; y < 2400 && p.perpetual; y++)
+        p.perpetual = !posix_year(&p, y, &st, &en);
     *out = p;
     return true;
 }
@@ -295,23 +303,33 @@ static int64_t year_of(int64_t t)
     return y;
 }
 
+/* The offset after the latest transition at or before T.  A year in which
+ * daylight time would last all year has no transitions (as in tzcode): the
+ * offset set by the year before stays in force, so that this function and
+ * posix_next() always agree. */
 static int32_t posix_offset(const tz_posix *p, int64_t t)
 {
     if (!p->has_dst)
         return p->std_off;
+    if (p->perpetual)
+        return p->dst_off;
     t = clamp_t(t);
-    int64_t y = year_of(t), best = INT64_MIN, s, e;
+    int64_t y = year_of(t), best = INT64_MIN, found = INT64_MIN, s, e;
     int32_t off = p->std_off;
-    for (int64_t yy = y - 1; yy <= y + 1; yy++) {
-        if (!posix_year(p, yy, &s, &e)) {
-            if (yy == y)
-                return p->dst_off;
+    /* transitions of year yy lie within about a week of it: once one at or
+     * before T is found in year yy, year yy - 1 is the last to look at; a
+     * non-perpetual rule has transitions in every 400 years */
+    for (int64_t yy = y + 1; yy >= y - 402; yy--) {
+        if (found != INT64_MIN && yy < found - 1)
+            break;
+        if (!posix_year(p, yy, &s, &e))
             continue;
-        }
         if (s <= t && s > best)
             best = s, off = p->dst_off;
         if (e <= t && e > best)
             best = e, off = p->std_off;
+        if (best != INT64_MIN && found == INT64_MIN)
+            found = yy;
     }
     return off;
 }
@@ -494,6 +512,11 @@ cr_tz *cr_tz_from_tzif(const char *name, const void *data, size_t len)
         memcpy(spec, f + 1, n);
         spec[n] = '\0';
         if (n > 0 && !posix_parse(spec, &tz->rule))
+            goto fail;
+        /* RFC 8536 3.3: the footer must give the offset of the last
+         * transition at that transition; one that does not would make
+         * local -> UTC depend on which side of it the search started */
+        if (n > 0 && tz->n > 0 && posix_offset(&tz->rule, tz->at[tz->n - 1]) != tz->off[tz->n - 1])
             goto fail;
     }
     return tz;

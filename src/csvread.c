@@ -30,6 +30,8 @@ typedef struct reader {
     long start_line;
     const char *start_pos;
     /* where the feeding is */
+    const char *line_start; /* start of the physical line being fed */
+    long line_start_no;     /* its number (r->line is one past it in csv_fini) */
     const char *line_end; /* end of the physical line being fed (past '\n') */
     long line;
     bool emitted_in_line; /* a record ended inside the current line */
@@ -49,9 +51,11 @@ static void on_field(void *s, size_t len, void *data)
     if (r->rc != CR_OK)
         return;
     if (!r->active) {
-        /* a record that starts inside a line after another ended there */
+        /* a record that starts inside a line after another ended there
+         * (a lone CR ends a record): it starts on this line */
         r->active = true;
-        r->start_line = r->line;
+        r->start_line = r->line_start_no;
+        r->start_pos = r->line_start;
     }
     if (r->nfields >= r->o->max_fields) {
         r->bad = "more fields than the configured maximum";
@@ -208,6 +212,8 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
             break;
         }
         const char *le = next_line(pos, end);
+        r.line_start = pos;
+        r.line_start_no = r.line;
         r.line_end = le;
         r.emitted_in_line = false;
         if (!r.active && blank_line(pos, le)) {
@@ -229,6 +235,13 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
                 break;
             }
             q += n;
+            if (!r.active && p.quoted) {
+                /* a quoted field opened after a record ended inside this
+                 * line (a lone CR): its record starts on this line */
+                r.active = true;
+                r.start_line = r.line;
+                r.start_pos = pos;
+            }
             if (r.active && p.entry_pos > opts->max_field + 8192) {
                 /* a field that keeps growing: drop the record, go on at the next line */
                 long l = r.start_line;
@@ -248,6 +261,12 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
             }
         }
         if (broken) {
+            if (!r.active) {
+                /* broken before its first field, after a record ended
+                 * inside this line (a lone CR) */
+                r.start_line = r.line;
+                r.start_pos = pos;
+            }
             long l = r.start_line;
             csv_free(&p);
             if ((rc = parser_init(&p, opts)) != CR_OK) {

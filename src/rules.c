@@ -165,14 +165,35 @@ int cr_claim_id_cmp(const char *a, const char *b)
     return cr_strcasecmp_trim(a ? a : "", b ? b : "");
 }
 
+bool cr_claim_key(const char *id, char *out, size_t n)
+{
+    size_t k = 0;
+    if (!id || !n)
+        return false;
+    while (*id == ' ' || *id == '\t' || *id == '\r' || *id == '\n')
+        id++;
+    for (; *id; id++) {
+        if (k + 1 >= n)
+            return false;
+        out[k++] = (char)tolower((unsigned char)*id);
+    }
+    while (k > 0 && (out[k - 1] == ' ' || out[k - 1] == '\t' || out[k - 1] == '\r' ||
+                     out[k - 1] == '\n'))
+        k--;
+    out[k] = '\0';
+    return true;
+}
+
 long cr_claim_find(const cr_claim *claims, size_t n, const char *id)
 {
     size_t lo = 0, hi = n;
-    if (!id)
+    char key[256];
+    if (!id || !cr_claim_key(id, key, sizeof key))
         return -1;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = cr_claim_id_cmp(claims[mid].claim_id, id);
+        int c = claims[mid].key ? strcmp(claims[mid].key, key)
+                                : cr_claim_id_cmp(claims[mid].claim_id, key);
         if (c == 0)
             return (long)mid;
         if (c < 0)

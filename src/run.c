@@ -486,13 +486,11 @@ static cr_err emit_actions(night *n)
     if ((rc = cr_actions_write_payment(n->cfg, n->cfg->actions_dir, n->pay_name, pay, npay)) != CR_OK ||
         (rc = cr_actions_write_fulfillment(n->cfg->actions_dir, n->ful_name, ful, nful)) != CR_OK)
         goto cleanup;
+    /* every action not written yet went into these two files */
     if ((rc = cr_store_begin(n->st)) != CR_OK)
         goto cleanup;
-    for (size_t i = 0; i < npay && rc == CR_OK; i++)
-        rc = cr_store_action_mark_written(n->st, pay[i]->id, n->pay_name);
-    for (size_t i = 0; i < nful && rc == CR_OK; i++)
-        rc = cr_store_action_mark_written(n->st, ful[i]->id, n->ful_name);
-    if (rc != CR_OK)
+    if ((rc = cr_store_actions_mark_written(n->st, "payment", n->pay_name)) != CR_OK ||
+        (rc = cr_store_actions_mark_written(n->st, "fulfillment", n->ful_name)) != CR_OK)
         goto rollback;
     rc = cr_store_commit(n->st);
     goto cleanup;

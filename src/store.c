@@ -268,7 +268,8 @@ cr_err cr_store_open(const char *path, bool create, cr_store **out)
         chmod(path, 0640);
     sqlite3_busy_timeout(s->db, 5000);
     sqlite3_extended_result_codes(s->db, 1);
-    if ((rc = exec(s, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL")) != CR_OK ||
+    if ((rc = exec(s, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+                      " PRAGMA cache_size = -65536")) != CR_OK ||
         (rc = migrate(s)) != CR_OK) {
         cr_store_close(s);
         return rc;
@@ -694,6 +695,19 @@ cr_err cr_store_action_mark_written(cr_store *s, int64_t action_id, const char *
     return step_done(s, st, "mark an action written");
 }
 
+cr_err cr_store_actions_mark_written(cr_store *s, const char *kind, const char *file_name)
+{
+    sqlite3_stmt *st = prepare(s, "UPDATE actions SET written = 1, file_name = ?2"
+                                  " WHERE written = 0 AND kind = ?1");
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, kind);
+    bind_text(st, 2, file_name);
+    cr_err rc = step_done(s, st, "mark actions written");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* --- decisions ----------------------------------------------------------- */
 
 cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size_t *n)
@@ -1108,6 +1122,11 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     }
     if (oom || !c->claim_id)
         return !oom;
+    char key[256];
+    if (!cr_claim_key(c->claim_id, key, sizeof key))
+        key[0] = '\0'; /* an id this long cannot be looked up */
+    if (!(c->key = cr_pool_strdup(pool, key)))
+        return false;
     c->premium = c->plan && cr_strcasecmp_trim(c->plan, "premium") == 0;
     c->active = c->status && cr_strcasecmp_trim(c->status, "active") == 0;
     cr_serial_normalize(c->registered_sn, c->norm_sn, sizeof c->norm_sn);
@@ -1168,7 +1187,7 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
 static int claim_cmp(const void *a, const void *b)
 {
     const cr_claim *x = a, *y = b;
-    return cr_claim_id_cmp(x->claim_id, y->claim_id);
+    return strcmp(x->key, y->key);
 }
 
 cr_err cr_claimsdb_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, cr_claim **out,
