@@ -30,8 +30,8 @@ cr_err cr_ingest(const cr_config *cfg, cr_store *st, int64_t run_id, cr_time_t n
 /* SHA-256 of DATA as 64 lowercase hex digits and a NUL. */
 void cr_sha256_hex(const void *data, size_t len, char out[65]);
 
-/* Reads a whole file into memory (mmap).  *DATA is NULL for an empty file.
- * Release with cr_file_unmap. */
+/* Reads a whole file into memory.  *DATA is NULL for an empty file.
+ * Release with cr_file_unmap (free). */
 cr_err cr_file_map(const char *path, const char **data, size_t *len);
 void cr_file_unmap(const char *data, size_t len);
 

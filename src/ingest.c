@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,24 +45,38 @@ cr_err cr_file_map(const char *path, const char **data, size_t *len)
         close(fd);
         return cr_error(CR_EIO, "cannot read %s: %s", path, strerror(e));
     }
-    if (sb.st_size > 0) {
-        void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (p == MAP_FAILED) {
+    /* read, not mmap: a file truncated while it is read must not kill the
+     * run with SIGBUS */
+    size_t cap = sb.st_size > 0 ? (size_t)sb.st_size : 0, n = 0;
+    char *buf = cap ? malloc(cap) : NULL;
+    if (cap && !buf) {
+        close(fd);
+        return cr_error(CR_ENOMEM, "cannot read %s: out of memory", path);
+    }
+    while (n < cap) {
+        ssize_t got = read(fd, buf + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
             int e = errno;
+            free(buf);
             close(fd);
             return cr_error(CR_EIO, "cannot read %s: %s", path, strerror(e));
         }
-        *data = p;
-        *len = (size_t)sb.st_size;
+        if (got == 0)
+            break; /* it shrank: read what is there */
+        n += (size_t)got;
     }
     close(fd);
+    *data = buf;
+    *len = n;
     return CR_OK;
 }
 
 void cr_file_unmap(const char *data, size_t len)
 {
-    if (data && len)
-        munmap((void *)data, len);
+    (void)len;
+    free((void *)data);
 }
 
 void cr_file_list_release(cr_file_list *l)
@@ -255,12 +268,18 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
     for (size_t i = 0; i < n && rc == CR_OK; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
-            continue;
         const cr_feed *feed = NULL;
         for (size_t f = 0; f < cfg->n_feeds && !feed; f++)
             if (cfg->feeds[f].kind == kind && cr_feed_matches(&cfg->feeds[f], names[i]))
                 feed = &cfg->feeds[f];
+        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+            if (feed) {
+                cr_info(v, "%s/%s: not a regular file; left alone", dir, names[i]);
+                file_add(files, names[i], kname, feed->name, "not a file",
+                         "not a regular file; left alone");
+            }
+            continue;
+        }
         if (!feed) {
             cr_info(v, "%s/%s: matches no %s feed; left alone", dir, names[i], kname);
             stats->files_unmatched++;

@@ -771,6 +771,8 @@ cleanup:
         cr_store_rollback(st);
     if (outer_tx)
         cr_store_rollback(st);
+    if (rc != CR_OK && !n.dry && n.run_id)
+        cr_store_run_finish(st, n.run_id, "failed", (cr_time_t)time(NULL), &n.stats);
     night_release(&n);
     if (rc == CR_OK)
         rc = ingest_rc;

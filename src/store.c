@@ -116,9 +116,14 @@ struct cr_store {
     sqlite3_stmt *q[Q_COUNT];
 };
 
+/* Reports a database error with the file, what was done, SQLite's
+ * message and the system's, and returns CR_EIO. */
 static cr_err db_error(sqlite3 *db, const char *what)
 {
-    return cr_error(CR_EIO, "state database: %s: %s", what, sqlite3_errmsg(db));
+    int e = sqlite3_system_errno(db);
+    const char *f = sqlite3_db_filename(db, "main");
+    return cr_error(CR_EIO, "state database %s: %s: %s%s%s%s", f && *f ? f : "(in memory)", what,
+                    sqlite3_errmsg(db), e ? " (" : "", e ? strerror(e) : "", e ? ")" : "");
 }
 
 static cr_err exec(cr_store *s, const char *sql)
@@ -126,9 +131,8 @@ static cr_err exec(cr_store *s, const char *sql)
     char *msg = NULL;
     cr_fault_point("sql exec");
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        cr_err e = cr_error(CR_EIO, "state database: %s", msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
-        return e;
+        return db_error(s->db, "execute");
     }
     return CR_OK;
 }
@@ -254,6 +258,14 @@ cr_err cr_store_open(const char *path, bool create, cr_store **out)
     bool mem = strcmp(path, ":memory:") == 0;
     mode_t old = umask(027);
     int r = sqlite3_open_v2(path, &s->db, flags, NULL);
+    if (r == SQLITE_OK && cr_store_schema_version(s) > N_MIGRATIONS) {
+        /* refuse a newer database before changing anything in it */
+        umask(old);
+        rc = cr_error(CR_EIO, "state database %s has schema version %d, newer than this carerecon (%d)",
+                      path, cr_store_schema_version(s), N_MIGRATIONS);
+        cr_store_close(s);
+        return rc;
+    }
     if (r == SQLITE_OK && !mem)
         r = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
     umask(old);
@@ -291,11 +303,18 @@ void cr_store_close(cr_store *s)
 
 cr_err cr_store_begin(cr_store *s) { return exec(s, "BEGIN IMMEDIATE"); }
 cr_err cr_store_commit(cr_store *s) { return exec(s, "COMMIT"); }
-cr_err cr_store_rollback(cr_store *s) { return exec(s, "ROLLBACK"); }
+/* SQLite may already have rolled back (a full disk): then there is
+ * nothing to undo, and no second error to report. */
+cr_err cr_store_rollback(cr_store *s)
+{
+    return sqlite3_get_autocommit(s->db) ? CR_OK : exec(s, "ROLLBACK");
+}
 cr_err cr_store_savepoint(cr_store *s) { return exec(s, "SAVEPOINT cr_file"); }
 cr_err cr_store_savepoint_release(cr_store *s) { return exec(s, "RELEASE cr_file"); }
 cr_err cr_store_savepoint_rollback(cr_store *s)
 {
+    if (sqlite3_get_autocommit(s->db))
+        return CR_OK;
     cr_err rc = exec(s, "ROLLBACK TO cr_file");
     return rc != CR_OK ? rc : exec(s, "RELEASE cr_file");
 }
