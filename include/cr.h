@@ -62,7 +62,8 @@ void cr_debug(cr_verbosity v, const char *fmt, ...) __attribute__((format(printf
 
 /* Test-only fault injection: when the environment variable
  * CARERECON_CRASH_AT=N is set, the Nth call of cr_fault_point() in the
- * process kills the process with SIGKILL.  A no-op otherwise. */
+ * process kills the process with SIGKILL; CARERECON_CRASH_TRACE=1 lists
+ * every point on stderr.  A no-op otherwise. */
 void cr_fault_point(const char *where);
 
 /* Safe string helpers. */

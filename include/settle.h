@@ -21,6 +21,7 @@ typedef struct cr_srow {
     const char *file;
     long line;
     int claim;                 /* matched claim index, -1 none (set by cr_settle) */
+    bool resent;               /* the same row came before in another file (set by cr_settle) */
 } cr_srow;
 
 /* A claim's payment action as the settlement rules see it. */
@@ -41,6 +42,10 @@ typedef struct cr_payview {
 /* Matches ROWS to CLAIMS (by psp_reference = preauth_ref, else
  * merchant_reference = claim_id), takes those booked by AS_OF in booked_at
  * order and applies the table of SPEC 4 against PAY[claim index], raising
+ * exceptions into EXCS and filling the outputs of PAY.  A row equal in
+ * every field to a row of another file that came before (a re-sent or
+ * corrected report) counts once; equal rows within one file all count.
+ * Raising
  * exceptions into EXCS and filling the outputs of PAY.  Then raises
  * UNCONFIRMED_ACTION for actions older than settlement_confirm_days with no
  * row of their type.  CLAIMS must be sorted by claim id. */

@@ -100,6 +100,8 @@ cr_err cr_store_actions_load(cr_store *s, bool unwritten_only, cr_pool *pool, cr
 cr_err cr_store_action_add(cr_store *s, cr_action *a, bool *duplicate);
 cr_err cr_store_action_confirm(cr_store *s, int64_t action_id, int64_t row_id, cr_time_t at);
 cr_err cr_store_action_mark_written(cr_store *s, int64_t action_id, const char *file_name);
+/* Plans every action of KIND not yet written into FILE_NAME. */
+cr_err cr_store_actions_retarget(cr_store *s, const char *kind, const char *file_name);
 /* Marks every action of KIND not yet written as written to FILE_NAME. */
 cr_err cr_store_actions_mark_written(cr_store *s, const char *kind, const char *file_name);
 

@@ -297,7 +297,7 @@ static cr_err cmd_claim(int argc, char **argv)
     cr_pool pool = CR_POOL_INIT;
 
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         if (c == 'c')
             cfgp = optarg;
         else if (c == 'h') {

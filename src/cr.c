@@ -101,6 +101,13 @@ void cr_fault_point(const char *where)
 {
     static long count;
     static long target = -1;
+    static int trace = -1;
+    if (trace < 0) {
+        const char *t = getenv("CARERECON_CRASH_TRACE");
+        trace = t && *t;
+    }
+    if (trace)
+        fprintf(stderr, "carerecon: fault point %ld: %s\n", count + 1, where);
     if (target < 0) {
         const char *s = getenv("CARERECON_CRASH_AT");
         char *end = NULL;
@@ -112,14 +119,9 @@ void cr_fault_point(const char *where)
                 target = v;
         }
     }
-    if (target == 0)
-        return;
-    if (++count == target) {
-        const char *trace = getenv("CARERECON_CRASH_TRACE");
-        if (trace && *trace)
-            fprintf(stderr, "carerecon: test fault: killed at point %ld (%s)\n", count, where);
+    ++count;
+    if (target > 0 && count == target)
         raise(SIGKILL);
-    }
 }
 
 char *cr_strdup(const char *s)

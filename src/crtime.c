@@ -642,11 +642,14 @@ cr_day_t cr_tz_day_of(const cr_tz *tz, cr_time_t t)
     return sat_day(floor_div(t + cr_tz_offset_at(tz, t), DAY));
 }
 
+/* The last second of DAY: one second before the next day starts.  This
+ * stays right where a daylight-saving change happens at midnight (23:59:59
+ * repeated, or 00:00 skipped), where "23:59:59 local" would be ambiguous. */
 cr_time_t cr_tz_end_of_day(const cr_tz *tz, cr_day_t day)
 {
-    cr_civil c = {0, 0, 0, 23, 59, 59};
-    cr_civil_from_days(day, &c.year, &c.month, &c.day);
-    return cr_tz_to_utc(tz, &c);
+    cr_civil c = {0, 0, 0, 0, 0, 0};
+    cr_civil_from_days(day + 1, &c.year, &c.month, &c.day);
+    return cr_tz_to_utc(tz, &c) - 1;
 }
 
 /* ---- parsing ---- */

@@ -151,8 +151,14 @@ static cr_err ingest_file(const cr_config *cfg, cr_store *st, int64_t run_id, cr
     const char *kind = feed->kind == CR_FEED_RECEIPTS ? "receipts" : "settlements";
 
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    if ((rc = cr_file_map(path, &data, &len)) != CR_OK)
-        return rc;
+    if (cr_file_map(path, &data, &len) != CR_OK) {
+        /* one unreadable file must not stop the night: it is left for the
+         * next run, like a file rejected whole (the message is printed) */
+        stats->files_rejected++;
+        *rejected_whole = true;
+        file_add(files, name, kind, feed->name, "unreadable", "cannot be read; left for the next run");
+        return CR_OK;
+    }
     cr_sha256_hex(data, len, sha);
     if ((rc = cr_store_file_find(st, sha, &found, seen_name, sizeof seen_name)) != CR_OK)
         goto cleanup;

@@ -184,7 +184,9 @@ static cr_err act(night *n, size_t i, const cr_decision *d)
         const char *want = d->kind == CR_D_CAPTURE ? "capture" : "release";
         if (n->pay_of[i] >= 0) {
             const cr_action *a = &n->actions[n->pay_of[i]];
-            if (strcmp(a->action, want) == 0) {
+            if (strcmp(a->action, want) == 0 || a->issued_at > n->D) {
+                /* the same action, or one issued after this (earlier) as-of date:
+                 * a backfill does not second-guess what later nights did */
                 n->stats.previously_issued++;
             } else if ((x = claim_exc(n, CR_X_ACTION_CONFLICT, c))) {
                 cr_format_utc(a->issued_at, t, sizeof t);
@@ -239,7 +241,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d)
     if (d->kind == CR_D_SHIP || d->kind == CR_D_NONCONFORMING) {
         if (n->ful_of[i] >= 0) {
             const cr_action *a = &n->actions[n->ful_of[i]];
-            if (d->kind == CR_D_SHIP) {
+            if (d->kind == CR_D_SHIP || a->issued_at > n->D) {
                 n->stats.previously_issued++;
             } else if ((x = claim_exc(n, CR_X_ACTION_CONFLICT, c))) {
                 cr_format_utc(a->issued_at, t, sizeof t);
@@ -481,6 +483,11 @@ static cr_err emit_actions(night *n)
         else
             ful[nful++] = a;
     }
+    /* every action still unwritten now belongs to this run's files: if this
+     * run is killed after renaming them, the next run finds them by name */
+    if ((rc = cr_store_actions_retarget(n->st, "payment", n->pay_name)) != CR_OK ||
+        (rc = cr_store_actions_retarget(n->st, "fulfillment", n->ful_name)) != CR_OK)
+        goto rollback;
     if ((rc = cr_store_commit(n->st)) != CR_OK)
         goto cleanup;
     if ((rc = cr_actions_write_payment(n->cfg, n->cfg->actions_dir, n->pay_name, pay, npay)) != CR_OK ||

@@ -18,6 +18,54 @@ static int byref_cmp(const void *a, const void *b)
     return strcmp(x->ref, y->ref);
 }
 
+static int text_cmp(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "");
+}
+
+/* Orders rows by content, then by id: equal rows end up side by side. */
+static int row_content(const void *a, const void *b)
+{
+    const cr_srow *x = *(const cr_srow *const *)a, *y = *(const cr_srow *const *)b;
+    int c;
+    if ((c = text_cmp(x->psp_ref, y->psp_ref)) || (c = text_cmp(x->merchant_ref, y->merchant_ref)))
+        return c;
+    if (x->type != y->type)
+        return (int)x->type - (int)y->type;
+    if (x->booked_at != y->booked_at)
+        return x->booked_at < y->booked_at ? -1 : 1;
+    if (x->has_amount != y->has_amount)
+        return (int)x->has_amount - (int)y->has_amount;
+    if (x->amount != y->amount)
+        return x->amount < y->amount ? -1 : 1;
+    if ((c = strcmp(x->currency, y->currency)) || (c = text_cmp(x->card_brand, y->card_brand)))
+        return c;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static bool same_content(const cr_srow *x, const cr_srow *y)
+{
+    return text_cmp(x->psp_ref, y->psp_ref) == 0 && text_cmp(x->merchant_ref, y->merchant_ref) == 0 &&
+           x->type == y->type && x->booked_at == y->booked_at && x->has_amount == y->has_amount &&
+           x->amount == y->amount && strcmp(x->currency, y->currency) == 0 &&
+           text_cmp(x->card_brand, y->card_brand) == 0;
+}
+
+/* Marks rows that repeat a row of another, earlier file. */
+static void mark_resent(cr_srow **rows, size_t n)
+{
+    qsort(rows, n, sizeof *rows, row_content);
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && same_content(rows[i], rows[j])) {
+            if (text_cmp(rows[j]->file, rows[i]->file) != 0)
+                rows[j]->resent = true;
+            j++;
+        }
+        i = j;
+    }
+}
+
 static int row_order(const void *a, const void *b)
 {
     const cr_srow *const *x = a, *const *y = b;
@@ -77,6 +125,7 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
     for (size_t i = 0; i < nrows; i++) {
         cr_srow *r = &rows[i];
         r->claim = -1;
+        r->resent = false;
         if (r->booked_at > as_of)
             continue;
         if (r->psp_ref) {
@@ -92,11 +141,14 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
         }
         order[no++] = r;
     }
+    mark_resent(order, no);
     qsort(order, no, sizeof *order, row_order);
 
     for (size_t i = 0; i < no; i++) {
         cr_srow *r = order[i];
         cr_exc *x;
+        if (r->resent)
+            continue;
         if (r->claim < 0) {
             if ((x = row_exc(excs, CR_X_UNMATCHED_SETTLEMENT, NULL, r))) {
                 fmt_amt(r, a, sizeof a);

@@ -714,6 +714,18 @@ cr_err cr_store_action_mark_written(cr_store *s, int64_t action_id, const char *
     return step_done(s, st, "mark an action written");
 }
 
+cr_err cr_store_actions_retarget(cr_store *s, const char *kind, const char *file_name)
+{
+    sqlite3_stmt *st = prepare(s, "UPDATE actions SET file_name = ?2 WHERE written = 0 AND kind = ?1");
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, kind);
+    bind_text(st, 2, file_name);
+    cr_err rc = step_done(s, st, "plan action files");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 cr_err cr_store_actions_mark_written(cr_store *s, const char *kind, const char *file_name)
 {
     sqlite3_stmt *st = prepare(s, "UPDATE actions SET written = 1, file_name = ?2"

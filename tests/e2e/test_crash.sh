@@ -50,3 +50,39 @@ sweep() {
 }
 sweep 2026-11-20 "$TMP/base1"
 sweep 2026-11-21 "$TMP/after1"
+
+# two kills in a row: night 1 killed once its decisions are committed (or
+# while writing its files), the rerun killed while writing or after
+# renaming its files, then a clean run: still exactly once
+points() { # the fault points of a clean run of NIGHT from BASE that write files
+    local W=$TMP/p
+    rm -rf "$W"; cp -r "$2" "$W"
+    CARERECON_CRASH_TRACE=1 "$BIN" run --config "$W/config/carerecon.yaml" --as-of "$1" --quiet 2>&1 |
+        grep -E 'after decision commit|action file (written|renamed)' | sed 's/.*point \([0-9]*\):.*/\1/'
+}
+first=$(points 2026-11-20 "$TMP/base1")
+check crash_points_found test -n "$first"
+pairs=0 dup2=0 lost2=0
+for n1 in $first; do
+    W=$TMP/w2
+    rm -rf "$W"; cp -r "$TMP/base1" "$W"
+    ( CARERECON_CRASH_AT=$n1 "$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-20 --quiet; exit $? ) 2>/dev/null
+    cp -r "$W" "$TMP/after_kill1"
+    second=$(CARERECON_CRASH_TRACE=1 "$BIN" run --config "$TMP/after_kill1/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>&1 |
+             grep -E 'after decision commit|action file (written|renamed)' | sed 's/.*point \([0-9]*\):.*/\1/')
+    rm -rf "$TMP/after_kill1"
+    for n2 in $second; do
+        V=$TMP/w3
+        rm -rf "$V"; cp -r "$W" "$V"
+        ( CARERECON_CRASH_AT=$n2 "$BIN" run --config "$V/config/carerecon.yaml" --as-of 2026-11-20 --quiet; exit $? ) 2>/dev/null
+        "$BIN" run --config "$V/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+        "$BIN" run --config "$V/config/carerecon.yaml" --as-of 2026-11-21 --quiet 2>/dev/null
+        got=$(keys "$V")
+        pairs=$((pairs + 1))
+        [ -n "$(echo "$got" | uniq -d)" ] && { dup2=$((dup2 + 1)); echo "  kills $n1+$n2: emitted twice: $(echo "$got" | uniq -d | head -2 | tr '\n' ' ')"; }
+        [ "$got" != "$want" ] && [ -z "$(echo "$got" | uniq -d)" ] && { lost2=$((lost2 + 1)); echo "  kills $n1+$n2: actions differ"; }
+    done
+done
+check crash_two_kills_swept test "$pairs" -gt 3
+expect_eq "crash_two_kills_no_duplicate_over_${pairs}_pairs" "$dup2" 0
+expect_eq "crash_two_kills_none_lost_over_${pairs}_pairs" "$lost2" 0

@@ -85,3 +85,21 @@ expect_eq semi_row_read "$(sq "select psp_ref||' '||merchant_ref||' '||amount||'
 expect_eq semi_rejects "$(sq "select group_concat(line||' '||reason, '; ') from (select * from rejects order by line)")" \
     "6 BAD_AMOUNT; 7 UNKNOWN_VALUE; 8 BAD_DATETIME"
 expect_eq semi_ignored "$(sq "select ignored from files")" 1
+
+# an unreadable inbox file: reported, left for the next run, and the night
+# still decides (exit 65, like a file rejected whole)
+U=$TMP/unreadable
+newenv "$U"
+echo x >"$U/fixtures/inbox/receipts/depot_zz.csv"
+chmod 000 "$U/fixtures/inbox/receipts/depot_zz.csv"
+as_other=()
+if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null; then
+    chmod 755 "$TMP"
+    chown -R nobody "$U"
+    as_other=(runuser -u nobody --)
+fi
+RC=0
+"${as_other[@]}" "$BIN" run --config "$U/config/carerecon.yaml" --as-of 2026-11-20 >"$OUT" 2>"$ERR" || RC=$?
+expect_rc unreadable_file_exit_65 65
+expect_err unreadable_file_named "cannot read $U/fixtures/inbox/receipts/depot_zz.csv"
+check unreadable_night_still_decided test -s "$U/reports/actions/payment_actions_20261120_run1.csv"

@@ -3,6 +3,7 @@
 #include "harness.h"
 
 #include "config.h"
+#include "crtime.h"
 #include "feed.h"
 
 #include <stdlib.h>
@@ -89,4 +90,23 @@ TEST(config_datetime_format_directives_checked)
         cfg = NULL;
     }
     free(bad);
+}
+
+/* End of day where daylight time ends at midnight (America/Santiago,
+ * 2026-04-04: 23:59:59 happens twice): the later one, so the next second
+ * is already the next day. */
+TEST(crtime_end_of_day_dst_at_midnight)
+{
+    cr_tz *tz = cr_tz_load("America/Santiago");
+    CHECK(tz != NULL);
+    if (!tz)
+        return;
+    cr_day_t d = cr_days_from_civil(2026, 4, 4);
+    cr_time_t e = cr_tz_end_of_day(tz, d);
+    CHECK_INT(cr_tz_day_of(tz, e), d);
+    CHECK_INT(cr_tz_day_of(tz, e + 1), d + 1);
+    char b[32];
+    cr_format_utc(e, b, sizeof b);
+    CHECK_STR(b, "2026-04-05T03:59:59Z");
+    cr_tz_free(tz);
 }

@@ -591,3 +591,29 @@ TEST(settle_nothing_is_quiet)
     CHECK_INT(f.ex.n, 0);
     sfx_close(&f);
 }
+
+/* A re-sent or corrected report repeats a capture row already read from
+ * another file: it counts once, no DUPLICATE_CAPTURE.  Two equal rows in
+ * one file are two captures. */
+TEST(settle_resent_row_in_another_file_counts_once)
+{
+    sfx f;
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", NULL);
+    cr_srow *again = row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", NULL);
+    again->file = "batch_corrected.csv";
+    settle(&f);
+    CHECK_INT(nexc(&f.ex, CR_X_DUPLICATE_CAPTURE), 0);
+    CHECK(again->resent);
+    CHECK_INT(f.pay[A].confirmed_row, 1);
+    sfx_close(&f);
+
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", NULL);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", NULL);
+    settle(&f);
+    CHECK_INT(nexc(&f.ex, CR_X_DUPLICATE_CAPTURE), 1);
+    sfx_close(&f);
+}
