@@ -160,9 +160,12 @@ typedef struct cr_history_item {
     const char *source;        /* "file:line" or "run N", or NULL */
 } cr_history_item;
 typedef cr_err (*cr_history_fn)(void *ud, const cr_history_item *h);
-/* Calls FN for each item about CLAIM_ID (with PREAUTH_REF), in time order. */
+/* Calls FN for each item about CLAIM_ID (with PREAUTH_REF), in time order:
+ * its events (by claim reference, by its normalized serial NORM_SN, and by
+ * tracking numbers they share), decisions, actions, settlement rows and
+ * exceptions. */
 cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *preauth_ref,
-                              cr_history_fn fn, void *ud);
+                              const char *norm_sn, cr_history_fn fn, void *ud);
 
 /* --- the claim database (read-only) --- */
 typedef struct cr_claimsdb cr_claimsdb;

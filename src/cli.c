@@ -206,11 +206,18 @@ static cr_err cmd_run(int argc, char **argv)
         rc = usage("run: --as-of '%s' cannot be read", as_of);
         goto cleanup;
     }
+    cr_time_t now = (cr_time_t)time(NULL);
     if (!as_of)
-        o.as_of = (cr_time_t)time(NULL);
+        o.as_of = now;
+    if ((as_of && o.as_of > now) || (from && cr_tz_end_of_day(cfg->tz, dto) > now + CR_SECONDS_PER_DAY))
+        cr_warn("the as-of instant is in the future: what is decided now counts as issued then "
+                "(check the date)");
     if ((rc = cr_claimsdb_open(cfg->claims_db, &cdb)) != CR_OK)
         goto cleanup;
-    {
+    struct stat sb;
+    bool fresh = stat(cfg->state_db, &sb) != 0;
+    if (!(dry && fresh)) {
+        /* a dry run on a fresh machine creates nothing: no folder, no lock */
         char dir[4096];
         snprintf(dir, sizeof dir, "%s", cfg->state_db);
         char *slash = strrchr(dir, '/');
@@ -220,7 +227,7 @@ static cr_err cmd_run(int argc, char **argv)
                 goto cleanup;
         }
     }
-    if ((rc = cr_run_lock(cfg, &lock)) != CR_OK)
+    if (!(dry && fresh) && (rc = cr_run_lock(cfg, &lock)) != CR_OK)
         goto cleanup;
     if ((rc = open_state(cfg, dry, false, &st)) != CR_OK)
         goto cleanup;
@@ -228,6 +235,12 @@ static cr_err cmd_run(int argc, char **argv)
         rc = cr_run_night(cfg, st, cdb, &o);
     } else {
         cr_err worst = CR_OK;
+        if (dry) {
+            /* one transaction over all the days, rolled back at the end */
+            if ((rc = cr_store_begin(st)) != CR_OK)
+                goto cleanup;
+            o.in_transaction = true;
+        }
         for (cr_day_t d = dfrom; d <= dto; d++) {
             o.as_of = cr_tz_end_of_day(cfg->tz, d);
             rc = cr_run_night(cfg, st, cdb, &o);
@@ -238,6 +251,8 @@ static cr_err cmd_run(int argc, char **argv)
             if (rc != CR_OK)
                 break;
         }
+        if (dry)
+            cr_store_rollback(st);
         if (rc == CR_OK)
             rc = worst;
     }
@@ -357,7 +372,8 @@ static cr_err cmd_claim(int argc, char **argv)
         goto cleanup;
     }
     histctx hc = {cfg, tty, 0};
-    if ((rc = cr_store_claim_history(st, cl.claim_id, cl.preauth_ref, print_history, &hc)) != CR_OK)
+    if ((rc = cr_store_claim_history(st, cl.claim_id, cl.preauth_ref, cl.norm_sn, print_history,
+                                     &hc)) != CR_OK)
         goto cleanup;
     if (!hc.n)
         printf("  nothing recorded yet\n");

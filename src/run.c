@@ -685,11 +685,11 @@ static void summary_line(const night *n, const char *report)
     const cr_run_stats *s = &n->stats;
     cr_format_local(n->cfg->tz, n->D, asof, sizeof asof);
     fprintf(stderr,
-            "carerecon: %s%lld as of %s %s: files %ld ingested, %ld skipped, %ld rejected;"
+            "carerecon: %s%lld%s as of %s %s: files %ld ingested, %ld skipped, %ld rejected;"
             " rows %ld accepted, %ld rejected; %ld captures, %ld releases, %ld shipments,"
             " %ld pending, %ld conflicts; exceptions %ld open (%ld new, %ld resolved);"
             " workbook %s\n",
-            n->dry ? "DRY RUN (would be run " : "run ", (long long)n->run_id,
+            n->dry ? "DRY RUN (would be run " : "run ", (long long)n->run_id, n->dry ? ")" : "",
             asof, n->cfg->timezone_name, s->files_ingested, s->files_skipped, s->files_rejected,
             s->rows_accepted, s->rows_rejected, s->captures, s->releases, s->ships, s->pending,
             s->conflicts, s->exceptions_open, s->exceptions_new, s->exceptions_resolved,
@@ -705,7 +705,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     long unfinished = 0;
 
     n.day = cr_tz_day_of(cfg->tz, n.D);
-    if (n.dry) {
+    if (n.dry && !o->in_transaction) {
         if ((rc = cr_store_begin(st)) != CR_OK)
             goto cleanup;
         outer_tx = true;

@@ -951,11 +951,17 @@ cr_err cr_store_exc_ack_code(cr_store *s, const char *code, cr_time_t before, co
 /* --- one claim's history ------------------------------------------------- */
 
 cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *preauth_ref,
-                              cr_history_fn fn, void *ud)
+                              const char *norm_sn, cr_history_fn fn, void *ud)
 {
     /* One query over the five sources, each row formatted by SQL's printf
      * from bound values only, ordered by time. */
     static const char sql[] =
+        "WITH mine AS (SELECT event_id, tracking FROM events"
+        "   WHERE upper(trim(claim_ref)) = upper(trim(?1))"
+        "   OR (kind = 2 AND ?3 <> '' AND"
+        "       substr(replace(replace(upper(serial), '-', ''), ' ', ''), -length(?3)) = ?3)),"
+        " evs AS (SELECT * FROM events WHERE event_id IN (SELECT event_id FROM mine)"
+        "   OR tracking IN (SELECT tracking FROM mine WHERE tracking IS NOT NULL))"
         "SELECT at, what, text, amount, currency, tail, source FROM ("
         " SELECT e.at AS at, 'event' AS what,"
         "  printf('%s%s%s%s', CASE e.kind WHEN 0 THEN 'shipped' WHEN 1 THEN 'delivered'"
@@ -967,10 +973,7 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
         "     CASE e.genuine WHEN 1 THEN 'yes' ELSE 'NO' END) ELSE '' END) AS text,"
         "  NULL AS amount, NULL AS currency, NULL AS tail,"
         "  f.name || ':' || e.line AS source"
-        " FROM events e JOIN files f USING(file_id)"
-        " WHERE upper(trim(e.claim_ref)) = upper(trim(?1))"
-        "  OR e.tracking IN (SELECT tracking FROM events WHERE tracking IS NOT NULL"
-        "                    AND upper(trim(claim_ref)) = upper(trim(?1)))"
+        " FROM evs e JOIN files f USING(file_id)"
         " UNION ALL"
         " SELECT d.as_of, 'decision', d.decision || coalesce(' ' || d.reason, '')"
         "  || coalesce(' (' || d.state || ')', '') || coalesce(': ' || d.detail, ''),"
@@ -1004,6 +1007,7 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
         return CR_EIO;
     bind_text(st, 1, claim_id);
     bind_text(st, 2, preauth_ref);
+    bind_text(st, 3, norm_sn ? norm_sn : "");
     while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
         cr_history_item h = {
             .at = col_time(st, 0), .what = col_text(st, 1), .text = col_text(st, 2),

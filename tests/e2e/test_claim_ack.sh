@@ -23,6 +23,9 @@ check claim_settlement_rows test "$(grep -c "settlement " "$OUT")" -ge 2
 check claim_exception_status grep -qE "exception +SN_NEAR_MATCH EX-[0-9A-F]{16} \[open\]" "$OUT"
 check claim_time_order bash -c "awk '{print \$1\" \"\$2}' '$OUT' | grep -E '^[0-9]{4}-' | sort -c"
 check claim_plain_when_piped bash -c "! grep -q $'\033' '$OUT'"
+cr claim CE2611-000126 --config "$CFG"
+expect_rc claim_options_after_id 0
+check claim_event_matched_by_serial grep -qE "event +received .*\(depot_20261121\.csv:8\)" "$OUT"
 cr claim --config "$CFG" ce2611-000104
 check claim_id_case_insensitive grep -q "^claim CE2611-000104" "$OUT"
 cr claim --config "$CFG" CE2611-999999

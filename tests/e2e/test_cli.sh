@@ -23,6 +23,9 @@ cr ack --config "$CFG" EX-1;                  expect_rc ack_without_note_64 64
 cr ack --config "$CFG" --code NOPE --note x;  expect_rc ack_unknown_code_64 64
 cr claim --config "$CFG";                     expect_rc claim_without_id_64 64
 
+cr run --config "$CFG" --as-of 2030-01-01 --dry-run --quiet
+expect_err future_as_of_warned "the as-of instant is in the future"
+
 # configuration
 cr check-config --config "$CFG";              expect_rc check_config_ok 0
 check check_config_prints_feeds grep -q 'processor: settlements' "$OUT"

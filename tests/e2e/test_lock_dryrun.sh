@@ -55,3 +55,14 @@ cr run --config "$CFG" --as-of 2026-11-20 --dry-run
 check dry_run_fresh_no_state test ! -e "$F/var/carerecon.db"
 check dry_run_fresh_no_actions test ! -e "$F/reports/actions"
 check dry_run_fresh_workbook test -s "$F/reports/carerecon_20261120_dryrun.xlsx"
+check dry_run_fresh_no_var_folder test ! -e "$F/var"
+
+# a dry backfill sees its own earlier days: day 2 does not repeat day 1's
+# actions (the same counts as two live nights)
+G=$TMP/drybf
+newenv "$G"
+cr run --config "$CFG" --from 2026-11-20 --to 2026-11-21 --dry-run
+expect_err dry_backfill_day1 "DRY RUN (would be run 1) as of 2026-11-20 23:59:59"
+expect_err dry_backfill_day2_new_only "3 captures, 4 releases, 1 shipments"
+check dry_backfill_no_state test ! -e "$G/var/carerecon.db"
+check dry_backfill_two_workbooks test -s "$G/reports/carerecon_20261121_dryrun.xlsx"
