@@ -109,13 +109,35 @@ cr_err cr_store_actions_mark_written(cr_store *s, const char *kind, const char *
 /* A claim's latest recorded decision, as a hash of its fields. */
 typedef struct cr_dhash {
     const char *claim_id;
-    uint64_t hash;
+    uint64_t hash;             /* of the decision: kind, reason, state, detail */
+    uint64_t row_hash;         /* of the whole claim_state row */
 } cr_dhash;
-/* Loads every claim's latest decision hash, sorted by claim id (strcmp). */
+/* Loads every claim's latest hashes, sorted by claim id (strcmp). */
 cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size_t *n);
-/* Records decision D of CLAIM_ID by RUN_ID, and HASH as its latest. */
+/* Records decision D of CLAIM_ID by RUN_ID in the decision history. */
 cr_err cr_store_decision_record(cr_store *s, int64_t run_id, cr_time_t as_of, const char *claim_id,
-                                const cr_decision *d, uint64_t hash);
+                                const cr_decision *d);
+
+/* A claim's state between nights: what the incremental night looks claims
+ * up by, when it must look at the claim again, and its Pending row. */
+typedef struct cr_cstate {
+    const char *claim_id, *key, *norm_sn, *preauth_ref;
+    bool active;
+    uint64_t hash, row_hash;
+    cr_time_t wake_at;         /* the next instant a rule can change it by time alone */
+    const char *decision, *state;
+    bool reminder;
+    cr_money_t amount;
+    const char *currency, *card_brand;
+    cr_time_t deadline, shipped_at, hold_expires, arrived_at;
+} cr_cstate;
+cr_err cr_store_cstate_put(cr_store *s, const cr_cstate *c);
+
+/* Small integers kept between runs (watermarks). */
+cr_err cr_store_meta_get(cr_store *s, const char *key, int64_t *value, bool *found);
+cr_err cr_store_meta_set(cr_store *s, const char *key, int64_t value);
+/* Creates the lookup indexes when missing (after the first bulk load). */
+cr_err cr_store_ensure_indexes(cr_store *s);
 
 /* --- exceptions --- */
 typedef struct cr_exc_row {

@@ -286,35 +286,129 @@ static cr_err act(night *n, size_t i, const cr_decision *d)
 
 static cr_err report_row(night *n, size_t i, const cr_decision *d, const cr_action *issued);
 
-/* A hash of what a decision says, to record it only when it changes. */
-static uint64_t decision_hash(const cr_decision *d)
+/* FNV-1a over text and numbers, to see whether something changed. */
+static uint64_t fnv_text(uint64_t h, const char *s)
 {
-    const char *parts[] = {cr_decision_name(d->kind), d->reason ? d->reason : "",
-                           cr_pending_name(d->state), d->detail};
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t p = 0; p < sizeof parts / sizeof parts[0]; p++) {
-        for (const unsigned char *c = (const unsigned char *)parts[p]; *c; c++)
-            h = (h ^ *c) * 0x100000001b3ULL;
-        h = (h ^ 0x1f) * 0x100000001b3ULL;
-    }
+    for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++)
+        h = (h ^ *c) * 0x100000001b3ULL;
+    return (h ^ 0x1f) * 0x100000001b3ULL;
+}
+
+static uint64_t fnv_num(uint64_t h, int64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8)
+        h = (h ^ (uint64_t)(v & 0xff)) * 0x100000001b3ULL;
     return h;
 }
 
-/* The latest recorded decision hash of CLAIM_ID; 0 when none. */
-static uint64_t last_hash(const night *n, const char *claim_id)
+/* A hash of what a decision says, to record it only when it changes. */
+static uint64_t decision_hash(const cr_decision *d)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    h = fnv_text(h, cr_decision_name(d->kind));
+    h = fnv_text(h, d->reason);
+    h = fnv_text(h, cr_pending_name(d->state));
+    return fnv_text(h, d->detail);
+}
+
+static uint64_t cstate_hash(const cr_cstate *c)
+{
+    uint64_t h = fnv_num(0xcbf29ce484222325ULL, (int64_t)c->hash);
+    const char *t[] = {c->key, c->norm_sn, c->preauth_ref, c->currency, c->card_brand};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        h = fnv_text(h, t[i]);
+    int64_t v[] = {c->active, c->wake_at, c->reminder, c->amount, c->deadline,
+                   c->shipped_at, c->hold_expires, c->arrived_at};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        h = fnv_num(h, v[i]);
+    return h;
+}
+
+/* The recorded hashes of CLAIM_ID, or NULL when it has none yet. */
+static const cr_dhash *last_hashes(const night *n, const char *claim_id)
 {
     size_t lo = 0, hi = n->ndh;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(n->dh[mid].claim_id, claim_id);
         if (c == 0)
-            return n->dh[mid].hash;
+            return &n->dh[mid];
         if (c < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return 0;
+    return NULL;
+}
+
+/* The next instant after the as-of instant at which time alone (no new
+ * row) can change claim I's decision or exceptions; CR_TIME_NONE when only
+ * new rows can.  Early is safe (the claim is looked at once more), late is
+ * not, so every timer of SPEC 4 is here.  ISSUED_NOW: this run issued its
+ * payment action. */
+static cr_time_t wake_of(const night *n, size_t i, const cr_decision *d, bool issued_now)
+{
+    const cr_claim *c = &n->claims[i];
+    const cr_policy *p = &n->cfg->policy;
+    const cr_time_t D = n->D, day = CR_SECONDS_PER_DAY;
+    cr_time_t w = CR_TIME_NONE;
+#define WAKE_AT(t)                                                                           \
+    do {                                                                                     \
+        cr_time_t t_ = (t);                                                                  \
+        if (t_ != CR_TIME_NONE && t_ > D && (w == CR_TIME_NONE || t_ < w))                   \
+            w = t_;                                                                          \
+    } while (0)
+    if (!c->active)
+        return CR_TIME_NONE;
+    if (c->invalid || d->kind == CR_D_NONE) {
+        if (c->paid_at != CR_TIME_NONE && c->paid_at > D && !c->invalid)
+            return c->paid_at; /* not paid yet: decided once paid */
+        return D + day;        /* unreadable or missing a hold: looked at every night */
+    }
+    if (!c->premium)
+        return CR_TIME_NONE;
+    const cr_action *a = n->pay_of[i] >= 0 ? &n->actions[n->pay_of[i]] : NULL;
+    if (a || issued_now) {
+        if (!a || !a->confirmed_row)
+            WAKE_AT((a ? a->issued_at : D) + (cr_time_t)p->settlement_confirm_days * day + 1);
+        return w;
+    }
+    if (d->kind == CR_D_PENDING) {
+        if (d->shipped_at == CR_TIME_NONE)
+            WAKE_AT(c->paid_at + (cr_time_t)p->ship_reminder_days * day + 1);
+        WAKE_AT(d->deadline + 1);
+        WAKE_AT(d->grace_end + 1);
+        if (d->delivered_at != CR_TIME_NONE)
+            WAKE_AT(d->delivered_at + (cr_time_t)p->checkin_sla_days * day + 1);
+    }
+    return w;
+#undef WAKE_AT
+}
+
+/* Records claim I's decision when it changed, and its state row when that
+ * changed. */
+static cr_err record_claim(night *n, size_t i, const cr_decision *d, bool issued_now)
+{
+    const cr_claim *c = &n->claims[i];
+    const cr_dhash *last = last_hashes(n, c->claim_id);
+    cr_err rc;
+    uint64_t h = decision_hash(d);
+    if ((d->kind != CR_D_NONE || d->detail[0]) && (!last || last->hash != h) &&
+        (rc = cr_store_decision_record(n->st, n->run_id, n->D, c->claim_id, d)) != CR_OK)
+        return rc;
+    cr_cstate cs = {
+        .claim_id = c->claim_id, .key = c->key ? c->key : "", .norm_sn = c->norm_sn,
+        .preauth_ref = c->preauth_ref, .active = c->active, .hash = h,
+        .wake_at = wake_of(n, i, d, issued_now), .decision = cr_decision_name(d->kind),
+        .state = cr_pending_name(d->state), .reminder = d->reminder,
+        .amount = c->premium ? c->preauth_amount : 0, .currency = c->currency,
+        .card_brand = c->card_brand, .deadline = d->deadline, .shipped_at = d->shipped_at,
+        .hold_expires = d->hold_expires, .arrived_at = d->arrival,
+    };
+    cs.row_hash = cstate_hash(&cs);
+    if (last && last->row_hash == cs.row_hash)
+        return CR_OK;
+    return cr_store_cstate_put(n->st, &cs);
 }
 
 /* Matches, decides and applies actions to every claim. */
@@ -362,13 +456,9 @@ static cr_err decide_all(night *n)
             goto cleanup;
         if (d.kind == CR_D_PENDING)
             n->stats.pending++;
-        if (d.kind != CR_D_NONE || d.detail[0]) {
-            uint64_t h = decision_hash(&d);
-            if (h != last_hash(n, n->claims[i].claim_id) &&
-                (rc = cr_store_decision_record(n->st, n->run_id, n->D, n->claims[i].claim_id, &d,
-                                               h)) != CR_OK)
-                goto cleanup;
-        }
+        bool issued_now = n->nnew > before && strcmp(n->new_actions[n->nnew - 1].kind, "payment") == 0;
+        if ((rc = record_claim(n, i, &d, issued_now)) != CR_OK)
+            goto cleanup;
     }
     if (n->excs.oom)
         rc = cr_error(CR_ENOMEM, "out of memory");

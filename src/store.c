@@ -35,12 +35,13 @@ static const char *const migrations[] = {
     "  event_id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files,"
     "  line INTEGER NOT NULL, tracking TEXT, claim_ref TEXT,"
     "  kind INTEGER NOT NULL CHECK(kind BETWEEN 0 AND 2), at INTEGER NOT NULL,"
-    "  serial TEXT, battery INTEGER, genuine INTEGER);"
+    "  serial TEXT, battery INTEGER, genuine INTEGER, claim_key TEXT, serial_norm TEXT);"
     "CREATE TABLE settlements("
     "  row_id INTEGER PRIMARY KEY, file_id INTEGER NOT NULL REFERENCES files,"
     "  line INTEGER NOT NULL, psp_ref TEXT, merchant_ref TEXT,"
     "  type INTEGER NOT NULL CHECK(type BETWEEN 0 AND 5), raw_type TEXT,"
-    "  amount INTEGER, currency TEXT, booked_at INTEGER NOT NULL, card_brand TEXT);"
+    "  amount INTEGER, currency TEXT, booked_at INTEGER NOT NULL, card_brand TEXT,"
+    "  merchant_key TEXT);"
     "CREATE TABLE rejects("
     "  reject_id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, file_id INTEGER,"
     "  file_name TEXT NOT NULL, line INTEGER NOT NULL, reason TEXT NOT NULL, field TEXT,"
@@ -59,7 +60,13 @@ static const char *const migrations[] = {
     "  claim_id TEXT NOT NULL, run_id INTEGER NOT NULL, as_of INTEGER NOT NULL,"
     "  decision TEXT NOT NULL, reason TEXT, state TEXT, detail TEXT,"
     "  PRIMARY KEY(claim_id, run_id)) WITHOUT ROWID;"
-    "CREATE TABLE claim_last(claim_id TEXT PRIMARY KEY, hash INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE claim_state("
+    "  claim_id TEXT PRIMARY KEY, key TEXT NOT NULL, norm_sn TEXT, preauth_ref TEXT,"
+    "  active INTEGER NOT NULL, hash INTEGER NOT NULL, row_hash INTEGER NOT NULL,"
+    "  wake_at INTEGER, decision TEXT, state TEXT, reminder INTEGER, amount INTEGER,"
+    "  currency TEXT, card_brand TEXT, deadline INTEGER, shipped_at INTEGER,"
+    "  hold_expires INTEGER, arrived_at INTEGER) WITHOUT ROWID;"
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;"
     "CREATE TABLE exceptions("
     "  exc_id TEXT PRIMARY KEY, code TEXT NOT NULL, severity TEXT NOT NULL, claim_id TEXT,"
     "  subject TEXT NOT NULL, reference TEXT, detail TEXT, source_file TEXT,"
@@ -80,15 +87,17 @@ enum {
 };
 static const char *const sql_text[Q_COUNT] = {
     [Q_EVENT_ADD] = "INSERT INTO events(file_id,line,tracking,claim_ref,kind,at,serial,battery,"
-                    "genuine) VALUES(?,?,?,?,?,?,?,?,?)",
+                    "genuine,claim_key,serial_norm) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
     [Q_SETTLE_ADD] = "INSERT INTO settlements(file_id,line,psp_ref,merchant_ref,type,raw_type,"
-                     "amount,currency,booked_at,card_brand) VALUES(?,?,?,?,?,?,?,?,?,?)",
+                     "amount,currency,booked_at,card_brand,merchant_key) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
     [Q_REJECT_ADD] = "INSERT INTO rejects(run_id,file_id,file_name,line,reason,field,detail,raw)"
                      " VALUES(?,?,?,?,?,?,?,?)",
     [Q_FILE_FIND] = "SELECT name FROM files WHERE sha256 = ? AND status = 'ingested'",
     [Q_FILE_ADD] = "INSERT INTO files(sha256,name,feed,kind,run_id,ingested_at,status,rows,"
                    "accepted,rejected,ignored,detail) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-    [Q_DEC_LAST] = "INSERT OR REPLACE INTO claim_last(claim_id, hash) VALUES(?,?)",
+    [Q_DEC_LAST] = "INSERT OR REPLACE INTO claim_state(claim_id,key,norm_sn,preauth_ref,active,hash,"
+                   "row_hash,wake_at,decision,state,reminder,amount,currency,card_brand,deadline,"
+                   "shipped_at,hold_expires,arrived_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [Q_DEC_ADD] = "INSERT OR REPLACE INTO decisions(claim_id,run_id,as_of,decision,reason,state,"
                   "detail) VALUES(?,?,?,?,?,?,?)",
     [Q_EXC_GET] = "SELECT status FROM exceptions WHERE exc_id = ?",
@@ -445,6 +454,13 @@ cr_err cr_store_event_add(cr_store *s, int64_t file_id, const cr_receipt_row *r)
         sqlite3_bind_int(st, 8, r->battery_returned);
     if (r->genuine >= 0)
         sqlite3_bind_int(st, 9, r->genuine);
+    char key[256], sn[64];
+    if (r->claim_ref && cr_claim_key(r->claim_ref, key, sizeof key))
+        bind_text(st, 10, key);
+    if (r->event == CR_EV_RECEIVED && r->serial) {
+        cr_serial_normalize(r->serial, sn, sizeof sn);
+        bind_text(st, 11, sn);
+    }
     return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record an event");
 }
 
@@ -464,6 +480,9 @@ cr_err cr_store_settlement_add(cr_store *s, int64_t file_id, const cr_settle_row
     bind_text(st, 8, r->currency[0] ? r->currency : NULL);
     sqlite3_bind_int64(st, 9, r->booked_at);
     bind_text(st, 10, r->card_brand);
+    char key[256];
+    if (r->merchant_ref && cr_claim_key(r->merchant_ref, key, sizeof key))
+        bind_text(st, 11, key);
     return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a settlement row");
 }
 
@@ -743,7 +762,7 @@ cr_err cr_store_actions_mark_written(cr_store *s, const char *kind, const char *
 
 cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size_t *n)
 {
-    sqlite3_stmt *st = prepare(s, "SELECT claim_id, hash FROM claim_last ORDER BY claim_id");
+    sqlite3_stmt *st = prepare(s, "SELECT claim_id, hash, row_hash FROM claim_state ORDER BY claim_id");
     cr_dhash *h = NULL;
     size_t cnt = 0, cap = 0;
     bool oom = false;
@@ -759,6 +778,7 @@ cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size
         }
         h[cnt].claim_id = pool_col(pool, st, 0, &oom);
         h[cnt].hash = (uint64_t)sqlite3_column_int64(st, 1);
+        h[cnt].row_hash = (uint64_t)sqlite3_column_int64(st, 2);
         cnt++;
     }
     sqlite3_finalize(st);
@@ -772,7 +792,7 @@ cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size
 }
 
 cr_err cr_store_decision_record(cr_store *s, int64_t run_id, cr_time_t as_of, const char *claim_id,
-                                const cr_decision *d, uint64_t hash)
+                                const cr_decision *d)
 {
     const char *state = d->state ? cr_pending_name(d->state) : NULL;
     sqlite3_stmt *st = stmt(s, Q_DEC_ADD);
@@ -785,14 +805,82 @@ cr_err cr_store_decision_record(cr_store *s, int64_t run_id, cr_time_t as_of, co
     bind_text(st, 5, d->reason);
     bind_text(st, 6, state);
     bind_text(st, 7, d->detail[0] ? d->detail : NULL);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        return db_error(s->db, "record a decision");
-    st = stmt(s, Q_DEC_LAST);
+    return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a decision");
+}
+
+cr_err cr_store_cstate_put(cr_store *s, const cr_cstate *c)
+{
+    sqlite3_stmt *st = stmt(s, Q_DEC_LAST);
     if (!st)
         return CR_EIO;
-    bind_text(st, 1, claim_id);
-    sqlite3_bind_int64(st, 2, (int64_t)hash);
-    return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a decision");
+    bind_text(st, 1, c->claim_id);
+    bind_text(st, 2, c->key);
+    bind_text(st, 3, c->norm_sn && *c->norm_sn ? c->norm_sn : NULL);
+    bind_text(st, 4, c->preauth_ref && *c->preauth_ref ? c->preauth_ref : NULL);
+    sqlite3_bind_int(st, 5, c->active);
+    sqlite3_bind_int64(st, 6, (int64_t)c->hash);
+    sqlite3_bind_int64(st, 7, (int64_t)c->row_hash);
+    bind_time(st, 8, c->wake_at);
+    bind_text(st, 9, c->decision);
+    bind_text(st, 10, c->state && *c->state ? c->state : NULL);
+    sqlite3_bind_int(st, 11, c->reminder);
+    sqlite3_bind_int64(st, 12, c->amount);
+    bind_text(st, 13, c->currency);
+    bind_text(st, 14, c->card_brand);
+    bind_time(st, 15, c->deadline);
+    bind_time(st, 16, c->shipped_at);
+    bind_time(st, 17, c->hold_expires);
+    bind_time(st, 18, c->arrived_at);
+    return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a claim's state");
+}
+
+cr_err cr_store_meta_get(cr_store *s, const char *key, int64_t *value, bool *found)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT value FROM meta WHERE key = ?");
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, key);
+    int r = sqlite3_step(st);
+    *found = r == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+    if (*found)
+        *value = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return (r == SQLITE_ROW || r == SQLITE_DONE) ? CR_OK : db_error(s->db, "read meta");
+}
+
+cr_err cr_store_meta_set(cr_store *s, const char *key, int64_t value)
+{
+    sqlite3_stmt *st = prepare(s, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, key);
+    sqlite3_bind_int64(st, 2, value);
+    cr_err rc = step_done(s, st, "write meta");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+cr_err cr_store_ensure_indexes(cr_store *s)
+{
+    /* built once, after the first bulk load: building is much faster than
+     * inserting a large load into an existing index */
+    return exec(s, "CREATE INDEX IF NOT EXISTS events_key ON events(claim_key);"
+                   "CREATE INDEX IF NOT EXISTS events_tracking ON events(tracking);"
+                   "CREATE INDEX IF NOT EXISTS events_serial ON events(serial_norm)"
+                   "  WHERE serial_norm IS NOT NULL;"
+                   "CREATE INDEX IF NOT EXISTS events_at ON events(at);"
+                   "CREATE INDEX IF NOT EXISTS settlements_psp ON settlements(psp_ref);"
+                   "CREATE INDEX IF NOT EXISTS settlements_merchant ON settlements(merchant_key);"
+                   "CREATE INDEX IF NOT EXISTS settlements_booked ON settlements(booked_at);"
+                   "CREATE INDEX IF NOT EXISTS claim_state_key ON claim_state(key);"
+                   "CREATE INDEX IF NOT EXISTS claim_state_sn ON claim_state(norm_sn)"
+                   "  WHERE norm_sn IS NOT NULL;"
+                   "CREATE INDEX IF NOT EXISTS claim_state_psp ON claim_state(preauth_ref)"
+                   "  WHERE preauth_ref IS NOT NULL;"
+                   "CREATE INDEX IF NOT EXISTS claim_state_wake ON claim_state(wake_at)"
+                   "  WHERE wake_at IS NOT NULL;"
+                   "CREATE INDEX IF NOT EXISTS claim_state_pending ON claim_state(decision)"
+                   "  WHERE decision = 'pending';");
 }
 
 static bool same_text(const char *a, const char *b)
