@@ -106,6 +106,7 @@ typedef struct cr_config {
     /* limits (section "limits" is optional) */
     size_t max_field_bytes;    /* default 65536 */
     size_t max_columns;        /* default 1024 */
+    uint64_t hash;             /* of the file's bytes: a changed configuration means a full night */
 } cr_config;
 
 /* Loads and validates PATH.  On error prints a message naming the key,

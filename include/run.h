@@ -11,6 +11,7 @@
 typedef struct cr_run_opts {
     cr_time_t as_of;
     bool dry_run;
+    bool full;                 /* --full: read every claim, whatever the watermarks say */
     bool in_transaction;       /* dry run: the caller holds the transaction to roll back
                                 * (a dry --from/--to sees its earlier days' decisions) */
     const char *report_path;   /* NULL: report_dir/carerecon_YYYYMMDD_runN.xlsx */

@@ -133,6 +133,31 @@ typedef struct cr_cstate {
 } cr_cstate;
 cr_err cr_store_cstate_put(cr_store *s, const cr_cstate *c);
 
+/* The incremental night: which claims, events and settlement rows it must
+ * look at.  Seeds: NEW_CLAIMS (new in the claim database), claims whose
+ * wake instant is due, events and rows ingested since the last run or dated
+ * since its as-of instant.  Then grown to a fixed point over everything a
+ * decision or a match of theirs reads (claims by key, serial and hold
+ * reference; events by key, serial and tracking number; rows by reference).
+ * While it is in force the loads of events, rows, actions and hashes read
+ * only the subset, and resolving unseen exceptions is limited to it. */
+typedef struct cr_subset_seed {
+    cr_time_t as_of, last_as_of;
+    int64_t last_event_id, last_row_id;
+    const cr_claim *new_claims;
+    size_t n_new;
+} cr_subset_seed;
+cr_err cr_store_subset_begin(cr_store *s, const cr_subset_seed *seed, long *nclaims);
+void cr_store_subset_end(cr_store *s);
+/* The claim ids in the subset (strings in POOL; *IDS is malloc'd). */
+cr_err cr_store_subset_claim_ids(cr_store *s, cr_pool *pool, const char ***ids, size_t *n);
+/* Pending claims outside the subset, from their recorded state. */
+typedef cr_err (*cr_cstate_fn)(void *ud, const cr_cstate *c);
+cr_err cr_store_pending_outside(cr_store *s, cr_cstate_fn fn, void *ud);
+
+/* The highest event and settlement row ids. */
+cr_err cr_store_max_ids(cr_store *s, int64_t *event_id, int64_t *row_id);
+
 /* Small integers kept between runs (watermarks). */
 cr_err cr_store_meta_get(cr_store *s, const char *key, int64_t *value, bool *found);
 cr_err cr_store_meta_set(cr_store *s, const char *key, int64_t value);
@@ -199,6 +224,15 @@ void cr_claimsdb_close(cr_claimsdb *db);
  * return period and normalizing the serial.  Strings live in POOL. */
 cr_err cr_claimsdb_load(cr_claimsdb *db, const cr_config *cfg, cr_pool *pool, cr_claim **out,
                         size_t *n);
+/* Loads the claims whose rowid is above ROWID (new since a watermark). */
+cr_err cr_claimsdb_load_after(cr_claimsdb *db, const cr_config *cfg, cr_pool *pool, int64_t rowid,
+                              cr_claim **out, size_t *n);
+/* Loads the claims named by IDS (exact claim_id). */
+cr_err cr_claimsdb_load_ids(cr_claimsdb *db, const cr_config *cfg, cr_pool *pool,
+                            const char *const *ids, size_t nids, cr_claim **out, size_t *n);
+/* The highest rowid of the claims table; false when the table has none
+ * (WITHOUT ROWID): then every night reads every claim. */
+bool cr_claimsdb_max_rowid(cr_claimsdb *db, int64_t *out);
 /* Loads one claim by id; *FOUND tells. */
 cr_err cr_claimsdb_get(cr_claimsdb *db, const cr_config *cfg, cr_pool *pool, const char *id,
                        cr_claim *out, bool *found);

@@ -26,7 +26,7 @@
 
 static const char usage_text[] =
     "usage: carerecon run [--config F] [--as-of DATE|DATETIME] [--from DATE --to DATE]\n"
-    "                     [--dry-run] [--report FILE] [--quiet | --verbose]\n"
+    "                     [--dry-run] [--report FILE] [--quiet | --verbose] [--full]\n"
     "       carerecon claim CLAIM_ID [--config F]\n"
     "       carerecon ack (EXCEPTION_ID... | --code CODE [--first-seen-before DATE])\n"
     "                     --note TEXT [--by NAME] [--config F]\n"
@@ -45,6 +45,8 @@ static const char help_text[] =
     "    --from A --to B   replay the nightly run for each day A..B, in order\n"
     "    --dry-run         decide and write the workbook, change nothing else\n"
     "    --report FILE     the workbook path (a single run only)\n"
+    "    --full            look at every claim (nights otherwise look only at what\n"
+    "                      can have changed since the last run)\n"
     "    --quiet, --verbose\n"
     "  claim ID       one claim's whole history\n"
     "  ack            acknowledge exceptions, with a note\n"
@@ -149,10 +151,11 @@ static cr_err cmd_run(int argc, char **argv)
         {"from", required_argument, NULL, 'f'},   {"to", required_argument, NULL, 't'},
         {"dry-run", no_argument, NULL, 'n'},      {"report", required_argument, NULL, 'r'},
         {"quiet", no_argument, NULL, 'q'},        {"verbose", no_argument, NULL, 'v'},
+        {"full", no_argument, NULL, 'F'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *cfgp = NULL, *as_of = NULL, *from = NULL, *to = NULL, *report = NULL;
-    bool dry = false, quiet = false, verbose = false;
+    bool dry = false, quiet = false, verbose = false, full = false;
     int c;
     cr_err rc;
     cr_config *cfg = NULL;
@@ -171,6 +174,7 @@ static cr_err cmd_run(int argc, char **argv)
         case 'r': report = optarg; break;
         case 'q': quiet = true; break;
         case 'v': verbose = true; break;
+        case 'F': full = true; break;
         case 'h': fputs(usage_text, stdout); fputs(help_text, stdout); return CR_OK;
         default: return usage("run: unknown or incomplete option");
         }
@@ -200,7 +204,7 @@ static cr_err cmd_run(int argc, char **argv)
 
     if ((rc = cr_config_load(config_path(cfgp), &cfg)) != CR_OK)
         goto cleanup;
-    cr_run_opts o = {.dry_run = dry, .report_path = report,
+    cr_run_opts o = {.dry_run = dry, .report_path = report, .full = full,
                      .v = quiet ? CR_QUIET : verbose ? CR_VERBOSE : CR_NORMAL};
     if (as_of && parse_as_of(as_of, cfg->tz, &o.as_of) != CR_OK) {
         rc = usage("run: --as-of '%s' cannot be read", as_of);

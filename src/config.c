@@ -953,6 +953,9 @@ cr_err cr_config_load_buffer(const char *name, const char *dir, const char *buf,
     }
     if (!parse_root(&p, yaml_document_get_root_node(&p.doc)))
         goto cleanup;
+    p.cfg->hash = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < len; i++)
+        p.cfg->hash = (p.cfg->hash ^ (unsigned char)buf[i]) * 0x100000001b3ULL;
     rc = CR_OK;
     *out = p.cfg;
     p.cfg = NULL;

@@ -103,6 +103,8 @@ typedef struct night {
     cr_rep_rows captures, releases, pending, ships;
     cr_dhash *dh;              /* latest decision hash per claim, by claim id */
     size_t ndh;
+    bool incremental;          /* only the subset of claims that can have changed */
+    int64_t claims_rowid;      /* the claim database's highest rowid seen */
     char pay_name[128], ful_name[128];
 } night;
 
@@ -138,10 +140,97 @@ static cr_action *new_action(night *n)
 
 /* Loads claims, events, settlement rows and actions, and indexes the
  * actions by claim. */
+/* Meta keys of the state database. */
+#define META_AS_OF "last_as_of"
+#define META_EVENT "last_event_id"
+#define META_ROW "last_row_id"
+#define META_CLAIMS "claims_rowid"
+#define META_CONFIG "config_hash"
+#define META_INDEXED "indexed"
+
+static int claim_key_cmp(const void *a, const void *b)
+{
+    const cr_claim *x = a, *y = b;
+    return strcmp(x->key ? x->key : "", y->key ? y->key : "");
+}
+
+/* Whether this night may look only at what can have changed: a forward
+ * run (as-of not before the last one) with the same configuration, over
+ * a state with its lookup indexes, and a claim database that only grew.
+ * Anything else, or --full, reads everything. */
+static bool can_increment(night *n, cr_claimsdb *cdb, int64_t meta[4])
+{
+    static const char *const keys[] = {META_AS_OF, META_EVENT, META_ROW, META_CLAIMS};
+    int64_t cfg_hash = 0, indexed = 0, max_rowid = 0;
+    bool found;
+    if (n->o->full)
+        return false;
+    for (int i = 0; i < 4; i++)
+        if (cr_store_meta_get(n->st, keys[i], &meta[i], &found) != CR_OK || !found)
+            return false;
+    if (cr_store_meta_get(n->st, META_CONFIG, &cfg_hash, &found) != CR_OK || !found ||
+        (uint64_t)cfg_hash != n->cfg->hash)
+        return false;
+    if (cr_store_meta_get(n->st, META_INDEXED, &indexed, &found) != CR_OK || !found || !indexed)
+        return false;
+    if (!cr_claimsdb_max_rowid(cdb, &max_rowid) || max_rowid < meta[3])
+        return false;
+    return n->D >= meta[0];
+}
+
+/* Loads the incremental night's subset: new claims, due claims, and the
+ * claims, events and rows that new rows touch (cr_store_subset_begin). */
+static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[4])
+{
+    cr_err rc;
+    cr_claim *fresh = NULL, *known = NULL;
+    size_t nfresh = 0, nknown = 0, nids = 0, k = 0;
+    const char **ids = NULL;
+    long count = 0;
+
+    if ((rc = cr_claimsdb_load_after(cdb, n->cfg, &n->pool, meta[3], &fresh, &nfresh)) != CR_OK)
+        goto cleanup;
+    cr_subset_seed seed = {n->D, meta[0], meta[1], meta[2], fresh, nfresh};
+    if ((rc = cr_store_subset_begin(n->st, &seed, &count)) != CR_OK ||
+        (rc = cr_store_subset_claim_ids(n->st, &n->pool, &ids, &nids)) != CR_OK)
+        goto cleanup;
+    /* the subset's known claims: those not just read as new */
+    for (size_t i = 0; i < nids; i++)
+        if (cr_claim_find(fresh, nfresh, ids[i]) < 0)
+            ids[k++] = ids[i];
+    if ((rc = cr_claimsdb_load_ids(cdb, n->cfg, &n->pool, ids, k, &known, &nknown)) != CR_OK)
+        goto cleanup;
+    n->claims = malloc((nfresh + nknown ? nfresh + nknown : 1) * sizeof *n->claims);
+    if (!n->claims) {
+        rc = cr_error(CR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    if (nfresh)
+        memcpy(n->claims, fresh, nfresh * sizeof *fresh);
+    if (nknown)
+        memcpy(n->claims + nfresh, known, nknown * sizeof *known);
+    n->nclaims = nfresh + nknown;
+    qsort(n->claims, n->nclaims, sizeof *n->claims, claim_key_cmp);
+    n->incremental = true;
+    cr_debug(n->o->v, "incremental night: %zu claims to look at (%zu new)", n->nclaims, nfresh);
+cleanup:
+    free(ids);
+    free(fresh);
+    free(known);
+    return rc;
+}
+
 static cr_err load(night *n, cr_claimsdb *cdb)
 {
     cr_err rc;
-    if ((rc = cr_claimsdb_load(cdb, n->cfg, &n->pool, &n->claims, &n->nclaims)) != CR_OK ||
+    int64_t meta[4];
+    if (!cr_claimsdb_max_rowid(cdb, &n->claims_rowid))
+        n->claims_rowid = 0;
+    if (can_increment(n, cdb, meta))
+        rc = load_subset(n, cdb, meta);
+    else
+        rc = cr_claimsdb_load(cdb, n->cfg, &n->pool, &n->claims, &n->nclaims);
+    if (rc != CR_OK ||
         (rc = cr_store_events_load(n->st, &n->pool, &n->events, &n->nevents)) != CR_OK ||
         (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) != CR_OK ||
         (rc = cr_store_actions_load(n->st, false, &n->pool, &n->actions, &n->nactions)) != CR_OK ||
@@ -769,6 +858,50 @@ cleanup:
     return rc;
 }
 
+/* A Pending row from a claim's recorded state (incremental nights: the
+ * pending claims nothing touched tonight). */
+static cr_err pending_outside(void *ud, const cr_cstate *c)
+{
+    night *n = ud;
+    cr_rep_row *r = cr_rep_rows_add(&n->pending);
+    if (!r)
+        return cr_error(CR_ENOMEM, "out of memory");
+    r->claim_id = cr_pool_strdup(&n->pool, c->claim_id);
+    r->psp_ref = cr_pool_strdup(&n->pool, c->preauth_ref);
+    r->card_brand = cr_pool_strdup(&n->pool, c->card_brand);
+    r->currency = cr_pool_strdup(&n->pool, c->currency);
+    r->state = cr_pool_strdup(&n->pool, c->state);
+    r->amount = c->amount;
+    r->deadline = c->deadline;
+    r->shipped_at = c->shipped_at;
+    r->hold_expires = c->hold_expires;
+    r->arrived_at = c->arrived_at;
+    r->reminder = c->reminder;
+    r->days_left = (long)cr_tz_day_of(n->cfg->tz, c->deadline) - (long)n->day;
+    n->stats.pending++;
+    return (!r->claim_id || (c->state && !r->state)) ? cr_error(CR_ENOMEM, "out of memory") : CR_OK;
+}
+
+/* Records what the next night starts from: the as-of instant, the last
+ * event and settlement row seen, the claim database's highest rowid and the
+ * configuration.  Inside the decision transaction. */
+static cr_err record_watermarks(night *n)
+{
+    int64_t prev = 0, ev = 0, row = 0;
+    bool found = false;
+    cr_err rc;
+    if ((rc = cr_store_meta_get(n->st, META_AS_OF, &prev, &found)) != CR_OK ||
+        (rc = cr_store_max_ids(n->st, &ev, &row)) != CR_OK)
+        return rc;
+    if ((rc = cr_store_meta_set(n->st, META_AS_OF, found && prev > n->D ? prev : n->D)) != CR_OK ||
+        (rc = cr_store_meta_set(n->st, META_EVENT, ev)) != CR_OK ||
+        (rc = cr_store_meta_set(n->st, META_ROW, row)) != CR_OK ||
+        (rc = cr_store_meta_set(n->st, META_CLAIMS, n->claims_rowid)) != CR_OK ||
+        (rc = cr_store_meta_set(n->st, META_CONFIG, (int64_t)n->cfg->hash)) != CR_OK)
+        return rc;
+    return CR_OK;
+}
+
 static void summary_line(const night *n, const char *report)
 {
     char asof[32];
@@ -830,13 +963,14 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
             goto cleanup;
         in_tx = true;
     }
-    if ((rc = decide_all(&n)) != CR_OK)
+    if ((rc = decide_all(&n)) != CR_OK ||
+        (n.incremental && (rc = cr_store_pending_outside(st, pending_outside, &n)) != CR_OK))
         goto cleanup;
     phase(o->v, "decide", &t0);
     if ((rc = settle_all(&n)) != CR_OK)
         goto cleanup;
     phase(o->v, "settle", &t0);
-    if ((rc = record_exceptions(&n)) != CR_OK ||
+    if ((rc = record_exceptions(&n)) != CR_OK || (!n.dry && (rc = record_watermarks(&n)) != CR_OK) ||
         (rc = cr_store_run_finish(st, n.run_id, "decided", (cr_time_t)time(NULL), &n.stats)) != CR_OK)
         goto cleanup;
     if (in_tx) {
@@ -849,6 +983,10 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         if ((rc = emit_actions(&n)) != CR_OK)
             goto cleanup;
         phase(o->v, "actions", &t0);
+        /* the lookup indexes of incremental nights, built after the first load */
+        if ((rc = cr_store_ensure_indexes(st)) != CR_OK ||
+            (rc = cr_store_meta_set(st, META_INDEXED, 1)) != CR_OK)
+            goto cleanup;
     }
     rc = write_report(&n, report, sizeof report);
     phase(o->v, "report", &t0);
@@ -870,6 +1008,7 @@ cleanup:
         cr_store_rollback(st);
     if (rc != CR_OK && !n.dry && n.run_id)
         cr_store_run_finish(st, n.run_id, "failed", (cr_time_t)time(NULL), &n.stats);
+    cr_store_subset_end(st);
     night_release(&n);
     if (rc == CR_OK)
         rc = ingest_rc;

@@ -123,6 +123,7 @@ struct cr_store {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *q[Q_COUNT];
+    bool subset;               /* loads read only the temp.sub_* subset */
 };
 
 /* Reports a database error with the file, what was done, SQLite's
@@ -537,9 +538,12 @@ cr_err cr_store_events_load(cr_store *s, cr_pool *pool, cr_event **out, size_t *
     int r;
     *out = NULL;
     *n = 0;
-    st = prepare(s, "SELECT e.event_id, e.tracking, e.claim_ref, e.serial, e.kind, e.at, e.battery,"
-                    " e.genuine, f.name, e.line FROM events e JOIN files f USING(file_id)"
-                    " ORDER BY e.event_id");
+#define EVENT_SELECT                                                                        \
+    "SELECT e.event_id, e.tracking, e.claim_ref, e.serial, e.kind, e.at, e.battery, e.genuine," \
+    " f.name, e.line FROM events e JOIN files f USING(file_id)"
+    st = prepare(s, s->subset ? EVENT_SELECT " WHERE e.event_id IN (SELECT event_id FROM"
+                                             " temp.sub_events) ORDER BY e.event_id"
+                              : EVENT_SELECT " ORDER BY e.event_id");
     if (!st)
         return CR_EIO;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -585,9 +589,12 @@ cr_err cr_store_settlements_load(cr_store *s, cr_pool *pool, cr_srow **out, size
     int r;
     *out = NULL;
     *n = 0;
-    st = prepare(s, "SELECT s.row_id, s.psp_ref, s.merchant_ref, s.type, s.raw_type, s.amount,"
-                    " s.currency, s.booked_at, s.card_brand, f.name, s.line"
-                    " FROM settlements s JOIN files f USING(file_id) ORDER BY s.row_id");
+#define ROW_SELECT                                                                          \
+    "SELECT s.row_id, s.psp_ref, s.merchant_ref, s.type, s.raw_type, s.amount, s.currency,"     \
+    " s.booked_at, s.card_brand, f.name, s.line FROM settlements s JOIN files f USING(file_id)"
+    st = prepare(s, s->subset ? ROW_SELECT " WHERE s.row_id IN (SELECT row_id FROM temp.sub_rows)"
+                                           " ORDER BY s.row_id"
+                              : ROW_SELECT " ORDER BY s.row_id");
     if (!st)
         return CR_EIO;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -638,10 +645,14 @@ cr_err cr_store_actions_load(cr_store *s, bool unwritten_only, cr_pool *pool, cr
     int r;
     *out = NULL;
     *n = 0;
-    st = prepare(s, "SELECT action_id, claim_id, kind, action, reason, amount, currency, psp_ref,"
-                    " run_id, issued_at, file_name, written, confirmed_row, confirmed_at, region,"
-                    " product_model, received_sn, received_at FROM actions"
-                    " WHERE written = 0 OR ?1 = 0 ORDER BY action_id");
+#define ACTION_SELECT                                                                        \
+    "SELECT action_id, claim_id, kind, action, reason, amount, currency, psp_ref, run_id,"      \
+    " issued_at, file_name, written, confirmed_row, confirmed_at, region, product_model,"       \
+    " received_sn, received_at FROM actions"
+    st = prepare(s, unwritten_only ? ACTION_SELECT " WHERE written = 0 OR ?1 = 0 ORDER BY action_id"
+                    : s->subset    ? ACTION_SELECT " WHERE ?1 = 0 AND claim_id IN (SELECT claim_id"
+                                                   " FROM temp.sub_claims) ORDER BY action_id"
+                                   : ACTION_SELECT " WHERE ?1 = 0 ORDER BY action_id");
     if (!st)
         return CR_EIO;
     sqlite3_bind_int(st, 1, unwritten_only);
@@ -762,7 +773,10 @@ cr_err cr_store_actions_mark_written(cr_store *s, const char *kind, const char *
 
 cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size_t *n)
 {
-    sqlite3_stmt *st = prepare(s, "SELECT claim_id, hash, row_hash FROM claim_state ORDER BY claim_id");
+    sqlite3_stmt *st = prepare(
+        s, s->subset ? "SELECT claim_id, hash, row_hash FROM claim_state WHERE claim_id IN"
+                       " (SELECT claim_id FROM temp.sub_claims) ORDER BY claim_id"
+                     : "SELECT claim_id, hash, row_hash FROM claim_state ORDER BY claim_id");
     cr_dhash *h = NULL;
     size_t cnt = 0, cap = 0;
     bool oom = false;
@@ -937,11 +951,16 @@ cr_err cr_store_exc_seen(cr_store *s, const cr_exc *x, int64_t run_id, cr_time_t
 
 cr_err cr_store_exc_resolve_unseen(cr_store *s, int64_t run_id, cr_time_t as_of, long *count)
 {
+#define RESOLVE_UNSEEN                                                                      \
+    "UPDATE exceptions SET status = 'resolved', resolved_run = ?1, resolved_at = ?2"            \
+    " WHERE status = 'open' AND last_run <> ?1 AND last_seen <= ?2"                            \
+    " AND code IN ('AWAITING_CHECKIN','AUTH_EXPIRES_BEFORE_DEADLINE',"                          \
+    "              'UNCONFIRMED_ACTION','MISSING_PREAUTH')"
+    /* an incremental night looked only at its subset: only there can a
+     * waiting condition have gone */
     sqlite3_stmt *st = prepare(
-        s, "UPDATE exceptions SET status = 'resolved', resolved_run = ?1, resolved_at = ?2"
-           " WHERE status = 'open' AND last_run <> ?1 AND last_seen <= ?2"
-           " AND code IN ('AWAITING_CHECKIN','AUTH_EXPIRES_BEFORE_DEADLINE',"
-           "              'UNCONFIRMED_ACTION','MISSING_PREAUTH')");
+        s, s->subset ? RESOLVE_UNSEEN " AND claim_id IN (SELECT claim_id FROM temp.sub_claims)"
+                     : RESOLVE_UNSEEN);
     if (!st)
         return CR_EIO;
     sqlite3_bind_int64(st, 1, run_id);
@@ -1032,6 +1051,187 @@ cr_err cr_store_exc_ack_code(cr_store *s, const char *code, cr_time_t before, co
     bind_time(st, 5, before);
     cr_err rc = step_done(s, st, "acknowledge exceptions");
     *count = sqlite3_changes(s->db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* --- the incremental night's subset ------------------------------------- */
+
+cr_err cr_store_subset_begin(cr_store *s, const cr_subset_seed *o, long *nclaims)
+{
+    cr_err rc;
+    sqlite3_stmt *st = NULL;
+    static const char *const seed_sql[] = {
+        /* claims whose timers are due */
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT claim_id, key, norm_sn FROM claim_state"
+        " WHERE wake_at <= ?1",
+        /* events and settlement rows new to this run: ingested since the last
+         * run, or dated since the last as-of (then not visible yet) */
+        "INSERT OR IGNORE INTO temp.sub_events SELECT event_id FROM events"
+        " WHERE event_id > ?3 AND at <= ?1",
+        "INSERT OR IGNORE INTO temp.sub_events SELECT event_id FROM events"
+        " WHERE at > ?2 AND at <= ?1",
+        "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id FROM settlements"
+        " WHERE row_id > ?4 AND booked_at <= ?1",
+        "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id FROM settlements"
+        " WHERE booked_at > ?2 AND booked_at <= ?1",
+    };
+    /* one round of the closure: every claim, event and row that a decision
+     * of a claim in the subset, or a match of an event or row in it, reads */
+    static const char *const grow_sql[] = {
+        "INSERT OR IGNORE INTO temp.sub_events SELECT event_id FROM events"
+        " WHERE claim_key IN (SELECT key FROM temp.sub_claims)",
+        "INSERT OR IGNORE INTO temp.sub_events SELECT event_id FROM events"
+        " WHERE serial_norm IN (SELECT norm_sn FROM temp.sub_claims WHERE norm_sn IS NOT NULL)",
+        "INSERT OR IGNORE INTO temp.sub_events SELECT e.event_id FROM events e"
+        " WHERE e.tracking IN (SELECT x.tracking FROM events x WHERE x.event_id IN"
+        "  (SELECT event_id FROM temp.sub_events) AND x.tracking IS NOT NULL)",
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn FROM claim_state c"
+        " WHERE c.key IN (SELECT x.claim_key FROM events x WHERE x.event_id IN"
+        "  (SELECT event_id FROM temp.sub_events))",
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn FROM claim_state c"
+        " WHERE c.active AND c.norm_sn IN (SELECT x.serial_norm FROM events x WHERE x.event_id IN"
+        "  (SELECT event_id FROM temp.sub_events) AND x.serial_norm IS NOT NULL)",
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn FROM claim_state c"
+        " WHERE c.active AND c.norm_sn IN (SELECT norm_sn FROM temp.sub_claims)",
+        "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id FROM settlements"
+        " WHERE merchant_key IN (SELECT key FROM temp.sub_claims)",
+        "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id FROM settlements WHERE psp_ref IN"
+        " (SELECT c.preauth_ref FROM claim_state c WHERE c.claim_id IN"
+        "  (SELECT claim_id FROM temp.sub_claims) AND c.preauth_ref IS NOT NULL)",
+        "INSERT OR IGNORE INTO temp.sub_rows SELECT s.row_id FROM settlements s WHERE s.psp_ref IN"
+        " (SELECT x.psp_ref FROM settlements x WHERE x.row_id IN (SELECT row_id FROM temp.sub_rows)"
+        "  AND x.psp_ref IS NOT NULL)",
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn FROM claim_state c"
+        " WHERE c.preauth_ref IN (SELECT x.psp_ref FROM settlements x WHERE x.row_id IN"
+        "  (SELECT row_id FROM temp.sub_rows))",
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn FROM claim_state c"
+        " WHERE c.key IN (SELECT x.merchant_key FROM settlements x WHERE x.row_id IN"
+        "  (SELECT row_id FROM temp.sub_rows))",
+    };
+    if ((rc = exec(s, "CREATE TEMP TABLE IF NOT EXISTS sub_claims(claim_id TEXT PRIMARY KEY,"
+                      " key TEXT, norm_sn TEXT) WITHOUT ROWID;"
+                      "CREATE INDEX IF NOT EXISTS temp.sub_claims_key ON sub_claims(key);"
+                      "CREATE INDEX IF NOT EXISTS temp.sub_claims_sn ON sub_claims(norm_sn);"
+                      "CREATE TEMP TABLE IF NOT EXISTS sub_events(event_id INTEGER PRIMARY KEY);"
+                      "CREATE TEMP TABLE IF NOT EXISTS sub_rows(row_id INTEGER PRIMARY KEY);"
+                      "DELETE FROM temp.sub_claims; DELETE FROM temp.sub_events;"
+                      "DELETE FROM temp.sub_rows;")) != CR_OK)
+        return rc;
+    /* the claims new in the claim database since the last run */
+    if (!(st = prepare(s, "INSERT OR IGNORE INTO temp.sub_claims VALUES(?,?,?)")))
+        return CR_EIO;
+    for (size_t i = 0; i < o->n_new; i++) {
+        sqlite3_reset(st);
+        bind_text(st, 1, o->new_claims[i].claim_id);
+        bind_text(st, 2, o->new_claims[i].key);
+        bind_text(st, 3, o->new_claims[i].norm_sn[0] ? o->new_claims[i].norm_sn : NULL);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            sqlite3_finalize(st);
+            return db_error(s->db, "seed the subset");
+        }
+    }
+    sqlite3_finalize(st);
+    for (size_t i = 0; i < sizeof seed_sql / sizeof seed_sql[0]; i++) {
+        if (!(st = prepare(s, seed_sql[i])))
+            return CR_EIO;
+        sqlite3_bind_int64(st, 1, o->as_of);
+        sqlite3_bind_int64(st, 2, o->last_as_of);
+        sqlite3_bind_int64(st, 3, o->last_event_id);
+        sqlite3_bind_int64(st, 4, o->last_row_id);
+        rc = step_done(s, st, "seed the subset");
+        sqlite3_finalize(st);
+        if (rc != CR_OK)
+            return rc;
+    }
+    /* grow to a fixed point (a few rounds: claims, their events and rows) */
+    for (int round = 0; round < 50; round++) {
+        int64_t before = sqlite3_total_changes64(s->db);
+        for (size_t i = 0; i < sizeof grow_sql / sizeof grow_sql[0]; i++)
+            if ((rc = exec(s, grow_sql[i])) != CR_OK)
+                return rc;
+        if (sqlite3_total_changes64(s->db) == before)
+            break;
+    }
+    if (!(st = prepare(s, "SELECT count(*) FROM temp.sub_claims")))
+        return CR_EIO;
+    *nclaims = sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    s->subset = true;
+    return CR_OK;
+}
+
+void cr_store_subset_end(cr_store *s)
+{
+    s->subset = false;
+}
+
+cr_err cr_store_max_ids(cr_store *s, int64_t *event_id, int64_t *row_id)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT (SELECT coalesce(max(event_id), 0) FROM events),"
+                                  " (SELECT coalesce(max(row_id), 0) FROM settlements)");
+    if (!st)
+        return CR_EIO;
+    int r = sqlite3_step(st);
+    if (r == SQLITE_ROW) {
+        *event_id = sqlite3_column_int64(st, 0);
+        *row_id = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    return r == SQLITE_ROW ? CR_OK : db_error(s->db, "read the last ids");
+}
+
+cr_err cr_store_subset_claim_ids(cr_store *s, cr_pool *pool, const char ***ids, size_t *n)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT claim_id FROM temp.sub_claims");
+    const char **v = NULL;
+    size_t cnt = 0, cap = 0;
+    bool oom = false;
+    int r;
+    *ids = NULL;
+    *n = 0;
+    if (!st)
+        return CR_EIO;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!cr_grow(&v, &cap, cnt, sizeof *v, 256)) {
+            oom = true;
+            break;
+        }
+        v[cnt++] = pool_col(pool, st, 0, &oom);
+    }
+    sqlite3_finalize(st);
+    if (oom || r != SQLITE_DONE) {
+        free(v);
+        return oom ? cr_error(CR_ENOMEM, "out of memory") : db_error(s->db, "read the subset");
+    }
+    *ids = v;
+    *n = cnt;
+    return CR_OK;
+}
+
+cr_err cr_store_pending_outside(cr_store *s, cr_cstate_fn fn, void *ud)
+{
+    sqlite3_stmt *st = prepare(
+        s, "SELECT claim_id, preauth_ref, state, reminder, amount, currency, card_brand, deadline,"
+           " shipped_at, hold_expires, arrived_at FROM claim_state WHERE decision = 'pending'"
+           " AND claim_id NOT IN (SELECT claim_id FROM temp.sub_claims) ORDER BY claim_id");
+    cr_err rc = CR_OK;
+    int r;
+    if (!st)
+        return CR_EIO;
+    while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        cr_cstate c = {
+            .claim_id = col_text(st, 0), .preauth_ref = col_text(st, 1), .decision = "pending",
+            .state = col_text(st, 2), .reminder = sqlite3_column_int(st, 3) != 0,
+            .amount = sqlite3_column_int64(st, 4), .currency = col_text(st, 5),
+            .card_brand = col_text(st, 6), .deadline = col_time(st, 7),
+            .shipped_at = col_time(st, 8), .hold_expires = col_time(st, 9),
+            .arrived_at = col_time(st, 10),
+        };
+        rc = fn(ud, &c);
+    }
+    if (rc == CR_OK && r != SQLITE_DONE)
+        rc = db_error(s->db, "read pending claims");
     sqlite3_finalize(st);
     return rc;
 }
@@ -1313,33 +1513,51 @@ static int claim_cmp(const void *a, const void *b)
     return strcmp(x->key, y->key);
 }
 
-cr_err cr_claimsdb_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, cr_claim **out,
-                        size_t *n)
+/* Appends the claims ST yields to *CL (CNT of CAP). */
+static cr_err claims_from(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st,
+                          cr_claim **cl, size_t *cnt, size_t *cap)
+{
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+            continue;
+        if (!cr_grow(cl, cap, *cnt, sizeof **cl, 1024) ||
+            !claim_from_row(cfg, pool, st, &(*cl)[*cnt]))
+            return cr_error(CR_ENOMEM, "out of memory loading claims");
+        (*cnt)++;
+    }
+    if (r != SQLITE_DONE)
+        return cr_error(CR_EIO, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
+    return CR_OK;
+}
+
+/* Loads claims: all of them (AFTER < 0 and no IDS), those with a rowid
+ * above AFTER, or those named by IDS; sorted by key. */
+static cr_err claims_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, int64_t after,
+                          const char *const *ids, size_t nids, cr_claim **out, size_t *n)
 {
     sqlite3_stmt *st = NULL;
     cr_claim *cl = NULL;
     size_t cnt = 0, cap = 0;
     cr_err rc = CR_OK;
-    int r;
+    const char *sql = ids          ? CLAIM_SELECT " WHERE claim_id = ?"
+                      : after >= 0 ? CLAIM_SELECT " WHERE rowid > ?"
+                                   : CLAIM_SELECT;
     *out = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(c->db, CLAIM_SELECT, -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
         return cr_error(CR_ENOINPUT, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-            continue;
-        if (!cr_grow(&cl, &cap, cnt, sizeof *cl, 1024)) {
-            rc = cr_error(CR_ENOMEM, "out of memory loading claims");
-            break;
+    if (ids) {
+        for (size_t i = 0; i < nids && rc == CR_OK; i++) {
+            sqlite3_reset(st);
+            bind_text(st, 1, ids[i]);
+            rc = claims_from(c, cfg, pool, st, &cl, &cnt, &cap);
         }
-        if (!claim_from_row(cfg, pool, st, &cl[cnt])) {
-            rc = cr_error(CR_ENOMEM, "out of memory loading claims");
-            break;
-        }
-        cnt++;
+    } else {
+        if (after >= 0)
+            sqlite3_bind_int64(st, 1, after);
+        rc = claims_from(c, cfg, pool, st, &cl, &cnt, &cap);
     }
-    if (rc == CR_OK && r != SQLITE_DONE)
-        rc = cr_error(CR_EIO, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
     sqlite3_finalize(st);
     if (rc != CR_OK) {
         free(cl);
@@ -1350,6 +1568,40 @@ cr_err cr_claimsdb_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, cr_
     *out = cl;
     *n = cnt;
     return CR_OK;
+}
+
+cr_err cr_claimsdb_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, cr_claim **out,
+                        size_t *n)
+{
+    return claims_load(c, cfg, pool, -1, NULL, 0, out, n);
+}
+
+cr_err cr_claimsdb_load_after(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, int64_t rowid,
+                              cr_claim **out, size_t *n)
+{
+    return claims_load(c, cfg, pool, rowid < 0 ? 0 : rowid, NULL, 0, out, n);
+}
+
+cr_err cr_claimsdb_load_ids(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool,
+                            const char *const *ids, size_t nids, cr_claim **out, size_t *n)
+{
+    static const char *const none[1] = {NULL};
+    return claims_load(c, cfg, pool, -1, ids ? ids : none, nids, out, n);
+}
+
+bool cr_claimsdb_max_rowid(cr_claimsdb *c, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    bool ok = false;
+    *out = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT coalesce(max(rowid), 0) FROM claims", -1, &st, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        ok = true;
+    }
+    sqlite3_finalize(st);
+    return ok;
 }
 
 cr_err cr_claimsdb_get(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, const char *id,
