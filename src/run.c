@@ -188,18 +188,21 @@ static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[4])
     const char **ids = NULL;
     long count = 0;
 
+    double t0 = mono();
     if ((rc = cr_claimsdb_load_after(cdb, n->cfg, &n->pool, meta[3], &fresh, &nfresh)) != CR_OK)
         goto cleanup;
     cr_subset_seed seed = {n->D, meta[0], meta[1], meta[2], fresh, nfresh};
     if ((rc = cr_store_subset_begin(n->st, &seed, &count)) != CR_OK ||
         (rc = cr_store_subset_claim_ids(n->st, &n->pool, &ids, &nids)) != CR_OK)
         goto cleanup;
+    phase(n->o->v, "subset", &t0);
     /* the subset's known claims: those not just read as new */
     for (size_t i = 0; i < nids; i++)
         if (cr_claim_find(fresh, nfresh, ids[i]) < 0)
             ids[k++] = ids[i];
     if ((rc = cr_claimsdb_load_ids(cdb, n->cfg, &n->pool, ids, k, &known, &nknown)) != CR_OK)
         goto cleanup;
+    phase(n->o->v, "subset claims", &t0);
     n->claims = malloc((nfresh + nknown ? nfresh + nknown : 1) * sizeof *n->claims);
     if (!n->claims) {
         rc = cr_error(CR_ENOMEM, "out of memory");

@@ -291,7 +291,7 @@ cr_err cr_store_open(const char *path, bool create, cr_store **out)
     sqlite3_busy_timeout(s->db, 5000);
     sqlite3_extended_result_codes(s->db, 1);
     if ((rc = exec(s, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
-                      " PRAGMA cache_size = -65536")) != CR_OK ||
+                      " PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY")) != CR_OK ||
         (rc = migrate(s)) != CR_OK) {
         cr_store_close(s);
         return rc;
@@ -1063,63 +1063,75 @@ cr_err cr_store_subset_begin(cr_store *s, const cr_subset_seed *o, long *nclaims
     sqlite3_stmt *st = NULL;
     static const char *const seed_sql[] = {
         /* claims whose timers are due */
-        "INSERT OR IGNORE INTO temp.sub_claims SELECT claim_id, key, norm_sn FROM claim_state"
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT claim_id, key, norm_sn, 0 FROM claim_state"
         " WHERE wake_at <= ?1",
         /* events and settlement rows new to this run: ingested since the last
          * run, or dated since the last as-of (then not visible yet) */
-        "INSERT OR IGNORE INTO temp.sub_events SELECT event_id FROM events"
+        "INSERT OR IGNORE INTO temp.sub_events SELECT event_id, 0 FROM events"
         " WHERE event_id > ?3 AND at <= ?1",
-        "INSERT OR IGNORE INTO temp.sub_events SELECT event_id FROM events"
+        "INSERT OR IGNORE INTO temp.sub_events SELECT event_id, 0 FROM events"
         " WHERE at > ?2 AND at <= ?1",
-        "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id FROM settlements"
+        "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id, 0 FROM settlements"
         " WHERE row_id > ?4 AND booked_at <= ?1",
-        "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id FROM settlements"
+        "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id, 0 FROM settlements"
         " WHERE booked_at > ?2 AND booked_at <= ?1",
     };
-    /* one round of the closure: every claim, event and row that a decision
-     * of a claim in the subset, or a match of an event or row in it, reads */
+    /* one round of the closure over what the previous round added (?1):
+     * every claim, event and row that a decision of a claim in the subset,
+     * or a match of an event or row in it, reads; added as round ?2 */
+#define NEW_CLAIMS "(SELECT claim_id FROM temp.sub_claims WHERE gen = ?1)"
+#define NEW_EVENTS "(SELECT event_id FROM temp.sub_events WHERE gen = ?1)"
+#define NEW_ROWS "(SELECT row_id FROM temp.sub_rows WHERE gen = ?1)"
     static const char *const grow_sql[] = {
-        "INSERT OR IGNORE INTO temp.sub_events SELECT event_id FROM events"
-        " WHERE claim_key IN (SELECT key FROM temp.sub_claims)",
-        "INSERT OR IGNORE INTO temp.sub_events SELECT event_id FROM events"
-        " WHERE serial_norm IN (SELECT norm_sn FROM temp.sub_claims WHERE norm_sn IS NOT NULL)",
-        "INSERT OR IGNORE INTO temp.sub_events SELECT e.event_id FROM events e"
-        " WHERE e.tracking IN (SELECT x.tracking FROM events x WHERE x.event_id IN"
-        "  (SELECT event_id FROM temp.sub_events) AND x.tracking IS NOT NULL)",
-        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn FROM claim_state c"
-        " WHERE c.key IN (SELECT x.claim_key FROM events x WHERE x.event_id IN"
-        "  (SELECT event_id FROM temp.sub_events))",
-        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn FROM claim_state c"
-        " WHERE c.active AND c.norm_sn IN (SELECT x.serial_norm FROM events x WHERE x.event_id IN"
-        "  (SELECT event_id FROM temp.sub_events) AND x.serial_norm IS NOT NULL)",
-        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn FROM claim_state c"
-        " WHERE c.active AND c.norm_sn IN (SELECT norm_sn FROM temp.sub_claims)",
-        "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id FROM settlements"
-        " WHERE merchant_key IN (SELECT key FROM temp.sub_claims)",
-        "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id FROM settlements WHERE psp_ref IN"
-        " (SELECT c.preauth_ref FROM claim_state c WHERE c.claim_id IN"
-        "  (SELECT claim_id FROM temp.sub_claims) AND c.preauth_ref IS NOT NULL)",
-        "INSERT OR IGNORE INTO temp.sub_rows SELECT s.row_id FROM settlements s WHERE s.psp_ref IN"
-        " (SELECT x.psp_ref FROM settlements x WHERE x.row_id IN (SELECT row_id FROM temp.sub_rows)"
+        "INSERT OR IGNORE INTO temp.sub_events SELECT e.event_id, ?2 FROM events e"
+        " WHERE e.claim_key IN (SELECT key FROM temp.sub_claims WHERE gen = ?1)",
+        "INSERT OR IGNORE INTO temp.sub_events SELECT e.event_id, ?2 FROM events e"
+        " WHERE e.serial_norm IN (SELECT norm_sn FROM temp.sub_claims WHERE gen = ?1"
+        "  AND norm_sn IS NOT NULL)",
+        "INSERT OR IGNORE INTO temp.sub_events SELECT e.event_id, ?2 FROM events e"
+        " WHERE e.tracking IN (SELECT x.tracking FROM events x WHERE x.event_id IN " NEW_EVENTS
+        "  AND x.tracking IS NOT NULL)",
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn, ?2"
+        " FROM claim_state c WHERE c.key IN (SELECT x.claim_key FROM events x"
+        "  WHERE x.event_id IN " NEW_EVENTS ")",
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn, ?2"
+        " FROM claim_state c WHERE c.active AND c.norm_sn IN (SELECT x.serial_norm FROM events x"
+        "  WHERE x.event_id IN " NEW_EVENTS " AND x.serial_norm IS NOT NULL)",
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn, ?2"
+        " FROM claim_state c WHERE c.active AND c.norm_sn IN (SELECT norm_sn FROM temp.sub_claims"
+        "  WHERE gen = ?1 AND norm_sn IS NOT NULL)",
+        "INSERT OR IGNORE INTO temp.sub_rows SELECT s.row_id, ?2 FROM settlements s"
+        " WHERE s.merchant_key IN (SELECT key FROM temp.sub_claims WHERE gen = ?1)",
+        "INSERT OR IGNORE INTO temp.sub_rows SELECT s.row_id, ?2 FROM settlements s"
+        " WHERE s.psp_ref IN (SELECT c.preauth_ref FROM claim_state c WHERE c.claim_id IN "
+        NEW_CLAIMS " AND c.preauth_ref IS NOT NULL)",
+        "INSERT OR IGNORE INTO temp.sub_rows SELECT s.row_id, ?2 FROM settlements s"
+        " WHERE s.psp_ref IN (SELECT x.psp_ref FROM settlements x WHERE x.row_id IN " NEW_ROWS
         "  AND x.psp_ref IS NOT NULL)",
-        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn FROM claim_state c"
-        " WHERE c.preauth_ref IN (SELECT x.psp_ref FROM settlements x WHERE x.row_id IN"
-        "  (SELECT row_id FROM temp.sub_rows))",
-        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn FROM claim_state c"
-        " WHERE c.key IN (SELECT x.merchant_key FROM settlements x WHERE x.row_id IN"
-        "  (SELECT row_id FROM temp.sub_rows))",
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn, ?2"
+        " FROM claim_state c WHERE c.preauth_ref IN (SELECT x.psp_ref FROM settlements x"
+        "  WHERE x.row_id IN " NEW_ROWS ")",
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn, ?2"
+        " FROM claim_state c WHERE c.key IN (SELECT x.merchant_key FROM settlements x"
+        "  WHERE x.row_id IN " NEW_ROWS ")",
     };
+#undef NEW_CLAIMS
+#undef NEW_EVENTS
+#undef NEW_ROWS
     if ((rc = exec(s, "CREATE TEMP TABLE IF NOT EXISTS sub_claims(claim_id TEXT PRIMARY KEY,"
-                      " key TEXT, norm_sn TEXT) WITHOUT ROWID;"
-                      "CREATE INDEX IF NOT EXISTS temp.sub_claims_key ON sub_claims(key);"
-                      "CREATE INDEX IF NOT EXISTS temp.sub_claims_sn ON sub_claims(norm_sn);"
-                      "CREATE TEMP TABLE IF NOT EXISTS sub_events(event_id INTEGER PRIMARY KEY);"
-                      "CREATE TEMP TABLE IF NOT EXISTS sub_rows(row_id INTEGER PRIMARY KEY);"
+                      " key TEXT, norm_sn TEXT, gen INTEGER) WITHOUT ROWID;"
+                      "CREATE INDEX IF NOT EXISTS temp.sub_claims_gen ON sub_claims(gen);"
+                      "CREATE TEMP TABLE IF NOT EXISTS sub_events(event_id INTEGER PRIMARY KEY,"
+                      " gen INTEGER);"
+                      "CREATE INDEX IF NOT EXISTS temp.sub_events_gen ON sub_events(gen);"
+                      "CREATE TEMP TABLE IF NOT EXISTS sub_rows(row_id INTEGER PRIMARY KEY,"
+                      " gen INTEGER);"
+                      "CREATE INDEX IF NOT EXISTS temp.sub_rows_gen ON sub_rows(gen);"
                       "DELETE FROM temp.sub_claims; DELETE FROM temp.sub_events;"
                       "DELETE FROM temp.sub_rows;")) != CR_OK)
         return rc;
     /* the claims new in the claim database since the last run */
-    if (!(st = prepare(s, "INSERT OR IGNORE INTO temp.sub_claims VALUES(?,?,?)")))
+    if (!(st = prepare(s, "INSERT OR IGNORE INTO temp.sub_claims VALUES(?,?,?,0)")))
         return CR_EIO;
     for (size_t i = 0; i < o->n_new; i++) {
         sqlite3_reset(st);
@@ -1144,15 +1156,27 @@ cr_err cr_store_subset_begin(cr_store *s, const cr_subset_seed *o, long *nclaims
         if (rc != CR_OK)
             return rc;
     }
-    /* grow to a fixed point (a few rounds: claims, their events and rows) */
-    for (int round = 0; round < 50; round++) {
+    /* grow to a fixed point, each round from what the last one added */
+    sqlite3_stmt *grow[sizeof grow_sql / sizeof grow_sql[0]] = {NULL};
+    const size_t ngrow = sizeof grow_sql / sizeof grow_sql[0];
+    for (size_t i = 0; i < ngrow && rc == CR_OK; i++)
+        if (!(grow[i] = prepare(s, grow_sql[i])))
+            rc = CR_EIO;
+    for (int round = 0; rc == CR_OK && round < 1000; round++) {
         int64_t before = sqlite3_total_changes64(s->db);
-        for (size_t i = 0; i < sizeof grow_sql / sizeof grow_sql[0]; i++)
-            if ((rc = exec(s, grow_sql[i])) != CR_OK)
-                return rc;
+        for (size_t i = 0; i < ngrow && rc == CR_OK; i++) {
+            sqlite3_reset(grow[i]);
+            sqlite3_bind_int(grow[i], 1, round);
+            sqlite3_bind_int(grow[i], 2, round + 1);
+            rc = step_done(s, grow[i], "grow the subset");
+        }
         if (sqlite3_total_changes64(s->db) == before)
             break;
     }
+    for (size_t i = 0; i < ngrow; i++)
+        sqlite3_finalize(grow[i]);
+    if (rc != CR_OK)
+        return rc;
     if (!(st = prepare(s, "SELECT count(*) FROM temp.sub_claims")))
         return CR_EIO;
     *nclaims = sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : 0;

@@ -87,7 +87,11 @@ static uint64_t hsh(uint64_t seed, uint64_t idx, uint64_t salt)
 
 #define DAY CR_SECONDS_PER_DAY
 #define HOUR 3600
-#define HISTORY_DAYS 60
+/* Claims are paid at a steady rate (about 1,500 a day, and over at least
+ * 60 days), so a larger business has a longer history, not busier nights:
+ * what a night costs should follow the day's volume, not the history. */
+#define MIN_HISTORY_DAYS 60
+#define CLAIMS_PER_DAY 1500
 #define FILE_DAYS 72 /* file slots: A-70 .. A+1 */
 
 typedef struct model {
@@ -170,6 +174,7 @@ typedef struct world {
     cr_day_t day_a;   /* the as-of day */
     cr_time_t D;      /* end of the as-of day */
     int rd_default;
+    int history_days; /* claims are paid over this many days before the as-of day */
 } world;
 
 static void sn_of(uint32_t idx, int m, char *out, size_t n)
@@ -238,7 +243,7 @@ static void simulate(const world *w, uint32_t idx, claim *c)
     sn_of(sn_idx, c->model, c->sn, sizeof c->sn);
     const model *m = &MODELS[c->model];
 
-    cr_day_t pday = w->day_a - (cr_day_t)rrange(r, 0, HISTORY_DAYS - 1);
+    cr_day_t pday = w->day_a - (cr_day_t)rrange(r, 0, w->history_days - 1);
     c->paid = local_to_utc(w->tz, pday, rrange(r, 0, DAY - 1));
     c->paid_z = ru01(r) < 0.05;
     int y, mo, d;
@@ -467,7 +472,9 @@ static FILE *file_for(gen *g, int k, cr_time_t t, bool *crlf)
     } else {
         cr_day_t d = cr_tz_day_of(g->w.tz, t);
         slot = (int)(d - (g->w.day_a - (FILE_DAYS - 2)));
-        if (slot < 0 || slot >= FILE_DAYS)
+        if (slot < 0)
+            slot = 0; /* older rows go to the oldest file */
+        if (slot >= FILE_DAYS)
             return NULL;
     }
     *crlf = crlf_of(k, slot);
@@ -1108,6 +1115,8 @@ int main(int argc, char **argv)
     g.tag = tag;
     g.w.seed = mix64(seed);
     g.w.n = (uint32_t)n;
+    g.w.history_days = (int)(n / CLAIMS_PER_DAY) > MIN_HISTORY_DAYS ? (int)(n / CLAIMS_PER_DAY)
+                                                                    : MIN_HISTORY_DAYS;
     g.w.rd_default = 14;
     g.modref = tag ? 5000000000000u + (mix64(seed ^ (uint64_t)strlen(tag)) % 1000000000u) : 1000000000000u;
     if (cr_parse_date(asof, &g.w.day_a) != CR_OK) {
