@@ -104,6 +104,7 @@ typedef struct cr_claim {
     int replacements_left;
     const char *invalid;           /* why the row cannot be read, or NULL */
     char norm_sn[64];              /* normalized registered serial */
+    uint64_t fp;                   /* fingerprint of the claim row as read (0: not read) */
 } cr_claim;
 
 /* A stored receipt event with its provenance. */

@@ -130,6 +130,7 @@ typedef struct cr_cstate {
     cr_money_t amount;
     const char *currency, *card_brand;
     cr_time_t deadline, shipped_at, hold_expires, arrived_at;
+    uint64_t fp;               /* fingerprint of the claim row it was decided from */
 } cr_cstate;
 cr_err cr_store_cstate_put(cr_store *s, const cr_cstate *c);
 
@@ -230,6 +231,13 @@ cr_err cr_claimsdb_load_after(cr_claimsdb *db, const cr_config *cfg, cr_pool *po
 /* Loads the claims named by IDS (exact claim_id). */
 cr_err cr_claimsdb_load_ids(cr_claimsdb *db, const cr_config *cfg, cr_pool *pool,
                             const char *const *ids, size_t nids, cr_claim **out, size_t *n);
+/* The claims whose row differs from what the last night recorded in the
+ * state (or that it has not recorded): a read of the whole table, done only
+ * when the claim database file changed.  Only claim_id, key and norm_sn
+ * are filled; strings live in POOL. */
+cr_err cr_claimsdb_changed(cr_claimsdb *db, cr_store *s, cr_pool *pool, cr_claim **out, size_t *n);
+/* A stamp of the claim database file (size and modification time). */
+int64_t cr_claimsdb_stamp(cr_claimsdb *db);
 /* The highest rowid of the claims table; false when the table has none
  * (WITHOUT ROWID): then every night reads every claim. */
 bool cr_claimsdb_max_rowid(cr_claimsdb *db, int64_t *out);

@@ -104,6 +104,7 @@ typedef struct night {
     cr_dhash *dh;              /* latest decision hash per claim, by claim id */
     size_t ndh;
     bool incremental;          /* only the subset of claims that can have changed */
+    cr_claimsdb *cdb;
     int64_t claims_rowid;      /* the claim database's highest rowid seen */
     char pay_name[128], ful_name[128];
 } night;
@@ -147,6 +148,7 @@ static cr_action *new_action(night *n)
 #define META_CLAIMS "claims_rowid"
 #define META_CONFIG "config_hash"
 #define META_INDEXED "indexed"
+#define META_STAMP "claims_stamp"
 
 static int claim_key_cmp(const void *a, const void *b)
 {
@@ -158,14 +160,14 @@ static int claim_key_cmp(const void *a, const void *b)
  * run (as-of not before the last one) with the same configuration, over
  * a state with its lookup indexes, and a claim database that only grew.
  * Anything else, or --full, reads everything. */
-static bool can_increment(night *n, cr_claimsdb *cdb, int64_t meta[4])
+static bool can_increment(night *n, cr_claimsdb *cdb, int64_t meta[5])
 {
-    static const char *const keys[] = {META_AS_OF, META_EVENT, META_ROW, META_CLAIMS};
+    static const char *const keys[] = {META_AS_OF, META_EVENT, META_ROW, META_CLAIMS, META_STAMP};
     int64_t cfg_hash = 0, indexed = 0, max_rowid = 0;
     bool found;
     if (n->o->full)
         return false;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (cr_store_meta_get(n->st, keys[i], &meta[i], &found) != CR_OK || !found)
             return false;
     if (cr_store_meta_get(n->st, META_CONFIG, &cfg_hash, &found) != CR_OK || !found ||
@@ -180,18 +182,33 @@ static bool can_increment(night *n, cr_claimsdb *cdb, int64_t meta[4])
 
 /* Loads the incremental night's subset: new claims, due claims, and the
  * claims, events and rows that new rows touch (cr_store_subset_begin). */
-static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[4])
+static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[5])
 {
     cr_err rc;
-    cr_claim *fresh = NULL, *known = NULL;
-    size_t nfresh = 0, nknown = 0, nids = 0, k = 0;
+    cr_claim *fresh = NULL, *known = NULL, *changed = NULL, *seeds = NULL;
+    size_t nfresh = 0, nknown = 0, nids = 0, k = 0, nchanged = 0;
     const char **ids = NULL;
     long count = 0;
 
     double t0 = mono();
     if ((rc = cr_claimsdb_load_after(cdb, n->cfg, &n->pool, meta[3], &fresh, &nfresh)) != CR_OK)
         goto cleanup;
-    cr_subset_seed seed = {n->D, meta[0], meta[1], meta[2], fresh, nfresh};
+    if (cr_claimsdb_stamp(cdb) != meta[4]) {
+        /* the claim database changed: find the rows that did (a full read) */
+        if ((rc = cr_claimsdb_changed(cdb, n->st, &n->pool, &changed, &nchanged)) != CR_OK)
+            goto cleanup;
+        phase(n->o->v, "changed claims", &t0);
+    }
+    seeds = malloc((nfresh + nchanged ? nfresh + nchanged : 1) * sizeof *seeds);
+    if (!seeds) {
+        rc = cr_error(CR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    if (nfresh)
+        memcpy(seeds, fresh, nfresh * sizeof *seeds);
+    if (nchanged)
+        memcpy(seeds + nfresh, changed, nchanged * sizeof *seeds);
+    cr_subset_seed seed = {n->D, meta[0], meta[1], meta[2], seeds, nfresh + nchanged};
     if ((rc = cr_store_subset_begin(n->st, &seed, &count)) != CR_OK ||
         (rc = cr_store_subset_claim_ids(n->st, &n->pool, &ids, &nids)) != CR_OK)
         goto cleanup;
@@ -220,13 +237,16 @@ cleanup:
     free(ids);
     free(fresh);
     free(known);
+    free(changed);
+    free(seeds);
     return rc;
 }
 
 static cr_err load(night *n, cr_claimsdb *cdb)
 {
     cr_err rc;
-    int64_t meta[4];
+    int64_t meta[5];
+    n->cdb = cdb;
     if (!cr_claimsdb_max_rowid(cdb, &n->claims_rowid))
         n->claims_rowid = 0;
     if (can_increment(n, cdb, meta))
@@ -410,7 +430,7 @@ static uint64_t cstate_hash(const cr_cstate *c)
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         h = fnv_text(h, t[i]);
     int64_t v[] = {c->active, c->wake_at, c->reminder, c->amount, c->deadline,
-                   c->shipped_at, c->hold_expires, c->arrived_at};
+                   c->shipped_at, c->hold_expires, c->arrived_at, (int64_t)c->fp};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         h = fnv_num(h, v[i]);
     return h;
@@ -495,7 +515,7 @@ static cr_err record_claim(night *n, size_t i, const cr_decision *d, bool issued
         .state = cr_pending_name(d->state), .reminder = d->reminder,
         .amount = c->premium ? c->preauth_amount : 0, .currency = c->currency,
         .card_brand = c->card_brand, .deadline = d->deadline, .shipped_at = d->shipped_at,
-        .hold_expires = d->hold_expires, .arrived_at = d->arrival,
+        .hold_expires = d->hold_expires, .arrived_at = d->arrival, .fp = c->fp,
     };
     cs.row_hash = cstate_hash(&cs);
     if (last && last->row_hash == cs.row_hash)
@@ -900,7 +920,8 @@ static cr_err record_watermarks(night *n)
         (rc = cr_store_meta_set(n->st, META_EVENT, ev)) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_ROW, row)) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_CLAIMS, n->claims_rowid)) != CR_OK ||
-        (rc = cr_store_meta_set(n->st, META_CONFIG, (int64_t)n->cfg->hash)) != CR_OK)
+        (rc = cr_store_meta_set(n->st, META_CONFIG, (int64_t)n->cfg->hash)) != CR_OK ||
+        (rc = cr_store_meta_set(n->st, META_STAMP, cr_claimsdb_stamp(n->cdb))) != CR_OK)
         return rc;
     return CR_OK;
 }

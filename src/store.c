@@ -65,7 +65,7 @@ static const char *const migrations[] = {
     "  active INTEGER NOT NULL, hash INTEGER NOT NULL, row_hash INTEGER NOT NULL,"
     "  wake_at INTEGER, decision TEXT, state TEXT, reminder INTEGER, amount INTEGER,"
     "  currency TEXT, card_brand TEXT, deadline INTEGER, shipped_at INTEGER,"
-    "  hold_expires INTEGER, arrived_at INTEGER) WITHOUT ROWID;"
+    "  hold_expires INTEGER, arrived_at INTEGER, fp INTEGER) WITHOUT ROWID;"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER) WITHOUT ROWID;"
     "CREATE TABLE exceptions("
     "  exc_id TEXT PRIMARY KEY, code TEXT NOT NULL, severity TEXT NOT NULL, claim_id TEXT,"
@@ -97,7 +97,7 @@ static const char *const sql_text[Q_COUNT] = {
                    "accepted,rejected,ignored,detail) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
     [Q_DEC_LAST] = "INSERT OR REPLACE INTO claim_state(claim_id,key,norm_sn,preauth_ref,active,hash,"
                    "row_hash,wake_at,decision,state,reminder,amount,currency,card_brand,deadline,"
-                   "shipped_at,hold_expires,arrived_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "shipped_at,hold_expires,arrived_at,fp) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [Q_DEC_ADD] = "INSERT OR REPLACE INTO decisions(claim_id,run_id,as_of,decision,reason,state,"
                   "detail) VALUES(?,?,?,?,?,?,?)",
     [Q_EXC_GET] = "SELECT status FROM exceptions WHERE exc_id = ?",
@@ -845,6 +845,7 @@ cr_err cr_store_cstate_put(cr_store *s, const cr_cstate *c)
     bind_time(st, 16, c->shipped_at);
     bind_time(st, 17, c->hold_expires);
     bind_time(st, 18, c->arrived_at);
+    sqlite3_bind_int64(st, 19, (int64_t)c->fp);
     return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a claim's state");
 }
 
@@ -1445,11 +1446,30 @@ static bool col_int(sqlite3_stmt *st, int i, int64_t *out, bool *is_null)
 
 /* Fills C from the current row; strings go to POOL.  Sets c->invalid when
  * a value cannot be read. */
+/* A fingerprint of every column of the current claims row: a changed row
+ * has another one. */
+static uint64_t row_fingerprint(sqlite3_stmt *st)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    int n = sqlite3_column_count(st);
+    for (int i = 0; i < n; i++) {
+        int t = sqlite3_column_type(st, i);
+        const unsigned char *b = t == SQLITE_NULL ? NULL : sqlite3_column_text(st, i);
+        int len = b ? sqlite3_column_bytes(st, i) : 0;
+        h = (h ^ (uint64_t)t) * 0x100000001b3ULL;
+        for (int k = 0; k < len; k++)
+            h = (h ^ b[k]) * 0x100000001b3ULL;
+        h = (h ^ 0x1f) * 0x100000001b3ULL;
+    }
+    return h ? h : 1;
+}
+
 static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st, cr_claim *c)
 {
     bool oom = false, isnull;
     int64_t v;
     memset(c, 0, sizeof *c);
+    c->fp = row_fingerprint(st);
     c->claim_id = pool_col(pool, st, 0, &oom);
     c->plan = pool_col(pool, st, 1, &oom);
     c->region = pool_col(pool, st, 2, &oom);
@@ -1611,6 +1631,73 @@ cr_err cr_claimsdb_load_ids(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool,
 {
     static const char *const none[1] = {NULL};
     return claims_load(c, cfg, pool, -1, ids ? ids : none, nids, out, n);
+}
+
+cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim **out, size_t *n)
+{
+    cr_err rc = CR_OK;
+    sqlite3_stmt *cs = NULL, *st = NULL;
+    cr_claim *ch = NULL;
+    size_t cnt = 0, cap = 0;
+    int r1, r2 = SQLITE_DONE;
+    *out = NULL;
+    *n = 0;
+    /* a merge of the two tables in claim id order (BINARY both sides) */
+    if (!(cs = prepare(s, "SELECT claim_id, fp FROM claim_state ORDER BY claim_id")))
+        return CR_EIO;
+    if (sqlite3_prepare_v2(c->db, CLAIM_SELECT " ORDER BY claim_id", -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(cs);
+        return cr_error(CR_ENOINPUT, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
+    }
+    r2 = sqlite3_step(cs);
+    while ((r1 = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *id = col_text(st, 0);
+        if (!id)
+            continue;
+        int cmp = 1;
+        while (r2 == SQLITE_ROW && (cmp = strcmp(col_text(cs, 0), id)) < 0)
+            r2 = sqlite3_step(cs);
+        if (r2 != SQLITE_ROW)
+            cmp = 1;
+        uint64_t fp = row_fingerprint(st);
+        if (cmp == 0 && (uint64_t)sqlite3_column_int64(cs, 1) == fp)
+            continue;
+        /* new or changed: the subset needs its id, key and serial */
+        if (!cr_grow(&ch, &cap, cnt, sizeof *ch, 256)) {
+            rc = cr_error(CR_ENOMEM, "out of memory");
+            break;
+        }
+        cr_claim *x = &ch[cnt++];
+        memset(x, 0, sizeof *x);
+        char key[256];
+        x->claim_id = cr_pool_strdup(pool, id);
+        x->key = cr_claim_key(id, key, sizeof key) ? cr_pool_strdup(pool, key) : cr_pool_strdup(pool, "");
+        cr_serial_normalize(col_text(st, 4), x->norm_sn, sizeof x->norm_sn);
+        if (!x->claim_id || !x->key) {
+            rc = cr_error(CR_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (rc == CR_OK && r1 != SQLITE_DONE)
+        rc = cr_error(CR_EIO, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
+    sqlite3_finalize(st);
+    sqlite3_finalize(cs);
+    if (rc != CR_OK) {
+        free(ch);
+        return rc;
+    }
+    *out = ch;
+    *n = cnt;
+    return CR_OK;
+}
+
+int64_t cr_claimsdb_stamp(cr_claimsdb *c)
+{
+    struct stat sb;
+    if (stat(c->path, &sb) != 0)
+        return 0;
+    return (int64_t)sb.st_size * 1000003 ^ (int64_t)sb.st_mtim.tv_sec * 1000000000 ^
+           (int64_t)sb.st_mtim.tv_nsec;
 }
 
 bool cr_claimsdb_max_rowid(cr_claimsdb *c, int64_t *out)
