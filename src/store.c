@@ -76,7 +76,8 @@ static const char *const migrations[] = {
     "  last_run INTEGER NOT NULL, resolved_run INTEGER, resolved_at INTEGER,"
     "  ack_note TEXT, ack_by TEXT, ack_at INTEGER);"
     "CREATE INDEX exceptions_status ON exceptions(status, code);"
-    "CREATE INDEX exceptions_claim ON exceptions(claim_id);",
+    "CREATE INDEX exceptions_claim ON exceptions(claim_id);"
+    "CREATE INDEX actions_unwritten ON actions(kind) WHERE written = 0;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -528,172 +529,142 @@ cr_err cr_store_rejects_of_run(cr_store *s, int64_t run_id, cr_reject_fn fn, voi
     return rc;
 }
 
-cr_err cr_store_events_load(cr_store *s, cr_pool *pool, cr_event **out, size_t *n)
+/* Steps ST to its end, appending one element of SIZE bytes per row to a
+ * growable array and letting FILL read the row into it (strings into POOL;
+ * FILL returns false on no memory).  Finalizes ST.  *OUT is malloc'd. */
+typedef bool (*row_fill)(cr_pool *pool, sqlite3_stmt *st, void *item);
+
+static cr_err load_rows(cr_store *s, sqlite3_stmt *st, cr_pool *pool, size_t size, row_fill fill,
+                        const char *what, void *out, size_t *n)
 {
-    sqlite3_stmt *st = NULL;
-    cr_event *ev = NULL;
+    char *items = NULL;
     size_t cnt = 0, cap = 0;
-    bool oom = false;
-    cr_err rc = CR_OK;
+    bool ok = true;
     int r;
-    *out = NULL;
     *n = 0;
-#define EVENT_SELECT                                                                        \
-    "SELECT e.event_id, e.tracking, e.claim_ref, e.serial, e.kind, e.at, e.battery, e.genuine," \
-    " f.name, e.line FROM events e JOIN files f USING(file_id)"
-    st = prepare(s, s->subset ? EVENT_SELECT " WHERE e.event_id IN (SELECT event_id FROM"
-                                             " temp.sub_events) ORDER BY e.event_id"
-                              : EVENT_SELECT " ORDER BY e.event_id");
+    memset(out, 0, sizeof(void *));
     if (!st)
         return CR_EIO;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!cr_grow(&ev, &cap, cnt, sizeof *ev, 1024)) {
-            oom = true;
+        if (!cr_grow(&items, &cap, cnt, size, 1024) ||
+            !fill(pool, st, memset(items + cnt * size, 0, size))) {
+            ok = false;
             break;
         }
-        cr_event *e = &ev[cnt++];
-        memset(e, 0, sizeof *e);
-        e->id = sqlite3_column_int64(st, 0);
-        e->tracking = pool_col(pool, st, 1, &oom);
-        e->claim_ref = pool_col(pool, st, 2, &oom);
-        e->serial = pool_col(pool, st, 3, &oom);
-        e->kind = (cr_event_kind)sqlite3_column_int(st, 4);
-        e->at = sqlite3_column_int64(st, 5);
-        e->battery_returned = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
-        e->genuine = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7);
-        e->file = pool_col(pool, st, 8, &oom);
-        e->line = (long)sqlite3_column_int64(st, 9);
-        e->claim = -1;
+        cnt++;
     }
-    if (oom)
-        rc = cr_error(CR_ENOMEM, "out of memory loading events");
-    else if (r != SQLITE_DONE)
-        rc = db_error(s->db, "load events");
+    cr_err rc = !ok ? cr_error(CR_ENOMEM, "out of memory: %s", what)
+                : r != SQLITE_DONE ? db_error(s->db, what)
+                                   : CR_OK;
     sqlite3_finalize(st);
     if (rc != CR_OK) {
-        free(ev);
+        free(items);
         return rc;
     }
-    *out = ev;
+    memcpy(out, &items, sizeof items);
     *n = cnt;
     return CR_OK;
+}
+
+static bool fill_event(cr_pool *pool, sqlite3_stmt *st, void *item)
+{
+    cr_event *e = item;
+    bool oom = false;
+    e->id = sqlite3_column_int64(st, 0);
+    e->tracking = pool_col(pool, st, 1, &oom);
+    e->claim_ref = pool_col(pool, st, 2, &oom);
+    e->serial = pool_col(pool, st, 3, &oom);
+    e->kind = (cr_event_kind)sqlite3_column_int(st, 4);
+    e->at = sqlite3_column_int64(st, 5);
+    e->battery_returned = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
+    e->genuine = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7);
+    e->file = pool_col(pool, st, 8, &oom);
+    e->line = (long)sqlite3_column_int64(st, 9);
+    e->claim = -1;
+    return !oom;
+}
+
+cr_err cr_store_events_load(cr_store *s, cr_pool *pool, cr_event **out, size_t *n)
+{
+#define EVENT_SELECT                                                                        \
+    "SELECT e.event_id, e.tracking, e.claim_ref, e.serial, e.kind, e.at, e.battery, e.genuine," \
+    " f.name, e.line FROM events e JOIN files f USING(file_id)"
+    sqlite3_stmt *st = prepare(s, s->subset ? EVENT_SELECT " WHERE e.event_id IN (SELECT event_id"
+                                                           " FROM temp.sub_events) ORDER BY e.event_id"
+                                            : EVENT_SELECT " ORDER BY e.event_id");
+    return load_rows(s, st, pool, sizeof **out, fill_event, "load events", out, n);
+}
+
+static bool fill_srow(cr_pool *pool, sqlite3_stmt *st, void *item)
+{
+    cr_srow *x = item;
+    bool oom = false;
+    x->id = sqlite3_column_int64(st, 0);
+    x->psp_ref = pool_col(pool, st, 1, &oom);
+    x->merchant_ref = pool_col(pool, st, 2, &oom);
+    x->type = (cr_settle_type)sqlite3_column_int(st, 3);
+    x->raw_type = pool_col(pool, st, 4, &oom);
+    x->has_amount = sqlite3_column_type(st, 5) != SQLITE_NULL;
+    x->amount = sqlite3_column_int64(st, 5);
+    snprintf(x->currency, sizeof x->currency, "%s", col_text(st, 6) ? col_text(st, 6) : "");
+    x->booked_at = sqlite3_column_int64(st, 7);
+    x->card_brand = pool_col(pool, st, 8, &oom);
+    x->file = pool_col(pool, st, 9, &oom);
+    x->line = (long)sqlite3_column_int64(st, 10);
+    x->claim = -1;
+    return !oom;
 }
 
 cr_err cr_store_settlements_load(cr_store *s, cr_pool *pool, cr_srow **out, size_t *n)
 {
-    sqlite3_stmt *st = NULL;
-    cr_srow *rows = NULL;
-    size_t cnt = 0, cap = 0;
-    bool oom = false;
-    cr_err rc = CR_OK;
-    int r;
-    *out = NULL;
-    *n = 0;
 #define ROW_SELECT                                                                          \
     "SELECT s.row_id, s.psp_ref, s.merchant_ref, s.type, s.raw_type, s.amount, s.currency,"     \
     " s.booked_at, s.card_brand, f.name, s.line FROM settlements s JOIN files f USING(file_id)"
-    st = prepare(s, s->subset ? ROW_SELECT " WHERE s.row_id IN (SELECT row_id FROM temp.sub_rows)"
-                                           " ORDER BY s.row_id"
-                              : ROW_SELECT " ORDER BY s.row_id");
-    if (!st)
-        return CR_EIO;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!cr_grow(&rows, &cap, cnt, sizeof *rows, 1024)) {
-            oom = true;
-            break;
-        }
-        cr_srow *x = &rows[cnt++];
-        memset(x, 0, sizeof *x);
-        x->id = sqlite3_column_int64(st, 0);
-        x->psp_ref = pool_col(pool, st, 1, &oom);
-        x->merchant_ref = pool_col(pool, st, 2, &oom);
-        x->type = (cr_settle_type)sqlite3_column_int(st, 3);
-        x->raw_type = pool_col(pool, st, 4, &oom);
-        x->has_amount = sqlite3_column_type(st, 5) != SQLITE_NULL;
-        x->amount = sqlite3_column_int64(st, 5);
-        snprintf(x->currency, sizeof x->currency, "%s", col_text(st, 6) ? col_text(st, 6) : "");
-        x->booked_at = sqlite3_column_int64(st, 7);
-        x->card_brand = pool_col(pool, st, 8, &oom);
-        x->file = pool_col(pool, st, 9, &oom);
-        x->line = (long)sqlite3_column_int64(st, 10);
-        x->claim = -1;
-    }
-    if (oom)
-        rc = cr_error(CR_ENOMEM, "out of memory loading settlement rows");
-    else if (r != SQLITE_DONE)
-        rc = db_error(s->db, "load settlement rows");
-    sqlite3_finalize(st);
-    if (rc != CR_OK) {
-        free(rows);
-        return rc;
-    }
-    *out = rows;
-    *n = cnt;
-    return CR_OK;
+    sqlite3_stmt *st = prepare(s, s->subset ? ROW_SELECT " WHERE s.row_id IN (SELECT row_id FROM"
+                                                         " temp.sub_rows) ORDER BY s.row_id"
+                                            : ROW_SELECT " ORDER BY s.row_id");
+    return load_rows(s, st, pool, sizeof **out, fill_srow, "load settlement rows", out, n);
 }
 
 /* --- actions ------------------------------------------------------------- */
 
+static bool fill_action(cr_pool *pool, sqlite3_stmt *st, void *item)
+{
+    cr_action *x = item;
+    bool oom = false;
+    x->id = sqlite3_column_int64(st, 0);
+    x->claim_id = pool_col(pool, st, 1, &oom);
+    x->kind = pool_col(pool, st, 2, &oom);
+    x->action = pool_col(pool, st, 3, &oom);
+    x->reason = pool_col(pool, st, 4, &oom);
+    x->amount = sqlite3_column_int64(st, 5);
+    x->currency = pool_col(pool, st, 6, &oom);
+    x->psp_ref = pool_col(pool, st, 7, &oom);
+    x->run_id = sqlite3_column_int64(st, 8);
+    x->issued_at = sqlite3_column_int64(st, 9);
+    x->file_name = pool_col(pool, st, 10, &oom);
+    x->written = sqlite3_column_int(st, 11) != 0;
+    x->confirmed_row = sqlite3_column_int64(st, 12);
+    x->confirmed_at = col_time(st, 13);
+    x->region = pool_col(pool, st, 14, &oom);
+    x->product_model = pool_col(pool, st, 15, &oom);
+    x->received_sn = pool_col(pool, st, 16, &oom);
+    x->received_at = col_time(st, 17);
+    return !oom;
+}
+
 cr_err cr_store_actions_load(cr_store *s, bool unwritten_only, cr_pool *pool, cr_action **out,
                              size_t *n)
 {
-    sqlite3_stmt *st = NULL;
-    cr_action *a = NULL;
-    size_t cnt = 0, cap = 0;
-    bool oom = false;
-    cr_err rc = CR_OK;
-    int r;
-    *out = NULL;
-    *n = 0;
 #define ACTION_SELECT                                                                        \
     "SELECT action_id, claim_id, kind, action, reason, amount, currency, psp_ref, run_id,"      \
     " issued_at, file_name, written, confirmed_row, confirmed_at, region, product_model,"       \
     " received_sn, received_at FROM actions"
-    st = prepare(s, unwritten_only ? ACTION_SELECT " WHERE written = 0 OR ?1 = 0 ORDER BY action_id"
-                    : s->subset    ? ACTION_SELECT " WHERE ?1 = 0 AND claim_id IN (SELECT claim_id"
-                                                   " FROM temp.sub_claims) ORDER BY action_id"
-                                   : ACTION_SELECT " WHERE ?1 = 0 ORDER BY action_id");
-    if (!st)
-        return CR_EIO;
-    sqlite3_bind_int(st, 1, unwritten_only);
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!cr_grow(&a, &cap, cnt, sizeof *a, 256)) {
-            oom = true;
-            break;
-        }
-        cr_action *x = &a[cnt++];
-        memset(x, 0, sizeof *x);
-        x->id = sqlite3_column_int64(st, 0);
-        x->claim_id = pool_col(pool, st, 1, &oom);
-        x->kind = pool_col(pool, st, 2, &oom);
-        x->action = pool_col(pool, st, 3, &oom);
-        x->reason = pool_col(pool, st, 4, &oom);
-        x->amount = sqlite3_column_int64(st, 5);
-        x->currency = pool_col(pool, st, 6, &oom);
-        x->psp_ref = pool_col(pool, st, 7, &oom);
-        x->run_id = sqlite3_column_int64(st, 8);
-        x->issued_at = sqlite3_column_int64(st, 9);
-        x->file_name = pool_col(pool, st, 10, &oom);
-        x->written = sqlite3_column_int(st, 11) != 0;
-        x->confirmed_row = sqlite3_column_int64(st, 12);
-        x->confirmed_at = col_time(st, 13);
-        x->region = pool_col(pool, st, 14, &oom);
-        x->product_model = pool_col(pool, st, 15, &oom);
-        x->received_sn = pool_col(pool, st, 16, &oom);
-        x->received_at = col_time(st, 17);
-    }
-    if (oom)
-        rc = cr_error(CR_ENOMEM, "out of memory loading actions");
-    else if (r != SQLITE_DONE)
-        rc = db_error(s->db, "load actions");
-    sqlite3_finalize(st);
-    if (rc != CR_OK) {
-        free(a);
-        return rc;
-    }
-    *out = a;
-    *n = cnt;
-    return CR_OK;
+    sqlite3_stmt *st = prepare(s, unwritten_only ? ACTION_SELECT " WHERE written = 0 ORDER BY action_id"
+                                  : s->subset    ? ACTION_SELECT " WHERE claim_id IN (SELECT claim_id"
+                                                                 " FROM temp.sub_claims) ORDER BY action_id"
+                                                 : ACTION_SELECT " ORDER BY action_id");
+    return load_rows(s, st, pool, sizeof **out, fill_action, "load actions", out, n);
 }
 
 cr_err cr_store_action_add(cr_store *s, cr_action *a, bool *duplicate)
@@ -771,38 +742,23 @@ cr_err cr_store_actions_mark_written(cr_store *s, const char *kind, const char *
 
 /* --- decisions ----------------------------------------------------------- */
 
+static bool fill_dhash(cr_pool *pool, sqlite3_stmt *st, void *item)
+{
+    cr_dhash *h = item;
+    bool oom = false;
+    h->claim_id = pool_col(pool, st, 0, &oom);
+    h->hash = (uint64_t)sqlite3_column_int64(st, 1);
+    h->row_hash = (uint64_t)sqlite3_column_int64(st, 2);
+    return !oom;
+}
+
 cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size_t *n)
 {
     sqlite3_stmt *st = prepare(
         s, s->subset ? "SELECT claim_id, hash, row_hash FROM claim_state WHERE claim_id IN"
                        " (SELECT claim_id FROM temp.sub_claims) ORDER BY claim_id"
                      : "SELECT claim_id, hash, row_hash FROM claim_state ORDER BY claim_id");
-    cr_dhash *h = NULL;
-    size_t cnt = 0, cap = 0;
-    bool oom = false;
-    int r;
-    *out = NULL;
-    *n = 0;
-    if (!st)
-        return CR_EIO;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!cr_grow(&h, &cap, cnt, sizeof *h, 1024)) {
-            oom = true;
-            break;
-        }
-        h[cnt].claim_id = pool_col(pool, st, 0, &oom);
-        h[cnt].hash = (uint64_t)sqlite3_column_int64(st, 1);
-        h[cnt].row_hash = (uint64_t)sqlite3_column_int64(st, 2);
-        cnt++;
-    }
-    sqlite3_finalize(st);
-    if (oom || r != SQLITE_DONE) {
-        free(h);
-        return oom ? cr_error(CR_ENOMEM, "out of memory") : db_error(s->db, "load decisions");
-    }
-    *out = h;
-    *n = cnt;
-    return CR_OK;
+    return load_rows(s, st, pool, sizeof **out, fill_dhash, "load decisions", out, n);
 }
 
 cr_err cr_store_decision_record(cr_store *s, int64_t run_id, cr_time_t as_of, const char *claim_id,
@@ -1206,32 +1162,17 @@ cr_err cr_store_max_ids(cr_store *s, int64_t *event_id, int64_t *row_id)
     return r == SQLITE_ROW ? CR_OK : db_error(s->db, "read the last ids");
 }
 
+static bool fill_id(cr_pool *pool, sqlite3_stmt *st, void *item)
+{
+    bool oom = false;
+    *(const char **)item = pool_col(pool, st, 0, &oom);
+    return !oom;
+}
+
 cr_err cr_store_subset_claim_ids(cr_store *s, cr_pool *pool, const char ***ids, size_t *n)
 {
     sqlite3_stmt *st = prepare(s, "SELECT claim_id FROM temp.sub_claims");
-    const char **v = NULL;
-    size_t cnt = 0, cap = 0;
-    bool oom = false;
-    int r;
-    *ids = NULL;
-    *n = 0;
-    if (!st)
-        return CR_EIO;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!cr_grow(&v, &cap, cnt, sizeof *v, 256)) {
-            oom = true;
-            break;
-        }
-        v[cnt++] = pool_col(pool, st, 0, &oom);
-    }
-    sqlite3_finalize(st);
-    if (oom || r != SQLITE_DONE) {
-        free(v);
-        return oom ? cr_error(CR_ENOMEM, "out of memory") : db_error(s->db, "read the subset");
-    }
-    *ids = v;
-    *n = cnt;
-    return CR_OK;
+    return load_rows(s, st, pool, sizeof **ids, fill_id, "read the subset", ids, n);
 }
 
 cr_err cr_store_pending_outside(cr_store *s, cr_cstate_fn fn, void *ud)
