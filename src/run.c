@@ -197,7 +197,7 @@ static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[5])
         /* the claim database changed: find the rows that did (a full read) */
         if ((rc = cr_claimsdb_changed(cdb, n->st, &n->pool, &changed, &nchanged)) != CR_OK)
             goto cleanup;
-        phase(n->o->v, "changed claims", &t0);
+        phase(n->o->v, "changed", &t0);
     }
     seeds = malloc((nfresh + nchanged ? nfresh + nchanged : 1) * sizeof *seeds);
     if (!seeds) {
@@ -219,7 +219,7 @@ static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[5])
             ids[k++] = ids[i];
     if ((rc = cr_claimsdb_load_ids(cdb, n->cfg, &n->pool, ids, k, &known, &nknown)) != CR_OK)
         goto cleanup;
-    phase(n->o->v, "subset claims", &t0);
+    phase(n->o->v, "claims", &t0);
     n->claims = malloc((nfresh + nknown ? nfresh + nknown : 1) * sizeof *n->claims);
     if (!n->claims) {
         rc = cr_error(CR_ENOMEM, "out of memory");
@@ -1011,6 +1011,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         if ((rc = cr_store_ensure_indexes(st)) != CR_OK ||
             (rc = cr_store_meta_set(st, META_INDEXED, 1)) != CR_OK)
             goto cleanup;
+        phase(o->v, "indexes", &t0);
     }
     rc = write_report(&n, report, sizeof report);
     phase(o->v, "report", &t0);
