@@ -12,14 +12,14 @@
 CC      ?= cc
 BUILD   ?= build
 PKGS    := xlsxwriter yaml-0.1 sqlite3 libcrypto
-CSTD    := -std=c17 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64
+CSTD    := -std=c17 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -pthread
 WARN    := -Wall -Wextra -Werror -Wpedantic -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral -Wno-format-truncation
 OPT     ?= -O2 -g
 SAN     ?=
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
-LDLIBS_ALL  = $(PKG_LIBS) -lcsv -lm $(LDLIBS)
+LDLIBS_ALL  = $(PKG_LIBS) -lcsv -lm -pthread $(LDLIBS)
 
 ifeq ($(V),1)
 Q :=
@@ -42,7 +42,7 @@ all: $(BIN) $(BUILD)/unit_tests $(TOOLS)
 
 $(BIN): $(MAIN_OBJ) $(LIB_OBJ)
 	@echo "  LINK    $@"
-	$(Q)$(CC) $(SAN) -o $@ $^ $(LDLIBS_ALL)
+	$(Q)$(CC) $(SAN) -pthread -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/unit_tests: $(UNIT_OBJ) $(LIB_OBJ)
 	@echo "  LINK    $@"

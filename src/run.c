@@ -27,6 +27,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -830,32 +831,39 @@ static cr_err report_row(night *n, size_t i, const cr_decision *d, const cr_acti
     return CR_OK;
 }
 
-static cr_err write_report(night *n, char *path, size_t pathlen)
+/* What the workbook shows, gathered from the state: written by
+ * report_write, on a thread of its own while a live night writes its
+ * action files and indexes (the two share nothing but read-only data). */
+typedef struct report_job {
+    cr_report r;
+    gather g;
+    char path[4096];
+    cr_err rc;
+} report_job;
+
+static cr_err report_prepare(night *n, report_job *j)
 {
     cr_err rc;
-    gather g = {0};
     char dayname[16];
     int y, m, d;
 
     cr_civil_from_days(n->day, &y, &m, &d);
     snprintf(dayname, sizeof dayname, "%04d%02d%02d", y, m, d);
     if (n->o->report_path)
-        snprintf(path, pathlen, "%s", n->o->report_path);
+        snprintf(j->path, sizeof j->path, "%s", n->o->report_path);
     else if (n->dry)
-        snprintf(path, pathlen, "%s/carerecon_%s_dryrun.xlsx", n->cfg->report_dir, dayname);
+        snprintf(j->path, sizeof j->path, "%s/carerecon_%s_dryrun.xlsx", n->cfg->report_dir,
+                 dayname);
     else
-        snprintf(path, pathlen, "%s/carerecon_%s_run%lld.xlsx", n->cfg->report_dir, dayname,
-                 (long long)n->run_id);
+        snprintf(j->path, sizeof j->path, "%s/carerecon_%s_run%lld.xlsx", n->cfg->report_dir,
+                 dayname, (long long)n->run_id);
     if (!n->o->report_path && (rc = cr_make_dirs(n->cfg->report_dir)) != CR_OK)
         return rc;
-    if ((rc = cr_store_exc_open(n->st, n->D, gather_exc, &g)) != CR_OK ||
-        (rc = cr_store_rejects_of_run(n->st, n->run_id, gather_rej, &g)) != CR_OK) {
-        if (rc == CR_ENOMEM)
-            cr_error(rc, "out of memory");
-        goto cleanup;
-    }
-    n->stats.exceptions_open = (long)g.nexc;
-    cr_report r = {
+    if ((rc = cr_store_exc_open(n->st, n->D, gather_exc, &j->g)) != CR_OK ||
+        (rc = cr_store_rejects_of_run(n->st, n->run_id, gather_rej, &j->g)) != CR_OK)
+        return rc == CR_ENOMEM ? cr_error(rc, "out of memory") : rc;
+    n->stats.exceptions_open = (long)j->g.nexc;
+    j->r = (cr_report){
         .cfg = n->cfg,
         .run_id = n->dry ? 0 : n->run_id,
         .as_of = n->D,
@@ -867,18 +875,27 @@ static cr_err write_report(night *n, char *path, size_t pathlen)
         .releases = n->releases.items, .n_releases = n->releases.n,
         .pending = n->pending.items, .n_pending = n->pending.n,
         .fulfillment = n->ships.items, .n_fulfillment = n->ships.n,
-        .exceptions = g.exc, .n_exceptions = g.nexc,
-        .rejects = g.rej, .n_rejects = g.nrej,
+        .exceptions = j->g.exc, .n_exceptions = j->g.nexc,
+        .rejects = j->g.rej, .n_rejects = j->g.nrej,
         .files = n->files.items, .n_files = n->files.n,
         .payment_file = n->dry ? NULL : n->pay_name,
         .fulfillment_file = n->dry ? NULL : n->ful_name,
     };
-    rc = cr_report_write(&r, path);
-cleanup:
-    free(g.exc);
-    free(g.rej);
-    cr_pool_release(&g.pool);
-    return rc;
+    return CR_OK;
+}
+
+static void *report_write(void *p)
+{
+    report_job *j = p;
+    j->rc = cr_report_write(&j->r, j->path);
+    return NULL;
+}
+
+static void report_release(report_job *j)
+{
+    free(j->g.exc);
+    free(j->g.rej);
+    cr_pool_release(&j->g.pool);
 }
 
 /* A Pending row from a claim's recorded state (incremental nights: the
@@ -948,7 +965,9 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     cr_err rc, ingest_rc = CR_OK;
     night n = {.cfg = cfg, .st = st, .o = o, .D = o->as_of, .dry = o->dry_run};
     char report[4096] = "";
-    bool in_tx = false, outer_tx = false;
+    bool in_tx = false, outer_tx = false, threaded = false;
+    report_job job = {0};
+    pthread_t thread;
     long unfinished = 0;
 
     n.day = cr_tz_day_of(cfg->tz, n.D);
@@ -1004,21 +1023,33 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         in_tx = false;
         cr_fault_point("after decision commit");
         phase(o->v, "commit", &t0);
-        if ((rc = emit_actions(&n)) != CR_OK)
+        /* the workbook is written on a second thread meanwhile */
+        if ((rc = report_prepare(&n, &job)) != CR_OK)
             goto cleanup;
-        phase(o->v, "actions", &t0);
-        /* the lookup indexes of incremental nights, built after the first load */
-        if ((rc = cr_store_ensure_indexes(st)) != CR_OK ||
-            (rc = cr_store_meta_set(st, META_INDEXED, 1)) != CR_OK)
+        threaded = pthread_create(&thread, NULL, report_write, &job) == 0;
+        if ((rc = emit_actions(&n)) == CR_OK) {
+            phase(o->v, "actions", &t0);
+            /* the lookup indexes of incremental nights, built after the first load */
+            if ((rc = cr_store_ensure_indexes(st)) == CR_OK)
+                rc = cr_store_meta_set(st, META_INDEXED, 1);
+            phase(o->v, "indexes", &t0);
+        }
+        if (threaded)
+            pthread_join(thread, NULL);
+        else
+            report_write(&job);
+        threaded = false;
+        if (rc != CR_OK)
             goto cleanup;
-        phase(o->v, "indexes", &t0);
+    } else {
+        if ((rc = report_prepare(&n, &job)) != CR_OK)
+            goto cleanup;
+        report_write(&job);
     }
-    rc = write_report(&n, report, sizeof report);
     phase(o->v, "report", &t0);
-    if (rc != CR_OK) {
-        report[0] = '\0';
+    if ((rc = job.rc) != CR_OK)
         goto cleanup;
-    }
+    snprintf(report, sizeof report, "%s", job.path);
     if (!n.dry)
         rc = cr_store_run_finish(st, n.run_id, "done", (cr_time_t)time(NULL), &n.stats);
     if (o->v >= CR_NORMAL)
@@ -1033,6 +1064,9 @@ cleanup:
         cr_store_rollback(st);
     if (rc != CR_OK && !n.dry && n.run_id)
         cr_store_run_finish(st, n.run_id, "failed", (cr_time_t)time(NULL), &n.stats);
+    if (threaded)
+        pthread_join(thread, NULL);
+    report_release(&job);
     cr_store_subset_end(st);
     night_release(&n);
     if (rc == CR_OK)
