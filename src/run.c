@@ -1023,10 +1023,11 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         in_tx = false;
         cr_fault_point("after decision commit");
         phase(o->v, "commit", &t0);
-        /* the workbook is written on a second thread meanwhile */
-        if ((rc = report_prepare(&n, &job)) != CR_OK)
-            goto cleanup;
-        threaded = pthread_create(&thread, NULL, report_write, &job) == 0;
+        /* the workbook is written on a second thread meanwhile; a workbook
+         * that cannot be made never holds back the action files */
+        cr_err prc = report_prepare(&n, &job);
+        job.rc = prc;
+        threaded = prc == CR_OK && pthread_create(&thread, NULL, report_write, &job) == 0;
         if ((rc = emit_actions(&n)) == CR_OK) {
             phase(o->v, "actions", &t0);
             /* the lookup indexes of incremental nights, built after the first load */
@@ -1036,7 +1037,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         }
         if (threaded)
             pthread_join(thread, NULL);
-        else
+        else if (prc == CR_OK)
             report_write(&job);
         threaded = false;
         if (rc != CR_OK)

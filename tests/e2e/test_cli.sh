@@ -83,3 +83,4 @@ cr run --config "$E/config/fileinbox.yaml" --as-of 2026-11-20; expect_rc inbox_i
 touch "$E/blocker"
 sed 's#report_dir: ../reports#report_dir: ../blocker/reports#' "$CFG" >"$E/config/noreport.yaml"
 cr run --config "$E/config/noreport.yaml" --as-of 2026-11-20; expect_rc report_dir_blocked_73 73
+check report_dir_blocked_actions_still_written bash -c "ls \"$E\"/reports/actions/payment_actions_20261120_run*.csv"
