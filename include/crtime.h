@@ -50,6 +50,9 @@ typedef struct cr_civil {
     int hour, minute, second;  /* 0-23, 0-59, 0-59 */
 } cr_civil;
 
+/* The earlier of two instants, where CR_TIME_NONE means "none". */
+cr_time_t cr_time_min(cr_time_t a, cr_time_t b);
+
 /* Civil-date arithmetic (proleptic Gregorian). */
 cr_day_t cr_days_from_civil(int y, int m, int d);
 void cr_civil_from_days(cr_day_t days, int *y, int *m, int *d);

@@ -950,3 +950,12 @@ void cr_format_day(cr_day_t day, char *buf, size_t n)
     cr_civil_from_days(day, &y, &m, &d);
     snprintf(buf, n, "%04d-%02d-%02d", y, m, d);
 }
+
+cr_time_t cr_time_min(cr_time_t a, cr_time_t b)
+{
+    if (a == CR_TIME_NONE)
+        return b;
+    if (b == CR_TIME_NONE)
+        return a;
+    return a < b ? a : b;
+}

@@ -430,14 +430,6 @@ cr_time_t cr_hold_expiry(const cr_policy *p, const cr_claim *c)
     return c->paid_at + (cr_time_t)d * CR_SECONDS_PER_DAY;
 }
 
-static cr_time_t tmin(cr_time_t a, cr_time_t b)
-{
-    if (a == CR_TIME_NONE)
-        return b;
-    if (b == CR_TIME_NONE)
-        return a;
-    return a < b ? a : b;
-}
 
 static void claim_checks(const cr_rules_ctx *rc, const cr_claim *c, cr_excs *excs)
 {
@@ -510,9 +502,9 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
         if (e->at > D || e->duplicate)
             continue;
         if (e->kind == CR_EV_SHIPPED)
-            d->shipped_at = tmin(d->shipped_at, e->at);
+            d->shipped_at = cr_time_min(d->shipped_at, e->at);
         else if (e->kind == CR_EV_DELIVERED)
-            d->delivered_at = tmin(d->delivered_at, e->at);
+            d->delivered_at = cr_time_min(d->delivered_at, e->at);
         else if (!checkin || e->at < checkin->at || (e->at == checkin->at && e->id < checkin->id))
             checkin = e;
     }
@@ -546,7 +538,7 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
         snprintf(d->detail, sizeof d->detail, "not decided: missing pre-authorization");
         return;
     }
-    d->arrival = tmin(d->delivered_at, d->checkin_at);
+    d->arrival = cr_time_min(d->delivered_at, d->checkin_at);
     cr_day_t paid_day = cr_tz_day_of(rc->tz, c->paid_at);
     cr_day_t deadline_day = paid_day + c->return_days;
     d->deadline = cr_tz_end_of_day(rc->tz, deadline_day);

@@ -206,14 +206,6 @@ static cr_time_t local_to_utc(const cr_tz *tz, cr_day_t day, int64_t secs)
     return cr_tz_to_utc(tz, &c);
 }
 
-static cr_time_t tmin(cr_time_t a, cr_time_t b)
-{
-    if (a == CR_TIME_NONE)
-        return b;
-    if (b == CR_TIME_NONE)
-        return a;
-    return a < b ? a : b;
-}
 
 static void simulate(const world *w, uint32_t idx, claim *c)
 {
@@ -406,7 +398,7 @@ static int predict(const world *w, const claim *c)
     cr_time_t ci = c->ci != CR_TIME_NONE && c->ci <= D ? c->ci : CR_TIME_NONE;
     cr_time_t dl = c->carrier && c->deliv != CR_TIME_NONE && c->deliv <= D ? c->deliv : CR_TIME_NONE;
     cr_time_t sh = c->carrier && c->ship != CR_TIME_NONE && c->ship <= D ? c->ship : CR_TIME_NONE;
-    cr_time_t arr = tmin(dl, ci);
+    cr_time_t arr = cr_time_min(dl, ci);
     bool timely = arr != CR_TIME_NONE &&
                   (arr <= deadline || (sh != CR_TIME_NONE && sh <= deadline && arr <= grace));
     if (ci != CR_TIME_NONE) {

@@ -25,17 +25,6 @@ typedef struct csv_coll {
     size_t stop_after;  /* when non-zero: return CR_EIO on that call */
 } csv_coll;
 
-static char *csv_dupn(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        if (n)
-            memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 static cr_err csv_collect(void *ud, const cr_csv_record *rec)
 {
     csv_coll *c = ud;
@@ -47,11 +36,11 @@ static cr_err csv_collect(void *ud, const cr_csv_record *rec)
     csv_rec *r = &c->r[c->n++];
     r->nfields = rec->nfields;
     for (size_t i = 0; i < rec->nfields && i < CSV_MAXF; i++)
-        r->f[i] = csv_dupn(rec->fields[i], strlen(rec->fields[i]));
+        r->f[i] = cr_strndup(rec->fields[i], strlen(rec->fields[i]));
     r->line = rec->line;
-    r->raw = csv_dupn(rec->raw ? rec->raw : "", rec->raw ? rec->raw_len : 0);
+    r->raw = cr_strndup(rec->raw ? rec->raw : "", rec->raw ? rec->raw_len : 0);
     r->raw_len = rec->raw_len;
-    r->bad = rec->bad ? csv_dupn(rec->bad, strlen(rec->bad)) : NULL;
+    r->bad = rec->bad ? cr_strndup(rec->bad, strlen(rec->bad)) : NULL;
     return CR_OK;
 }
 

@@ -23,17 +23,6 @@ typedef struct rg_csv {
     size_t n;
 } rg_csv;
 
-static char *rg_dupn(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        if (n)
-            memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 static cr_err rg_collect(void *ud, const cr_csv_record *rec)
 {
     rg_csv *c = ud;
@@ -42,8 +31,8 @@ static cr_err rg_collect(void *ud, const cr_csv_record *rec)
     rg_rec *r = &c->r[c->n++];
     r->line = rec->line;
     r->nfields = rec->nfields;
-    r->f0 = rec->nfields ? rg_dupn(rec->fields[0], strlen(rec->fields[0])) : NULL;
-    r->raw = rg_dupn(rec->raw ? rec->raw : "", rec->raw ? rec->raw_len : 0);
+    r->f0 = rec->nfields ? cr_strndup(rec->fields[0], strlen(rec->fields[0])) : NULL;
+    r->raw = cr_strndup(rec->raw ? rec->raw : "", rec->raw ? rec->raw_len : 0);
     r->bad = rec->bad != NULL;
     return CR_OK;
 }
