@@ -92,11 +92,14 @@ typedef struct cr_action {
     cr_time_t received_at;
 } cr_action;
 
-/* Loads the actions (only those not yet written when UNWRITTEN_ONLY). */
-cr_err cr_store_actions_load(cr_store *s, bool unwritten_only, cr_pool *pool, cr_action **out,
-                             size_t *n);
-/* Records a new action.  The database refuses a second action of a kind
- * for a claim (UNIQUE): then *DUPLICATE is set and nothing is written. */
+/* Loads the actions (of the subset's claims during a subset). */
+cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t *n);
+/* Loads the actions not yet written, except those of run EXCEPT_RUN. */
+cr_err cr_store_actions_unwritten(cr_store *s, int64_t except_run, cr_pool *pool, cr_action **out,
+                                  size_t *n);
+/* Records a new action, with its confirmation when CONFIRMED_ROW is set.
+ * The database refuses a second action of a kind for a claim (UNIQUE):
+ * then *DUPLICATE is set and nothing is written. */
 cr_err cr_store_action_add(cr_store *s, cr_action *a, bool *duplicate);
 cr_err cr_store_action_confirm(cr_store *s, int64_t action_id, int64_t row_id, cr_time_t at);
 cr_err cr_store_action_mark_written(cr_store *s, int64_t action_id, const char *file_name);

@@ -98,6 +98,7 @@ typedef struct night {
     cr_action *new_actions;    /* issued by this run */
     size_t nnew, capnew;
     long *pay_of, *ful_of;     /* per claim: index into actions, -1 none */
+    long *newpay_of;           /* per claim: index into new_actions, -1 none */
     cr_excs excs;
     cr_run_stats stats;
     cr_file_list files;
@@ -120,6 +121,7 @@ static void night_release(night *n)
     free(n->new_actions);
     free(n->pay_of);
     free(n->ful_of);
+    free(n->newpay_of);
     free(n->dh);
     cr_excs_release(&n->excs);
     cr_file_list_release(&n->files);
@@ -257,16 +259,17 @@ static cr_err load(night *n, cr_claimsdb *cdb)
     if (rc != CR_OK ||
         (rc = cr_store_events_load(n->st, &n->pool, &n->events, &n->nevents)) != CR_OK ||
         (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) != CR_OK ||
-        (rc = cr_store_actions_load(n->st, false, &n->pool, &n->actions, &n->nactions)) != CR_OK ||
+        (rc = cr_store_actions_load(n->st, &n->pool, &n->actions, &n->nactions)) != CR_OK ||
         (rc = cr_store_decision_hashes(n->st, &n->pool, &n->dh, &n->ndh)) != CR_OK)
         return rc;
     size_t nc = n->nclaims ? n->nclaims : 1;
     n->pay_of = malloc(nc * sizeof *n->pay_of);
     n->ful_of = malloc(nc * sizeof *n->ful_of);
-    if (!n->pay_of || !n->ful_of)
+    n->newpay_of = malloc(nc * sizeof *n->newpay_of);
+    if (!n->pay_of || !n->ful_of || !n->newpay_of)
         return cr_error(CR_ENOMEM, "out of memory");
     for (size_t i = 0; i < n->nclaims; i++)
-        n->pay_of[i] = n->ful_of[i] = -1;
+        n->pay_of[i] = n->ful_of[i] = n->newpay_of[i] = -1;
     for (size_t i = 0; i < n->nactions; i++) {
         long c = cr_claim_find(n->claims, n->nclaims, n->actions[i].claim_id);
         if (c < 0)
@@ -326,16 +329,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d)
         a->run_id = n->run_id;
         a->issued_at = n->D;
         a->file_name = n->pay_name;
-        bool dup = false;
-        cr_err rc = cr_store_action_add(n->st, a, &dup);
-        if (rc != CR_OK)
-            return rc;
-        if (dup) {
-            /* the database refused a second payment action for this claim */
-            n->nnew--;
-            n->stats.previously_issued++;
-            return CR_OK;
-        }
+        n->newpay_of[i] = (long)(n->nnew - 1);
         if (d->kind == CR_D_CAPTURE) {
             n->stats.captures++;
             if (d->hold_expires != CR_TIME_NONE && n->D > d->hold_expires &&
@@ -383,15 +377,6 @@ static cr_err act(night *n, size_t i, const cr_decision *d)
         a->product_model = c->product_model;
         a->received_sn = d->checkin ? d->checkin->serial : NULL;
         a->received_at = d->checkin_at;
-        bool dup = false;
-        cr_err rc = cr_store_action_add(n->st, a, &dup);
-        if (rc != CR_OK)
-            return rc;
-        if (dup) {
-            n->nnew--;
-            n->stats.previously_issued++;
-            return CR_OK;
-        }
         n->stats.ships++;
     }
     return CR_OK;
@@ -598,16 +583,14 @@ static cr_err settle_all(night *n)
             pv[i].action_id = a->id;
         }
     }
-    for (size_t k = 0; k < n->nnew; k++) {
-        const cr_action *a = &n->new_actions[k];
-        long i = cr_claim_find(n->claims, n->nclaims, a->claim_id);
-        if (i < 0 || strcmp(a->kind, "payment") != 0)
+    for (size_t i = 0; i < n->nclaims; i++) {
+        if (n->newpay_of[i] < 0)
             continue;
+        const cr_action *a = &n->new_actions[n->newpay_of[i]];
         pv[i].kind = strcmp(a->action, "capture") == 0 ? CR_PAY_CAPTURE : CR_PAY_RELEASE;
         pv[i].issued_at = a->issued_at;
         pv[i].amount = a->amount;
         pv[i].currency = a->currency;
-        pv[i].action_id = a->id;
     }
     rc = cr_settle(n->claims, n->nclaims, n->srows, n->nsrows, pv, &n->cfg->policy, n->D, &n->excs);
     if (rc != CR_OK) {
@@ -615,7 +598,15 @@ static cr_err settle_all(night *n)
         goto cleanup;
     }
     for (size_t i = 0; i < n->nclaims; i++) {
-        if (!pv[i].confirmed_row || !pv[i].action_id)
+        if (!pv[i].confirmed_row)
+            continue;
+        if (n->newpay_of[i] >= 0) {
+            /* issued tonight: recorded with its confirmation (record_new_actions) */
+            n->new_actions[n->newpay_of[i]].confirmed_row = pv[i].confirmed_row;
+            n->new_actions[n->newpay_of[i]].confirmed_at = pv[i].confirmed_at;
+            continue;
+        }
+        if (!pv[i].action_id)
             continue;
         const cr_action *a = n->pay_of[i] >= 0 ? &n->actions[n->pay_of[i]] : NULL;
         if (a && a->confirmed_row)
@@ -627,6 +618,25 @@ static cr_err settle_all(night *n)
 cleanup:
     free(pv);
     return rc;
+}
+
+/* Records the actions this run issued, with the confirmations settle
+ * found for them tonight.  Every claim's earlier actions were loaded, so
+ * the database refusing one (UNIQUE) means the night read an incomplete
+ * state: nothing of it is kept. */
+static cr_err record_new_actions(night *n)
+{
+    for (size_t k = 0; k < n->nnew; k++) {
+        cr_action *a = &n->new_actions[k];
+        bool dup = false;
+        cr_err rc = cr_store_action_add(n->st, a, &dup);
+        if (rc != CR_OK)
+            return rc;
+        if (dup)
+            return cr_error(CR_EIO, "claim %s already has a %s action this night did not read;"
+                                    " nothing was recorded", a->claim_id, a->kind);
+    }
+    return CR_OK;
 }
 
 static cr_err record_exceptions(night *n)
@@ -656,11 +666,11 @@ static cr_err emit_actions(night *n)
 
     if ((rc = cr_make_dirs(n->cfg->actions_dir)) != CR_OK)
         return rc;
-    /* the actions not written yet: this run's, and any a killed run left */
-    if ((rc = cr_store_actions_load(n->st, true, &pool, &all, &nall)) != CR_OK)
+    /* the actions not written yet: any a killed run left, then this run's */
+    if ((rc = cr_store_actions_unwritten(n->st, n->run_id, &pool, &all, &nall)) != CR_OK)
         goto cleanup;
-    pay = malloc((nall ? nall : 1) * sizeof *pay);
-    ful = malloc((nall ? nall : 1) * sizeof *ful);
+    pay = malloc((nall + n->nnew ? nall + n->nnew : 1) * sizeof *pay);
+    ful = malloc((nall + n->nnew ? nall + n->nnew : 1) * sizeof *ful);
     if (!pay || !ful) {
         rc = cr_error(CR_ENOMEM, "out of memory");
         goto cleanup;
@@ -671,16 +681,21 @@ static cr_err emit_actions(night *n)
         cr_action *a = &all[i];
         if (a->written)
             continue;
-        if (a->run_id != n->run_id && a->file_name &&
-            cr_actions_file_exists(n->cfg->actions_dir, a->file_name)) {
+        if (a->file_name && cr_actions_file_exists(n->cfg->actions_dir, a->file_name)) {
             /* its file appeared before the run that wrote it was killed */
             if ((rc = cr_store_action_mark_written(n->st, a->id, a->file_name)) != CR_OK)
                 goto rollback;
             continue;
         }
-        if (a->run_id != n->run_id)
-            cr_info(n->o->v, "claim %s: %s of run %lld was never written; writing it now",
-                    a->claim_id, a->action, (long long)a->run_id);
+        cr_info(n->o->v, "claim %s: %s of run %lld was never written; writing it now",
+                a->claim_id, a->action, (long long)a->run_id);
+        if (strcmp(a->kind, "payment") == 0)
+            pay[npay++] = a;
+        else
+            ful[nful++] = a;
+    }
+    for (size_t i = 0; i < n->nnew; i++) {
+        const cr_action *a = &n->new_actions[i];
         if (strcmp(a->kind, "payment") == 0)
             pay[npay++] = a;
         else
@@ -1013,7 +1028,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     if ((rc = settle_all(&n)) != CR_OK)
         goto cleanup;
     phase(o->v, "settle", &t0);
-    if ((rc = record_exceptions(&n)) != CR_OK || (!n.dry && (rc = record_watermarks(&n)) != CR_OK) ||
+    if ((rc = record_new_actions(&n)) != CR_OK || (rc = record_exceptions(&n)) != CR_OK || (!n.dry && (rc = record_watermarks(&n)) != CR_OK) ||
         (rc = cr_store_run_finish(st, n.run_id, "decided", (cr_time_t)time(NULL), &n.stats)) != CR_OK)
         goto cleanup;
     if (in_tx) {

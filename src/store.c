@@ -113,8 +113,9 @@ static const char *const sql_text[Q_COUNT] = {
                   " resolved_at = CASE status WHEN 'resolved' THEN NULL ELSE resolved_at END"
                   " WHERE exc_id = ?1",
     [Q_ACTION_ADD] = "INSERT INTO actions(claim_id,kind,action,reason,amount,currency,psp_ref,"
-                     "run_id,issued_at,file_name,region,product_model,received_sn,received_at)"
-                     " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(claim_id,kind) DO NOTHING",
+                     "run_id,issued_at,file_name,region,product_model,received_sn,received_at,"
+                     "confirmed_row,confirmed_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                     " ON CONFLICT(claim_id,kind) DO NOTHING",
     [Q_ACTION_CONFIRM] = "UPDATE actions SET confirmed_row = ?2, confirmed_at = ?3"
                          " WHERE action_id = ?1 AND confirmed_row IS NULL",
     [Q_ACTION_WRITTEN] = "UPDATE actions SET written = 1, file_name = ?2 WHERE action_id = ?1",
@@ -653,18 +654,27 @@ static bool fill_action(cr_pool *pool, sqlite3_stmt *st, void *item)
     return !oom;
 }
 
-cr_err cr_store_actions_load(cr_store *s, bool unwritten_only, cr_pool *pool, cr_action **out,
-                             size_t *n)
-{
 #define ACTION_SELECT                                                                        \
     "SELECT action_id, claim_id, kind, action, reason, amount, currency, psp_ref, run_id,"      \
     " issued_at, file_name, written, confirmed_row, confirmed_at, region, product_model,"       \
     " received_sn, received_at FROM actions"
-    sqlite3_stmt *st = prepare(s, unwritten_only ? ACTION_SELECT " WHERE written = 0 ORDER BY action_id"
-                                  : s->subset    ? ACTION_SELECT " WHERE claim_id IN (SELECT claim_id"
-                                                                 " FROM temp.sub_claims) ORDER BY action_id"
-                                                 : ACTION_SELECT " ORDER BY action_id");
+
+cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t *n)
+{
+    sqlite3_stmt *st = prepare(s, s->subset ? ACTION_SELECT " WHERE claim_id IN (SELECT claim_id"
+                                              " FROM temp.sub_claims) ORDER BY action_id"
+                                            : ACTION_SELECT " ORDER BY action_id");
     return load_rows(s, st, pool, sizeof **out, fill_action, "load actions", out, n);
+}
+
+cr_err cr_store_actions_unwritten(cr_store *s, int64_t except_run, cr_pool *pool, cr_action **out,
+                                  size_t *n)
+{
+    sqlite3_stmt *st = prepare(s, ACTION_SELECT " WHERE written = 0 AND run_id IS NOT ?"
+                                                " ORDER BY action_id");
+    if (st)
+        sqlite3_bind_int64(st, 1, except_run);
+    return load_rows(s, st, pool, sizeof **out, fill_action, "load unwritten actions", out, n);
 }
 
 cr_err cr_store_action_add(cr_store *s, cr_action *a, bool *duplicate)
@@ -686,6 +696,13 @@ cr_err cr_store_action_add(cr_store *s, cr_action *a, bool *duplicate)
     bind_text(st, 12, a->product_model);
     bind_text(st, 13, a->received_sn);
     bind_time(st, 14, a->received_at);
+    if (a->confirmed_row) {
+        sqlite3_bind_int64(st, 15, a->confirmed_row);
+        bind_time(st, 16, a->confirmed_at);
+    } else {
+        sqlite3_bind_null(st, 15);
+        sqlite3_bind_null(st, 16);
+    }
     cr_err rc = step_done(s, st, "record an action");
     if (rc != CR_OK)
         return rc;
@@ -717,7 +734,8 @@ cr_err cr_store_action_mark_written(cr_store *s, int64_t action_id, const char *
 
 cr_err cr_store_actions_retarget(cr_store *s, const char *kind, const char *file_name)
 {
-    sqlite3_stmt *st = prepare(s, "UPDATE actions SET file_name = ?2 WHERE written = 0 AND kind = ?1");
+    sqlite3_stmt *st = prepare(s, "UPDATE actions SET file_name = ?2 WHERE written = 0 AND kind = ?1"
+                                  " AND file_name IS NOT ?2");
     if (!st)
         return CR_EIO;
     bind_text(st, 1, kind);
@@ -1025,11 +1043,11 @@ cr_err cr_store_subset_begin(cr_store *s, const cr_subset_seed *o, long *nclaims
         /* events and settlement rows new to this run: ingested since the last
          * run, or dated since the last as-of (then not visible yet) */
         "INSERT OR IGNORE INTO temp.sub_events SELECT event_id, 0 FROM events"
-        " WHERE event_id > ?3 AND at <= ?1",
+        " WHERE event_id > ?3 AND +at <= ?1", /* '+': by rowid, not the whole at index */
         "INSERT OR IGNORE INTO temp.sub_events SELECT event_id, 0 FROM events"
         " WHERE at > ?2 AND at <= ?1",
         "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id, 0 FROM settlements"
-        " WHERE row_id > ?4 AND booked_at <= ?1",
+        " WHERE row_id > ?4 AND +booked_at <= ?1",
         "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id, 0 FROM settlements"
         " WHERE booked_at > ?2 AND booked_at <= ?1",
     };
