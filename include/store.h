@@ -165,6 +165,12 @@ cr_err cr_store_max_ids(cr_store *s, int64_t *event_id, int64_t *row_id);
 /* Small integers kept between runs (watermarks). */
 cr_err cr_store_meta_get(cr_store *s, const char *key, int64_t *value, bool *found);
 cr_err cr_store_meta_set(cr_store *s, const char *key, int64_t value);
+/* A night that rewrites most of the state (a first or --full night) runs
+ * with a rollback journal instead of the write-ahead log: pages new to the
+ * file are then written once instead of twice (log, then checkpoint).
+ * Needs the database to itself; false (and the log kept) when another
+ * connection has it open.  ON false goes back to the log. */
+bool cr_store_bulk(cr_store *s, bool on);
 /* Creates the lookup indexes when missing (after the first bulk load). */
 cr_err cr_store_ensure_indexes(cr_store *s);
 

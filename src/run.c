@@ -980,7 +980,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     cr_err rc, ingest_rc = CR_OK;
     night n = {.cfg = cfg, .st = st, .o = o, .D = o->as_of, .dry = o->dry_run};
     char report[4096] = "";
-    bool in_tx = false, outer_tx = false, threaded = false;
+    bool in_tx = false, outer_tx = false, threaded = false, bulk = false;
     report_job job = {0};
     pthread_t thread;
     long unfinished = 0;
@@ -1017,6 +1017,11 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     cr_debug(o->v, "loaded %zu claims, %zu events, %zu settlement rows, %zu actions", n.nclaims,
              n.nevents, n.nsrows, n.nactions);
     if (!n.dry) {
+        /* a night over everything writes most pages anew: see cr_store_bulk */
+        bulk = !n.incremental && cr_store_bulk(st, true);
+        if (!n.incremental)
+            cr_debug(o->v, "%s", bulk ? "bulk night: rollback journal"
+                                      : "bulk night, but the state database is in use: write-ahead log");
         if ((rc = cr_store_begin(st)) != CR_OK)
             goto cleanup;
         in_tx = true;
@@ -1050,6 +1055,9 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
                 rc = cr_store_meta_set(st, META_INDEXED, 1);
             phase(o->v, "indexes", &t0);
         }
+        if (bulk && !cr_store_bulk(st, false))
+            cr_warn("could not return the state database to write-ahead logging; the next run will");
+        bulk = false;
         if (threaded)
             pthread_join(thread, NULL);
         else if (prc == CR_OK)
@@ -1078,6 +1086,8 @@ cleanup:
         cr_store_rollback(st);
     if (outer_tx)
         cr_store_rollback(st);
+    if (bulk)
+        cr_store_bulk(st, false);
     if (rc != CR_OK && !n.dry && n.run_id)
         cr_store_run_finish(st, n.run_id, "failed", (cr_time_t)time(NULL), &n.stats);
     if (threaded)

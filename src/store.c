@@ -849,6 +849,17 @@ cr_err cr_store_meta_set(cr_store *s, const char *key, int64_t value)
     return rc;
 }
 
+bool cr_store_bulk(cr_store *s, bool on)
+{
+    sqlite3_stmt *st = prepare(s, on ? "PRAGMA journal_mode = DELETE" : "PRAGMA journal_mode = WAL");
+    if (!st)
+        return false;
+    bool ok = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) &&
+              strcmp((const char *)sqlite3_column_text(st, 0), on ? "delete" : "wal") == 0;
+    sqlite3_finalize(st);
+    return ok;
+}
+
 cr_err cr_store_ensure_indexes(cr_store *s)
 {
     /* built once, after the first bulk load: building is much faster than

@@ -75,3 +75,22 @@ I=$TMP/instant
 newenv "$I"
 cr run --config "$CFG" --as-of 2026-11-21T04:59:59Z
 check instant_equals_night1 same_rows "$I/reports/actions/payment_actions_20261120_run1.csv" "$X/payment_actions_20261120_run1.csv"
+
+# A first night writes with a rollback journal (cr_store_bulk) and leaves the
+# state database in write-ahead-log mode; with another connection holding
+# the database it keeps the log, and decides the same.
+expect_eq bulk_night_back_to_wal "$(q "$I" "pragma journal_mode")" wal
+K=$TMP/bulk_busy
+newenv "$K"
+mkdir -p "$K/var"
+sqlite3 "$K/var/carerecon.db" "pragma journal_mode=wal" >/dev/null # an empty state database
+# a reader holds a read transaction open while the night runs
+( printf 'begin;\nselect count(*) from sqlite_master;\n.system sleep 8\ncommit;\n' |
+    sqlite3 -batch "$K/var/carerecon.db" >/dev/null 2>&1 ) &
+reader=$!
+sleep 1
+cr run --config "$CFG" --as-of 2026-11-20 --verbose
+expect_err bulk_busy_keeps_log "bulk night, but the state database is in use: write-ahead log"
+check bulk_busy_same_actions same_rows "$K/reports/actions/payment_actions_20261120_run1.csv" "$X/payment_actions_20261120_run1.csv"
+wait "$reader" 2>/dev/null || true
+expect_eq bulk_busy_wal "$(q "$K" "pragma journal_mode")" wal
