@@ -47,6 +47,16 @@ cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count);
 /* --- files and their rows --- */
 /* Looks a content hash up; *FOUND tells, NAME gets the name it came in as. */
 cr_err cr_store_file_find(cr_store *s, const char *sha256, bool *found, char *name, size_t n);
+/* An inbox file's identity on disk: when all of it is unchanged, so is
+ * the content (the same rule as git's index and rsync's quick check). */
+typedef struct cr_file_stat {
+    int64_t dev, ino, size, mtime_ns, ctime_ns;
+} cr_file_stat;
+/* The SHA-256 recorded for PATH when it still looks as FS says (*HIT). */
+cr_err cr_store_inbox_seen_get(cr_store *s, const char *path, const cr_file_stat *fs,
+                               char sha256[65], bool *hit);
+cr_err cr_store_inbox_seen_put(cr_store *s, const char *path, const cr_file_stat *fs,
+                               const char *sha256);
 cr_err cr_store_file_add(cr_store *s, int64_t run_id, const char *sha256, const char *name,
                          const char *feed, cr_feed_kind kind, const char *status,
                          const cr_feed_stats *st, const char *detail, cr_time_t now,

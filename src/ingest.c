@@ -138,9 +138,32 @@ static int name_cmp(const void *a, const void *b)
 }
 
 /* Ingests one file: NAME in folder DIR, matched to FEED. */
+/* Reports NAME skipped: its content was ingested before as SEEN_NAME. */
+static void skipped(cr_verbosity v, const char *name, const char *kind, const cr_feed *feed,
+                    const char *seen_name, cr_run_stats *stats, cr_file_list *files)
+{
+    char d[600];
+    snprintf(d, sizeof d, "same content as %s, ingested before", seen_name);
+    cr_debug(v, "%s: skipped: %s", name, d);
+    if (strcmp(seen_name, name) != 0)
+        cr_info(v, "%s: skipped: %s", name, d);
+    stats->files_skipped++;
+    file_add(files, name, kind, feed->name, "skipped", d);
+}
+
+/* Whether a file last changed a second or more before NOW: only then
+ * is its look on disk remembered (a file still being written, or written
+ * twice within the clock's granularity, is read again next time). */
+static bool settled(const cr_file_stat *id, cr_time_t now)
+{
+    int64_t changed = id->mtime_ns > id->ctime_ns ? id->mtime_ns : id->ctime_ns;
+    return changed / 1000000000 + 1 < now;
+}
+
 static cr_err ingest_file(const cr_config *cfg, cr_store *st, int64_t run_id, cr_time_t now,
                           cr_verbosity v, const char *dir, const char *name, const cr_feed *feed,
-                          cr_run_stats *stats, cr_file_list *files, bool *rejected_whole)
+                          const cr_file_stat *id, cr_run_stats *stats, cr_file_list *files,
+                          bool *rejected_whole)
 {
     char path[4096], sha[65], seen_name[512], why[512];
     const char *data = NULL;
@@ -151,6 +174,17 @@ static cr_err ingest_file(const cr_config *cfg, cr_store *st, int64_t run_id, cr
     const char *kind = feed->kind == CR_FEED_RECEIPTS ? "receipts" : "settlements";
 
     snprintf(path, sizeof path, "%s/%s", dir, name);
+    /* a file seen before and unchanged on disk is known without reading it */
+    bool hit = false;
+    if ((rc = cr_store_inbox_seen_get(st, path, id, sha, &hit)) != CR_OK)
+        return rc;
+    if (hit && (rc = cr_store_file_find(st, sha, &found, seen_name, sizeof seen_name)) != CR_OK)
+        return rc;
+    if (hit && found) {
+        cr_debug(v, "%s: unchanged on disk since it was read; not read again", name);
+        skipped(v, name, kind, feed, seen_name, stats, files);
+        return CR_OK;
+    }
     if (cr_file_map(path, &data, &len) != CR_OK) {
         /* one unreadable file must not stop the night: it is left for the
          * next run, like a file rejected whole (the message is printed) */
@@ -163,13 +197,9 @@ static cr_err ingest_file(const cr_config *cfg, cr_store *st, int64_t run_id, cr
     if ((rc = cr_store_file_find(st, sha, &found, seen_name, sizeof seen_name)) != CR_OK)
         goto cleanup;
     if (found) {
-        char d[600];
-        snprintf(d, sizeof d, "same content as %s, ingested before", seen_name);
-        cr_debug(v, "%s: skipped: %s", name, d);
-        if (strcmp(seen_name, name) != 0)
-            cr_info(v, "%s: skipped: %s", name, d);
-        stats->files_skipped++;
-        file_add(files, name, kind, feed->name, "skipped", d);
+        skipped(v, name, kind, feed, seen_name, stats, files);
+        if (settled(id, now))
+            rc = cr_store_inbox_seen_put(st, path, id, sha);
         goto cleanup;
     }
     sinkctx sc = {.st = st, .run_id = run_id, .name = name, .v = v};
@@ -178,6 +208,8 @@ static cr_err ingest_file(const cr_config *cfg, cr_store *st, int64_t run_id, cr
         goto cleanup;
     rc = cr_store_file_add(st, run_id, sha, name, feed->name, feed->kind, "ingested", NULL, NULL,
                            now, &sc.file_id);
+    if (rc == CR_OK && settled(id, now))
+        rc = cr_store_inbox_seen_put(st, path, id, sha);
     if (rc == CR_OK)
         rc = cr_feed_parse(cfg, feed, data, len, &sink, &fs, why, sizeof why);
     if (rc == CR_EDATA) {
@@ -297,7 +329,11 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
             fprintf(stderr, "\rcarerecon: %s %zu/%zu %-40.40s", kname, i + 1, n, names[i]);
             fflush(stderr);
         }
-        rc = ingest_file(cfg, st, run_id, now, v, dir, names[i], feed, stats, files, rejected_whole);
+        cr_file_stat id = {(int64_t)sb.st_dev, (int64_t)sb.st_ino, (int64_t)sb.st_size,
+                           (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec,
+                           (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec};
+        rc = ingest_file(cfg, st, run_id, now, v, dir, names[i], feed, &id, stats, files,
+                         rejected_whole);
         if (v >= CR_NORMAL && isatty(STDERR_FILENO))
             fprintf(stderr, "\r%-80s\r", "");
     }

@@ -78,6 +78,11 @@ static const char *const migrations[] = {
     "CREATE INDEX exceptions_status ON exceptions(status, code);"
     "CREATE INDEX exceptions_claim ON exceptions(claim_id);"
     "CREATE INDEX actions_unwritten ON actions(kind) WHERE written = 0;",
+    /* 2: what the inbox files looked like when their content was known, so
+     * a file seen before is not read and hashed again every night */
+    "CREATE TABLE inbox_seen("
+    "  path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL,"
+    "  mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL) WITHOUT ROWID;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -398,6 +403,46 @@ cr_err cr_store_file_find(cr_store *s, const char *sha256, bool *found, char *na
     if (r != SQLITE_ROW && r != SQLITE_DONE)
         return db_error(s->db, "look a file up");
     return CR_OK;
+}
+
+cr_err cr_store_inbox_seen_get(cr_store *s, const char *path, const cr_file_stat *fs,
+                               char sha256[65], bool *hit)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT sha256 FROM inbox_seen WHERE path = ?1 AND dev = ?2"
+                                  " AND ino = ?3 AND size = ?4 AND mtime_ns = ?5 AND ctime_ns = ?6");
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, path);
+    sqlite3_bind_int64(st, 2, fs->dev);
+    sqlite3_bind_int64(st, 3, fs->ino);
+    sqlite3_bind_int64(st, 4, fs->size);
+    sqlite3_bind_int64(st, 5, fs->mtime_ns);
+    sqlite3_bind_int64(st, 6, fs->ctime_ns);
+    int r = sqlite3_step(st);
+    const char *t = r == SQLITE_ROW ? col_text(st, 0) : NULL;
+    *hit = t && strlen(t) == 64;
+    if (*hit)
+        memcpy(sha256, t, 65);
+    sqlite3_finalize(st);
+    return r == SQLITE_ROW || r == SQLITE_DONE ? CR_OK : db_error(s->db, "look an inbox file up");
+}
+
+cr_err cr_store_inbox_seen_put(cr_store *s, const char *path, const cr_file_stat *fs,
+                               const char *sha256)
+{
+    sqlite3_stmt *st = prepare(s, "INSERT OR REPLACE INTO inbox_seen VALUES(?,?,?,?,?,?,?)");
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, path);
+    sqlite3_bind_int64(st, 2, fs->dev);
+    sqlite3_bind_int64(st, 3, fs->ino);
+    sqlite3_bind_int64(st, 4, fs->size);
+    sqlite3_bind_int64(st, 5, fs->mtime_ns);
+    sqlite3_bind_int64(st, 6, fs->ctime_ns);
+    bind_text(st, 7, sha256);
+    cr_err rc = step_done(s, st, "record an inbox file");
+    sqlite3_finalize(st);
+    return rc;
 }
 
 cr_err cr_store_file_add(cr_store *s, int64_t run_id, const char *sha256, const char *name,

@@ -103,3 +103,35 @@ RC=0
 expect_rc unreadable_file_exit_65 65
 expect_err unreadable_file_named "cannot read $U/fixtures/inbox/receipts/depot_zz.csv"
 check unreadable_night_still_decided test -s "$U/reports/actions/payment_actions_20261120_run1.csv"
+
+# A file seen before and unchanged on disk (inode, size, modification and
+# change times) is not read again; one rewritten in place with the same
+# size and its old modification time (its change time moves) is read again
+# and its new content ingested.  Files changed in the last second or two
+# are not remembered.
+C=$TMP/seen
+newenv "$C"
+CR=$C/fixtures/inbox/receipts
+touch -d '2026-11-20 12:00' "$CR"/* "$C"/fixtures/inbox/settlements/*
+sleep 2 # touch moved the change times: let them settle
+cr run --config "$CFG" --as-of 2026-11-20 --quiet
+expect_eq seen_remembered "$(q "$C" "select count(*) from inbox_seen")" \
+    "$(q "$C" "select count(*) from files where status='ingested'")"
+cr run --config "$CFG" --as-of 2026-11-20 --verbose
+expect_err seen_not_read_again "depot_20261120.csv: unchanged on disk since it was read; not read again"
+expect_err seen_still_reported_skipped "depot_20261120.csv: skipped: same content as depot_20261120.csv"
+events_before=$(q "$C" "select count(*) from events")
+# rewritten in place (the same inode and size, a different serial), then
+# given back its old modification time
+new_content=$(sed 's/3QDSL5R0A2B7C9/3QDSL5R0A2B7C8/' "$CR/depot_20261120.csv")
+printf '%s\n' "$new_content" >"$CR/depot_20261120.csv"
+touch -d '2026-11-20 12:00' "$CR/depot_20261120.csv"
+sleep 2 # the change time is then settled too
+cr run --config "$CFG" --as-of 2026-11-20 --verbose
+check seen_changed_read_again bash -c "! grep -q 'depot_20261120.csv: unchanged on disk' '$ERR'"
+expect_eq seen_changed_ingested "$(q "$C" "select count(*) from events where serial like '%3QDSL5R0A2B7C8%'")" 1
+check seen_changed_more_events test "$(q "$C" "select count(*) from events")" -gt "$events_before"
+# a file just written is read every time until it settles
+echo "fresh" >"$CR/depot_99999999.csv"
+cr run --config "$CFG" --as-of 2026-11-20 --quiet
+expect_eq seen_fresh_not_remembered "$(q "$C" "select count(*) from inbox_seen where path like '%depot_99999999.csv'")" 0
