@@ -83,6 +83,10 @@ rm -rf "$DIR"
 t0=$(now)
 build/gen --claims "$N" --seed "$SEED" --out "$DIR" --as-of "$AS_OF" | sed 's/^/bench: /'
 say "generated in $(elapsed "$t0" "$(now)") s; inbox $(du -sm "$DIR/inbox" | cut -f1) MB"
+# Inbox files arrive before the nightly job, not in the second it starts:
+# carerecon remembers a file's look on disk only once it has settled for a
+# second (README, "inbox_seen"), and the generator closes every file at once.
+sleep 2
 CFG=$DIR/config/carerecon.yaml
 
 # Runs one night: run_night NAME AS_OF; sets night_s, night_rss_mb.
@@ -151,6 +155,7 @@ say "ack: $acked exceptions first seen before $ACK_BEFORE acknowledged ($(echo $
 # --- the incremental night --------------------------------------------------
 build/gen --claims "$N" --seed "$SEED" --out "$DIR" --as-of "$AS_OF" --increment "$INCR" \
     --increment-tag "${NEXT//-/}" 2>&1 | sed 's/^/bench: /'
+sleep 2
 run_night night2 "$NEXT"
 INCR_S=$night_s
 [ "$night_rss_mb" -gt "$RSS" ] && RSS=$night_rss_mb
