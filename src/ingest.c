@@ -137,7 +137,6 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Ingests one file: NAME in folder DIR, matched to FEED. */
 /* Reports NAME skipped: its content was ingested before as SEEN_NAME. */
 static void skipped(cr_verbosity v, const char *name, const char *kind, const cr_feed *feed,
                     const char *seen_name, cr_run_stats *stats, cr_file_list *files)
@@ -160,6 +159,8 @@ static bool settled(const cr_file_stat *id, cr_time_t now)
     return changed / 1000000000 + 1 < now;
 }
 
+/* Ingests one file: NAME in folder DIR, matched to FEED; ID is how it
+ * looks on disk. */
 static cr_err ingest_file(const cr_config *cfg, cr_store *st, int64_t run_id, cr_time_t now,
                           cr_verbosity v, const char *dir, const char *name, const cr_feed *feed,
                           const cr_file_stat *id, cr_run_stats *stats, cr_file_list *files,

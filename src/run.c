@@ -633,8 +633,10 @@ static cr_err record_new_actions(night *n)
         if (rc != CR_OK)
             return rc;
         if (dup)
-            return cr_error(CR_EIO, "claim %s already has a %s action this night did not read;"
-                                    " nothing was recorded", a->claim_id, a->kind);
+            return cr_error(CR_EIO, "claim %s: the state database already holds a %s action"
+                                    " that this run did not see (another program writing to it?);"
+                                    " nothing of this run was recorded, run it again",
+                            a->claim_id, a->kind);
     }
     return CR_OK;
 }
@@ -1020,8 +1022,9 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         /* a night over everything writes most pages anew: see cr_store_bulk */
         bulk = !n.incremental && cr_store_bulk(st, true);
         if (!n.incremental)
-            cr_debug(o->v, "%s", bulk ? "bulk night: rollback journal"
-                                      : "bulk night, but the state database is in use: write-ahead log");
+            cr_debug(o->v, "%s", bulk ? "a night over all claims: written with a rollback journal"
+                                      : "a night over all claims, but another process has the state"
+                                        " database open: written through the write-ahead log (slower)");
         if ((rc = cr_store_begin(st)) != CR_OK)
             goto cleanup;
         in_tx = true;
@@ -1033,7 +1036,8 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     if ((rc = settle_all(&n)) != CR_OK)
         goto cleanup;
     phase(o->v, "settle", &t0);
-    if ((rc = record_new_actions(&n)) != CR_OK || (rc = record_exceptions(&n)) != CR_OK || (!n.dry && (rc = record_watermarks(&n)) != CR_OK) ||
+    if ((rc = record_new_actions(&n)) != CR_OK || (rc = record_exceptions(&n)) != CR_OK ||
+        (!n.dry && (rc = record_watermarks(&n)) != CR_OK) ||
         (rc = cr_store_run_finish(st, n.run_id, "decided", (cr_time_t)time(NULL), &n.stats)) != CR_OK)
         goto cleanup;
     if (in_tx) {

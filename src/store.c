@@ -405,6 +405,17 @@ cr_err cr_store_file_find(cr_store *s, const char *sha256, bool *found, char *na
     return CR_OK;
 }
 
+/* Binds PATH and FS to parameters 1 to 6. */
+static void bind_file_stat(sqlite3_stmt *st, const char *path, const cr_file_stat *fs)
+{
+    bind_text(st, 1, path);
+    sqlite3_bind_int64(st, 2, fs->dev);
+    sqlite3_bind_int64(st, 3, fs->ino);
+    sqlite3_bind_int64(st, 4, fs->size);
+    sqlite3_bind_int64(st, 5, fs->mtime_ns);
+    sqlite3_bind_int64(st, 6, fs->ctime_ns);
+}
+
 cr_err cr_store_inbox_seen_get(cr_store *s, const char *path, const cr_file_stat *fs,
                                char sha256[65], bool *hit)
 {
@@ -412,12 +423,7 @@ cr_err cr_store_inbox_seen_get(cr_store *s, const char *path, const cr_file_stat
                                   " AND ino = ?3 AND size = ?4 AND mtime_ns = ?5 AND ctime_ns = ?6");
     if (!st)
         return CR_EIO;
-    bind_text(st, 1, path);
-    sqlite3_bind_int64(st, 2, fs->dev);
-    sqlite3_bind_int64(st, 3, fs->ino);
-    sqlite3_bind_int64(st, 4, fs->size);
-    sqlite3_bind_int64(st, 5, fs->mtime_ns);
-    sqlite3_bind_int64(st, 6, fs->ctime_ns);
+    bind_file_stat(st, path, fs);
     int r = sqlite3_step(st);
     const char *t = r == SQLITE_ROW ? col_text(st, 0) : NULL;
     *hit = t && strlen(t) == 64;
@@ -433,12 +439,7 @@ cr_err cr_store_inbox_seen_put(cr_store *s, const char *path, const cr_file_stat
     sqlite3_stmt *st = prepare(s, "INSERT OR REPLACE INTO inbox_seen VALUES(?,?,?,?,?,?,?)");
     if (!st)
         return CR_EIO;
-    bind_text(st, 1, path);
-    sqlite3_bind_int64(st, 2, fs->dev);
-    sqlite3_bind_int64(st, 3, fs->ino);
-    sqlite3_bind_int64(st, 4, fs->size);
-    sqlite3_bind_int64(st, 5, fs->mtime_ns);
-    sqlite3_bind_int64(st, 6, fs->ctime_ns);
+    bind_file_stat(st, path, fs);
     bind_text(st, 7, sha256);
     cr_err rc = step_done(s, st, "record an inbox file");
     sqlite3_finalize(st);

@@ -90,7 +90,7 @@ sqlite3 "$K/var/carerecon.db" "pragma journal_mode=wal" >/dev/null # an empty st
 reader=$!
 sleep 1
 cr run --config "$CFG" --as-of 2026-11-20 --verbose
-expect_err bulk_busy_keeps_log "bulk night, but the state database is in use: write-ahead log"
+expect_err bulk_busy_keeps_log "another process has the state database open: written through the write-ahead log"
 check bulk_busy_same_actions same_rows "$K/reports/actions/payment_actions_20261120_run1.csv" "$X/payment_actions_20261120_run1.csv"
 wait "$reader" 2>/dev/null || true
 expect_eq bulk_busy_wal "$(q "$K" "pragma journal_mode")" wal
