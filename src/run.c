@@ -108,12 +108,14 @@ typedef struct night {
     bool incremental;          /* only the subset of claims that can have changed */
     cr_claimsdb *cdb;
     int64_t claims_rowid;      /* the claim database's highest rowid seen */
+    cr_pool claims_pool;       /* the strings of a full night's claims */
     char pay_name[128], ful_name[128];
 } night;
 
 static void night_release(night *n)
 {
     cr_pool_release(&n->pool);
+    cr_pool_release(&n->claims_pool);
     free(n->claims);
     free(n->events);
     free(n->srows);
@@ -245,17 +247,37 @@ cleanup:
     return rc;
 }
 
-static cr_err load(night *n, cr_claimsdb *cdb)
+/* A night over everything reads the whole claim database, on a thread of
+ * its own while the inbox is ingested: the two share nothing (the claim
+ * database has its own connection, the claims their own string pool). */
+typedef struct claims_job {
+    const cr_config *cfg;
+    cr_claimsdb *cdb;
+    cr_pool pool;
+    cr_claim *claims;
+    size_t n;
+    cr_err rc;
+} claims_job;
+
+static void *claims_read(void *p)
+{
+    claims_job *j = p;
+    j->rc = cr_claimsdb_load(j->cdb, j->cfg, &j->pool, &j->claims, &j->n);
+    return NULL;
+}
+
+/* Loads what the night decides on: the subset of an incremental night
+ * (META from can_increment), or the claims CJ read and everything else. */
+static cr_err load(night *n, const int64_t *meta, claims_job *cj)
 {
     cr_err rc;
-    int64_t meta[5];
-    n->cdb = cdb;
-    if (!cr_claimsdb_max_rowid(cdb, &n->claims_rowid))
-        n->claims_rowid = 0;
-    if (can_increment(n, cdb, meta))
-        rc = load_subset(n, cdb, meta);
-    else
-        rc = cr_claimsdb_load(cdb, n->cfg, &n->pool, &n->claims, &n->nclaims);
+    if (meta)
+        rc = load_subset(n, n->cdb, meta);
+    else if ((rc = cj->rc) == CR_OK) {
+        n->claims = cj->claims;
+        n->nclaims = cj->n;
+        cj->claims = NULL;
+    }
     if (rc != CR_OK ||
         (rc = cr_store_events_load(n->st, &n->pool, &n->events, &n->nevents)) != CR_OK ||
         (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) != CR_OK ||
@@ -984,7 +1006,10 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     char report[4096] = "";
     bool in_tx = false, outer_tx = false, threaded = false, bulk = false;
     report_job job = {0};
-    pthread_t thread;
+    pthread_t thread, reader;
+    claims_job claims = {0};
+    bool incremental, reading = false;
+    int64_t meta[5];
     long unfinished = 0;
 
     n.day = cr_tz_day_of(cfg->tz, n.D);
@@ -1004,16 +1029,31 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     if (!n.dry)
         sweep_temp(cfg->actions_dir);
 
+    n.cdb = cdb;
+    if (!cr_claimsdb_max_rowid(cdb, &n.claims_rowid))
+        n.claims_rowid = 0;
+    incremental = can_increment(&n, cdb, meta);
+    claims.cfg = cfg;
+    claims.cdb = cdb;
+    reading = !incremental && pthread_create(&reader, NULL, claims_read, &claims) == 0;
+
     double t0 = mono();
     ingest_rc = cr_ingest(cfg, st, n.run_id, (cr_time_t)time(NULL), o->v, &n.stats, &n.files);
     phase(o->v, "ingest", &t0);
+    if (reading)
+        pthread_join(reader, NULL);
+    else if (!incremental)
+        claims_read(&claims);
+    reading = false;
+    n.claims_pool = claims.pool;
+    claims.pool = (cr_pool)CR_POOL_INIT;
     if (ingest_rc != CR_OK && ingest_rc != CR_EDATA) {
         rc = ingest_rc;
         goto cleanup;
     }
     cr_debug(o->v, "ingested: %ld files, %ld rows", n.stats.files_ingested, n.stats.rows_accepted);
 
-    if ((rc = load(&n, cdb)) != CR_OK)
+    if ((rc = load(&n, incremental ? meta : NULL, &claims)) != CR_OK)
         goto cleanup;
     phase(o->v, "load", &t0);
     cr_debug(o->v, "loaded %zu claims, %zu events, %zu settlement rows, %zu actions", n.nclaims,
@@ -1096,6 +1136,10 @@ cleanup:
         cr_store_run_finish(st, n.run_id, "failed", (cr_time_t)time(NULL), &n.stats);
     if (threaded)
         pthread_join(thread, NULL);
+    if (reading)
+        pthread_join(reader, NULL);
+    free(claims.claims);
+    cr_pool_release(&claims.pool);
     report_release(&job);
     cr_store_subset_end(st);
     night_release(&n);
