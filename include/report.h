@@ -72,6 +72,11 @@ typedef struct cr_report {
     const cr_rep_file *files;    size_t n_files;
     const char *payment_file;    /* action files of this run, or NULL */
     const char *fulfillment_file;
+    /* Asked once the workbook is complete and flushed, before it takes its
+     * name: false removes it (nothing is written; CR_OK).  May block, e.g.
+     * until the run's state is committed.  NULL: always published. */
+    bool (*publish)(void *ud);
+    void *publish_ud;
 } cr_report;
 
 /* Writes the workbook to PATH (via PATH.tmp-XXXX and rename).

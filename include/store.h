@@ -112,11 +112,13 @@ cr_err cr_store_actions_unwritten(cr_store *s, int64_t except_run, cr_pool *pool
  * then *DUPLICATE is set and nothing is written. */
 cr_err cr_store_action_add(cr_store *s, cr_action *a, bool *duplicate);
 cr_err cr_store_action_confirm(cr_store *s, int64_t action_id, int64_t row_id, cr_time_t at);
+/* Plans action ACTION_ID (not written yet) into the file FILE_NAME. */
+cr_err cr_store_action_retarget(cr_store *s, int64_t action_id, const char *file_name);
+/* Marks action ACTION_ID written, in the file FILE_NAME. */
 cr_err cr_store_action_mark_written(cr_store *s, int64_t action_id, const char *file_name);
-/* Plans every action of KIND not yet written into FILE_NAME. */
-cr_err cr_store_actions_retarget(cr_store *s, const char *kind, const char *file_name);
-/* Marks every action of KIND not yet written as written to FILE_NAME. */
-cr_err cr_store_actions_mark_written(cr_store *s, const char *kind, const char *file_name);
+/* Marks every action not written yet as written (into the file it is
+ * planned in): after a run wrote its files with all of them. */
+cr_err cr_store_actions_all_written(cr_store *s);
 
 /* --- decisions (recorded when a claim's decision changes) --- */
 /* A claim's latest recorded decision, as a hash of its fields. */

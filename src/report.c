@@ -16,8 +16,9 @@
  *    shows it as written instead of decoding it;
  *  - the file is created with mkstemp() as PATH.tmp-XXXXXX (mode 0640) in
  *    the target folder, which also holds libxlsxwriter's temporary files;
- *    after workbook_close() it is fsync'd and renamed to PATH, and the
- *    folder is fsync'd.  On any error the temporary file is removed.
+ *    after workbook_close() it is fsync'd and, if r->publish agrees, renamed
+ *    to PATH, and the folder is fsync'd.  On any error (or no publish) the
+ *    temporary file is removed.
  */
 #include "report.h"
 
@@ -1405,6 +1406,8 @@ cr_err cr_report_write(const cr_report *r, const char *path)
         rc = cr_error(CR_EIO, "workbook %s: cannot flush %s: %s", path, tmp, strerror(e));
         goto cleanup;
     }
+    if (r->publish && !r->publish(r->publish_ud))
+        goto cleanup;   /* not wanted after all: the temporary file is removed */
     if (rename(tmp, path) != 0) {
         e = errno;
         rc = cr_error(e == EIO || e == ENOSPC || e == EDQUOT ? CR_EIO : CR_ECANTCREAT,

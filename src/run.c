@@ -703,8 +703,7 @@ static cr_err emit_actions(night *n)
         goto cleanup;
     for (size_t i = 0; i < nall; i++) {
         cr_action *a = &all[i];
-        if (a->written)
-            continue;
+        bool pays = strcmp(a->kind, "payment") == 0;
         if (a->file_name && cr_actions_file_exists(n->cfg->actions_dir, a->file_name)) {
             /* its file appeared before the run that wrote it was killed */
             if ((rc = cr_store_action_mark_written(n->st, a->id, a->file_name)) != CR_OK)
@@ -713,11 +712,17 @@ static cr_err emit_actions(night *n)
         }
         cr_info(n->o->v, "claim %s: %s of run %lld was never written; writing it now",
                 a->claim_id, a->action, (long long)a->run_id);
-        if (strcmp(a->kind, "payment") == 0)
+        /* it goes into this run's file: if this run is killed after renaming
+         * the file, the next run finds it there by name */
+        if ((rc = cr_store_action_retarget(n->st, a->id, pays ? n->pay_name : n->ful_name)) !=
+            CR_OK)
+            goto rollback;
+        if (pays)
             pay[npay++] = a;
         else
             ful[nful++] = a;
     }
+    /* this run's own actions were recorded with its file names */
     for (size_t i = 0; i < n->nnew; i++) {
         const cr_action *a = &n->new_actions[i];
         if (strcmp(a->kind, "payment") == 0)
@@ -725,11 +730,6 @@ static cr_err emit_actions(night *n)
         else
             ful[nful++] = a;
     }
-    /* every action still unwritten now belongs to this run's files: if this
-     * run is killed after renaming them, the next run finds them by name */
-    if ((rc = cr_store_actions_retarget(n->st, "payment", n->pay_name)) != CR_OK ||
-        (rc = cr_store_actions_retarget(n->st, "fulfillment", n->ful_name)) != CR_OK)
-        goto rollback;
     if ((rc = cr_store_commit(n->st)) != CR_OK)
         goto cleanup;
     if ((rc = cr_actions_write_payment(n->cfg, n->cfg->actions_dir, n->pay_name, pay, npay)) != CR_OK ||
@@ -738,8 +738,7 @@ static cr_err emit_actions(night *n)
     /* every action not written yet went into these two files */
     if ((rc = cr_store_begin(n->st)) != CR_OK)
         goto cleanup;
-    if ((rc = cr_store_actions_mark_written(n->st, "payment", n->pay_name)) != CR_OK ||
-        (rc = cr_store_actions_mark_written(n->st, "fulfillment", n->ful_name)) != CR_OK)
+    if ((rc = cr_store_actions_all_written(n->st)) != CR_OK)
         goto rollback;
     rc = cr_store_commit(n->st);
     goto cleanup;
@@ -753,7 +752,9 @@ cleanup:
     return rc;
 }
 
-/* Removes temporary files a killed run left in the actions folder. */
+/* Removes temporary files a killed run left in DIR: action files
+ * (".payment_actions_....csv.tmp-PID") and workbooks
+ * ("carerecon_....xlsx.tmp-XXXXXX").  Only one run holds the lock. */
 static void sweep_temp(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -761,11 +762,12 @@ static void sweep_temp(const char *dir)
     if (!d)
         return;
     while ((e = readdir(d))) {
-        if (e->d_name[0] == '.' && strstr(e->d_name, ".csv.tmp-") &&
-            (strncmp(e->d_name, ".payment_actions_", 17) == 0 ||
-             strncmp(e->d_name, ".fulfillment_", 13) == 0)) {
+        const char *nm = e->d_name;
+        if ((nm[0] == '.' && strstr(nm, ".csv.tmp-") &&
+             (strncmp(nm, ".payment_actions_", 17) == 0 || strncmp(nm, ".fulfillment_", 13) == 0)) ||
+            (strncmp(nm, "carerecon_", 10) == 0 && strstr(nm, ".xlsx.tmp-"))) {
             char p[4096];
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            snprintf(p, sizeof p, "%s/%s", dir, nm);
             unlink(p);
         }
     }
@@ -878,6 +880,12 @@ typedef struct report_job {
     gather g;
     char path[4096];
     cr_err rc;
+    /* a live night's workbook is written while its decisions are still
+     * being committed: it takes its name only once they are (verdict 1),
+     * and is dropped if they are not (-1); 0 while undecided */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int verdict;
 } report_job;
 
 static cr_err report_prepare(night *n, report_job *j)
@@ -921,6 +929,27 @@ static cr_err report_prepare(night *n, report_job *j)
         .fulfillment_file = n->dry ? NULL : n->ful_name,
     };
     return CR_OK;
+}
+
+static bool report_gate(void *ud)
+{
+    report_job *j = ud;
+    pthread_mutex_lock(&j->mu);
+    while (j->verdict == 0)
+        pthread_cond_wait(&j->cv, &j->mu);
+    bool publish = j->verdict > 0;
+    pthread_mutex_unlock(&j->mu);
+    return publish;
+}
+
+/* Decides whether the workbook is published, unless that is decided. */
+static void report_decide(report_job *j, bool publish)
+{
+    pthread_mutex_lock(&j->mu);
+    if (j->verdict == 0)
+        j->verdict = publish ? 1 : -1;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
 }
 
 static void *report_write(void *p)
@@ -1012,6 +1041,8 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     int64_t meta[5];
     long unfinished = 0;
 
+    pthread_mutex_init(&job.mu, NULL);
+    pthread_cond_init(&job.cv, NULL);
     n.day = cr_tz_day_of(cfg->tz, n.D);
     if (n.dry && !o->in_transaction) {
         if ((rc = cr_store_begin(st)) != CR_OK)
@@ -1026,8 +1057,10 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     if (cr_store_runs_unfinished(st, n.run_id, &unfinished) == CR_OK && unfinished > 0 && !n.dry)
         cr_info(o->v, "%ld earlier run(s) did not finish; their recorded actions are completed now",
                 unfinished);
-    if (!n.dry)
+    if (!n.dry) {
         sweep_temp(cfg->actions_dir);
+        sweep_temp(cfg->report_dir);
+    }
 
     n.cdb = cdb;
     if (!cr_claimsdb_max_rowid(cdb, &n.claims_rowid))
@@ -1076,22 +1109,32 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     if ((rc = settle_all(&n)) != CR_OK)
         goto cleanup;
     phase(o->v, "settle", &t0);
-    if ((rc = record_new_actions(&n)) != CR_OK || (rc = record_exceptions(&n)) != CR_OK ||
+    if ((rc = record_exceptions(&n)) != CR_OK)
+        goto cleanup;
+    cr_err prc = CR_OK;
+    if (in_tx) {
+        /* the workbook is written on a second thread from here on, while the
+         * decisions are committed and the action files written; it takes its
+         * name once the commit is done (report_gate), and a workbook that
+         * cannot be made never holds back the action files */
+        prc = job.rc = report_prepare(&n, &job);
+        job.r.publish = report_gate;
+        job.r.publish_ud = &job;
+        threaded = prc == CR_OK && pthread_create(&thread, NULL, report_write, &job) == 0;
+    }
+    if ((rc = record_new_actions(&n)) != CR_OK ||
         (!n.dry && (rc = record_watermarks(&n)) != CR_OK) ||
         (rc = cr_store_run_finish(st, n.run_id, "decided", (cr_time_t)time(NULL), &n.stats)) != CR_OK)
         goto cleanup;
+    phase(o->v, "record", &t0);
     if (in_tx) {
         cr_fault_point("before decision commit");
         if ((rc = cr_store_commit(st)) != CR_OK)
             goto cleanup;
         in_tx = false;
+        report_decide(&job, true);
         cr_fault_point("after decision commit");
         phase(o->v, "commit", &t0);
-        /* the workbook is written on a second thread meanwhile; a workbook
-         * that cannot be made never holds back the action files */
-        cr_err prc = report_prepare(&n, &job);
-        job.rc = prc;
-        threaded = prc == CR_OK && pthread_create(&thread, NULL, report_write, &job) == 0;
         if ((rc = emit_actions(&n)) == CR_OK) {
             phase(o->v, "actions", &t0);
             /* the lookup indexes of incremental nights, built after the first load */
@@ -1134,13 +1177,17 @@ cleanup:
         cr_store_bulk(st, false);
     if (rc != CR_OK && !n.dry && n.run_id)
         cr_store_run_finish(st, n.run_id, "failed", (cr_time_t)time(NULL), &n.stats);
-    if (threaded)
+    if (threaded) {
+        report_decide(&job, false);   /* nothing committed: no workbook */
         pthread_join(thread, NULL);
+    }
     if (reading)
         pthread_join(reader, NULL);
     free(claims.claims);
     cr_pool_release(&claims.pool);
     report_release(&job);
+    pthread_cond_destroy(&job.cv);
+    pthread_mutex_destroy(&job.mu);
     cr_store_subset_end(st);
     night_release(&n);
     if (rc == CR_OK)

@@ -83,13 +83,21 @@ static const char *const migrations[] = {
     "CREATE TABLE inbox_seen("
     "  path TEXT PRIMARY KEY, dev INTEGER NOT NULL, ino INTEGER NOT NULL, size INTEGER NOT NULL,"
     "  mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL) WITHOUT ROWID;",
+    /* 3: the actions whose file is not written yet, listed by id instead of
+     * flagged on every action: marking a night's actions written is then
+     * one DELETE of this list, not an UPDATE of each action */
+    "CREATE TABLE unwritten(action_id INTEGER PRIMARY KEY REFERENCES actions);"
+    "INSERT INTO unwritten SELECT action_id FROM actions WHERE written = 0;"
+    "DROP INDEX actions_unwritten;"
+    "ALTER TABLE actions DROP COLUMN written;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* The cached statements, prepared on first use. */
 enum {
     Q_EVENT_ADD, Q_SETTLE_ADD, Q_REJECT_ADD, Q_FILE_FIND, Q_FILE_ADD, Q_DEC_LAST, Q_DEC_ADD,
-    Q_EXC_GET, Q_EXC_INS, Q_EXC_UPD, Q_ACTION_ADD, Q_ACTION_CONFIRM, Q_ACTION_WRITTEN, Q_COUNT
+    Q_EXC_GET, Q_EXC_INS, Q_EXC_UPD, Q_ACTION_ADD, Q_UNWRITTEN_ADD, Q_ACTION_CONFIRM,
+    Q_ACTION_FILE, Q_UNWRITTEN_DEL, Q_COUNT
 };
 static const char *const sql_text[Q_COUNT] = {
     [Q_EVENT_ADD] = "INSERT INTO events(file_id,line,tracking,claim_ref,kind,at,serial,battery,"
@@ -123,7 +131,9 @@ static const char *const sql_text[Q_COUNT] = {
                      " ON CONFLICT(claim_id,kind) DO NOTHING",
     [Q_ACTION_CONFIRM] = "UPDATE actions SET confirmed_row = ?2, confirmed_at = ?3"
                          " WHERE action_id = ?1 AND confirmed_row IS NULL",
-    [Q_ACTION_WRITTEN] = "UPDATE actions SET written = 1, file_name = ?2 WHERE action_id = ?1",
+    [Q_UNWRITTEN_ADD] = "INSERT INTO unwritten(action_id) VALUES(?)",
+    [Q_ACTION_FILE] = "UPDATE actions SET file_name = ?2 WHERE action_id = ?1 AND file_name IS NOT ?2",
+    [Q_UNWRITTEN_DEL] = "DELETE FROM unwritten WHERE action_id = ?",
 };
 
 struct cr_store {
@@ -702,7 +712,8 @@ static bool fill_action(cr_pool *pool, sqlite3_stmt *st, void *item)
 
 #define ACTION_SELECT                                                                        \
     "SELECT action_id, claim_id, kind, action, reason, amount, currency, psp_ref, run_id,"      \
-    " issued_at, file_name, written, confirmed_row, confirmed_at, region, product_model,"       \
+    " issued_at, file_name, action_id NOT IN (SELECT action_id FROM unwritten), confirmed_row,"  \
+    " confirmed_at, region, product_model,"                                                     \
     " received_sn, received_at FROM actions"
 
 cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t *n)
@@ -716,8 +727,8 @@ cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t
 cr_err cr_store_actions_unwritten(cr_store *s, int64_t except_run, cr_pool *pool, cr_action **out,
                                   size_t *n)
 {
-    sqlite3_stmt *st = prepare(s, ACTION_SELECT " WHERE written = 0 AND run_id IS NOT ?"
-                                                " ORDER BY action_id");
+    sqlite3_stmt *st = prepare(s, ACTION_SELECT " WHERE action_id IN (SELECT action_id FROM"
+                                                " unwritten) AND run_id IS NOT ? ORDER BY action_id");
     if (st)
         sqlite3_bind_int64(st, 1, except_run);
     return load_rows(s, st, pool, sizeof **out, fill_action, "load unwritten actions", out, n);
@@ -754,7 +765,13 @@ cr_err cr_store_action_add(cr_store *s, cr_action *a, bool *duplicate)
         return rc;
     *duplicate = sqlite3_changes(s->db) == 0;
     a->id = *duplicate ? 0 : sqlite3_last_insert_rowid(s->db);
-    return CR_OK;
+    if (*duplicate)
+        return CR_OK;
+    /* its file is still to be written */
+    if (!(st = stmt(s, Q_UNWRITTEN_ADD)))
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, a->id);
+    return step_done(s, st, "record an action");
 }
 
 cr_err cr_store_action_confirm(cr_store *s, int64_t action_id, int64_t row_id, cr_time_t at)
@@ -768,40 +785,29 @@ cr_err cr_store_action_confirm(cr_store *s, int64_t action_id, int64_t row_id, c
     return step_done(s, st, "confirm an action");
 }
 
-cr_err cr_store_action_mark_written(cr_store *s, int64_t action_id, const char *file_name)
+cr_err cr_store_action_retarget(cr_store *s, int64_t action_id, const char *file_name)
 {
-    sqlite3_stmt *st = stmt(s, Q_ACTION_WRITTEN);
+    sqlite3_stmt *st = stmt(s, Q_ACTION_FILE);
     if (!st)
         return CR_EIO;
     sqlite3_bind_int64(st, 1, action_id);
     bind_text(st, 2, file_name);
+    return step_done(s, st, "plan an action's file");
+}
+
+cr_err cr_store_action_mark_written(cr_store *s, int64_t action_id, const char *file_name)
+{
+    cr_err rc = cr_store_action_retarget(s, action_id, file_name);
+    sqlite3_stmt *st = rc == CR_OK ? stmt(s, Q_UNWRITTEN_DEL) : NULL;
+    if (!st)
+        return rc == CR_OK ? CR_EIO : rc;
+    sqlite3_bind_int64(st, 1, action_id);
     return step_done(s, st, "mark an action written");
 }
 
-cr_err cr_store_actions_retarget(cr_store *s, const char *kind, const char *file_name)
+cr_err cr_store_actions_all_written(cr_store *s)
 {
-    sqlite3_stmt *st = prepare(s, "UPDATE actions SET file_name = ?2 WHERE written = 0 AND kind = ?1"
-                                  " AND file_name IS NOT ?2");
-    if (!st)
-        return CR_EIO;
-    bind_text(st, 1, kind);
-    bind_text(st, 2, file_name);
-    cr_err rc = step_done(s, st, "plan action files");
-    sqlite3_finalize(st);
-    return rc;
-}
-
-cr_err cr_store_actions_mark_written(cr_store *s, const char *kind, const char *file_name)
-{
-    sqlite3_stmt *st = prepare(s, "UPDATE actions SET written = 1, file_name = ?2"
-                                  " WHERE written = 0 AND kind = ?1");
-    if (!st)
-        return CR_EIO;
-    bind_text(st, 1, kind);
-    bind_text(st, 2, file_name);
-    cr_err rc = step_done(s, st, "mark actions written");
-    sqlite3_finalize(st);
-    return rc;
+    return exec(s, "DELETE FROM unwritten");
 }
 
 /* --- decisions ----------------------------------------------------------- */
@@ -1310,7 +1316,8 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
         " UNION ALL"
         " SELECT a.issued_at, 'action', a.action || coalesce(' ' || a.reason, ''),"
         "  CASE WHEN a.kind = 'payment' THEN a.amount END, a.currency,"
-        "  CASE WHEN a.written THEN ' in ' || a.file_name ELSE ' (file not written yet)' END"
+        "  CASE WHEN a.action_id NOT IN (SELECT action_id FROM unwritten) THEN ' in ' || a.file_name"
+        "   ELSE ' (file not written yet)' END"
         "  || CASE WHEN a.confirmed_row IS NOT NULL THEN ' - confirmed by ' ||"
         "    (SELECT f.name || ':' || s.line FROM settlements s JOIN files f USING(file_id)"
         "     WHERE s.row_id = a.confirmed_row) ELSE '' END,"

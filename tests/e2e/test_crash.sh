@@ -86,3 +86,23 @@ done
 check crash_two_kills_swept test "$pairs" -gt 3
 expect_eq "crash_two_kills_no_duplicate_over_${pairs}_pairs" "$dup2" 0
 expect_eq "crash_two_kills_none_lost_over_${pairs}_pairs" "$lost2" 0
+
+# the workbook is written while the decisions are committed: a run killed
+# before its commit leaves no workbook under its name, and the next run
+# removes the temporary one
+W=$TMP/wb
+rm -rf "$W"; cp -r "$TMP/base1" "$W"
+n=$(CARERECON_CRASH_TRACE=1 "$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>&1 |
+    grep 'before decision commit' | sed 's/.*point \([0-9]*\):.*/\1/' | head -1)
+check crash_commit_point_found test -n "$n"
+rm -rf "$W"; cp -r "$TMP/base1" "$W"
+( CARERECON_CRASH_AT=$n "$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-20 --quiet; exit $? ) 2>/dev/null
+expect_eq crash_before_commit_no_workbook "$(ls "$W/reports" | grep -c '^carerecon_.*\.xlsx$')" 0
+# what a kill while the workbook was being written leaves, and a file not ours
+mkdir -p "$W/reports"
+echo partial >"$W/reports/carerecon_20261120_run1.xlsx.tmp-Ab12Cd"
+echo mine >"$W/reports/budget.xlsx.tmp-1"
+"$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+expect_eq crash_rerun_workbook "$(ls "$W/reports" | grep -c '^carerecon_20261120_run2\.xlsx$')" 1
+expect_eq crash_rerun_no_temporary_left "$(ls -a "$W/reports" "$W/reports/actions" | grep -c '^carerecon_.*\.tmp-\|^\..*\.tmp-')" 0
+check crash_rerun_leaves_other_files test -f "$W/reports/budget.xlsx.tmp-1"

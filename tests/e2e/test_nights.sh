@@ -29,7 +29,7 @@ expect_eq night1_rejected_file "$(q "$E" "select reason||' '||file_name from rej
 expect_eq broken_file_nothing_ingested "$(q "$E" "select count(*) from files where name='depot_20261121_broken.csv' and status='ingested'")" 0
 expect_eq provenance_kept "$(q "$E" "select f.name||':'||e.line from events e join files f using(file_id) where e.serial like '%3QDSL5R0A2B7C9%'")" "depot_20261120.csv:19"
 expect_eq reject_has_raw "$(q "$E" "select count(*) from rejects where line>0 and (raw is null or raw='' or field is null and reason<>'BAD_ROW')")" 0
-expect_eq actions_recorded_written "$(q "$E" "select count(*) from actions where written=1")" 16
+expect_eq actions_recorded_written "$(q "$E" "select count(*) from actions where action_id not in (select action_id from unwritten)")" 16
 check unique_action_per_claim_in_db \
     bash -c "! sqlite3 '$E/var/carerecon.db' \"insert into actions(claim_id,kind,action,run_id,issued_at) values('CE2611-000101','payment','capture',1,0)\""
 

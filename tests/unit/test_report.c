@@ -332,6 +332,49 @@ TEST(report_write_live)
     free(s);
 }
 
+/* The publish hook: asked once, after the workbook is complete; false
+ * leaves nothing behind, true gives it its name. */
+static int publish_asked;
+static bool publish_no(void *ud)
+{
+    (void)ud;
+    publish_asked++;
+    return false;
+}
+static bool publish_yes(void *ud)
+{
+    publish_asked++;
+    return ud != NULL;
+}
+
+TEST(report_write_publish_hook)
+{
+    sample *s = malloc(sizeof *s);
+    char dir[] = "/tmp/cr_report_XXXXXX", path[256];
+    struct stat sb;
+    CHECK(s != NULL && mkdtemp(dir) != NULL);
+    if (!s)
+        return;
+    sample_fill(s);
+    snprintf(path, sizeof path, "%s/gated.xlsx", dir);
+    publish_asked = 0;
+    s->r.publish = publish_no;
+    CHECK_INT(cr_report_write(&s->r, path), CR_OK);
+    CHECK_INT(publish_asked, 1);
+    CHECK(stat(path, &sb) != 0);          /* not published */
+    CHECK_INT(entries(dir), 0);           /* and no temporary file left */
+    s->r.publish = publish_yes;
+    s->r.publish_ud = s;
+    CHECK_INT(cr_report_write(&s->r, path), CR_OK);
+    CHECK_INT(publish_asked, 2);
+    CHECK(is_zip(path));
+    CHECK_INT(entries(dir), 1);
+    unlink(path);
+    rmdir(dir);
+    cr_tz_free(s->cfg.tz);
+    free(s);
+}
+
 TEST(report_write_dry_and_empty)
 {
     sample *s = malloc(sizeof *s);

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Schema migrations on a state database an older carerecon left.
+#
+# data/state_v2_killed.sql: the state at schema 2 (before the `unwritten`
+# list) of the fixture night 2026-11-20, killed right after its decision
+# commit: 16 actions recorded with written = 0 and no action file.
+# Migration 3 must carry them over as still to be written, and the next
+# run must write each of them exactly once.
+. "$(dirname "$0")/lib.sh"
+
+E=$TMP/m
+newenv "$E"
+mkdir -p "$E/var"
+sqlite3 "$E/var/carerecon.db" <"$ROOT/tests/e2e/data/state_v2_killed.sql"
+expect_eq v2_fixture_version "$(q "$E" "pragma user_version")" 2
+expect_eq v2_fixture_unwritten "$(q "$E" "select count(*) from actions where written = 0")" 16
+
+# a lookup opens the state and migrates it; the action is still unwritten
+cr claim --config "$CFG" CE2611-000101
+expect_rc lookup_after_migration 0
+expect_eq migrated_to_3 "$(q "$E" "pragma user_version")" 3
+expect_eq unwritten_carried_over "$(q "$E" "select count(*) from unwritten")" 16
+expect_eq unwritten_same_actions \
+    "$(q "$E" "select count(*) from unwritten u join actions a using(action_id) where a.run_id = 1")" 16
+expect_eq written_column_dropped \
+    "$(q "$E" "select count(*) from pragma_table_info('actions') where name = 'written'")" 0
+expect_eq old_index_dropped "$(q "$E" "select count(*) from sqlite_master where name = 'actions_unwritten'")" 0
+if grep -q "release RETURNED 2199.00 USD (file not written yet)" "$OUT"; then
+    ok lookup_says_not_written
+else
+    fail lookup_says_not_written "$(grep action "$OUT")"
+fi
+
+# the next run writes run 1's actions into its own files, once
+cr run --config "$CFG" --as-of 2026-11-21
+expect_err next_run_writes_them "of run 1 was never written; writing it now"
+expect_eq nothing_left_unwritten "$(q "$E" "select count(*) from unwritten")" 0
+A=$E/reports/actions
+expect_eq run1_actions_in_run2_file \
+    "$(q "$E" "select count(*) from actions where run_id = 1 and file_name in ('payment_actions_20261121_run2.csv', 'fulfillment_20261121_run2.csv')")" 16
+got=$(cat "$A"/payment_actions_*.csv "$A"/fulfillment_*.csv | grep -v '^idempotency_key\|^claim_id' |
+      cut -d, -f1 | sort | uniq -d | wc -l)
+expect_eq no_action_twice "$got" 0
+expect_eq run1_release_in_file "$(grep -c 'CE2611-000101' "$A/payment_actions_20261121_run2.csv")" 1
+cr claim --config "$CFG" CE2611-000101
+if grep -q "release RETURNED 2199.00 USD in payment_actions_20261121_run2.csv" "$OUT"; then
+    ok lookup_names_the_file
+else
+    fail lookup_names_the_file "$(grep action "$OUT")"
+fi
