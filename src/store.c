@@ -85,11 +85,42 @@ static const char *const migrations[] = {
     "  mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL) WITHOUT ROWID;",
     /* 3: the actions whose file is not written yet, listed by id instead of
      * flagged on every action: marking a night's actions written is then
-     * one DELETE of this list, not an UPDATE of each action */
-    "CREATE TABLE unwritten(action_id INTEGER PRIMARY KEY REFERENCES actions);"
-    "INSERT INTO unwritten SELECT action_id FROM actions WHERE written = 0;"
+     * one DELETE of this list, not an UPDATE of each action.  And the
+     * CHECKs of actions and exceptions without IN lists of three values,
+     * for which SQLite builds a temporary table at every row written. */
+    "CREATE TABLE actions_v3("
+    "  action_id INTEGER PRIMARY KEY, claim_id TEXT NOT NULL,"
+    "  kind TEXT NOT NULL CHECK(kind = 'payment' OR kind = 'fulfillment'),"
+    "  action TEXT NOT NULL"
+    "    CHECK(action = 'capture' OR action = 'release' OR action = 'ship_replacement'),"
+    "  reason TEXT, amount INTEGER, currency TEXT, psp_ref TEXT,"
+    "  run_id INTEGER NOT NULL, issued_at INTEGER NOT NULL, file_name TEXT,"
+    "  confirmed_row INTEGER, confirmed_at INTEGER,"
+    "  region TEXT, product_model TEXT, received_sn TEXT, received_at INTEGER,"
+    "  UNIQUE(claim_id, kind));"
+    "INSERT INTO actions_v3 SELECT action_id, claim_id, kind, action, reason, amount, currency,"
+    "  psp_ref, run_id, issued_at, file_name, confirmed_row, confirmed_at, region,"
+    "  product_model, received_sn, received_at FROM actions ORDER BY action_id;"
     "DROP INDEX actions_unwritten;"
-    "ALTER TABLE actions DROP COLUMN written;",
+    "ALTER TABLE actions RENAME TO actions_v2;"
+    "ALTER TABLE actions_v3 RENAME TO actions;"
+    "CREATE TABLE unwritten(action_id INTEGER PRIMARY KEY REFERENCES actions);"
+    "INSERT INTO unwritten SELECT action_id FROM actions_v2 WHERE written = 0;"
+    "DROP TABLE actions_v2;"
+    "CREATE TABLE exceptions_v3("
+    "  exc_id TEXT PRIMARY KEY, code TEXT NOT NULL, severity TEXT NOT NULL, claim_id TEXT,"
+    "  subject TEXT NOT NULL, reference TEXT, detail TEXT, source_file TEXT,"
+    "  source_line INTEGER,"
+    "  status TEXT NOT NULL"
+    "    CHECK(status = 'open' OR status = 'resolved' OR status = 'acknowledged'),"
+    "  first_seen INTEGER NOT NULL, first_run INTEGER NOT NULL, last_seen INTEGER NOT NULL,"
+    "  last_run INTEGER NOT NULL, resolved_run INTEGER, resolved_at INTEGER,"
+    "  ack_note TEXT, ack_by TEXT, ack_at INTEGER);"
+    "INSERT INTO exceptions_v3 SELECT * FROM exceptions;"
+    "DROP TABLE exceptions;"
+    "ALTER TABLE exceptions_v3 RENAME TO exceptions;"
+    "CREATE INDEX exceptions_status ON exceptions(status, code);"
+    "CREATE INDEX exceptions_claim ON exceptions(claim_id);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -15,6 +15,9 @@ sqlite3 "$E/var/carerecon.db" <"$ROOT/tests/e2e/data/state_v2_killed.sql"
 expect_eq v2_fixture_version "$(q "$E" "pragma user_version")" 2
 expect_eq v2_fixture_unwritten "$(q "$E" "select count(*) from actions where written = 0")" 16
 
+nexc=$(q "$E" "select count(*) || ' ' || sum(status = 'open') from exceptions")
+nact=$(q "$E" "select count(*) || ' ' || sum(confirmed_row is not null) from actions")
+
 # a lookup opens the state and migrates it; the action is still unwritten
 cr claim --config "$CFG" CE2611-000101
 expect_rc lookup_after_migration 0
@@ -25,6 +28,15 @@ expect_eq unwritten_same_actions \
 expect_eq written_column_dropped \
     "$(q "$E" "select count(*) from pragma_table_info('actions') where name = 'written'")" 0
 expect_eq old_index_dropped "$(q "$E" "select count(*) from sqlite_master where name = 'actions_unwritten'")" 0
+expect_eq actions_carried_over "$(q "$E" "select count(*) || ' ' || sum(confirmed_row is not null) from actions")" "$nact"
+expect_eq exceptions_carried_over "$(q "$E" "select count(*) || ' ' || sum(status = 'open') from exceptions")" "$nexc"
+check exceptions_were_there test "${nexc%% *}" -gt 0
+check exception_indexes_kept test "$(q "$E" "select count(*) from sqlite_master where name in ('exceptions_status', 'exceptions_claim')")" = 2
+# the CHECKs, rewritten without IN lists, still refuse what they refused
+check actions_check_kept bash -c "! sqlite3 '$E/var/carerecon.db' \"insert into actions(claim_id,kind,action,run_id,issued_at) values('X','payment','refund',1,0)\""
+check actions_kind_check_kept bash -c "! sqlite3 '$E/var/carerecon.db' \"insert into actions(claim_id,kind,action,run_id,issued_at) values('X','other','release',1,0)\""
+check exceptions_check_kept bash -c "! sqlite3 '$E/var/carerecon.db' \"update exceptions set status = 'closed'\""
+check unwritten_needs_an_action bash -c "! sqlite3 '$E/var/carerecon.db' \"pragma foreign_keys=on; insert into unwritten values(999999)\""
 if grep -q "release RETURNED 2199.00 USD (file not written yet)" "$OUT"; then
     ok lookup_says_not_written
 else
