@@ -173,6 +173,13 @@ cr_err cr_store_pending_outside(cr_store *s, cr_cstate_fn fn, void *ud);
 
 /* The highest event and settlement row ids. */
 cr_err cr_store_max_ids(cr_store *s, int64_t *event_id, int64_t *row_id);
+/* Records the events and settlement rows after AFTER_EVENT and AFTER_ROW
+ * (those no earlier night recorded) that are dated after AS_OF, the night
+ * recording them; they are where a later incremental night finds rows that
+ * became visible (cr_store_subset_begin).  Forgets those dated at or before
+ * LAST_AS_OF: no later night can seed them. */
+cr_err cr_store_mark_later(cr_store *s, int64_t after_event, int64_t after_row, cr_time_t as_of,
+                           cr_time_t last_as_of);
 
 /* Small integers kept between runs (watermarks). */
 cr_err cr_store_meta_get(cr_store *s, const char *key, int64_t *value, bool *found);

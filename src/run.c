@@ -991,17 +991,23 @@ static cr_err pending_outside(void *ud, const cr_cstate *c)
 }
 
 /* Records what the next night starts from: the as-of instant, the last
- * event and settlement row seen, the claim database's highest rowid and the
+ * event and settlement row seen (and those of the rows new to this night
+ * that are dated after it), the claim database's highest rowid and the
  * configuration.  Inside the decision transaction. */
 static cr_err record_watermarks(night *n)
 {
-    int64_t prev = 0, ev = 0, row = 0;
-    bool found = false;
+    int64_t prev = 0, ev = 0, row = 0, prev_ev = 0, prev_row = 0;
+    bool found = false, f;
     cr_err rc;
     if ((rc = cr_store_meta_get(n->st, META_AS_OF, &prev, &found)) != CR_OK ||
+        (rc = cr_store_meta_get(n->st, META_EVENT, &prev_ev, &f)) != CR_OK ||
+        (rc = cr_store_meta_get(n->st, META_ROW, &prev_row, &f)) != CR_OK ||
         (rc = cr_store_max_ids(n->st, &ev, &row)) != CR_OK)
         return rc;
-    if ((rc = cr_store_meta_set(n->st, META_AS_OF, found && prev > n->D ? prev : n->D)) != CR_OK ||
+    cr_time_t last = found && prev > n->D ? prev : n->D;
+    if ((rc = cr_store_mark_later(n->st, prev_ev, prev_row, n->D, last)) != CR_OK)
+        return rc;
+    if ((rc = cr_store_meta_set(n->st, META_AS_OF, last)) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_EVENT, ev)) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_ROW, row)) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_CLAIMS, n->claims_rowid)) != CR_OK ||

@@ -45,6 +45,10 @@ for e in "$I" "$F"; do
 done
 nights 2026-11-22 2026-11-24
 compare fixtures_incremental_equals_full "$I" "$F"
+# rows dated after the last as-of are listed for the next nights; the rest is forgotten
+for t in "events_later where at" "settlements_later where booked_at"; do
+    expect_eq "later_pruned_${t%% *}" "$(q "$I" "select count(*) from $t <= (select value from meta where key = 'last_as_of')")" 0
+done
 expect_eq edited_claim_seen "$(sqlite3 -batch -noheader "$I/var/carerecon.db" \
     "select count(*) from claim_state where claim_id='CE2611-000112' and decision='pending'")" 0
 "$BIN" run --config "$I/config/carerecon.yaml" --as-of 2026-11-25 --verbose 2>"$ERR" >/dev/null

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Schema migrations on a state database an older carerecon left.
+# (Migration 3: the `unwritten` list and CHECKs without IN lists; 4: the
+# rows dated after the last as-of in events_later / settlements_later.)
 #
 # data/state_v2_killed.sql: the state at schema 2 (before the `unwritten`
 # list) of the fixture night 2026-11-20, killed right after its decision
@@ -12,6 +14,8 @@ E=$TMP/m
 newenv "$E"
 mkdir -p "$E/var"
 sqlite3 "$E/var/carerecon.db" <"$ROOT/tests/e2e/data/state_v2_killed.sql"
+# the date indexes a v2 state had once a night finished (this one was killed before)
+sqlite3 "$E/var/carerecon.db" "create index events_at on events(at); create index settlements_booked on settlements(booked_at)"
 expect_eq v2_fixture_version "$(q "$E" "pragma user_version")" 2
 expect_eq v2_fixture_unwritten "$(q "$E" "select count(*) from actions where written = 0")" 16
 
@@ -21,7 +25,15 @@ nact=$(q "$E" "select count(*) || ' ' || sum(confirmed_row is not null) from act
 # a lookup opens the state and migrates it; the action is still unwritten
 cr claim --config "$CFG" CE2611-000101
 expect_rc lookup_after_migration 0
-expect_eq migrated_to_3 "$(q "$E" "pragma user_version")" 3
+expect_eq migrated_to_4 "$(q "$E" "pragma user_version")" 4
+# migration 4: rows dated after the last as-of are listed, the date indexes gone
+expect_eq events_later_listed "$(q "$E" "select count(*) from events_later")" \
+    "$(q "$E" "select count(*) from events where at > (select value from meta where key = 'last_as_of')")"
+check events_later_not_empty test "$(q "$E" "select count(*) from events_later")" -gt 0
+expect_eq settlements_later_listed "$(q "$E" "select count(*) from settlements_later")" \
+    "$(q "$E" "select count(*) from settlements where booked_at > (select value from meta where key = 'last_as_of')")"
+expect_eq date_indexes_dropped \
+    "$(q "$E" "select count(*) from sqlite_master where name in ('events_at', 'settlements_booked')")" 0
 expect_eq unwritten_carried_over "$(q "$E" "select count(*) from unwritten")" 16
 expect_eq unwritten_same_actions \
     "$(q "$E" "select count(*) from unwritten u join actions a using(action_id) where a.run_id = 1")" 16
