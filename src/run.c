@@ -110,6 +110,7 @@ typedef struct night {
     int64_t claims_rowid;      /* the claim database's highest rowid seen */
     cr_pool claims_pool;       /* the strings of a full night's claims */
     char pay_name[128], ful_name[128];
+    struct recorder *rec;      /* writes decisions and claim states during decide_all */
 } night;
 
 static void night_release(night *n)
@@ -505,17 +506,171 @@ static cr_time_t wake_of(const night *n, size_t i, const cr_decision *d, bool is
 #undef WAKE_AT
 }
 
+/* --- the decision writer --------------------------------------------------
+ * From decide_all to record_new_actions, a second thread writes what the
+ * night decided through the state database's connection, which nothing
+ * else uses until rec_finish has joined it: each claim's decision and
+ * state rows, the confirmations of earlier actions, this run's actions.
+ * Rows are handed over in batches through a ring of REC_RING slots;
+ * without a thread they are written by the caller, a batch at a time. */
+typedef enum { REC_CLAIM, REC_CONFIRM, REC_ACTION } rec_kind;
+
+typedef struct rec_item {
+    rec_kind kind;
+    bool decision, state;      /* REC_CLAIM: which rows to write */
+    const char *claim_id;
+    cr_decision d;             /* a copy: its detail is a buffer */
+    cr_cstate c;               /* its strings live for the night */
+    int64_t action_id, row;    /* REC_CONFIRM */
+    cr_time_t at;
+    cr_action *a;              /* REC_ACTION: its id is set once recorded */
+} rec_item;
+
+#define REC_BATCH 256
+#define REC_RING 8
+
+typedef struct recorder {
+    cr_store *st;
+    int64_t run_id;
+    cr_time_t D;
+    struct {
+        size_t n;
+        rec_item item[REC_BATCH];
+    } slot[REC_RING];
+    size_t w, r;               /* slots handed over, slots written */
+    bool closing, threaded;
+    cr_err rc;                 /* the first write error (under mu while threaded) */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+} recorder;
+
+/* Records the action of IT: every claim's earlier actions were loaded, so
+ * the database refusing one (UNIQUE) means the night read an incomplete
+ * state, and nothing of it is kept. */
+static cr_err rec_action(recorder *r, const rec_item *it)
+{
+    bool dup = false;
+    cr_err rc = cr_store_action_add(r->st, it->a, &dup);
+    if (rc == CR_OK && dup)
+        rc = cr_error(CR_EIO, "claim %s: the state database already holds a %s action"
+                              " that this run did not see (another program writing to it?);"
+                              " nothing of this run was recorded, run it again",
+                      it->a->claim_id, it->a->kind);
+    return rc;
+}
+
+static cr_err rec_write(recorder *r, size_t k)
+{
+    cr_err rc = CR_OK;
+    for (size_t i = 0; rc == CR_OK && i < r->slot[k].n; i++) {
+        const rec_item *it = &r->slot[k].item[i];
+        switch (it->kind) {
+        case REC_CLAIM:
+            if (it->decision)
+                rc = cr_store_decision_record(r->st, r->run_id, r->D, it->claim_id, &it->d);
+            if (rc == CR_OK && it->state)
+                rc = cr_store_cstate_put(r->st, &it->c);
+            break;
+        case REC_CONFIRM:
+            rc = cr_store_action_confirm(r->st, it->action_id, it->row, it->at);
+            break;
+        case REC_ACTION:
+            rc = rec_action(r, it);
+            break;
+        }
+    }
+    return rc;
+}
+
+static void *rec_main(void *p)
+{
+    recorder *r = p;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (r->r == r->w && !r->closing)
+            pthread_cond_wait(&r->cv, &r->mu);
+        if (r->r == r->w)
+            break;
+        bool ok = r->rc == CR_OK;
+        pthread_mutex_unlock(&r->mu);
+        cr_err rc = ok ? rec_write(r, r->r % REC_RING) : CR_OK;
+        pthread_mutex_lock(&r->mu);
+        if (r->rc == CR_OK)
+            r->rc = rc;
+        r->r++;
+        pthread_cond_broadcast(&r->cv);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static void rec_start(recorder *r, cr_store *st, int64_t run_id, cr_time_t D)
+{
+    r->st = st;
+    r->run_id = run_id;
+    r->D = D;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    r->threaded = pthread_create(&r->thread, NULL, rec_main, r) == 0;
+}
+
+/* Hands the filling slot over (without a thread: writes it) and waits for
+ * a free one.  Returns the first write error so far. */
+static cr_err rec_flush(recorder *r)
+{
+    cr_err rc;
+    if (!r->threaded) {
+        if (r->rc == CR_OK)
+            r->rc = rec_write(r, r->w % REC_RING);
+        r->slot[r->w % REC_RING].n = 0;
+        return r->rc;
+    }
+    pthread_mutex_lock(&r->mu);
+    r->w++;
+    pthread_cond_broadcast(&r->cv);
+    while (r->w - r->r == REC_RING)
+        pthread_cond_wait(&r->cv, &r->mu);
+    rc = r->rc;
+    pthread_mutex_unlock(&r->mu);
+    r->slot[r->w % REC_RING].n = 0;
+    return rc;
+}
+
+/* The next row to fill; NULL after a write error (its message is printed). */
+static rec_item *rec_next(recorder *r)
+{
+    if (r->slot[r->w % REC_RING].n == REC_BATCH && rec_flush(r) != CR_OK)
+        return NULL;
+    return &r->slot[r->w % REC_RING].item[r->slot[r->w % REC_RING].n++];
+}
+
+/* Writes what is left and stops the thread.  Returns the first write error. */
+static cr_err rec_finish(recorder *r)
+{
+    cr_err rc = rec_flush(r);
+    if (r->threaded) {
+        pthread_mutex_lock(&r->mu);
+        r->closing = true;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        pthread_join(r->thread, NULL);
+        r->threaded = false;
+        rc = r->rc;
+    }
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    return rc;
+}
+
 /* Records claim I's decision when it changed, and its state row when that
- * changed. */
+ * changed (through the decision writer). */
 static cr_err record_claim(night *n, size_t i, const cr_decision *d, bool issued_now)
 {
     const cr_claim *c = &n->claims[i];
     const cr_dhash *last = last_hashes(n, c->claim_id);
-    cr_err rc;
     uint64_t h = decision_hash(d);
-    if ((d->kind != CR_D_NONE || d->detail[0]) && (!last || last->hash != h) &&
-        (rc = cr_store_decision_record(n->st, n->run_id, n->D, c->claim_id, d)) != CR_OK)
-        return rc;
+    bool decision = (d->kind != CR_D_NONE || d->detail[0]) && (!last || last->hash != h);
     cr_cstate cs = {
         .claim_id = c->claim_id, .key = c->key ? c->key : "", .norm_sn = c->norm_sn,
         .preauth_ref = c->preauth_ref, .active = c->active, .hash = h,
@@ -526,9 +681,20 @@ static cr_err record_claim(night *n, size_t i, const cr_decision *d, bool issued
         .hold_expires = d->hold_expires, .arrived_at = d->arrival, .fp = c->fp,
     };
     cs.row_hash = cstate_hash(&cs);
-    if (last && last->row_hash == cs.row_hash)
+    bool state = !last || last->row_hash != cs.row_hash;
+    if (!decision && !state)
         return CR_OK;
-    return cr_store_cstate_put(n->st, &cs);
+    rec_item *it = rec_next(n->rec);
+    if (!it)
+        return CR_EIO;
+    it->kind = REC_CLAIM;
+    it->decision = decision;
+    it->state = state;
+    it->claim_id = c->claim_id;
+    if (decision)
+        it->d = *d;
+    it->c = cs;
+    return CR_OK;
 }
 
 /* Matches, decides and applies actions to every claim. */
@@ -539,8 +705,10 @@ static cr_err decide_all(night *n)
     size_t *start = NULL;
     cr_rules_ctx rctx = {&n->cfg->policy, n->cfg->tz, n->D};
 
-    if ((rc = cr_match_events(n->claims, n->nclaims, n->events, n->nevents, n->D, &n->excs)) != CR_OK)
-        return cr_error(rc, "out of memory matching events");
+    if ((rc = cr_match_events(n->claims, n->nclaims, n->events, n->nevents, n->D, &n->excs)) != CR_OK) {
+        rc = cr_error(rc, "out of memory matching events");
+        goto cleanup;
+    }
     /* group the matched events by claim (counting sort) */
     start = calloc(n->nclaims + 1, sizeof *start);
     byclaim = malloc((n->nevents ? n->nevents : 1) * sizeof *byclaim);
@@ -633,9 +801,15 @@ static cr_err settle_all(night *n)
         const cr_action *a = n->pay_of[i] >= 0 ? &n->actions[n->pay_of[i]] : NULL;
         if (a && a->confirmed_row)
             continue;
-        if ((rc = cr_store_action_confirm(n->st, pv[i].action_id, pv[i].confirmed_row,
-                                          pv[i].confirmed_at)) != CR_OK)
+        rec_item *it = rec_next(n->rec);
+        if (!it) {
+            rc = CR_EIO;
             goto cleanup;
+        }
+        it->kind = REC_CONFIRM;
+        it->action_id = pv[i].action_id;
+        it->row = pv[i].confirmed_row;
+        it->at = pv[i].confirmed_at;
     }
 cleanup:
     free(pv);
@@ -643,22 +817,15 @@ cleanup:
 }
 
 /* Records the actions this run issued, with the confirmations settle
- * found for them tonight.  Every claim's earlier actions were loaded, so
- * the database refusing one (UNIQUE) means the night read an incomplete
- * state: nothing of it is kept. */
+ * found for them tonight (through the decision writer: rec_action). */
 static cr_err record_new_actions(night *n)
 {
     for (size_t k = 0; k < n->nnew; k++) {
-        cr_action *a = &n->new_actions[k];
-        bool dup = false;
-        cr_err rc = cr_store_action_add(n->st, a, &dup);
-        if (rc != CR_OK)
-            return rc;
-        if (dup)
-            return cr_error(CR_EIO, "claim %s: the state database already holds a %s action"
-                                    " that this run did not see (another program writing to it?);"
-                                    " nothing of this run was recorded, run it again",
-                            a->claim_id, a->kind);
+        rec_item *it = rec_next(n->rec);
+        if (!it)
+            return CR_EIO;
+        it->kind = REC_ACTION;
+        it->a = &n->new_actions[k];
     }
     return CR_OK;
 }
@@ -1108,14 +1275,25 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
             goto cleanup;
         in_tx = true;
     }
-    if ((rc = decide_all(&n)) != CR_OK ||
-        (n.incremental && (rc = cr_store_pending_outside(st, pending_outside, &n)) != CR_OK))
+    /* what is decided is written on a second thread from here on (rec_*) */
+    if (!(n.rec = calloc(1, sizeof *n.rec))) {
+        rc = cr_error(CR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    rec_start(n.rec, st, n.run_id, n.D);
+    if ((rc = decide_all(&n)) != CR_OK)
         goto cleanup;
     phase(o->v, "decide", &t0);
     if ((rc = settle_all(&n)) != CR_OK)
         goto cleanup;
     phase(o->v, "settle", &t0);
-    if ((rc = record_exceptions(&n)) != CR_OK)
+    rc = record_new_actions(&n);
+    cr_err wrc = rec_finish(n.rec);
+    free(n.rec);
+    n.rec = NULL;
+    if (rc != CR_OK || (rc = wrc) != CR_OK ||
+        (n.incremental && (rc = cr_store_pending_outside(st, pending_outside, &n)) != CR_OK) ||
+        (rc = record_exceptions(&n)) != CR_OK)
         goto cleanup;
     cr_err prc = CR_OK;
     if (in_tx) {
@@ -1128,8 +1306,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         job.r.publish_ud = &job;
         threaded = prc == CR_OK && pthread_create(&thread, NULL, report_write, &job) == 0;
     }
-    if ((rc = record_new_actions(&n)) != CR_OK ||
-        (!n.dry && (rc = record_watermarks(&n)) != CR_OK) ||
+    if ((!n.dry && (rc = record_watermarks(&n)) != CR_OK) ||
         (rc = cr_store_run_finish(st, n.run_id, "decided", (cr_time_t)time(NULL), &n.stats)) != CR_OK)
         goto cleanup;
     phase(o->v, "record", &t0);
@@ -1175,6 +1352,11 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         cr_debug(o->v, "peak rss %ld MB", ru.ru_maxrss / 1024);
 cleanup:
+    if (n.rec) {
+        rec_finish(n.rec);   /* its error, if any, was printed */
+        free(n.rec);
+        n.rec = NULL;
+    }
     if (in_tx)
         cr_store_rollback(st);
     if (outer_tx)
