@@ -1293,6 +1293,37 @@ static int fsync_path(const char *path, bool dir)
     return e;
 }
 
+/* The six tables of R, in sheet order after the Summary. */
+enum { T_CAPTURES, T_RELEASES, T_PENDING, T_EXCEPTIONS, T_FULFILLMENT, T_REJECTS };
+static void report_tables(const cr_report *r, table_spec t[6])
+{
+    t[T_CAPTURES] = (table_spec){"Captures", CAPTURE_COLS, NCOLS(CAPTURE_COLS), r->captures,
+                                 sizeof(cr_rep_row), r->n_captures};
+    t[T_RELEASES] = (table_spec){"Releases", RELEASE_COLS, NCOLS(RELEASE_COLS), r->releases,
+                                 sizeof(cr_rep_row), r->n_releases};
+    t[T_PENDING] = (table_spec){"Pending", PENDING_COLS, NCOLS(PENDING_COLS), r->pending,
+                                sizeof(cr_rep_row), r->n_pending};
+    t[T_EXCEPTIONS] = (table_spec){"Exceptions", EXCEPTION_COLS, NCOLS(EXCEPTION_COLS),
+                                   r->exceptions, sizeof(cr_exc_row), r->n_exceptions};
+    t[T_FULFILLMENT] = (table_spec){"Fulfillment", FULFILLMENT_COLS, NCOLS(FULFILLMENT_COLS),
+                                    r->fulfillment, sizeof(cr_rep_row), r->n_fulfillment};
+    t[T_REJECTS] = (table_spec){"Rejected Rows", REJECT_COLS, NCOLS(REJECT_COLS), r->rejects,
+                                sizeof(cr_reject_view), r->n_rejects};
+}
+
+/* Sheets with more rows than Excel holds, or rows missing, fail the workbook. */
+static cr_err check_tables(const table_spec *t, size_t n, const char *path)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].n > XL_MAX_ROWS - 1)
+            return cr_error(CR_EIO, "workbook %s: sheet %s has %zu rows, more than a sheet holds",
+                            path, t[i].name, t[i].n);
+        if (t[i].n && !t[i].rows)
+            return cr_error(CR_EINTERNAL, "workbook %s: sheet %s has no rows", path, t[i].name);
+    }
+    return CR_OK;
+}
+
 /* Contract: see report.h.  R and PATH must not be NULL.  Sheets with more
  * rows than Excel holds (1,048,575 below the header) make it fail with
  * CR_EIO before anything is created.  Messages go through cr_error(). */
@@ -1313,7 +1344,8 @@ cr_err cr_report_write(const cr_report *r, const char *path)
 
     if (!r || !path || !*path || path[strlen(path) - 1] == '/')
         return cr_error(CR_ECANTCREAT, "workbook %s: not a file name", path ? path : "(null)");
-    w.r = r;
+    cr_report rr = *r;   /* completed by r->complete on the way */
+    w.r = &rr;
     w.path = path;
     w.tz = r->cfg ? r->cfg->tz : NULL;
     if (r->cfg) {
@@ -1321,28 +1353,10 @@ cr_err cr_report_write(const cr_report *r, const char *path)
         w.n_exps = r->cfg->policy.n_currency_exponents;
     }
 
-    const table_spec tables[] = {
-        {"Captures", CAPTURE_COLS, NCOLS(CAPTURE_COLS), r->captures, sizeof(cr_rep_row),
-         r->n_captures},
-        {"Releases", RELEASE_COLS, NCOLS(RELEASE_COLS), r->releases, sizeof(cr_rep_row),
-         r->n_releases},
-        {"Pending", PENDING_COLS, NCOLS(PENDING_COLS), r->pending, sizeof(cr_rep_row),
-         r->n_pending},
-        {"Exceptions", EXCEPTION_COLS, NCOLS(EXCEPTION_COLS), r->exceptions, sizeof(cr_exc_row),
-         r->n_exceptions},
-        {"Fulfillment", FULFILLMENT_COLS, NCOLS(FULFILLMENT_COLS), r->fulfillment,
-         sizeof(cr_rep_row), r->n_fulfillment},
-        {"Rejected Rows", REJECT_COLS, NCOLS(REJECT_COLS), r->rejects, sizeof(cr_reject_view),
-         r->n_rejects},
-    };
-    for (size_t i = 0; i < NCOLS(tables); i++) {
-        if (tables[i].n > XL_MAX_ROWS - 1)
-            return cr_error(CR_EIO, "workbook %s: sheet %s has %zu rows, more than a sheet holds",
-                            path, tables[i].name, tables[i].n);
-        if (tables[i].n && !tables[i].rows)
-            return cr_error(CR_EINTERNAL, "workbook %s: sheet %s has no rows", path,
-                            tables[i].name);
-    }
+    table_spec tables[6];
+    report_tables(&rr, tables);
+    if ((rc = check_tables(tables, NCOLS(tables), path)) != CR_OK)
+        return rc;
 
     dir = dir_of(path);
     tmp = malloc(strlen(path) + sizeof ".tmp-XXXXXX");
@@ -1385,9 +1399,19 @@ cr_err cr_report_write(const cr_report *r, const char *path)
             goto cleanup;
         }
     }
-    rc = write_summary(&w, ws[0]);
-    for (size_t i = 0; i < NCOLS(tables) && rc == CR_OK; i++)
-        rc = write_table(&w, ws[i + 1], &tables[i]);
+    /* first the sheets of this run's actions, then the rest once known */
+    static const size_t first[] = {T_CAPTURES, T_RELEASES, T_FULFILLMENT},
+                        rest[] = {T_PENDING, T_EXCEPTIONS, T_REJECTS};
+    for (size_t i = 0; i < NCOLS(first) && rc == CR_OK; i++)
+        rc = write_table(&w, ws[first[i] + 1], &tables[first[i]]);
+    if (rc == CR_OK && rr.complete && (rc = rr.complete(rr.complete_ud, &rr)) == CR_OK) {
+        report_tables(&rr, tables);
+        rc = check_tables(tables, NCOLS(tables), path);
+    }
+    if (rc == CR_OK)
+        rc = write_summary(&w, ws[0]);
+    for (size_t i = 0; i < NCOLS(rest) && rc == CR_OK; i++)
+        rc = write_table(&w, ws[rest[i] + 1], &tables[rest[i]]);
     if (rc != CR_OK)
         goto cleanup;
 

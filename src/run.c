@@ -1039,23 +1039,29 @@ static cr_err report_row(night *n, size_t i, const cr_decision *d, const cr_acti
     return CR_OK;
 }
 
-/* What the workbook shows, gathered from the state: written by
- * report_write, on a thread of its own while a live night writes its
- * action files and indexes (the two share nothing but read-only data). */
+/* What the workbook shows.  A live night's workbook is written on a thread
+ * of its own from the moment the decisions are made (report_begin): the
+ * sheets of the run's actions first, then, once the decisions are recorded
+ * (stage 1), the Pending, Exceptions and Rejected Rows sheets and the
+ * Summary, gathered from the state (report_gather); it takes its name only
+ * once the decisions are committed (stage 2), and is dropped if they are
+ * not (-1).  The thread reads nothing the night changes before the stage
+ * that hands it over. */
 typedef struct report_job {
     cr_report r;
     gather g;
     char path[4096];
     cr_err rc;
-    /* a live night's workbook is written while its decisions are still
-     * being committed: it takes its name only once they are (verdict 1),
-     * and is dropped if they are not (-1); 0 while undecided */
+    night *n;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int verdict;
+    int stage;
 } report_job;
 
-static cr_err report_prepare(night *n, report_job *j)
+static cr_err report_complete(void *ud, cr_report *r);
+static bool report_gate(void *ud);
+
+static cr_err report_begin(night *n, report_job *j)
 {
     cr_err rc;
     char dayname[16];
@@ -1073,10 +1079,7 @@ static cr_err report_prepare(night *n, report_job *j)
                  dayname, (long long)n->run_id);
     if (!n->o->report_path && (rc = cr_make_dirs(n->cfg->report_dir)) != CR_OK)
         return rc;
-    if ((rc = cr_store_exc_open(n->st, n->D, gather_exc, &j->g)) != CR_OK ||
-        (rc = cr_store_rejects_of_run(n->st, n->run_id, gather_rej, &j->g)) != CR_OK)
-        return rc == CR_ENOMEM ? cr_error(rc, "out of memory") : rc;
-    n->stats.exceptions_open = (long)j->g.nexc;
+    j->n = n;
     j->r = (cr_report){
         .cfg = n->cfg,
         .run_id = n->dry ? 0 : n->run_id,
@@ -1087,36 +1090,68 @@ static cr_err report_prepare(night *n, report_job *j)
         .stats = &n->stats,
         .captures = n->captures.items, .n_captures = n->captures.n,
         .releases = n->releases.items, .n_releases = n->releases.n,
-        .pending = n->pending.items, .n_pending = n->pending.n,
         .fulfillment = n->ships.items, .n_fulfillment = n->ships.n,
-        .exceptions = j->g.exc, .n_exceptions = j->g.nexc,
-        .rejects = j->g.rej, .n_rejects = j->g.nrej,
         .files = n->files.items, .n_files = n->files.n,
         .payment_file = n->dry ? NULL : n->pay_name,
         .fulfillment_file = n->dry ? NULL : n->ful_name,
+        .complete = report_complete,
+        .complete_ud = j,
+        .publish = report_gate,
+        .publish_ud = j,
     };
+    return CR_OK;
+}
+
+/* The open exceptions and this run's rejected rows, once recorded. */
+static cr_err report_gather(night *n, report_job *j)
+{
+    cr_err rc;
+    if ((rc = cr_store_exc_open(n->st, n->D, gather_exc, &j->g)) != CR_OK ||
+        (rc = cr_store_rejects_of_run(n->st, n->run_id, gather_rej, &j->g)) != CR_OK)
+        return rc == CR_ENOMEM ? cr_error(rc, "out of memory") : rc;
+    n->stats.exceptions_open = (long)j->g.nexc;
+    return CR_OK;
+}
+
+/* Moves the workbook to STAGE (1: its rest is gathered, 2: publish it,
+ * -1: drop it); a published workbook is not dropped, a dropped one stays so. */
+static void report_stage(report_job *j, int stage)
+{
+    pthread_mutex_lock(&j->mu);
+    if (j->stage >= 0 && (stage > j->stage || (stage < 0 && j->stage < 2)))
+        j->stage = stage;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+/* Waits until the workbook reaches STAGE or is dropped; returns its stage. */
+static int report_wait(report_job *j, int stage)
+{
+    pthread_mutex_lock(&j->mu);
+    while (j->stage >= 0 && j->stage < stage)
+        pthread_cond_wait(&j->cv, &j->mu);
+    int s = j->stage;
+    pthread_mutex_unlock(&j->mu);
+    return s;
+}
+
+static cr_err report_complete(void *ud, cr_report *r)
+{
+    report_job *j = ud;
+    if (report_wait(j, 1) < 0)
+        return CR_EIO;   /* dropped: the night failed and said why */
+    r->pending = j->n->pending.items;
+    r->n_pending = j->n->pending.n;
+    r->exceptions = j->g.exc;
+    r->n_exceptions = j->g.nexc;
+    r->rejects = j->g.rej;
+    r->n_rejects = j->g.nrej;
     return CR_OK;
 }
 
 static bool report_gate(void *ud)
 {
-    report_job *j = ud;
-    pthread_mutex_lock(&j->mu);
-    while (j->verdict == 0)
-        pthread_cond_wait(&j->cv, &j->mu);
-    bool publish = j->verdict > 0;
-    pthread_mutex_unlock(&j->mu);
-    return publish;
-}
-
-/* Decides whether the workbook is published, unless that is decided. */
-static void report_decide(report_job *j, bool publish)
-{
-    pthread_mutex_lock(&j->mu);
-    if (j->verdict == 0)
-        j->verdict = publish ? 1 : -1;
-    pthread_cond_broadcast(&j->cv);
-    pthread_mutex_unlock(&j->mu);
+    return report_wait(ud, 2) == 2;
 }
 
 static void *report_write(void *p)
@@ -1207,6 +1242,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     night n = {.cfg = cfg, .st = st, .o = o, .D = o->as_of, .dry = o->dry_run};
     char report[4096] = "";
     bool in_tx = false, outer_tx = false, threaded = false, bulk = false;
+    cr_err prc = CR_OK;       /* why the workbook cannot be made */
     report_job job = {0};
     pthread_t thread, reader;
     claims_job claims = {0};
@@ -1287,6 +1323,12 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     if ((rc = settle_all(&n)) != CR_OK)
         goto cleanup;
     phase(o->v, "settle", &t0);
+    if (in_tx) {
+        /* the workbook is written on a second thread from here on (report_job);
+         * a workbook that cannot be made never holds back the action files */
+        prc = report_begin(&n, &job);
+        threaded = prc == CR_OK && pthread_create(&thread, NULL, report_write, &job) == 0;
+    }
     rc = record_new_actions(&n);
     cr_err wrc = rec_finish(n.rec);
     free(n.rec);
@@ -1295,16 +1337,10 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         (n.incremental && (rc = cr_store_pending_outside(st, pending_outside, &n)) != CR_OK) ||
         (rc = record_exceptions(&n)) != CR_OK)
         goto cleanup;
-    cr_err prc = CR_OK;
     if (in_tx) {
-        /* the workbook is written on a second thread from here on, while the
-         * decisions are committed and the action files written; it takes its
-         * name once the commit is done (report_gate), and a workbook that
-         * cannot be made never holds back the action files */
-        prc = job.rc = report_prepare(&n, &job);
-        job.r.publish = report_gate;
-        job.r.publish_ud = &job;
-        threaded = prc == CR_OK && pthread_create(&thread, NULL, report_write, &job) == 0;
+        if (prc == CR_OK)
+            prc = report_gather(&n, &job);
+        report_stage(&job, prc == CR_OK ? 1 : -1);
     }
     if ((!n.dry && (rc = record_watermarks(&n)) != CR_OK) ||
         (rc = cr_store_run_finish(st, n.run_id, "decided", (cr_time_t)time(NULL), &n.stats)) != CR_OK)
@@ -1315,7 +1351,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         if ((rc = cr_store_commit(st)) != CR_OK)
             goto cleanup;
         in_tx = false;
-        report_decide(&job, true);
+        report_stage(&job, 2);
         cr_fault_point("after decision commit");
         phase(o->v, "commit", &t0);
         if ((rc = emit_actions(&n)) == CR_OK) {
@@ -1336,12 +1372,13 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         if (rc != CR_OK)
             goto cleanup;
     } else {
-        if ((rc = report_prepare(&n, &job)) != CR_OK)
+        if ((rc = report_begin(&n, &job)) != CR_OK || (rc = report_gather(&n, &job)) != CR_OK)
             goto cleanup;
+        report_stage(&job, 2);
         report_write(&job);
     }
     phase(o->v, "report", &t0);
-    if ((rc = job.rc) != CR_OK)
+    if ((rc = prc != CR_OK ? prc : job.rc) != CR_OK)
         goto cleanup;
     snprintf(report, sizeof report, "%s", job.path);
     if (!n.dry)
@@ -1366,7 +1403,7 @@ cleanup:
     if (rc != CR_OK && !n.dry && n.run_id)
         cr_store_run_finish(st, n.run_id, "failed", (cr_time_t)time(NULL), &n.stats);
     if (threaded) {
-        report_decide(&job, false);   /* nothing committed: no workbook */
+        report_stage(&job, -1);   /* nothing committed: no workbook */
         pthread_join(thread, NULL);
     }
     if (reading)
