@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <pthread.h>
 
 #define CR_VERSION "0.1.0"
 
@@ -65,6 +66,11 @@ void cr_debug(cr_verbosity v, const char *fmt, ...) __attribute__((format(printf
  * process kills the process with SIGKILL; CARERECON_CRASH_TRACE=1 lists
  * every point on stderr.  A no-op otherwise. */
 void cr_fault_point(const char *where);
+
+/* Starts FN(ARG) on a thread of its own; false when it cannot, and the
+ * caller then does the work itself.  CARERECON_THREADS=0 (for tests)
+ * makes every start fail, so that the single-threaded path is run too. */
+bool cr_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* Safe string helpers. */
 char *cr_strdup(const char *s);             /* NULL on NULL or no memory */

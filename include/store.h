@@ -146,6 +146,7 @@ typedef struct cr_cstate {
     const char *currency, *card_brand;
     cr_time_t deadline, shipped_at, hold_expires, arrived_at;
     uint64_t fp;               /* fingerprint of the claim row it was decided from */
+    bool exists;               /* a row of the claim is recorded (put updates it) */
 } cr_cstate;
 cr_err cr_store_cstate_put(cr_store *s, const cr_cstate *c);
 

@@ -124,6 +124,14 @@ void cr_fault_point(const char *where)
         raise(SIGKILL);
 }
 
+bool cr_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    const char *e = getenv("CARERECON_THREADS");
+    if (e && strcmp(e, "0") == 0)
+        return false;
+    return pthread_create(t, NULL, fn, arg) == 0;
+}
+
 char *cr_strdup(const char *s)
 {
     return s ? cr_strndup(s, strlen(s)) : NULL;

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,11 +134,6 @@ static cr_err sink_reject(void *ud, const cr_reject_row *r)
     return cr_store_reject_add(c->st, c->run_id, c->file_id, c->name, r);
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Reports NAME skipped: its content was ingested before as SEEN_NAME. */
 static void skipped(cr_verbosity v, const char *name, const char *kind, const cr_feed *feed,
                     const char *seen_name, cr_run_stats *stats, cr_file_list *files)
@@ -159,48 +156,328 @@ static bool settled(const cr_file_stat *id, cr_time_t now)
     return changed / 1000000000 + 1 < now;
 }
 
-/* Ingests one file: NAME in folder DIR, matched to FEED; ID is how it
- * looks on disk. */
-static cr_err ingest_file(const cr_config *cfg, cr_store *st, int64_t run_id, cr_time_t now,
-                          cr_verbosity v, const char *dir, const char *name, const cr_feed *feed,
-                          const cr_file_stat *id, cr_run_stats *stats, cr_file_list *files,
-                          bool *rejected_whole)
+/* --- reading ahead --------------------------------------------------------
+ * The files to read are read, hashed and parsed on a second thread, in
+ * order, while the main thread inserts the rows of the file before: the
+ * parser's rows are handed over in batches through a ring of AHEAD_RING
+ * slots (so memory stays bounded whatever a file's size).  Each file
+ * yields one batch marked `start` (its SHA-256, or unreadable), batches of
+ * rows, and one marked `end` (how the parse went).  The main thread alone
+ * speaks to the database. */
+#define AHEAD_ROWS 2048
+#define AHEAD_RING 8
+
+typedef enum { AB_RECEIPT, AB_SETTLE, AB_REJECT } ab_tag;
+
+typedef struct ab_row {
+    ab_tag tag;
+    union {
+        cr_receipt_row r;
+        cr_settle_row s;
+        cr_reject_row j;
+    } u;
+} ab_row;
+
+typedef struct ab_batch {
+    bool start, end;
+    bool unreadable;           /* start: the file could not be read */
+    char sha[65];              /* start */
+    cr_err rc;                 /* end: cr_feed_parse's result */
+    char why[512];             /* end: why the whole file was rejected */
+    cr_feed_stats fs;          /* end */
+    size_t n;
+    ab_row row[AHEAD_ROWS];
+    cr_pool pool;              /* the rows' text */
+} ab_batch;
+
+typedef struct ahead_file {
+    char *path;
+    const cr_feed *feed;
+} ahead_file;
+
+typedef struct ahead {
+    const cr_config *cfg;
+    const ahead_file *files;
+    size_t nfiles;
+    ab_batch slot[AHEAD_RING];
+    size_t w, r;               /* batches handed over, batches taken */
+    bool cancel, threaded;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t thread;
+} ahead;
+
+/* Hands the filling batch over and starts the next (worker side).  False
+ * when the main thread gave up. */
+static bool ab_post(ahead *a)
 {
-    char path[4096], sha[65], seen_name[512], why[512];
+    pthread_mutex_lock(&a->mu);
+    a->w++;
+    pthread_cond_broadcast(&a->cv);
+    while (a->w - a->r == AHEAD_RING && !a->cancel)
+        pthread_cond_wait(&a->cv, &a->mu);
+    bool go = !a->cancel;
+    pthread_mutex_unlock(&a->mu);
+    ab_batch *b = &a->slot[a->w % AHEAD_RING];
+    cr_pool_release(&b->pool);
+    memset(b, 0, offsetof(ab_batch, row));
+    b->n = 0;
+    return go;
+}
+
+static ab_row *ab_add(ahead *a, ab_tag tag)
+{
+    ab_batch *b = &a->slot[a->w % AHEAD_RING];
+    if (b->n == AHEAD_ROWS && !ab_post(a))
+        return NULL;
+    b = &a->slot[a->w % AHEAD_RING];
+    ab_row *row = &b->row[b->n++];
+    row->tag = tag;
+    return row;
+}
+
+/* Copies S into the filling batch's pool; *OOM on failure. */
+static const char *ab_dup(ahead *a, const char *s, size_t n, bool *oom)
+{
+    if (!s)
+        return NULL;
+    const char *d = cr_pool_strndup(&a->slot[a->w % AHEAD_RING].pool, s, n);
+    if (!d)
+        *oom = true;
+    return d;
+}
+#define AB_STR(a, s, oom) ab_dup((a), (s), (s) ? strlen(s) : 0, (oom))
+
+static cr_err ab_receipt(void *ud, const cr_receipt_row *r)
+{
+    ahead *a = ud;
+    bool oom = false;
+    ab_row *row = ab_add(a, AB_RECEIPT);
+    if (!row)
+        return CR_EINTERNAL;   /* cancelled */
+    row->u.r = *r;
+    row->u.r.tracking = AB_STR(a, r->tracking, &oom);
+    row->u.r.claim_ref = AB_STR(a, r->claim_ref, &oom);
+    row->u.r.serial = AB_STR(a, r->serial, &oom);
+    return oom ? CR_ENOMEM : CR_OK;
+}
+
+static cr_err ab_settlement(void *ud, const cr_settle_row *r)
+{
+    ahead *a = ud;
+    bool oom = false;
+    ab_row *row = ab_add(a, AB_SETTLE);
+    if (!row)
+        return CR_EINTERNAL;
+    row->u.s = *r;
+    row->u.s.psp_ref = AB_STR(a, r->psp_ref, &oom);
+    row->u.s.merchant_ref = AB_STR(a, r->merchant_ref, &oom);
+    row->u.s.raw_type = AB_STR(a, r->raw_type, &oom);
+    row->u.s.card_brand = AB_STR(a, r->card_brand, &oom);
+    return oom ? CR_ENOMEM : CR_OK;
+}
+
+static cr_err ab_reject(void *ud, const cr_reject_row *r)
+{
+    ahead *a = ud;
+    bool oom = false;
+    ab_row *row = ab_add(a, AB_REJECT);
+    if (!row)
+        return CR_EINTERNAL;
+    row->u.j = *r;
+    row->u.j.field = AB_STR(a, r->field, &oom);
+    row->u.j.detail = AB_STR(a, r->detail, &oom);
+    row->u.j.raw = ab_dup(a, r->raw, r->raw_len, &oom);
+    return oom ? CR_ENOMEM : CR_OK;
+}
+
+/* Reads, hashes and parses one file into batches (worker side). */
+static bool ahead_one(ahead *a, const ahead_file *f)
+{
     const char *data = NULL;
     size_t len = 0;
-    bool found = false;
+    ab_batch *b = &a->slot[a->w % AHEAD_RING];
+    b->start = true;
+    if (cr_file_map(f->path, &data, &len) != CR_OK) {
+        b->unreadable = true;   /* the message is printed */
+        b->end = true;
+        return ab_post(a);
+    }
+    cr_sha256_hex(data, len, b->sha);
+    if (!ab_post(a)) {
+        cr_file_unmap(data, len);
+        return false;
+    }
+    cr_feed_sink sink = {a, ab_receipt, ab_settlement, ab_reject};
+    cr_feed_stats fs = {0};
+    char why[512] = "";
+    cr_err rc = cr_feed_parse(a->cfg, f->feed, data, len, &sink, &fs, why, sizeof why);
+    cr_file_unmap(data, len);
+    b = &a->slot[a->w % AHEAD_RING];
+    b->end = true;
+    b->rc = rc;
+    b->fs = fs;
+    snprintf(b->why, sizeof b->why, "%s", why);
+    return ab_post(a);
+}
+
+static void *ahead_main(void *p)
+{
+    ahead *a = p;
+    for (size_t i = 0; i < a->nfiles && ahead_one(a, &a->files[i]); i++)
+        ;
+    return NULL;
+}
+
+/* Starts reading FILES[0..N) ahead (without a thread: nothing now, each
+ * file is read when it is asked for). */
+static void ahead_start(ahead *a, const cr_config *cfg, const ahead_file *files, size_t n)
+{
+    memset(a, 0, sizeof *a);
+    a->cfg = cfg;
+    a->files = files;
+    a->nfiles = n;
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    a->threaded = n > 0 && cr_thread_start(&a->thread, ahead_main, a);
+}
+
+/* The next batch (main side, threaded). */
+static const ab_batch *ahead_take(ahead *a)
+{
+    pthread_mutex_lock(&a->mu);
+    while (a->r == a->w)
+        pthread_cond_wait(&a->cv, &a->mu);
+    const ab_batch *b = &a->slot[a->r % AHEAD_RING];
+    pthread_mutex_unlock(&a->mu);
+    return b;
+}
+
+/* Gives the batch taken last back to the worker. */
+static void ahead_done(ahead *a)
+{
+    pthread_mutex_lock(&a->mu);
+    a->r++;
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+}
+
+static void ahead_stop(ahead *a)
+{
+    if (a->threaded) {
+        pthread_mutex_lock(&a->mu);
+        a->cancel = true;
+        pthread_cond_broadcast(&a->cv);
+        pthread_mutex_unlock(&a->mu);
+        pthread_join(a->thread, NULL);
+        a->threaded = false;
+    }
+    for (size_t i = 0; i < AHEAD_RING; i++)
+        cr_pool_release(&a->slot[i].pool);
+    pthread_cond_destroy(&a->cv);
+    pthread_mutex_destroy(&a->mu);
+}
+
+/* One file to read, as the main thread sees it: from the worker's batches,
+ * or (no thread) read and parsed here. */
+typedef struct source {
+    ahead *a;
+    const ahead_file *f;
+    const char *data;          /* no thread: the content */
+    size_t len;
+    bool ended;                /* threaded: its end batch was taken */
+} source;
+
+/* Opens the file: its SHA-256, or *UNREADABLE (the message is printed). */
+static void src_open(source *s, char sha[65], bool *unreadable)
+{
+    *unreadable = false;
+    if (!s->a->threaded) {
+        if (cr_file_map(s->f->path, &s->data, &s->len) != CR_OK)
+            *unreadable = true;
+        else
+            cr_sha256_hex(s->data, s->len, sha);
+        return;
+    }
+    const ab_batch *b = ahead_take(s->a);
+    *unreadable = b->unreadable;
+    s->ended = b->end;
+    snprintf(sha, 65, "%s", b->sha);
+    ahead_done(s->a);
+}
+
+/* Feeds the file's rows to SINK, as cr_feed_parse does. */
+static cr_err src_parse(source *s, const cr_feed_sink *sink, cr_feed_stats *fs, char *why,
+                        size_t whylen)
+{
+    if (!s->a->threaded)
+        return cr_feed_parse(s->a->cfg, s->f->feed, s->data, s->len, sink, fs, why, whylen);
+    cr_err rc = CR_OK;
+    while (!s->ended) {
+        const ab_batch *b = ahead_take(s->a);
+        for (size_t i = 0; rc == CR_OK && i < b->n; i++) {
+            const ab_row *r = &b->row[i];
+            rc = r->tag == AB_RECEIPT  ? sink->receipt(sink->ud, &r->u.r)
+                 : r->tag == AB_SETTLE ? sink->settlement(sink->ud, &r->u.s)
+                                       : sink->reject(sink->ud, &r->u.j);
+        }
+        s->ended = b->end;
+        if (b->end && rc == CR_OK) {
+            rc = b->rc;
+            *fs = b->fs;
+            snprintf(why, whylen, "%s", b->why);
+        }
+        ahead_done(s->a);
+        if (rc != CR_OK)
+            break;
+    }
+    return rc;
+}
+
+/* Lets go of the file: what is left of it is skipped. */
+static void src_close(source *s)
+{
+    if (!s->a->threaded) {
+        cr_file_unmap(s->data, s->len);
+        s->data = NULL;
+        return;
+    }
+    while (!s->ended) {
+        s->ended = ahead_take(s->a)->end;
+        ahead_done(s->a);
+    }
+}
+
+/* Reads one file (NAME, matched to FEED, ID its look on disk) from SRC
+ * and stores its rows: one savepoint, the SHA-256 recorded. */
+static cr_err ingest_read(const cr_config *cfg, cr_store *st, int64_t run_id, cr_time_t now,
+                          cr_verbosity v, const char *dir, const char *name, const cr_feed *feed,
+                          const cr_file_stat *id, source *src, cr_run_stats *stats,
+                          cr_file_list *files, bool *rejected_whole)
+{
+    char sha[65] = "", seen_name[512], why[512] = "";
+    bool found = false, unreadable = false;
     cr_feed_stats fs = {0};
     cr_err rc;
     const char *kind = feed->kind == CR_FEED_RECEIPTS ? "receipts" : "settlements";
 
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    /* a file seen before and unchanged on disk is known without reading it */
-    bool hit = false;
-    if ((rc = cr_store_inbox_seen_get(st, path, id, sha, &hit)) != CR_OK)
-        return rc;
-    if (hit && (rc = cr_store_file_find(st, sha, &found, seen_name, sizeof seen_name)) != CR_OK)
-        return rc;
-    if (hit && found) {
-        cr_debug(v, "%s: unchanged on disk since it was read; not read again", name);
-        skipped(v, name, kind, feed, seen_name, stats, files);
-        return CR_OK;
-    }
-    if (cr_file_map(path, &data, &len) != CR_OK) {
+    (void)cfg;
+    src_open(src, sha, &unreadable);
+    if (unreadable) {
         /* one unreadable file must not stop the night: it is left for the
          * next run, like a file rejected whole (the message is printed) */
         stats->files_rejected++;
         *rejected_whole = true;
         file_add(files, name, kind, feed->name, "unreadable", "cannot be read; left for the next run");
-        return CR_OK;
+        rc = CR_OK;
+        goto cleanup;
     }
-    cr_sha256_hex(data, len, sha);
     if ((rc = cr_store_file_find(st, sha, &found, seen_name, sizeof seen_name)) != CR_OK)
         goto cleanup;
     if (found) {
         skipped(v, name, kind, feed, seen_name, stats, files);
         if (settled(id, now))
-            rc = cr_store_inbox_seen_put(st, path, id, sha);
+            rc = cr_store_inbox_seen_put(st, src->f->path, id, sha);
         goto cleanup;
     }
     sinkctx sc = {.st = st, .run_id = run_id, .name = name, .v = v};
@@ -210,9 +487,9 @@ static cr_err ingest_file(const cr_config *cfg, cr_store *st, int64_t run_id, cr
     rc = cr_store_file_add(st, run_id, sha, name, feed->name, feed->kind, "ingested", NULL, NULL,
                            now, &sc.file_id);
     if (rc == CR_OK && settled(id, now))
-        rc = cr_store_inbox_seen_put(st, path, id, sha);
+        rc = cr_store_inbox_seen_put(st, src->f->path, id, sha);
     if (rc == CR_OK)
-        rc = cr_feed_parse(cfg, feed, data, len, &sink, &fs, why, sizeof why);
+        rc = src_parse(src, &sink, &fs, why, sizeof why);
     if (rc == CR_EDATA) {
         /* rejected whole: nothing of it is kept but the record of the rejection */
         if ((rc = cr_store_savepoint_rollback(st)) != CR_OK || (rc = cr_store_savepoint(st)) != CR_OK)
@@ -266,21 +543,42 @@ static cr_err ingest_file(const cr_config *cfg, cr_store *st, int64_t run_id, cr
         rf->ignored = fs.ignored;
     }
 cleanup:
-    cr_file_unmap(data, len);
+    src_close(src);
     return rc;
 }
 
-/* Ingests every regular file of DIR that a feed of KIND matches. */
+/* What ingest_dir found a folder entry to be. */
+typedef enum { E_NOT_FILE, E_NO_FEED, E_SEEN, E_READ } entry_kind;
+typedef struct dir_entry {
+    char *name;
+    entry_kind kind;
+    const cr_feed *feed;
+    cr_file_stat id;
+    char seen_name[512];       /* E_SEEN: the file its content was ingested as */
+} dir_entry;
+
+static int entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const dir_entry *)a)->name, ((const dir_entry *)b)->name);
+}
+
+/* Ingests every regular file of DIR that a feed of KIND matches, in name
+ * order.  First every entry is looked at (a file seen before and unchanged
+ * on disk is known without reading it), then the files to read are read
+ * ahead on a second thread while the main thread stores them. */
 static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_time_t now,
                          cr_verbosity v, const char *dir, cr_feed_kind kind, cr_run_stats *stats,
                          cr_file_list *files, bool *rejected_whole)
 {
     cr_err rc = CR_OK;
     DIR *d = NULL;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
+    dir_entry *ents = NULL;
+    ahead_file *reads = NULL;
+    size_t n = 0, cap = 0, nreads = 0;
     struct stat sb;
     const char *kname = kind == CR_FEED_RECEIPTS ? "receipts" : "settlements";
+    ahead a;
+    bool started = false;
 
     if (stat(dir, &sb) != 0)
         return cr_error(CR_ENOINPUT, "inbox.%s %s: %s", kname, dir, strerror(errno));
@@ -292,56 +590,104 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue; /* hidden and partial files (".name.part") are not ingested */
-        if (!cr_grow(&names, &cap, n, sizeof *names, 64)) {
+        if (!cr_grow(&ents, &cap, n, sizeof *ents, 64)) {
             rc = cr_error(CR_ENOMEM, "out of memory");
             goto cleanup;
         }
-        if (!(names[n] = cr_strdup(e->d_name))) {
+        memset(&ents[n], 0, sizeof ents[n]);
+        if (!(ents[n].name = cr_strdup(e->d_name))) {
             rc = cr_error(CR_ENOMEM, "out of memory");
             goto cleanup;
         }
         n++;
     }
     if (n)
-        qsort(names, n, sizeof *names, name_cmp);
+        qsort(ents, n, sizeof *ents, entry_cmp);
+    if (n && !(reads = calloc(n, sizeof *reads))) {
+        rc = cr_error(CR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    /* what each entry is, and which files must be read */
     for (size_t i = 0; i < n && rc == CR_OK; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        const cr_feed *feed = NULL;
-        for (size_t f = 0; f < cfg->n_feeds && !feed; f++)
-            if (cfg->feeds[f].kind == kind && cr_feed_matches(&cfg->feeds[f], names[i]))
-                feed = &cfg->feeds[f];
+        dir_entry *x = &ents[i];
+        char path[4096], sha[65];
+        bool hit = false, found = false;
+        snprintf(path, sizeof path, "%s/%s", dir, x->name);
+        for (size_t f = 0; f < cfg->n_feeds && !x->feed; f++)
+            if (cfg->feeds[f].kind == kind && cr_feed_matches(&cfg->feeds[f], x->name))
+                x->feed = &cfg->feeds[f];
         if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-            if (feed) {
-                cr_info(v, "%s/%s: not a regular file; left alone", dir, names[i]);
-                file_add(files, names[i], kname, feed->name, "not a file",
+            x->kind = E_NOT_FILE;
+            continue;
+        }
+        if (!x->feed) {
+            x->kind = E_NO_FEED;
+            continue;
+        }
+        x->id = (cr_file_stat){(int64_t)sb.st_dev, (int64_t)sb.st_ino, (int64_t)sb.st_size,
+                               (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec,
+                               (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec};
+        if ((rc = cr_store_inbox_seen_get(st, path, &x->id, sha, &hit)) != CR_OK ||
+            (hit && (rc = cr_store_file_find(st, sha, &found, x->seen_name,
+                                             sizeof x->seen_name)) != CR_OK))
+            break;
+        x->kind = hit && found ? E_SEEN : E_READ;
+        if (x->kind == E_READ) {
+            if (!(reads[nreads].path = cr_strdup(path))) {
+                rc = cr_error(CR_ENOMEM, "out of memory");
+                break;
+            }
+            reads[nreads++].feed = x->feed;
+        }
+    }
+    if (rc != CR_OK)
+        goto cleanup;
+    ahead_start(&a, cfg, reads, nreads);
+    started = true;
+    size_t k = 0;
+    for (size_t i = 0; i < n && rc == CR_OK; i++) {
+        dir_entry *x = &ents[i];
+        switch (x->kind) {
+        case E_NOT_FILE:
+            if (x->feed) {
+                cr_info(v, "%s/%s: not a regular file; left alone", dir, x->name);
+                file_add(files, x->name, kname, x->feed->name, "not a file",
                          "not a regular file; left alone");
             }
-            continue;
-        }
-        if (!feed) {
-            cr_info(v, "%s/%s: matches no %s feed; left alone", dir, names[i], kname);
+            break;
+        case E_NO_FEED:
+            cr_info(v, "%s/%s: matches no %s feed; left alone", dir, x->name, kname);
             stats->files_unmatched++;
-            file_add(files, names[i], kname, NULL, "no feed", "matches no feed; left alone");
-            continue;
+            file_add(files, x->name, kname, NULL, "no feed", "matches no feed; left alone");
+            break;
+        case E_SEEN:
+            cr_debug(v, "%s: unchanged on disk since it was read; not read again", x->name);
+            skipped(v, x->name, kname, x->feed, x->seen_name, stats, files);
+            break;
+        case E_READ: {
+            if (v >= CR_NORMAL && isatty(STDERR_FILENO)) {
+                /* progress only on a terminal; the line is cleared afterwards */
+                fprintf(stderr, "\rcarerecon: %s %zu/%zu %-40.40s", kname, i + 1, n, x->name);
+                fflush(stderr);
+            }
+            source src = {.a = &a, .f = &reads[k++]};
+            rc = ingest_read(cfg, st, run_id, now, v, dir, x->name, x->feed, &x->id, &src, stats,
+                             files, rejected_whole);
+            if (v >= CR_NORMAL && isatty(STDERR_FILENO))
+                fprintf(stderr, "\r%-80s\r", "");
+            break;
         }
-        if (v >= CR_NORMAL && isatty(STDERR_FILENO)) {
-            /* progress only on a terminal; the line is cleared afterwards */
-            fprintf(stderr, "\rcarerecon: %s %zu/%zu %-40.40s", kname, i + 1, n, names[i]);
-            fflush(stderr);
         }
-        cr_file_stat id = {(int64_t)sb.st_dev, (int64_t)sb.st_ino, (int64_t)sb.st_size,
-                           (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec,
-                           (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec};
-        rc = ingest_file(cfg, st, run_id, now, v, dir, names[i], feed, &id, stats, files,
-                         rejected_whole);
-        if (v >= CR_NORMAL && isatty(STDERR_FILENO))
-            fprintf(stderr, "\r%-80s\r", "");
     }
 cleanup:
+    if (started)
+        ahead_stop(&a);
     for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+        free(ents[i].name);
+    free(ents);
+    for (size_t i = 0; i < nreads; i++)
+        free(reads[i].path);
+    free(reads);
     closedir(d);
     return rc;
 }

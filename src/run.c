@@ -612,7 +612,7 @@ static void rec_start(recorder *r, cr_store *st, int64_t run_id, cr_time_t D)
     r->D = D;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
-    r->threaded = pthread_create(&r->thread, NULL, rec_main, r) == 0;
+    r->threaded = cr_thread_start(&r->thread, rec_main, r);
 }
 
 /* Hands the filling slot over (without a thread: writes it) and waits for
@@ -679,6 +679,7 @@ static cr_err record_claim(night *n, size_t i, const cr_decision *d, bool issued
         .amount = c->premium ? c->preauth_amount : 0, .currency = c->currency,
         .card_brand = c->card_brand, .deadline = d->deadline, .shipped_at = d->shipped_at,
         .hold_expires = d->hold_expires, .arrived_at = d->arrival, .fp = c->fp,
+        .exists = last != NULL,
     };
     cs.row_hash = cstate_hash(&cs);
     bool state = !last || last->row_hash != cs.row_hash;
@@ -1277,7 +1278,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     incremental = can_increment(&n, cdb, meta);
     claims.cfg = cfg;
     claims.cdb = cdb;
-    reading = !incremental && pthread_create(&reader, NULL, claims_read, &claims) == 0;
+    reading = !incremental && cr_thread_start(&reader, claims_read, &claims);
 
     double t0 = mono();
     ingest_rc = cr_ingest(cfg, st, n.run_id, (cr_time_t)time(NULL), o->v, &n.stats, &n.files);
@@ -1327,7 +1328,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         /* the workbook is written on a second thread from here on (report_job);
          * a workbook that cannot be made never holds back the action files */
         prc = report_begin(&n, &job);
-        threaded = prc == CR_OK && pthread_create(&thread, NULL, report_write, &job) == 0;
+        threaded = prc == CR_OK && cr_thread_start(&thread, report_write, &job);
     }
     rc = record_new_actions(&n);
     cr_err wrc = rec_finish(n.rec);

@@ -140,7 +140,8 @@ static const char *const migrations[] = {
 
 /* The cached statements, prepared on first use. */
 enum {
-    Q_EVENT_ADD, Q_SETTLE_ADD, Q_REJECT_ADD, Q_FILE_FIND, Q_FILE_ADD, Q_DEC_LAST, Q_DEC_ADD,
+    Q_EVENT_ADD, Q_SETTLE_ADD, Q_REJECT_ADD, Q_FILE_FIND, Q_FILE_ADD, Q_DEC_LAST, Q_CSTATE_UPD,
+    Q_DEC_ADD,
     Q_EXC_GET, Q_EXC_INS, Q_EXC_UPD, Q_ACTION_ADD, Q_UNWRITTEN_ADD, Q_ACTION_CONFIRM,
     Q_ACTION_FILE, Q_UNWRITTEN_DEL, Q_COUNT
 };
@@ -157,6 +158,12 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_DEC_LAST] = "INSERT OR REPLACE INTO claim_state(claim_id,key,norm_sn,preauth_ref,active,hash,"
                    "row_hash,wake_at,decision,state,reminder,amount,currency,card_brand,deadline,"
                    "shipped_at,hold_expires,arrived_at,fp) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    /* the same row when its lookup keys are unchanged: the three indexes on
+     * them are left alone (an INSERT OR REPLACE rewrites all five) */
+    [Q_CSTATE_UPD] = "UPDATE claim_state SET active=?5,hash=?6,row_hash=?7,wake_at=?8,decision=?9,"
+                     "state=?10,reminder=?11,amount=?12,currency=?13,card_brand=?14,deadline=?15,"
+                     "shipped_at=?16,hold_expires=?17,arrived_at=?18,fp=?19 WHERE claim_id=?1"
+                     " AND key IS ?2 AND norm_sn IS ?3 AND preauth_ref IS ?4",
     [Q_DEC_ADD] = "INSERT OR REPLACE INTO decisions(claim_id,run_id,as_of,decision,reason,state,"
                   "detail) VALUES(?,?,?,?,?,?,?)",
     [Q_EXC_GET] = "SELECT status FROM exceptions WHERE exc_id = ?",
@@ -897,11 +904,8 @@ cr_err cr_store_decision_record(cr_store *s, int64_t run_id, cr_time_t as_of, co
     return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a decision");
 }
 
-cr_err cr_store_cstate_put(cr_store *s, const cr_cstate *c)
+static void bind_cstate(sqlite3_stmt *st, const cr_cstate *c)
 {
-    sqlite3_stmt *st = stmt(s, Q_DEC_LAST);
-    if (!st)
-        return CR_EIO;
     bind_text(st, 1, c->claim_id);
     bind_text(st, 2, c->key);
     bind_text(st, 3, c->norm_sn && *c->norm_sn ? c->norm_sn : NULL);
@@ -921,6 +925,24 @@ cr_err cr_store_cstate_put(cr_store *s, const cr_cstate *c)
     bind_time(st, 17, c->hold_expires);
     bind_time(st, 18, c->arrived_at);
     sqlite3_bind_int64(st, 19, (int64_t)c->fp);
+}
+
+cr_err cr_store_cstate_put(cr_store *s, const cr_cstate *c)
+{
+    sqlite3_stmt *st;
+    if (c->exists) {
+        if (!(st = stmt(s, Q_CSTATE_UPD)))
+            return CR_EIO;
+        bind_cstate(st, c);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return db_error(s->db, "record a claim's state");
+        if (sqlite3_changes(s->db) > 0)
+            return CR_OK;
+        /* its lookup keys changed: the whole row */
+    }
+    if (!(st = stmt(s, Q_DEC_LAST)))
+        return CR_EIO;
+    bind_cstate(st, c);
     return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a claim's state");
 }
 
@@ -1689,11 +1711,17 @@ static cr_err claims_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, i
     if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
         return cr_error(CR_ENOINPUT, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
     if (ids) {
+        /* one read transaction: one snapshot, and not a lock and a check of
+         * the file per claim */
+        bool tx = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
         for (size_t i = 0; i < nids && rc == CR_OK; i++) {
             sqlite3_reset(st);
             bind_text(st, 1, ids[i]);
             rc = claims_from(c, cfg, pool, st, &cl, &cnt, &cap);
         }
+        sqlite3_reset(st);
+        if (tx)
+            sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
     } else {
         if (after >= 0)
             sqlite3_bind_int64(st, 1, after);
