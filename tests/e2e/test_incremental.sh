@@ -13,7 +13,7 @@ rows_of() { # ENV: every action row and every exception, sorted
     sqlite3 -batch -noheader "$1/var/carerecon.db" \
         "select exc_id, code, status, first_seen, coalesce(claim_id,'') from exceptions order by exc_id"
     sqlite3 -batch -noheader "$1/var/carerecon.db" \
-        "select claim_id, decision, coalesce(state,''), coalesce(wake_at,'') from claim_state order by claim_id"
+        "select claim_id, key, coalesce(norm_sn,''), coalesce(preauth_ref,''), decision, coalesce(state,''), coalesce(wake_at,''), row_hash from claim_state order by claim_id"
 }
 
 compare() { # NAME INCR FULL
@@ -48,6 +48,11 @@ compare fixtures_incremental_equals_full "$I" "$F"
 # rows dated after the last as-of are listed for the next nights; the rest is forgotten
 for t in "events_later where at" "settlements_later where booked_at"; do
     expect_eq "later_pruned_${t%% *}" "$(q "$I" "select count(*) from $t <= (select value from meta where key = 'last_as_of')")" 0
+done
+# a claim's state row follows its new serial (its lookup keys changed)
+for e in "$I" "$F"; do
+    expect_eq "edited_serial_in_state_$(basename "$e")" "$(sqlite3 -batch -noheader "$e/var/carerecon.db" \
+        "select norm_sn from claim_state where claim_id='CE2611-000113'")" 1581F5BHD2340Q1
 done
 expect_eq edited_claim_seen "$(sqlite3 -batch -noheader "$I/var/carerecon.db" \
     "select count(*) from claim_state where claim_id='CE2611-000112' and decision='pending'")" 0
