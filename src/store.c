@@ -293,6 +293,25 @@ static cr_err step_done(cr_store *s, sqlite3_stmt *st, const char *what)
     return CR_OK;
 }
 
+/* Runs each statement of SQL[0..N) once, with the integers V[0..NV) bound
+ * to ?1..?NV (as far as a statement has parameters).  Stops at an error. */
+static cr_err exec_each(cr_store *s, const char *const *sql, size_t n, const int64_t *v, int nv,
+                        const char *what)
+{
+    cr_err rc = CR_OK;
+    for (size_t i = 0; i < n && rc == CR_OK; i++) {
+        sqlite3_stmt *st = prepare(s, sql[i]);
+        if (!st)
+            return CR_EIO;
+        for (int k = 0; k < nv; k++)
+            if (sqlite3_bind_parameter_count(st) > k)
+                sqlite3_bind_int64(st, k + 1, v[k]);
+        rc = step_done(s, st, what);
+        sqlite3_finalize(st);
+    }
+    return rc;
+}
+
 static cr_err migrate(cr_store *s)
 {
     int v = cr_store_schema_version(s);
@@ -1251,18 +1270,10 @@ cr_err cr_store_subset_begin(cr_store *s, const cr_subset_seed *o, long *nclaims
         }
     }
     sqlite3_finalize(st);
-    for (size_t i = 0; i < sizeof seed_sql / sizeof seed_sql[0]; i++) {
-        if (!(st = prepare(s, seed_sql[i])))
-            return CR_EIO;
-        sqlite3_bind_int64(st, 1, o->as_of);
-        sqlite3_bind_int64(st, 2, o->last_as_of);
-        sqlite3_bind_int64(st, 3, o->last_event_id);
-        sqlite3_bind_int64(st, 4, o->last_row_id);
-        rc = step_done(s, st, "seed the subset");
-        sqlite3_finalize(st);
-        if (rc != CR_OK)
-            return rc;
-    }
+    const int64_t seed_v[4] = {o->as_of, o->last_as_of, o->last_event_id, o->last_row_id};
+    if ((rc = exec_each(s, seed_sql, sizeof seed_sql / sizeof seed_sql[0], seed_v, 4,
+                        "seed the subset")) != CR_OK)
+        return rc;
     /* grow to a fixed point, each round from what the last one added */
     sqlite3_stmt *grow[sizeof grow_sql / sizeof grow_sql[0]] = {NULL};
     const size_t ngrow = sizeof grow_sql / sizeof grow_sql[0];
@@ -1309,19 +1320,8 @@ cr_err cr_store_mark_later(cr_store *s, int64_t after_event, int64_t after_row, 
         "DELETE FROM events_later WHERE at <= ?4",
         "DELETE FROM settlements_later WHERE booked_at <= ?4",
     };
-    cr_err rc = CR_OK;
-    for (size_t i = 0; i < sizeof sql / sizeof sql[0] && rc == CR_OK; i++) {
-        sqlite3_stmt *st = prepare(s, sql[i]);
-        if (!st)
-            return CR_EIO;
-        sqlite3_bind_int64(st, 1, after_event);
-        sqlite3_bind_int64(st, 2, after_row);
-        sqlite3_bind_int64(st, 3, as_of);
-        sqlite3_bind_int64(st, 4, last_as_of);
-        rc = step_done(s, st, "record rows dated after the as-of");
-        sqlite3_finalize(st);
-    }
-    return rc;
+    const int64_t v[4] = {after_event, after_row, as_of, last_as_of};
+    return exec_each(s, sql, sizeof sql / sizeof sql[0], v, 4, "record rows dated after the as-of");
 }
 
 cr_err cr_store_max_ids(cr_store *s, int64_t *event_id, int64_t *row_id)
