@@ -135,6 +135,13 @@ static const char *const migrations[] = {
     "  WHERE booked_at > (SELECT value FROM meta WHERE key = 'last_as_of');"
     "DROP INDEX IF EXISTS events_at;"
     "DROP INDEX IF EXISTS settlements_booked;",
+    /* 5: the lookup indexes of claim_state cover what an incremental night's
+     * closure reads (key, serial), so a probe is one b-tree descent, not
+     * two; they are built anew by the next night, which reads everything */
+    "DROP INDEX IF EXISTS claim_state_key;"
+    "DROP INDEX IF EXISTS claim_state_sn;"
+    "DROP INDEX IF EXISTS claim_state_psp;"
+    "UPDATE meta SET value = 0 WHERE key = 'indexed';",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -158,12 +165,12 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_DEC_LAST] = "INSERT OR REPLACE INTO claim_state(claim_id,key,norm_sn,preauth_ref,active,hash,"
                    "row_hash,wake_at,decision,state,reminder,amount,currency,card_brand,deadline,"
                    "shipped_at,hold_expires,arrived_at,fp) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    /* the same row when its lookup keys are unchanged: the three indexes on
-     * them are left alone (an INSERT OR REPLACE rewrites all five) */
-    [Q_CSTATE_UPD] = "UPDATE claim_state SET active=?5,hash=?6,row_hash=?7,wake_at=?8,decision=?9,"
+    /* the same row when its lookup keys and activity are unchanged: the
+     * three indexes on them are left alone (INSERT OR REPLACE rewrites all five) */
+    [Q_CSTATE_UPD] = "UPDATE claim_state SET hash=?6,row_hash=?7,wake_at=?8,decision=?9,"
                      "state=?10,reminder=?11,amount=?12,currency=?13,card_brand=?14,deadline=?15,"
                      "shipped_at=?16,hold_expires=?17,arrived_at=?18,fp=?19 WHERE claim_id=?1"
-                     " AND key IS ?2 AND norm_sn IS ?3 AND preauth_ref IS ?4",
+                     " AND key IS ?2 AND norm_sn IS ?3 AND preauth_ref IS ?4 AND active IS ?5",
     [Q_DEC_ADD] = "INSERT OR REPLACE INTO decisions(claim_id,run_id,as_of,decision,reason,state,"
                   "detail) VALUES(?,?,?,?,?,?,?)",
     [Q_EXC_GET] = "SELECT status FROM exceptions WHERE exc_id = ?",
@@ -1012,11 +1019,13 @@ cr_err cr_store_ensure_indexes(cr_store *s)
                    "  WHERE serial_norm IS NOT NULL;"
                    "CREATE INDEX IF NOT EXISTS settlements_psp ON settlements(psp_ref);"
                    "CREATE INDEX IF NOT EXISTS settlements_merchant ON settlements(merchant_key);"
-                   "CREATE INDEX IF NOT EXISTS claim_state_key ON claim_state(key);"
-                   "CREATE INDEX IF NOT EXISTS claim_state_sn ON claim_state(norm_sn)"
+                   /* key, serial and hold reference cover the closure's reads
+                    * (cr_store_subset_begin); the due timers are few */
+                   "CREATE INDEX IF NOT EXISTS claim_state_key ON claim_state(key, norm_sn);"
+                   "CREATE INDEX IF NOT EXISTS claim_state_sn ON claim_state(norm_sn, active, key)"
                    "  WHERE norm_sn IS NOT NULL;"
-                   "CREATE INDEX IF NOT EXISTS claim_state_psp ON claim_state(preauth_ref)"
-                   "  WHERE preauth_ref IS NOT NULL;"
+                   "CREATE INDEX IF NOT EXISTS claim_state_psp ON claim_state(preauth_ref, key,"
+                   "  norm_sn) WHERE preauth_ref IS NOT NULL;"
                    "CREATE INDEX IF NOT EXISTS claim_state_wake ON claim_state(wake_at)"
                    "  WHERE wake_at IS NOT NULL;"
                    "CREATE INDEX IF NOT EXISTS claim_state_pending ON claim_state(decision)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Schema migrations on a state database an older carerecon left.
 # (Migration 3: the `unwritten` list and CHECKs without IN lists; 4: the
-# rows dated after the last as-of in events_later / settlements_later.)
+# rows dated after the last as-of in events_later / settlements_later; 5:
+# the claim_state lookup indexes rebuilt covering by the next night.)
 #
 # data/state_v2_killed.sql: the state at schema 2 (before the `unwritten`
 # list) of the fixture night 2026-11-20, killed right after its decision
@@ -14,8 +15,10 @@ E=$TMP/m
 newenv "$E"
 mkdir -p "$E/var"
 sqlite3 "$E/var/carerecon.db" <"$ROOT/tests/e2e/data/state_v2_killed.sql"
-# the date indexes a v2 state had once a night finished (this one was killed before)
-sqlite3 "$E/var/carerecon.db" "create index events_at on events(at); create index settlements_booked on settlements(booked_at)"
+# the lookup indexes a v2 state had once a night finished (this one was killed before)
+sqlite3 "$E/var/carerecon.db" "create index events_at on events(at); create index settlements_booked on settlements(booked_at);
+    create index claim_state_key on claim_state(key); create index claim_state_sn on claim_state(norm_sn) where norm_sn is not null;
+    insert or replace into meta values('indexed', 1)"
 expect_eq v2_fixture_version "$(q "$E" "pragma user_version")" 2
 expect_eq v2_fixture_unwritten "$(q "$E" "select count(*) from actions where written = 0")" 16
 
@@ -25,13 +28,18 @@ nact=$(q "$E" "select count(*) || ' ' || sum(confirmed_row is not null) from act
 # a lookup opens the state and migrates it; the action is still unwritten
 cr claim --config "$CFG" CE2611-000101
 expect_rc lookup_after_migration 0
-expect_eq migrated_to_4 "$(q "$E" "pragma user_version")" 4
+expect_eq migrated_to_5 "$(q "$E" "pragma user_version")" 5
 # migration 4: rows dated after the last as-of are listed, the date indexes gone
 expect_eq events_later_listed "$(q "$E" "select count(*) from events_later")" \
     "$(q "$E" "select count(*) from events where at > (select value from meta where key = 'last_as_of')")"
 check events_later_not_empty test "$(q "$E" "select count(*) from events_later")" -gt 0
 expect_eq settlements_later_listed "$(q "$E" "select count(*) from settlements_later")" \
     "$(q "$E" "select count(*) from settlements where booked_at > (select value from meta where key = 'last_as_of')")"
+# migration 5: the claim_state indexes are dropped, to be built covering by
+# the next night, which reads everything
+expect_eq old_state_indexes_dropped \
+    "$(q "$E" "select count(*) from sqlite_master where name in ('claim_state_key', 'claim_state_sn')")" 0
+expect_eq next_night_not_incremental "$(q "$E" "select value from meta where key = 'indexed'")" 0
 expect_eq date_indexes_dropped \
     "$(q "$E" "select count(*) from sqlite_master where name in ('events_at', 'settlements_booked')")" 0
 expect_eq unwritten_carried_over "$(q "$E" "select count(*) from unwritten")" 16
@@ -59,6 +67,9 @@ fi
 cr run --config "$CFG" --as-of 2026-11-21
 expect_err next_run_writes_them "of run 1 was never written; writing it now"
 expect_eq nothing_left_unwritten "$(q "$E" "select count(*) from unwritten")" 0
+expect_eq state_indexes_rebuilt_covering \
+    "$(q "$E" "select sql like '%(key, norm_sn)%' from sqlite_master where name = 'claim_state_key'")" 1
+expect_eq next_nights_incremental "$(q "$E" "select value from meta where key = 'indexed'")" 1
 A=$E/reports/actions
 expect_eq run1_actions_in_run2_file \
     "$(q "$E" "select count(*) from actions where run_id = 1 and file_name in ('payment_actions_20261121_run2.csv', 'fulfillment_20261121_run2.csv')")" 16
