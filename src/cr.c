@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,15 +100,18 @@ void cr_debug(cr_verbosity v, const char *fmt, ...)
 
 void cr_fault_point(const char *where)
 {
-    static long count;
+    /* atomic: the decision writer's thread reaches fault points too (the
+     * main thread does not meanwhile; the first call is before any thread) */
+    static atomic_long count;
     static long target = -1;
     static int trace = -1;
     if (trace < 0) {
         const char *t = getenv("CARERECON_CRASH_TRACE");
         trace = t && *t;
     }
+    long n = atomic_fetch_add(&count, 1) + 1;
     if (trace)
-        fprintf(stderr, "carerecon: fault point %ld: %s\n", count + 1, where);
+        fprintf(stderr, "carerecon: fault point %ld: %s\n", n, where);
     if (target < 0) {
         const char *s = getenv("CARERECON_CRASH_AT");
         char *end = NULL;
@@ -119,8 +123,7 @@ void cr_fault_point(const char *where)
                 target = v;
         }
     }
-    ++count;
-    if (target > 0 && count == target)
+    if (target > 0 && n == target)
         raise(SIGKILL);
 }
 

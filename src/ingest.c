@@ -180,6 +180,7 @@ typedef struct ab_row {
 
 typedef struct ab_batch {
     bool start, end;
+    bool vanished;             /* start: the file is gone (moved away since it was listed) */
     bool unreadable;           /* start: the file could not be read */
     char sha[65];              /* start */
     cr_err rc;                 /* end: cr_feed_parse's result */
@@ -291,6 +292,13 @@ static cr_err ab_reject(void *ud, const cr_reject_row *r)
     return oom ? CR_ENOMEM : CR_OK;
 }
 
+/* Whether PATH is no longer a regular file (moved away since it was listed). */
+static bool vanished(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) != 0 ? errno == ENOENT : !S_ISREG(sb.st_mode);
+}
+
 /* Reads, hashes and parses one file into batches (worker side). */
 static bool ahead_one(ahead *a, const ahead_file *f)
 {
@@ -298,8 +306,8 @@ static bool ahead_one(ahead *a, const ahead_file *f)
     size_t len = 0;
     ab_batch *b = &a->slot[a->w % AHEAD_RING];
     b->start = true;
-    if (cr_file_map(f->path, &data, &len) != CR_OK) {
-        b->unreadable = true;   /* the message is printed */
+    if ((b->vanished = vanished(f->path)) || cr_file_map(f->path, &data, &len) != CR_OK) {
+        b->unreadable = !b->vanished;   /* the message is printed */
         b->end = true;
         return ab_post(a);
     }
@@ -388,11 +396,14 @@ typedef struct source {
     bool ended;                /* threaded: its end batch was taken */
 } source;
 
-/* Opens the file: its SHA-256, or *UNREADABLE (the message is printed). */
-static void src_open(source *s, char sha[65], bool *unreadable)
+/* Opens the file: its SHA-256, or *GONE (it was moved away), or
+ * *UNREADABLE (the message is printed). */
+static void src_open(source *s, char sha[65], bool *gone, bool *unreadable)
 {
     *unreadable = false;
     if (!s->a->threaded) {
+        if ((*gone = vanished(s->f->path)))
+            return;
         if (cr_file_map(s->f->path, &s->data, &s->len) != CR_OK)
             *unreadable = true;
         else
@@ -400,6 +411,7 @@ static void src_open(source *s, char sha[65], bool *unreadable)
         return;
     }
     const ab_batch *b = ahead_take(s->a);
+    *gone = b->vanished;
     *unreadable = b->unreadable;
     s->ended = b->end;
     snprintf(sha, 65, "%s", b->sha);
@@ -456,13 +468,20 @@ static cr_err ingest_read(const cr_config *cfg, cr_store *st, int64_t run_id, cr
                           cr_file_list *files, bool *rejected_whole)
 {
     char sha[65] = "", seen_name[512], why[512] = "";
-    bool found = false, unreadable = false;
+    bool found = false, gone = false, unreadable = false;
     cr_feed_stats fs = {0};
     cr_err rc;
     const char *kind = feed->kind == CR_FEED_RECEIPTS ? "receipts" : "settlements";
 
     (void)cfg;
-    src_open(src, sha, &unreadable);
+    src_open(src, sha, &gone, &unreadable);
+    if (gone) {
+        /* moved away since the folder was listed: as if it had not been there */
+        cr_info(v, "%s/%s: no longer there; left alone", dir, name);
+        file_add(files, name, kind, feed->name, "not a file", "no longer there; left alone");
+        rc = CR_OK;
+        goto cleanup;
+    }
     if (unreadable) {
         /* one unreadable file must not stop the night: it is left for the
          * next run, like a file rejected whole (the message is printed) */
@@ -577,8 +596,7 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
     size_t n = 0, cap = 0, nreads = 0;
     struct stat sb;
     const char *kname = kind == CR_FEED_RECEIPTS ? "receipts" : "settlements";
-    ahead a;
-    bool started = false;
+    ahead *a = NULL;
 
     if (stat(dir, &sb) != 0)
         return cr_error(CR_ENOINPUT, "inbox.%s %s: %s", kname, dir, strerror(errno));
@@ -642,8 +660,11 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
     }
     if (rc != CR_OK)
         goto cleanup;
-    ahead_start(&a, cfg, reads, nreads);
-    started = true;
+    if (!(a = malloc(sizeof *a))) {   /* ~1.5 MB: not on the stack */
+        rc = cr_error(CR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    ahead_start(a, cfg, reads, nreads);
     size_t k = 0;
     for (size_t i = 0; i < n && rc == CR_OK; i++) {
         dir_entry *x = &ents[i];
@@ -670,7 +691,7 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
                 fprintf(stderr, "\rcarerecon: %s %zu/%zu %-40.40s", kname, i + 1, n, x->name);
                 fflush(stderr);
             }
-            source src = {.a = &a, .f = &reads[k++]};
+            source src = {.a = a, .f = &reads[k++]};
             rc = ingest_read(cfg, st, run_id, now, v, dir, x->name, x->feed, &x->id, &src, stats,
                              files, rejected_whole);
             if (v >= CR_NORMAL && isatty(STDERR_FILENO))
@@ -680,8 +701,10 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
         }
     }
 cleanup:
-    if (started)
-        ahead_stop(&a);
+    if (a) {
+        ahead_stop(a);
+        free(a);
+    }
     for (size_t i = 0; i < n; i++)
         free(ents[i].name);
     free(ents);

@@ -108,6 +108,7 @@ typedef struct night {
     bool incremental;          /* only the subset of claims that can have changed */
     cr_claimsdb *cdb;
     int64_t claims_rowid;      /* the claim database's highest rowid seen */
+    int64_t claims_stamp;      /* its file's look (cr_claimsdb_stamp) before any claim was read */
     cr_pool claims_pool;       /* the strings of a full night's claims */
     char pay_name[128], ful_name[128];
     struct recorder *rec;      /* writes decisions and claim states during decide_all */
@@ -199,7 +200,7 @@ static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[5])
     double t0 = mono();
     if ((rc = cr_claimsdb_load_after(cdb, n->cfg, &n->pool, meta[3], &fresh, &nfresh)) != CR_OK)
         goto cleanup;
-    if (cr_claimsdb_stamp(cdb) != meta[4]) {
+    if (n->claims_stamp != meta[4]) {
         /* the claim database changed: find the rows that did (a full read) */
         if ((rc = cr_claimsdb_changed(cdb, n->st, &n->pool, &changed, &nchanged)) != CR_OK)
             goto cleanup;
@@ -921,19 +922,23 @@ cleanup:
 }
 
 /* Removes temporary files a killed run left in DIR: action files
- * (".payment_actions_....csv.tmp-PID") and workbooks
- * ("carerecon_....xlsx.tmp-XXXXXX").  Only one run holds the lock. */
-static void sweep_temp(const char *dir)
+ * (".payment_actions_....csv.tmp-PID"), workbooks ("carerecon_....xlsx.tmp-
+ * XXXXXX") and, when WORKBOOK is not NULL, those of that file name
+ * ("WORKBOOK.tmp-XXXXXX", a --report path).  Only one run holds the lock. */
+static void sweep_temp(const char *dir, const char *workbook)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
+    size_t wl = workbook ? strlen(workbook) : 0;
     if (!d)
         return;
     while ((e = readdir(d))) {
         const char *nm = e->d_name;
         if ((nm[0] == '.' && strstr(nm, ".csv.tmp-") &&
              (strncmp(nm, ".payment_actions_", 17) == 0 || strncmp(nm, ".fulfillment_", 13) == 0)) ||
-            (strncmp(nm, "carerecon_", 10) == 0 && strstr(nm, ".xlsx.tmp-"))) {
+            (strncmp(nm, "carerecon_", 10) == 0 && strstr(nm, ".xlsx.tmp-")) ||
+            (workbook && strncmp(nm, workbook, wl) == 0 && strncmp(nm + wl, ".tmp-", 5) == 0 &&
+             strlen(nm + wl + 5) == 6)) {
             char p[4096];
             snprintf(p, sizeof p, "%s/%s", dir, nm);
             unlink(p);
@@ -1215,7 +1220,7 @@ static cr_err record_watermarks(night *n)
         (rc = cr_store_meta_set(n->st, META_ROW, row)) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_CLAIMS, n->claims_rowid)) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_CONFIG, (int64_t)n->cfg->hash)) != CR_OK ||
-        (rc = cr_store_meta_set(n->st, META_STAMP, cr_claimsdb_stamp(n->cdb))) != CR_OK)
+        (rc = cr_store_meta_set(n->st, META_STAMP, n->claims_stamp)) != CR_OK)
         return rc;
     return CR_OK;
 }
@@ -1268,11 +1273,22 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         cr_info(o->v, "%ld earlier run(s) did not finish; their recorded actions are completed now",
                 unfinished);
     if (!n.dry) {
-        sweep_temp(cfg->actions_dir);
-        sweep_temp(cfg->report_dir);
+        sweep_temp(cfg->actions_dir, NULL);
+        sweep_temp(cfg->report_dir, NULL);
+        if (o->report_path) {
+            /* a --report file's temporaries sit beside it */
+            char dir[4096];
+            const char *slash = strrchr(o->report_path, '/');
+            snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - o->report_path) : 1,
+                     slash ? o->report_path : ".");
+            sweep_temp(slash == o->report_path ? "/" : dir, slash ? slash + 1 : o->report_path);
+        }
     }
 
     n.cdb = cdb;
+    /* before any claim is read: an edit made while they are read shows as
+     * a changed stamp to the next night, which then looks for it */
+    n.claims_stamp = cr_claimsdb_stamp(cdb);
     if (!cr_claimsdb_max_rowid(cdb, &n.claims_rowid))
         n.claims_rowid = 0;
     incremental = can_increment(&n, cdb, meta);

@@ -106,3 +106,11 @@ echo mine >"$W/reports/budget.xlsx.tmp-1"
 expect_eq crash_rerun_workbook "$(ls "$W/reports" | grep -c '^carerecon_20261120_run2\.xlsx$')" 1
 expect_eq crash_rerun_no_temporary_left "$(ls -a "$W/reports" "$W/reports/actions" | grep -c '^carerecon_.*\.tmp-\|^\..*\.tmp-')" 0
 check crash_rerun_leaves_other_files test -f "$W/reports/budget.xlsx.tmp-1"
+# the same for a workbook written elsewhere with --report
+mkdir -p "$W/elsewhere"
+echo partial >"$W/elsewhere/night.xlsx.tmp-Zz98Yx"
+echo mine >"$W/elsewhere/night.xlsx.tmp-1"
+"$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-21 --quiet --report "$W/elsewhere/night.xlsx" 2>/dev/null
+check crash_report_path_workbook test -f "$W/elsewhere/night.xlsx"
+check crash_report_path_temporary_removed test ! -e "$W/elsewhere/night.xlsx.tmp-Zz98Yx"
+check crash_report_path_other_file_kept test -f "$W/elsewhere/night.xlsx.tmp-1"
