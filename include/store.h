@@ -132,6 +132,10 @@ cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size
 /* Records decision D of CLAIM_ID by RUN_ID in the decision history. */
 cr_err cr_store_decision_record(cr_store *s, int64_t run_id, cr_time_t as_of, const char *claim_id,
                                 const cr_decision *d);
+/* cr_store_decision_record of CLAIM_IDS[i] and D[i], i < N, several rows a
+ * statement. */
+cr_err cr_store_decisions_record(cr_store *s, int64_t run_id, cr_time_t as_of,
+                                 const char *const *claim_ids, const cr_decision *const *d, size_t n);
 
 /* A claim's state between nights: what the incremental night looks claims
  * up by, when it must look at the claim again, and its Pending row. */
@@ -149,6 +153,8 @@ typedef struct cr_cstate {
     bool exists;               /* a row of the claim is recorded (put updates it) */
 } cr_cstate;
 cr_err cr_store_cstate_put(cr_store *s, const cr_cstate *c);
+/* cr_store_cstate_put of C[0..N), several rows a statement where it can. */
+cr_err cr_store_cstates_put(cr_store *s, const cr_cstate *const *c, size_t n);
 
 /* The incremental night: which claims, events and settlement rows it must
  * look at.  Seeds: NEW_CLAIMS (new in the claim database), claims whose

@@ -13,6 +13,15 @@
  *
  * A dry run does all of it inside one transaction that is rolled back, and
  * writes no action file.
+ *
+ * Four steps run on threads of their own, each joined before what depends
+ * on it (and done in line when a thread cannot be started): the claim
+ * database is read while the inbox is ingested (claims_job); inbox files
+ * are read ahead (ingest.c); what is decided is written through the state
+ * connection while the next claims are decided (recorder: nothing else
+ * uses the connection until rec_finish); the workbook is written from the
+ * moment the decisions are made, and takes its name only after step 3's
+ * commit (report_job).
  */
 #include "run.h"
 
@@ -561,17 +570,30 @@ static cr_err rec_action(recorder *r, const rec_item *it)
     return rc;
 }
 
+/* Writes slot K: the claims' rows first, several a statement (no other
+ * row depends on them), then the rest in order. */
 static cr_err rec_write(recorder *r, size_t k)
 {
-    cr_err rc = CR_OK;
+    const char *ids[REC_BATCH];
+    const cr_decision *ds[REC_BATCH];
+    const cr_cstate *cs[REC_BATCH];
+    size_t nd = 0, nc = 0;
+    for (size_t i = 0; i < r->slot[k].n; i++) {
+        const rec_item *it = &r->slot[k].item[i];
+        if (it->kind == REC_CLAIM && it->decision) {
+            ids[nd] = it->claim_id;
+            ds[nd++] = &it->d;
+        }
+        if (it->kind == REC_CLAIM && it->state)
+            cs[nc++] = &it->c;
+    }
+    cr_err rc = cr_store_decisions_record(r->st, r->run_id, r->D, ids, ds, nd);
+    if (rc == CR_OK)
+        rc = cr_store_cstates_put(r->st, cs, nc);
     for (size_t i = 0; rc == CR_OK && i < r->slot[k].n; i++) {
         const rec_item *it = &r->slot[k].item[i];
         switch (it->kind) {
         case REC_CLAIM:
-            if (it->decision)
-                rc = cr_store_decision_record(r->st, r->run_id, r->D, it->claim_id, &it->d);
-            if (rc == CR_OK && it->state)
-                rc = cr_store_cstate_put(r->st, &it->c);
             break;
         case REC_CONFIRM:
             rc = cr_store_action_confirm(r->st, it->action_id, it->row, it->at);

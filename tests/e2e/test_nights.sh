@@ -23,6 +23,19 @@ check night1_payment_file same_rows "$A/payment_actions_20261120_run1.csv" "$X/p
 check night1_fulfillment_file same_rows "$A/fulfillment_20261120_run1.csv" "$X/fulfillment_20261120_run1.csv"
 check night1_files_mode_0640 test "$(stat -c %a "$A/payment_actions_20261120_run1.csv")" = 640
 check state_db_mode_0640 test "$(stat -c %a "$E/var/carerecon.db")" = 640
+# every claim's state row and decision row hold that claim's values (rows are
+# written several to a statement: a shifted binding would mix claims up)
+expect_eq state_rows_match_claims "$(sqlite3 -batch -noheader "$E/var/carerecon.db" \
+    "attach '$E/fixtures/claims.db' as c;
+     select count(*) from claim_state s join c.claims k using(claim_id)
+     where s.key <> lower(trim(k.claim_id)) or s.preauth_ref is not k.preauth_ref
+        or s.currency is not upper(k.currency) or s.card_brand is not lower(k.card_brand)
+        or s.active <> (k.status = 'active')")" 0
+expect_eq state_rows_all_claims "$(q "$E" "select count(*) from claim_state")" \
+    "$(sqlite3 -batch -noheader "$E/fixtures/claims.db" "select count(*) from claims")"
+expect_eq decision_rows_match_state "$(q "$E" "select count(*) from claim_state s join decisions d
+     using(claim_id) where d.run_id = 1 and d.decision <> s.decision")" 0
+check decision_rows_many test "$(q "$E" "select count(*) from decisions where run_id = 1")" -gt 16
 expect_eq night1_open_exceptions "$(q "$E" "select count(*) from exceptions where status='open'")" 22
 expect_eq night1_rejected_rows "$(q "$E" "select count(*) from rejects where run_id=1 and line>0")" 6
 expect_eq night1_rejected_file "$(q "$E" "select reason||' '||file_name from rejects where line=0")" "MISSING_COLUMN depot_20261121_broken.csv"
