@@ -307,15 +307,24 @@ static cr_err write_to(const cr_report *r, const char *dir, const char *name, ch
     return cr_report_write(r, path);
 }
 
-TEST(report_write_live)
+/* A filled sample, and DIR ("/tmp/cr_report_XXXXXX") made a fresh folder;
+ * NULL (a failed check) when either cannot be had. */
+static sample *sample_in(char *dir)
 {
     sample *s = malloc(sizeof *s);
+    CHECK(s != NULL && mkdtemp(dir) != NULL);
+    if (s)
+        sample_fill(s);
+    return s;
+}
+
+TEST(report_write_live)
+{
     char dir[] = "/tmp/cr_report_XXXXXX", path[256];
     struct stat sb;
-    CHECK(s != NULL && mkdtemp(dir) != NULL);
+    sample *s = sample_in(dir);
     if (!s)
         return;
-    sample_fill(s);
     CHECK(s->cfg.tz != NULL);
     CHECK_INT(write_to(&s->r, dir, "live.xlsx", path, sizeof path), CR_OK);
     CHECK(is_zip(path));
@@ -349,13 +358,11 @@ static bool publish_yes(void *ud)
 
 TEST(report_write_publish_hook)
 {
-    sample *s = malloc(sizeof *s);
     char dir[] = "/tmp/cr_report_XXXXXX", path[256];
     struct stat sb;
-    CHECK(s != NULL && mkdtemp(dir) != NULL);
+    sample *s = sample_in(dir);
     if (!s)
         return;
-    sample_fill(s);
     snprintf(path, sizeof path, "%s/gated.xlsx", dir);
     publish_asked = 0;
     s->r.publish = publish_no;
@@ -377,12 +384,10 @@ TEST(report_write_publish_hook)
 
 TEST(report_write_dry_and_empty)
 {
-    sample *s = malloc(sizeof *s);
     char dir[] = "/tmp/cr_report_XXXXXX", path[256];
-    CHECK(s != NULL && mkdtemp(dir) != NULL);
+    sample *s = sample_in(dir);
     if (!s)
         return;
-    sample_fill(s);
     s->r.dry_run = true;
     s->r.run_id = 0;
     s->r.mode = "DRY RUN";
@@ -405,12 +410,10 @@ TEST(report_write_dry_and_empty)
 
 TEST(report_write_missing_folder)
 {
-    sample *s = malloc(sizeof *s);
     char dir[] = "/tmp/cr_report_XXXXXX", path[256];
-    CHECK(s != NULL && mkdtemp(dir) != NULL);
+    sample *s = sample_in(dir);
     if (!s)
         return;
-    sample_fill(s);
     snprintf(path, sizeof path, "%s/no/such/folder/x.xlsx", dir);
     CHECK_INT(cr_report_write(&s->r, path), CR_ECANTCREAT);
     CHECK_INT(entries(dir), 0);
