@@ -1359,15 +1359,16 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     if ((rc = decide_all(&n)) != CR_OK)
         goto cleanup;
     phase(o->v, "decide", &t0);
-    if ((rc = settle_all(&n)) != CR_OK)
-        goto cleanup;
-    phase(o->v, "settle", &t0);
     if (in_tx) {
-        /* the workbook is written on a second thread from here on (report_job);
-         * a workbook that cannot be made never holds back the action files */
+        /* the workbook is written on a second thread from here on (report_job;
+         * settling changes none of the rows of its first sheets); a workbook
+         * that cannot be made never holds back the action files */
         prc = report_begin(&n, &job);
         threaded = prc == CR_OK && cr_thread_start(&thread, report_write, &job);
     }
+    if ((rc = settle_all(&n)) != CR_OK)
+        goto cleanup;
+    phase(o->v, "settle", &t0);
     rc = record_new_actions(&n);
     cr_err wrc = rec_finish(n.rec);
     free(n.rec);
