@@ -271,7 +271,8 @@ cr_err cr_claimsdb_load_ids(cr_claimsdb *db, const cr_config *cfg, cr_pool *pool
  * when the claim database file changed.  Only claim_id, key and norm_sn
  * are filled; strings live in POOL. */
 cr_err cr_claimsdb_changed(cr_claimsdb *db, cr_store *s, cr_pool *pool, cr_claim **out, size_t *n);
-/* A stamp of the claim database file (size and modification time). */
+/* A stamp of the claim database file and its write-ahead log (sizes and
+ * modification times). */
 int64_t cr_claimsdb_stamp(cr_claimsdb *db);
 /* The highest rowid of the claims table; false when the table has none
  * (WITHOUT ROWID): then every night reads every claim. */

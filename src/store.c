@@ -1890,13 +1890,23 @@ cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim 
     return CR_OK;
 }
 
-int64_t cr_claimsdb_stamp(cr_claimsdb *c)
+/* The look of PATH on disk (size and modification time), 0 when absent. */
+static int64_t file_stamp(const char *path)
 {
     struct stat sb;
-    if (stat(c->path, &sb) != 0)
+    if (stat(path, &sb) != 0)
         return 0;
     return (int64_t)sb.st_size * 1000003 ^ (int64_t)sb.st_mtim.tv_sec * 1000000000 ^
            (int64_t)sb.st_mtim.tv_nsec;
+}
+
+int64_t cr_claimsdb_stamp(cr_claimsdb *c)
+{
+    /* a claim database in WAL mode may hold an edit in its log only, the
+     * main file untouched until a checkpoint */
+    char wal[4096];
+    snprintf(wal, sizeof wal, "%s-wal", c->path);
+    return file_stamp(c->path) ^ (int64_t)((uint64_t)file_stamp(wal) * 0x9E3779B97F4A7C15ULL);
 }
 
 bool cr_claimsdb_max_rowid(cr_claimsdb *c, int64_t *out)

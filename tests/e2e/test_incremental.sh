@@ -79,3 +79,22 @@ if [ -x "$GEN" ]; then
 else
     fail generated_incremental_equals_full "build/gen is missing"
 fi
+
+# a claim database in WAL mode: an edit still only in its log (the main file
+# untouched until a checkpoint) is seen by the next incremental night
+W=$TMP/wal
+newenv "$W"
+sqlite3 "$W/fixtures/claims.db" "PRAGMA journal_mode=WAL" >/dev/null
+"$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+expect_eq wal_claim_pending_before "$(q "$W" "select decision from claim_state where claim_id='CE2611-000112'")" pending
+main_before=$(stat -c '%s %Y' "$W/fixtures/claims.db")
+sleep 1.1
+sqlite3 "$W/fixtures/claims.db" ".dbconfig no_ckpt_on_close on" \
+    "update claims set status='cancelled' where claim_id='CE2611-000112'" >/dev/null
+expect_eq wal_edit_only_in_log "$(stat -c '%s %Y' "$W/fixtures/claims.db")" "$main_before"
+check wal_log_kept test -s "$W/fixtures/claims.db-wal"
+# the same as-of again: nothing new, no timer due; only the edit can bring
+# the claim into the night
+"$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-20 --verbose 2>"$ERR" >/dev/null
+check wal_night_incremental grep -q "incremental night" "$ERR"
+expect_eq wal_edit_seen "$(q "$W" "select active || ' ' || decision from claim_state where claim_id='CE2611-000112'")" "0 none"
