@@ -462,7 +462,7 @@ static void src_close(source *s)
 
 /* Reads one file (NAME, matched to FEED, ID its look on disk) from SRC
  * and stores its rows: one savepoint, the SHA-256 recorded. */
-static cr_err ingest_read(const cr_config *cfg, cr_store *st, int64_t run_id, cr_time_t now,
+static cr_err ingest_read(cr_store *st, int64_t run_id, cr_time_t now,
                           cr_verbosity v, const char *dir, const char *name, const cr_feed *feed,
                           const cr_file_stat *id, source *src, cr_run_stats *stats,
                           cr_file_list *files, bool *rejected_whole)
@@ -473,7 +473,6 @@ static cr_err ingest_read(const cr_config *cfg, cr_store *st, int64_t run_id, cr
     cr_err rc;
     const char *kind = feed->kind == CR_FEED_RECEIPTS ? "receipts" : "settlements";
 
-    (void)cfg;
     src_open(src, sha, &gone, &unreadable);
     if (gone) {
         /* moved away since the folder was listed: as if it had not been there */
@@ -692,8 +691,8 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
                 fflush(stderr);
             }
             source src = {.a = a, .f = &reads[k++]};
-            rc = ingest_read(cfg, st, run_id, now, v, dir, x->name, x->feed, &x->id, &src, stats,
-                             files, rejected_whole);
+            rc = ingest_read(st, run_id, now, v, dir, x->name, x->feed, &x->id, &src, stats, files,
+                             rejected_whole);
             if (v >= CR_NORMAL && isatty(STDERR_FILENO))
                 fprintf(stderr, "\r%-80s\r", "");
             break;

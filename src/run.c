@@ -969,6 +969,21 @@ static void sweep_temp(const char *dir, const char *workbook)
     closedir(d);
 }
 
+/* Removes the temporaries a killed run left of the workbook PATH (a
+ * --report file): they sit beside it. */
+static void sweep_workbook_temp(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    sweep_temp(dir, slash ? slash + 1 : path);
+}
+
 /* --- the report ---------------------------------------------------------- */
 
 typedef struct gather {
@@ -1297,14 +1312,8 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     if (!n.dry) {
         sweep_temp(cfg->actions_dir, NULL);
         sweep_temp(cfg->report_dir, NULL);
-        if (o->report_path) {
-            /* a --report file's temporaries sit beside it */
-            char dir[4096];
-            const char *slash = strrchr(o->report_path, '/');
-            snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - o->report_path) : 1,
-                     slash ? o->report_path : ".");
-            sweep_temp(slash == o->report_path ? "/" : dir, slash ? slash + 1 : o->report_path);
-        }
+        if (o->report_path)
+            sweep_workbook_temp(o->report_path);
     }
 
     n.cdb = cdb;
