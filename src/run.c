@@ -16,7 +16,8 @@
  *
  * Four steps run on threads of their own, each joined before what depends
  * on it (and done in line when a thread cannot be started): the claim
- * database is read while the inbox is ingested (claims_job); inbox files
+ * database is read while the inbox is ingested, or an incremental night's
+ * subset of it while the subset's rows are loaded (claims_job); inbox files
  * are read ahead (ingest.c); what is decided is written through the state
  * connection while the next claims are decided (recorder: nothing else
  * uses the connection until rec_finish); the workbook is written from the
@@ -196,74 +197,20 @@ static bool can_increment(night *n, cr_claimsdb *cdb, int64_t meta[5])
     return n->D >= meta[0];
 }
 
-/* Loads the incremental night's subset: new claims, due claims, and the
- * claims, events and rows that new rows touch (cr_store_subset_begin). */
-static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[5])
-{
-    cr_err rc;
-    cr_claim *fresh = NULL, *known = NULL, *changed = NULL, *seeds = NULL;
-    size_t nfresh = 0, nknown = 0, nids = 0, k = 0, nchanged = 0;
-    const char **ids = NULL;
-    long count = 0;
-
-    double t0 = mono();
-    if ((rc = cr_claimsdb_load_after(cdb, n->cfg, &n->pool, meta[3], &fresh, &nfresh)) != CR_OK)
-        goto cleanup;
-    if (n->claims_stamp != meta[4]) {
-        /* the claim database changed: find the rows that did (a full read) */
-        if ((rc = cr_claimsdb_changed(cdb, n->st, &n->pool, &changed, &nchanged)) != CR_OK)
-            goto cleanup;
-        phase(n->o->v, "changed", &t0);
-    }
-    seeds = malloc((nfresh + nchanged ? nfresh + nchanged : 1) * sizeof *seeds);
-    if (!seeds) {
-        rc = cr_error(CR_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    if (nfresh)
-        memcpy(seeds, fresh, nfresh * sizeof *seeds);
-    if (nchanged)
-        memcpy(seeds + nfresh, changed, nchanged * sizeof *seeds);
-    cr_subset_seed seed = {n->D, meta[0], meta[1], meta[2], seeds, nfresh + nchanged};
-    if ((rc = cr_store_subset_begin(n->st, &seed, &count)) != CR_OK ||
-        (rc = cr_store_subset_claim_ids(n->st, &n->pool, &ids, &nids)) != CR_OK)
-        goto cleanup;
-    phase(n->o->v, "subset", &t0);
-    /* the subset's known claims: those not just read as new */
-    for (size_t i = 0; i < nids; i++)
-        if (cr_claim_find(fresh, nfresh, ids[i]) < 0)
-            ids[k++] = ids[i];
-    if ((rc = cr_claimsdb_load_ids(cdb, n->cfg, &n->pool, ids, k, &known, &nknown)) != CR_OK)
-        goto cleanup;
-    phase(n->o->v, "claims", &t0);
-    n->claims = malloc((nfresh + nknown ? nfresh + nknown : 1) * sizeof *n->claims);
-    if (!n->claims) {
-        rc = cr_error(CR_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    if (nfresh)
-        memcpy(n->claims, fresh, nfresh * sizeof *fresh);
-    if (nknown)
-        memcpy(n->claims + nfresh, known, nknown * sizeof *known);
-    n->nclaims = nfresh + nknown;
-    qsort(n->claims, n->nclaims, sizeof *n->claims, claim_key_cmp);
-    n->incremental = true;
-    cr_debug(n->o->v, "incremental night: %zu claims to look at (%zu new)", n->nclaims, nfresh);
-cleanup:
-    free(ids);
-    free(fresh);
-    free(known);
-    free(changed);
-    free(seeds);
-    return rc;
-}
-
-/* A night over everything reads the whole claim database, on a thread of
- * its own while the inbox is ingested: the two share nothing (the claim
- * database has its own connection, the claims their own string pool). */
+/* The claim database is read on a thread of its own while the state
+ * database is: a night over everything reads every claim while the inbox is
+ * ingested, an incremental night reads its subset's claims while the
+ * subset's events, rows and actions are loaded.  The two share nothing (the
+ * claim database has its own connection, the claims their own string
+ * pool; IDS are only read). */
 typedef struct claims_job {
     const cr_config *cfg;
     cr_claimsdb *cdb;
+    bool by_id;                /* read IDS only, else every claim */
+    const char **ids;          /* owned */
+    size_t nids;
+    cr_claim *fresh;           /* an incremental night's new claims, read before (owned) */
+    size_t nfresh;
     cr_pool pool;
     cr_claim *claims;
     size_t n;
@@ -273,8 +220,91 @@ typedef struct claims_job {
 static void *claims_read(void *p)
 {
     claims_job *j = p;
-    j->rc = cr_claimsdb_load(j->cdb, j->cfg, &j->pool, &j->claims, &j->n);
+    j->rc = j->by_id ? cr_claimsdb_load_ids(j->cdb, j->cfg, &j->pool, j->ids, j->nids, &j->claims, &j->n)
+                     : cr_claimsdb_load(j->cdb, j->cfg, &j->pool, &j->claims, &j->n);
     return NULL;
+}
+
+static void claims_job_release(claims_job *j)
+{
+    free(j->ids);
+    free(j->fresh);
+    free(j->claims);
+    cr_pool_release(&j->pool);
+    j->ids = NULL;
+    j->fresh = j->claims = NULL;
+}
+
+/* Finds the incremental night's subset: new claims, due claims, and the
+ * claims, events and rows that new rows touch (cr_store_subset_begin).  The
+ * new claims are read here, into CJ; the ids of the others are left in CJ
+ * for claims_read. */
+static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[5], claims_job *cj)
+{
+    cr_err rc;
+    cr_claim *changed = NULL, *seeds = NULL;
+    size_t nids = 0, k = 0, nchanged = 0;
+    const char **ids = NULL;
+    long count = 0;
+
+    double t0 = mono();
+    if ((rc = cr_claimsdb_load_after(cdb, n->cfg, &n->pool, meta[3], &cj->fresh, &cj->nfresh)) != CR_OK)
+        goto cleanup;
+    if (n->claims_stamp != meta[4]) {
+        /* the claim database changed: find the rows that did (a full read) */
+        if ((rc = cr_claimsdb_changed(cdb, n->st, &n->pool, &changed, &nchanged)) != CR_OK)
+            goto cleanup;
+        phase(n->o->v, "changed", &t0);
+    }
+    seeds = malloc((cj->nfresh + nchanged ? cj->nfresh + nchanged : 1) * sizeof *seeds);
+    if (!seeds) {
+        rc = cr_error(CR_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    if (cj->nfresh)
+        memcpy(seeds, cj->fresh, cj->nfresh * sizeof *seeds);
+    if (nchanged)
+        memcpy(seeds + cj->nfresh, changed, nchanged * sizeof *seeds);
+    cr_subset_seed seed = {n->D, meta[0], meta[1], meta[2], seeds, cj->nfresh + nchanged};
+    if ((rc = cr_store_subset_begin(n->st, &seed, &count)) != CR_OK ||
+        (rc = cr_store_subset_claim_ids(n->st, &n->pool, &ids, &nids)) != CR_OK)
+        goto cleanup;
+    phase(n->o->v, "subset", &t0);
+    /* the subset's known claims: those not just read as new */
+    for (size_t i = 0; i < nids; i++)
+        if (cr_claim_find(cj->fresh, cj->nfresh, ids[i]) < 0)
+            ids[k++] = ids[i];
+    cj->by_id = true;
+    cj->ids = ids;
+    cj->nids = k;
+    ids = NULL;
+cleanup:
+    free(ids);
+    free(changed);
+    free(seeds);
+    return rc;
+}
+
+/* The incremental night's claims: CJ's new ones and those claims_read read,
+ * in key order. */
+static cr_err subset_claims(night *n, claims_job *cj)
+{
+    size_t nc = cj->nfresh + cj->n;
+    if (!(n->claims = malloc((nc ? nc : 1) * sizeof *n->claims)))
+        return cr_error(CR_ENOMEM, "out of memory");
+    if (cj->nfresh)
+        memcpy(n->claims, cj->fresh, cj->nfresh * sizeof *cj->fresh);
+    if (cj->n)
+        memcpy(n->claims + cj->nfresh, cj->claims, cj->n * sizeof *cj->claims);
+    n->nclaims = nc;
+    qsort(n->claims, n->nclaims, sizeof *n->claims, claim_key_cmp);
+    /* the claims' strings live as long as the night */
+    cr_pool_release(&n->claims_pool);
+    n->claims_pool = cj->pool;
+    cj->pool = (cr_pool)CR_POOL_INIT;
+    n->incremental = true;
+    cr_debug(n->o->v, "incremental night: %zu claims to look at (%zu new)", n->nclaims, cj->nfresh);
+    return CR_OK;
 }
 
 /* Loads what the night decides on: the subset of an incremental night
@@ -282,18 +312,25 @@ static void *claims_read(void *p)
 static cr_err load(night *n, const int64_t *meta, claims_job *cj)
 {
     cr_err rc;
-    if (meta)
-        rc = load_subset(n, n->cdb, meta);
-    else if ((rc = cj->rc) == CR_OK) {
+    pthread_t reader;
+    bool reading = false;
+    if (meta) {
+        if ((rc = load_subset(n, n->cdb, meta, cj)) != CR_OK)
+            return rc;
+        if (!(reading = cr_thread_start(&reader, claims_read, cj)))
+            claims_read(cj);
+    } else if ((rc = cj->rc) == CR_OK) {
         n->claims = cj->claims;
         n->nclaims = cj->n;
         cj->claims = NULL;
     }
-    if (rc != CR_OK ||
-        (rc = cr_store_events_load(n->st, &n->pool, &n->events, &n->nevents)) != CR_OK ||
-        (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) != CR_OK ||
-        (rc = cr_store_actions_load(n->st, &n->pool, &n->actions, &n->nactions)) != CR_OK ||
-        (rc = cr_store_decision_hashes(n->st, &n->pool, &n->dh, &n->ndh)) != CR_OK)
+    if (rc == CR_OK && (rc = cr_store_events_load(n->st, &n->pool, &n->events, &n->nevents)) == CR_OK &&
+        (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) == CR_OK &&
+        (rc = cr_store_actions_load(n->st, &n->pool, &n->actions, &n->nactions)) == CR_OK)
+        rc = cr_store_decision_hashes(n->st, &n->pool, &n->dh, &n->ndh);
+    if (reading)
+        pthread_join(reader, NULL);
+    if (rc != CR_OK || (meta && ((rc = cj->rc) != CR_OK || (rc = subset_claims(n, cj)) != CR_OK)))
         return rc;
     size_t nc = n->nclaims ? n->nclaims : 1;
     n->pay_of = malloc(nc * sizeof *n->pay_of);
@@ -1457,8 +1494,7 @@ cleanup:
     }
     if (reading)
         pthread_join(reader, NULL);
-    free(claims.claims);
-    cr_pool_release(&claims.pool);
+    claims_job_release(&claims);
     report_release(&job);
     pthread_cond_destroy(&job.cv);
     pthread_mutex_destroy(&job.mu);
