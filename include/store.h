@@ -197,6 +197,13 @@ cr_err cr_store_meta_set(cr_store *s, const char *key, int64_t value);
  * Needs the database to itself; false (and the log kept) when another
  * connection has it open.  ON false goes back to the log. */
 bool cr_store_bulk(cr_store *s, bool on);
+/* Checkpoints the write-ahead log on a thread of its own, with a
+ * connection of its own, each time it is kicked, instead of in the commit
+ * that fills it.  Start: false (and nothing changed) when it cannot.
+ * Stop waits for a checkpoint under way; cr_store_close stops it too. */
+bool cr_store_ckpt_start(cr_store *s);
+void cr_store_ckpt_kick(cr_store *s);
+void cr_store_ckpt_stop(cr_store *s);
 /* Creates the lookup indexes when missing (after the first bulk load). */
 cr_err cr_store_ensure_indexes(cr_store *s);
 

@@ -1363,9 +1363,15 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     claims.cfg = cfg;
     claims.cdb = cdb;
     reading = !incremental && cr_thread_start(&reader, claims_read, &claims);
+    /* an incremental night's write-ahead log is copied into the database on
+     * a thread (cr_store_ckpt_*), not in its commits; a night over everything
+     * switches to a rollback journal, which needs the database to itself */
+    if (incremental && !n.dry)
+        cr_store_ckpt_start(st);
 
     double t0 = mono();
     ingest_rc = cr_ingest(cfg, st, n.run_id, (cr_time_t)time(NULL), o->v, &n.stats, &n.files);
+    cr_store_ckpt_kick(st);
     phase(o->v, "ingest", &t0);
     if (reading)
         pthread_join(reader, NULL);
@@ -1438,6 +1444,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
             goto cleanup;
         in_tx = false;
         report_stage(&job, 2);
+        cr_store_ckpt_kick(st);
         cr_fault_point("after decision commit");
         phase(o->v, "commit", &t0);
         if ((rc = emit_actions(&n)) == CR_OK) {
@@ -1495,6 +1502,7 @@ cleanup:
     if (reading)
         pthread_join(reader, NULL);
     claims_job_release(&claims);
+    cr_store_ckpt_stop(st);
     report_release(&job);
     pthread_cond_destroy(&job.cv);
     pthread_mutex_destroy(&job.mu);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,11 +204,14 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_UNWRITTEN_DEL] = "DELETE FROM unwritten WHERE action_id = ?",
 };
 
+struct cr_ckpt;
+
 struct cr_store {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *q[Q_COUNT];
     bool subset;               /* loads read only the temp.sub_* subset */
+    struct cr_ckpt *ckpt;      /* checkpoints on a thread (cr_store_ckpt_start) */
 };
 
 /* Reports a database error with the file, what was done, SQLite's
@@ -411,6 +415,7 @@ void cr_store_close(cr_store *s)
 {
     if (!s)
         return;
+    cr_store_ckpt_stop(s);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(s->q[i]);
     sqlite3_close(s->db);
@@ -1061,6 +1066,95 @@ cr_err cr_store_meta_set(cr_store *s, const char *key, int64_t value)
     cr_err rc = step_done(s, st, "write meta");
     sqlite3_finalize(st);
     return rc;
+}
+
+/* --- checkpoints off the night's path --------------------------------------
+ * In write-ahead-log mode a commit that leaves the log over 1,000 pages
+ * copies the log into the database there and then (a checkpoint): on an
+ * incremental night that is tens of thousands of scattered index pages,
+ * on the critical path.  A checkpointer has a connection of its own and
+ * copies the log when kicked, while the night goes on; SQLite lets one
+ * connection checkpoint while another reads and writes (a PASSIVE
+ * checkpoint copies what no reader still needs and never waits). */
+struct cr_ckpt {
+    sqlite3 *db;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool kicked, stop;
+};
+
+static void *ckpt_main(void *p)
+{
+    struct cr_ckpt *c = p;
+    pthread_mutex_lock(&c->mu);
+    for (;;) {
+        while (!c->kicked && !c->stop)
+            pthread_cond_wait(&c->cv, &c->mu);
+        if (!c->kicked)
+            break;
+        c->kicked = false;
+        pthread_mutex_unlock(&c->mu);
+        /* a failure leaves the log as it is: the next checkpoint copies it */
+        sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return NULL;
+}
+
+bool cr_store_ckpt_start(cr_store *s)
+{
+    struct cr_ckpt *c;
+    if (s->ckpt || !s->path || !(c = calloc(1, sizeof *c)))
+        return false;
+    if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_close(c->db);
+        free(c);
+        return false;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    if (!cr_thread_start(&c->thread, ckpt_main, c)) {
+        pthread_cond_destroy(&c->cv);
+        pthread_mutex_destroy(&c->mu);
+        sqlite3_close(c->db);
+        free(c);
+        return false;
+    }
+    sqlite3_wal_autocheckpoint(s->db, 0);
+    s->ckpt = c;
+    return true;
+}
+
+void cr_store_ckpt_kick(cr_store *s)
+{
+    struct cr_ckpt *c = s->ckpt;
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->kicked = true;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void cr_store_ckpt_stop(cr_store *s)
+{
+    struct cr_ckpt *c = s->ckpt;
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->mu);
+    c->stop = true;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    pthread_join(c->thread, NULL);
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->mu);
+    sqlite3_close(c->db);
+    free(c);
+    s->ckpt = NULL;
+    sqlite3_wal_autocheckpoint(s->db, 1000);   /* SQLite's default */
 }
 
 bool cr_store_bulk(cr_store *s, bool on)
