@@ -71,6 +71,9 @@ void cr_fault_point(const char *where);
  * caller then does the work itself.  CARERECON_THREADS=0 (for tests)
  * makes every start fail, so that the single-threaded path is run too. */
 bool cr_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
+/* False under CARERECON_THREADS=0: for work that would set up more than a
+ * thread before starting it. */
+bool cr_threads_allowed(void);
 
 /* Safe string helpers. */
 char *cr_strdup(const char *s);             /* NULL on NULL or no memory */

@@ -200,10 +200,17 @@ bool cr_store_bulk(cr_store *s, bool on);
 /* Checkpoints the write-ahead log on a thread of its own, with a
  * connection of its own, each time it is kicked, instead of in the commit
  * that fills it.  Start: false (and nothing changed) when it cannot.
- * Stop waits for a checkpoint under way; cr_store_close stops it too. */
+ * Stop waits for a checkpoint under way and returns false when none was
+ * started; STATS (may be NULL) tells what the thread did.  cr_store_close
+ * stops it too. */
+typedef struct cr_ckpt_stats {
+    int runs, failed;          /* checkpoints run, and failed (the log then stays for the next) */
+    const char *error;         /* SQLite's message for the last failure (static) */
+    int log_pages, copied_pages; /* the last successful one: pages in the log, and copied */
+} cr_ckpt_stats;
 bool cr_store_ckpt_start(cr_store *s);
 void cr_store_ckpt_kick(cr_store *s);
-void cr_store_ckpt_stop(cr_store *s);
+bool cr_store_ckpt_stop(cr_store *s, cr_ckpt_stats *stats);
 /* Creates the lookup indexes when missing (after the first bulk load). */
 cr_err cr_store_ensure_indexes(cr_store *s);
 

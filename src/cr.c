@@ -127,12 +127,15 @@ void cr_fault_point(const char *where)
         raise(SIGKILL);
 }
 
-bool cr_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+bool cr_threads_allowed(void)
 {
     const char *e = getenv("CARERECON_THREADS");
-    if (e && strcmp(e, "0") == 0)
-        return false;
-    return pthread_create(t, NULL, fn, arg) == 0;
+    return !(e && strcmp(e, "0") == 0);
+}
+
+bool cr_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    return cr_threads_allowed() && pthread_create(t, NULL, fn, arg) == 0;
 }
 
 char *cr_strdup(const char *s)

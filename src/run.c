@@ -119,7 +119,7 @@ typedef struct night {
     cr_claimsdb *cdb;
     int64_t claims_rowid;      /* the claim database's highest rowid seen */
     int64_t claims_stamp;      /* its file's look (cr_claimsdb_stamp) before any claim was read */
-    cr_pool claims_pool;       /* the strings of a full night's claims */
+    cr_pool claims_pool;       /* the strings of the claims read on the claims thread */
     char pay_name[128], ful_name[128];
     struct recorder *rec;      /* writes decisions and claim states during decide_all */
 } night;
@@ -298,12 +298,17 @@ static cr_err subset_claims(night *n, claims_job *cj)
         memcpy(n->claims + cj->nfresh, cj->claims, cj->n * sizeof *cj->claims);
     n->nclaims = nc;
     qsort(n->claims, n->nclaims, sizeof *n->claims, claim_key_cmp);
+    size_t nfresh = cj->nfresh;
+    free(cj->fresh);
+    free(cj->claims);
+    cj->fresh = cj->claims = NULL;
+    cj->nfresh = cj->n = 0;
     /* the claims' strings live as long as the night */
     cr_pool_release(&n->claims_pool);
     n->claims_pool = cj->pool;
     cj->pool = (cr_pool)CR_POOL_INIT;
     n->incremental = true;
-    cr_debug(n->o->v, "incremental night: %zu claims to look at (%zu new)", n->nclaims, cj->nfresh);
+    cr_debug(n->o->v, "incremental night: %zu claims to look at (%zu new)", n->nclaims, nfresh);
     return CR_OK;
 }
 
@@ -1471,6 +1476,17 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         report_write(&job);
     }
     phase(o->v, "report", &t0);
+    cr_ckpt_stats ck;
+    if (cr_store_ckpt_stop(st, &ck)) {
+        phase(o->v, "checkpoint", &t0);
+        if (ck.failed)
+            cr_debug(o->v, "write-ahead log: %d of %d checkpoints on their thread failed (%s);"
+                           " the log is copied when the database is closed",
+                     ck.failed, ck.runs, ck.error);
+        else
+            cr_debug(o->v, "write-ahead log: %d checkpoints on their thread; the last copied %d of"
+                           " %d pages", ck.runs, ck.copied_pages, ck.log_pages);
+    }
     if ((rc = prc != CR_OK ? prc : job.rc) != CR_OK)
         goto cleanup;
     snprintf(report, sizeof report, "%s", job.path);
@@ -1502,7 +1518,7 @@ cleanup:
     if (reading)
         pthread_join(reader, NULL);
     claims_job_release(&claims);
-    cr_store_ckpt_stop(st);
+    cr_store_ckpt_stop(st, NULL);
     report_release(&job);
     pthread_cond_destroy(&job.cv);
     pthread_mutex_destroy(&job.mu);

@@ -415,7 +415,7 @@ void cr_store_close(cr_store *s)
 {
     if (!s)
         return;
-    cr_store_ckpt_stop(s);
+    cr_store_ckpt_stop(s, NULL);
     for (int i = 0; i < Q_COUNT; i++)
         sqlite3_finalize(s->q[i]);
     sqlite3_close(s->db);
@@ -1082,6 +1082,8 @@ struct cr_ckpt {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool kicked, stop;
+    int restore;               /* the main connection's wal_autocheckpoint before */
+    cr_ckpt_stats stats;       /* read after the join */
 };
 
 static void *ckpt_main(void *p)
@@ -1095,9 +1097,19 @@ static void *ckpt_main(void *p)
             break;
         c->kicked = false;
         pthread_mutex_unlock(&c->mu);
-        /* a failure leaves the log as it is: the next checkpoint copies it */
-        sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        /* a failure leaves the log as it is: the next checkpoint, or the
+         * last connection's close, copies it */
+        int log = 0, copied = 0;
+        int r = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
         pthread_mutex_lock(&c->mu);
+        c->stats.runs++;
+        if (r != SQLITE_OK) {
+            c->stats.failed++;
+            c->stats.error = sqlite3_errstr(r);
+        } else {
+            c->stats.log_pages = log;
+            c->stats.copied_pages = copied;
+        }
     }
     pthread_mutex_unlock(&c->mu);
     return NULL;
@@ -1106,7 +1118,8 @@ static void *ckpt_main(void *p)
 bool cr_store_ckpt_start(cr_store *s)
 {
     struct cr_ckpt *c;
-    if (s->ckpt || !s->path || !(c = calloc(1, sizeof *c)))
+    sqlite3_stmt *q = NULL;
+    if (s->ckpt || !s->path || !cr_threads_allowed() || !(c = calloc(1, sizeof *c)))
         return false;
     if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
         sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
@@ -1114,6 +1127,11 @@ bool cr_store_ckpt_start(cr_store *s)
         free(c);
         return false;
     }
+    c->restore = 1000;   /* SQLite's default */
+    if (sqlite3_prepare_v2(s->db, "PRAGMA wal_autocheckpoint", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        c->restore = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     if (!cr_thread_start(&c->thread, ckpt_main, c)) {
@@ -1139,22 +1157,25 @@ void cr_store_ckpt_kick(cr_store *s)
     pthread_mutex_unlock(&c->mu);
 }
 
-void cr_store_ckpt_stop(cr_store *s)
+bool cr_store_ckpt_stop(cr_store *s, cr_ckpt_stats *stats)
 {
     struct cr_ckpt *c = s->ckpt;
     if (!c)
-        return;
+        return false;
     pthread_mutex_lock(&c->mu);
     c->stop = true;
     pthread_cond_signal(&c->cv);
     pthread_mutex_unlock(&c->mu);
     pthread_join(c->thread, NULL);
+    if (stats)
+        *stats = c->stats;
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     sqlite3_close(c->db);
+    sqlite3_wal_autocheckpoint(s->db, c->restore);
     free(c);
     s->ckpt = NULL;
-    sqlite3_wal_autocheckpoint(s->db, 1000);   /* SQLite's default */
+    return true;
 }
 
 bool cr_store_bulk(cr_store *s, bool on)

@@ -71,14 +71,25 @@ if [ -x "$GEN" ]; then
     "$GEN" --claims 3000 --seed 7 --out "$G" --as-of 2026-11-20 --increment 300 --increment-tag t1 >/dev/null 2>&1
     "$GEN" --claims 3000 --seed 7 --out "$G.full" --as-of 2026-11-20 --increment 300 --increment-tag t1 >/dev/null 2>&1
     for night in 2026-11-21 2026-11-23 2026-11-30; do
-        "$BIN" run --config "$G/config/carerecon.yaml" --as-of $night --quiet 2>/dev/null
+        "$BIN" run --config "$G/config/carerecon.yaml" --as-of $night --verbose 2>"$ERR.$night" >/dev/null
         "$BIN" run --config "$G.full/config/carerecon.yaml" --as-of $night --quiet --full 2>/dev/null
     done
     compare generated_incremental_equals_full "$G" "$G.full"
-    # incremental nights copy their write-ahead log on a thread of their own
-    # (cr_store_ckpt_*); when the night ends the database file holds it all
+    # incremental nights copy their write-ahead log into the database on a
+    # thread of their own (cr_store_ckpt_*): the night of new rows did, whole
+    check generated_log_copied_on_thread grep -Eq \
+        "write-ahead log: [1-9][0-9]* checkpoints on their thread; the last copied ([1-9][0-9]*) of \1 pages" \
+        "$ERR.2026-11-21"
     check generated_no_log_left_after_incremental test ! -e "$G/var/carerecon.db-wal"
     expect_eq generated_integrity "$(q "$G" "pragma integrity_check")" ok
+    # without threads SQLite checkpoints in the commits, as it does by default
+    cp -r "$G" "$G.single"
+    "$GEN" --claims 3000 --seed 7 --out "$G.single" --as-of 2026-11-20 --increment 300 --increment-tag t2 >/dev/null 2>&1
+    CARERECON_THREADS=0 "$BIN" run --config "$G.single/config/carerecon.yaml" --as-of 2026-12-01 --verbose \
+        2>"$ERR.single" >/dev/null
+    check single_thread_night_incremental grep -q "incremental night" "$ERR.single"
+    check single_thread_no_checkpointer bash -c '! grep -q "write-ahead log:" "$1"' _ "$ERR.single"
+    expect_eq single_thread_integrity "$(q "$G.single" "pragma integrity_check")" ok
     check generated_has_actions test "$(cat "$G"/reports/actions/payment_actions_*.csv | wc -l)" -gt 1000
 else
     fail generated_incremental_equals_full "build/gen is missing"
