@@ -19,6 +19,12 @@ typedef struct cr_store cr_store;
  * PATH ":memory:" gives a private in-memory database. */
 cr_err cr_store_open(const char *path, bool create, cr_store **out);
 void cr_store_close(cr_store *s);
+/* Opens a second, read-only connection to S's file, for loads on another
+ * thread (its own cache and statements; close it with cr_store_close before
+ * S changes journal mode).  Fails (CR_EIO, nothing printed) for an
+ * in-memory store or while S is inside a transaction: the reader would not
+ * see what S has not committed. */
+cr_err cr_store_open_reader(cr_store *s, cr_store **out);
 int cr_store_schema_version(cr_store *s);
 
 /* Transactions.  Savepoints nest inside an outer transaction. */

@@ -14,15 +14,18 @@
  * A dry run does all of it inside one transaction that is rolled back, and
  * writes no action file.
  *
- * Four steps run on threads of their own, each joined before what depends
+ * Several steps run on threads of their own, each joined before what depends
  * on it (and done in line when a thread cannot be started): the claim
  * database is read while the inbox is ingested, or an incremental night's
- * subset of it while the subset's rows are loaded (claims_job); inbox files
+ * subset of it while the subset's rows are loaded (claims_job); a night
+ * over everything loads its settlement rows through a second connection
+ * while the events are loaded (rows_job); inbox files
  * are read ahead (ingest.c); what is decided is written through the state
  * connection while the next claims are decided (recorder: nothing else
  * uses the connection until rec_finish); the workbook is written from the
  * moment the decisions are made, and takes its name only after step 3's
- * commit (report_job).
+ * commit (report_job); an incremental night's write-ahead log is copied
+ * into the database by a checkpointer (cr_store_ckpt_*).
  */
 #include "run.h"
 
@@ -120,6 +123,7 @@ typedef struct night {
     int64_t claims_rowid;      /* the claim database's highest rowid seen */
     int64_t claims_stamp;      /* its file's look (cr_claimsdb_stamp) before any claim was read */
     cr_pool claims_pool;       /* the strings of the claims read on the claims thread */
+    cr_pool rows_pool;         /* the strings of the settlement rows read on the rows thread */
     char pay_name[128], ful_name[128];
     struct recorder *rec;      /* writes decisions and claim states during decide_all */
 } night;
@@ -128,6 +132,7 @@ static void night_release(night *n)
 {
     cr_pool_release(&n->pool);
     cr_pool_release(&n->claims_pool);
+    cr_pool_release(&n->rows_pool);
     free(n->claims);
     free(n->events);
     free(n->srows);
@@ -312,13 +317,33 @@ static cr_err subset_claims(night *n, claims_job *cj)
     return CR_OK;
 }
 
+/* A night over everything loads its settlement rows through a second,
+ * read-only connection on a thread of its own while the events are loaded
+ * (cr_store_open_reader: only what is committed, which is all of it after
+ * the ingest; an incremental night's subset lives in the main connection). */
+typedef struct rows_job {
+    cr_store *st;
+    cr_pool pool;
+    cr_srow *rows;
+    size_t n;
+    cr_err rc;
+} rows_job;
+
+static void *rows_read(void *p)
+{
+    rows_job *j = p;
+    j->rc = cr_store_settlements_load(j->st, &j->pool, &j->rows, &j->n);
+    return NULL;
+}
+
 /* Loads what the night decides on: the subset of an incremental night
  * (META from can_increment), or the claims CJ read and everything else. */
 static cr_err load(night *n, const int64_t *meta, claims_job *cj)
 {
     cr_err rc;
-    pthread_t reader;
-    bool reading = false;
+    pthread_t reader, rows_thread;
+    bool reading = false, rows_reading = false;
+    rows_job rj = {0};
     if (meta) {
         if ((rc = load_subset(n, n->cdb, meta, cj)) != CR_OK)
             return rc;
@@ -328,13 +353,32 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
         n->claims = cj->claims;
         n->nclaims = cj->n;
         cj->claims = NULL;
+        if (cr_threads_allowed() && cr_store_open_reader(n->st, &rj.st) == CR_OK &&
+            !(rows_reading = cr_thread_start(&rows_thread, rows_read, &rj))) {
+            cr_store_close(rj.st);
+            rj.st = NULL;
+        }
     }
     if (rc == CR_OK && (rc = cr_store_events_load(n->st, &n->pool, &n->events, &n->nevents)) == CR_OK &&
-        (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) == CR_OK &&
+        (rows_reading ||
+         (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) == CR_OK) &&
         (rc = cr_store_actions_load(n->st, &n->pool, &n->actions, &n->nactions)) == CR_OK)
         rc = cr_store_decision_hashes(n->st, &n->pool, &n->dh, &n->ndh);
     if (reading)
         pthread_join(reader, NULL);
+    if (rows_reading) {
+        pthread_join(rows_thread, NULL);
+        cr_store_close(rj.st);
+        if (rc == CR_OK && (rc = rj.rc) == CR_OK) {
+            n->srows = rj.rows;
+            n->nsrows = rj.n;
+            n->rows_pool = rj.pool;
+            rj.rows = NULL;
+            rj.pool = (cr_pool)CR_POOL_INIT;
+        }
+        free(rj.rows);
+        cr_pool_release(&rj.pool);
+    }
     if (rc != CR_OK || (meta && ((rc = cj->rc) != CR_OK || (rc = subset_claims(n, cj)) != CR_OK)))
         return rc;
     size_t nc = n->nclaims ? n->nclaims : 1;

@@ -411,6 +411,34 @@ cr_err cr_store_open(const char *path, bool create, cr_store **out)
     return CR_OK;
 }
 
+/* Whether S is a file another connection can open (not ":memory:"). */
+static bool on_disk(const cr_store *s)
+{
+    return s->path && strcmp(s->path, ":memory:") != 0;
+}
+
+cr_err cr_store_open_reader(cr_store *s, cr_store **out)
+{
+    cr_store *r;
+    *out = NULL;
+    /* a second connection sees only what S has committed */
+    if (!on_disk(s) || !sqlite3_get_autocommit(s->db))
+        return CR_EIO;
+    if (!(r = calloc(1, sizeof *r)) || !(r->path = cr_strdup(s->path))) {
+        free(r);
+        return cr_error(CR_ENOMEM, "out of memory");
+    }
+    if (sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_exec(r->db, "PRAGMA cache_size = -16384", NULL, NULL, NULL) != SQLITE_OK) {
+        cr_err rc = db_error(r->db, "open a second reader");
+        cr_store_close(r);
+        return rc;
+    }
+    sqlite3_busy_timeout(r->db, 5000);
+    *out = r;
+    return CR_OK;
+}
+
 void cr_store_close(cr_store *s)
 {
     if (!s)
@@ -1119,7 +1147,7 @@ bool cr_store_ckpt_start(cr_store *s)
 {
     struct cr_ckpt *c;
     sqlite3_stmt *q = NULL;
-    if (s->ckpt || !s->path || !cr_threads_allowed() || !(c = calloc(1, sizeof *c)))
+    if (s->ckpt || !on_disk(s) || !cr_threads_allowed() || !(c = calloc(1, sizeof *c)))
         return false;
     if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
         sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # carerecon works on up to four threads (the claim database read while the
 # inbox is ingested or, on an incremental night, while the subset's rows are
-# loaded, the inbox read ahead, decisions written while they are
+# loaded, a full night's settlement rows loaded through a second connection
+# while its events are, the inbox read ahead, decisions written while they are
 # made, the workbook written while the night goes on); each falls back to
 # doing the work in line when its thread cannot be started.
 # CARERECON_THREADS=0 makes every start fail: the nights must then write the
