@@ -117,6 +117,11 @@ cr_err cr_store_actions_unwritten(cr_store *s, int64_t except_run, cr_pool *pool
  * The database refuses a second action of a kind for a claim (UNIQUE):
  * then *DUPLICATE is set and nothing is written. */
 cr_err cr_store_action_add(cr_store *s, cr_action *a, bool *duplicate);
+/* Records A[0..N) in order, several a statement, setting their ids, with
+ * what cr_store_action_add records.  When one is there already (the same
+ * claim and kind), *DUPLICATE is its index (else N) and the transaction
+ * must be abandoned: others of its statement may have been recorded. */
+cr_err cr_store_actions_add(cr_store *s, cr_action *const *a, size_t n, size_t *duplicate);
 cr_err cr_store_action_confirm(cr_store *s, int64_t action_id, int64_t row_id, cr_time_t at);
 /* Plans action ACTION_ID (not written yet) into the file FILE_NAME. */
 cr_err cr_store_action_retarget(cr_store *s, int64_t action_id, const char *file_name);

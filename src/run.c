@@ -644,15 +644,15 @@ typedef struct recorder {
 /* Records the action of IT: every claim's earlier actions were loaded, so
  * the database refusing one (UNIQUE) means the night read an incomplete
  * state, and nothing of it is kept. */
-static cr_err rec_action(recorder *r, const rec_item *it)
+static cr_err rec_actions(recorder *r, cr_action *const *a, size_t n)
 {
-    bool dup = false;
-    cr_err rc = cr_store_action_add(r->st, it->a, &dup);
-    if (rc == CR_OK && dup)
+    size_t dup = n;
+    cr_err rc = cr_store_actions_add(r->st, a, n, &dup);
+    if (rc == CR_OK && dup < n)
         rc = cr_error(CR_EIO, "claim %s: the state database already holds a %s action"
                               " that this run did not see (another program writing to it?);"
                               " nothing of this run was recorded, run it again",
-                      it->a->claim_id, it->a->kind);
+                      a[dup]->claim_id, a[dup]->kind);
     return rc;
 }
 
@@ -676,19 +676,24 @@ static cr_err rec_write(recorder *r, size_t k)
     cr_err rc = cr_store_decisions_record(r->st, r->run_id, r->D, ids, ds, nd);
     if (rc == CR_OK)
         rc = cr_store_cstates_put(r->st, cs, nc);
+    /* the rest in order; actions that follow one another, together */
+    cr_action *acts[REC_BATCH];
+    size_t na = 0;
     for (size_t i = 0; rc == CR_OK && i < r->slot[k].n; i++) {
         const rec_item *it = &r->slot[k].item[i];
-        switch (it->kind) {
-        case REC_CLAIM:
-            break;
-        case REC_CONFIRM:
-            rc = cr_store_action_confirm(r->st, it->action_id, it->row, it->at);
-            break;
-        case REC_ACTION:
-            rc = rec_action(r, it);
-            break;
+        if (it->kind == REC_ACTION) {
+            acts[na++] = it->a;
+            continue;
         }
+        if (na) {
+            rc = rec_actions(r, acts, na);
+            na = 0;
+        }
+        if (rc == CR_OK && it->kind == REC_CONFIRM)
+            rc = cr_store_action_confirm(r->st, it->action_id, it->row, it->at);
     }
+    if (rc == CR_OK && na)
+        rc = rec_actions(r, acts, na);
     return rc;
 }
 
@@ -927,7 +932,7 @@ cleanup:
 }
 
 /* Records the actions this run issued, with the confirmations settle
- * found for them tonight (through the decision writer: rec_action). */
+ * found for them tonight (through the decision writer: rec_actions). */
 static cr_err record_new_actions(night *n)
 {
     for (size_t k = 0; k < n->nnew; k++) {

@@ -150,7 +150,8 @@ static const char *const migrations[] = {
 enum {
     Q_EVENT_ADD, Q_SETTLE_ADD, Q_REJECT_ADD, Q_FILE_FIND, Q_FILE_ADD, Q_DEC_LAST, Q_CSTATE_UPD,
     Q_CSTATE_ADD8, Q_DEC_ADD, Q_DEC_ADD8,
-    Q_EXC_GET, Q_EXC_INS, Q_EXC_UPD, Q_ACTION_ADD, Q_UNWRITTEN_ADD, Q_ACTION_CONFIRM,
+    Q_EXC_GET, Q_EXC_INS, Q_EXC_UPD, Q_ACTION_ADD, Q_ACTION_ADD8, Q_ACTION_MAX, Q_ACTION_HAS,
+    Q_UNWRITTEN_ADD, Q_UNWRITTEN_ADD8, Q_ACTION_CONFIRM,
     Q_ACTION_FILE, Q_UNWRITTEN_DEL, Q_COUNT
 };
 static const char *const sql_text[Q_COUNT] = {
@@ -171,7 +172,13 @@ static const char *const sql_text[Q_COUNT] = {
                 "detail) VALUES"
 #define DEC_ROW "(?,?,?,?,?,?,?)"
 /* MULTI_ROWS rows a statement: a quarter less per row than one at a time */
+#define MULTI_ROWS 8
 #define TIMES8(r) r "," r "," r "," r "," r "," r "," r "," r
+/* an action's id is SQLite's next rowid, or given (cr_store_actions_add) */
+#define ACTION_INS "INSERT INTO actions(action_id,claim_id,kind,action,reason,amount,currency,"     \
+                   "psp_ref,run_id,issued_at,file_name,region,product_model,received_sn,"          \
+                   "received_at,confirmed_row,confirmed_at) VALUES"
+#define ACTION_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     [Q_DEC_LAST] = CSTATE_INS CSTATE_ROW,
     [Q_CSTATE_ADD8] = CSTATE_INS TIMES8(CSTATE_ROW),
     /* the same row when its lookup keys and activity are unchanged: the
@@ -193,13 +200,14 @@ static const char *const sql_text[Q_COUNT] = {
                   " resolved_run = CASE status WHEN 'resolved' THEN NULL ELSE resolved_run END,"
                   " resolved_at = CASE status WHEN 'resolved' THEN NULL ELSE resolved_at END"
                   " WHERE exc_id = ?1",
-    [Q_ACTION_ADD] = "INSERT INTO actions(claim_id,kind,action,reason,amount,currency,psp_ref,"
-                     "run_id,issued_at,file_name,region,product_model,received_sn,received_at,"
-                     "confirmed_row,confirmed_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                     " ON CONFLICT(claim_id,kind) DO NOTHING",
+    [Q_ACTION_ADD] = ACTION_INS ACTION_ROW " ON CONFLICT(claim_id,kind) DO NOTHING",
+    [Q_ACTION_ADD8] = ACTION_INS TIMES8(ACTION_ROW) " ON CONFLICT(claim_id,kind) DO NOTHING",
+    [Q_ACTION_MAX] = "SELECT coalesce(max(action_id), 0) FROM actions",
+    [Q_ACTION_HAS] = "SELECT 1 FROM actions WHERE action_id = ?",
     [Q_ACTION_CONFIRM] = "UPDATE actions SET confirmed_row = ?2, confirmed_at = ?3"
                          " WHERE action_id = ?1 AND confirmed_row IS NULL",
     [Q_UNWRITTEN_ADD] = "INSERT INTO unwritten(action_id) VALUES(?)",
+    [Q_UNWRITTEN_ADD8] = "INSERT INTO unwritten(action_id) VALUES" TIMES8("(?)"),
     [Q_ACTION_FILE] = "UPDATE actions SET file_name = ?2 WHERE action_id = ?1 AND file_name IS NOT ?2",
     [Q_UNWRITTEN_DEL] = "DELETE FROM unwritten WHERE action_id = ?",
 };
@@ -857,32 +865,43 @@ cr_err cr_store_actions_unwritten(cr_store *s, int64_t except_run, cr_pool *pool
     return load_rows(s, st, pool, sizeof **out, fill_action, "load unwritten actions", out, n);
 }
 
+/* Binds action A's 17 columns from ?(AT+1); its id only when it has one. */
+static void bind_action(sqlite3_stmt *st, int at, const cr_action *a)
+{
+    if (a->id > 0)
+        sqlite3_bind_int64(st, at + 1, a->id);
+    else
+        sqlite3_bind_null(st, at + 1);
+    bind_text(st, at + 2, a->claim_id);
+    bind_text(st, at + 3, a->kind);
+    bind_text(st, at + 4, a->action);
+    bind_text(st, at + 5, a->reason);
+    sqlite3_bind_int64(st, at + 6, a->amount);
+    bind_text(st, at + 7, a->currency);
+    bind_text(st, at + 8, a->psp_ref);
+    sqlite3_bind_int64(st, at + 9, a->run_id);
+    sqlite3_bind_int64(st, at + 10, a->issued_at);
+    bind_text(st, at + 11, a->file_name);
+    bind_text(st, at + 12, a->region);
+    bind_text(st, at + 13, a->product_model);
+    bind_text(st, at + 14, a->received_sn);
+    bind_time(st, at + 15, a->received_at);
+    if (a->confirmed_row) {
+        sqlite3_bind_int64(st, at + 16, a->confirmed_row);
+        bind_time(st, at + 17, a->confirmed_at);
+    } else {
+        sqlite3_bind_null(st, at + 16);
+        sqlite3_bind_null(st, at + 17);
+    }
+}
+
 cr_err cr_store_action_add(cr_store *s, cr_action *a, bool *duplicate)
 {
     sqlite3_stmt *st = stmt(s, Q_ACTION_ADD);
     if (!st)
         return CR_EIO;
-    bind_text(st, 1, a->claim_id);
-    bind_text(st, 2, a->kind);
-    bind_text(st, 3, a->action);
-    bind_text(st, 4, a->reason);
-    sqlite3_bind_int64(st, 5, a->amount);
-    bind_text(st, 6, a->currency);
-    bind_text(st, 7, a->psp_ref);
-    sqlite3_bind_int64(st, 8, a->run_id);
-    sqlite3_bind_int64(st, 9, a->issued_at);
-    bind_text(st, 10, a->file_name);
-    bind_text(st, 11, a->region);
-    bind_text(st, 12, a->product_model);
-    bind_text(st, 13, a->received_sn);
-    bind_time(st, 14, a->received_at);
-    if (a->confirmed_row) {
-        sqlite3_bind_int64(st, 15, a->confirmed_row);
-        bind_time(st, 16, a->confirmed_at);
-    } else {
-        sqlite3_bind_null(st, 15);
-        sqlite3_bind_null(st, 16);
-    }
+    a->id = 0;
+    bind_action(st, 0, a);
     cr_err rc = step_done(s, st, "record an action");
     if (rc != CR_OK)
         return rc;
@@ -895,6 +914,64 @@ cr_err cr_store_action_add(cr_store *s, cr_action *a, bool *duplicate)
         return CR_EIO;
     sqlite3_bind_int64(st, 1, a->id);
     return step_done(s, st, "record an action");
+}
+
+cr_err cr_store_actions_add(cr_store *s, cr_action *const *a, size_t n, size_t *duplicate)
+{
+    *duplicate = n;
+    for (size_t i = 0; i < n; i++) {
+        cr_err rc;
+        bool dup = false;
+        if (n - i < MULTI_ROWS) {
+            if ((rc = cr_store_action_add(s, a[i], &dup)) != CR_OK)
+                return rc;
+            if (dup) {
+                *duplicate = i;
+                return CR_OK;
+            }
+            continue;
+        }
+        /* MULTI_ROWS at once, with the ids SQLite would give them one by
+         * one (the next after the highest: nothing else writes meanwhile) */
+        sqlite3_stmt *st = stmt(s, Q_ACTION_MAX);
+        if (!st || sqlite3_step(st) != SQLITE_ROW)
+            return st ? db_error(s->db, "record actions") : CR_EIO;
+        int64_t next = sqlite3_column_int64(st, 0) + 1;
+        sqlite3_reset(st);
+        if (!(st = stmt(s, Q_ACTION_ADD8)))
+            return CR_EIO;
+        for (int r = 0; r < MULTI_ROWS; r++) {
+            a[i + r]->id = next + r;
+            bind_action(st, 17 * r, a[i + r]);
+        }
+        if ((rc = step_done(s, st, "record actions")) != CR_OK)
+            return rc;
+        if (sqlite3_changes(s->db) != MULTI_ROWS) {
+            /* one of them was there already: which */
+            for (int r = 0; r < MULTI_ROWS && *duplicate == n; r++) {
+                if (!(st = stmt(s, Q_ACTION_HAS)))
+                    return CR_EIO;
+                sqlite3_bind_int64(st, 1, a[i + r]->id);
+                int x = sqlite3_step(st);
+                if (x != SQLITE_ROW && x != SQLITE_DONE)
+                    return db_error(s->db, "record actions");
+                if (x == SQLITE_DONE) {
+                    a[i + r]->id = 0;
+                    *duplicate = i + (size_t)r;
+                }
+            }
+            return CR_OK;
+        }
+        /* their files are still to be written */
+        if (!(st = stmt(s, Q_UNWRITTEN_ADD8)))
+            return CR_EIO;
+        for (int r = 0; r < MULTI_ROWS; r++)
+            sqlite3_bind_int64(st, r + 1, a[i + r]->id);
+        if ((rc = step_done(s, st, "record actions")) != CR_OK)
+            return rc;
+        i += MULTI_ROWS - 1;
+    }
+    return CR_OK;
 }
 
 cr_err cr_store_action_confirm(cr_store *s, int64_t action_id, int64_t row_id, cr_time_t at)
@@ -953,8 +1030,6 @@ cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size
                      : "SELECT claim_id, hash, row_hash FROM claim_state ORDER BY claim_id");
     return load_rows(s, st, pool, sizeof **out, fill_dhash, "load decisions", out, n);
 }
-
-#define MULTI_ROWS 8
 
 /* Binds decision D of CLAIM_ID to ?BASE+1..?BASE+7. */
 static void bind_decision(sqlite3_stmt *st, int base, int64_t run_id, cr_time_t as_of,
