@@ -1859,14 +1859,40 @@ static bool col_int(sqlite3_stmt *st, int i, int64_t *out, bool *is_null)
  * a value cannot be read. */
 /* A fingerprint of every column of the current claims row: a changed row
  * has another one. */
+/* V in decimal, as SQLite renders an integer as text; returns the length. */
+static int int_text(int64_t v, char out[24])
+{
+    char tmp[24];
+    int n = 0, k = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do
+        tmp[n++] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    if (v < 0)
+        out[k++] = '-';
+    while (n)
+        out[k++] = tmp[--n];
+    return k;
+}
+
+/* FNV-1a over each column's type and text (an integer as SQLite would
+ * write it: asking SQLite for the text of a number formats and allocates,
+ * half the cost of reading a claim).  Stored with each claim's state: a
+ * change of these bytes makes every claim look edited once. */
 static uint64_t row_fingerprint(sqlite3_stmt *st)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
     int n = sqlite3_column_count(st);
     for (int i = 0; i < n; i++) {
         int t = sqlite3_column_type(st, i);
-        const unsigned char *b = t == SQLITE_NULL ? NULL : sqlite3_column_text(st, i);
-        int len = b ? sqlite3_column_bytes(st, i) : 0;
+        char num[24];
+        const unsigned char *b = NULL;
+        int len = 0;
+        if (t == SQLITE_INTEGER) {
+            len = int_text(sqlite3_column_int64(st, i), num);
+            b = (const unsigned char *)num;
+        } else if (t != SQLITE_NULL && (b = sqlite3_column_text(st, i)) != NULL)
+            len = sqlite3_column_bytes(st, i);
         h = (h ^ (uint64_t)t) * 0x100000001b3ULL;
         for (int k = 0; k < len; k++)
             h = (h ^ b[k]) * 0x100000001b3ULL;
