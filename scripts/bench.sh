@@ -23,6 +23,8 @@
 #      first night" (with D-7 nothing would be acknowledged);
 #   5. build/gen --increment K adds K receipt events and K settlement rows
 #      dated D+1, and the incremental night runs --as-of D+1, timed.
+# Before each timed step (2, 3, 5) `sync` waits until what the steps before
+# wrote is on disk, so that no step pays for the write-back of another.
 # The last line is always
 #   bench: claims=N night_s=X floor_s=Y ratio=R rss_mb=M incr_s=Z
 # Targets (at 1,000,000 claims): ratio <= 2.0, rss_mb <= 300, incr_s <= 1.0.
@@ -89,9 +91,15 @@ say "generated in $(elapsed "$t0" "$(now)") s; inbox $(du -sm "$DIR/inbox" | cut
 sleep 2
 CFG=$DIR/config/carerecon.yaml
 
+# Each measured step starts with nothing of the steps before still being
+# written back to disk (the generator's 400 MB, a night's 1 GB of state):
+# otherwise a step pays for the one before it.
+settle_disk() { sync; }
+
 # Runs one night: run_night NAME AS_OF; sets night_s, night_rss_mb.
 run_night() {
     local name=$1 asof=$2 log=$DIR/$1.log rc=0 t1 t2
+    settle_disk
     t1=$(now)
     if [ -n "$TIME" ]; then
         $TIME -f %M -o "$DIR/$name.rss" "$BIN" run --config "$CFG" --as-of "$asof" --verbose \
@@ -134,6 +142,7 @@ read -r WB_ROWS WB_CELLS < <(xlsx_count "$DIR/reports/night1.xlsx")
 say "night1: workbook $(du -m "$DIR/reports/night1.xlsx" | cut -f1) MB, $WB_ROWS rows, $WB_CELLS cells"
 
 # --- the floor ------------------------------------------------------------
+settle_disk
 build/floor "$DIR" --xlsx-rows "$WB_ROWS" --xlsx-cells "$WB_CELLS" | tee "$DIR/floor.log" | sed 's/^floor: /bench: floor: /; /^floor_s=/d'
 FLOOR_S=$(sed -n 's/^floor_s=//p' "$DIR/floor.log")
 say "floor: ${FLOOR_S} s"
