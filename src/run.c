@@ -1509,7 +1509,8 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
             phase(o->v, "indexes", &t0);
         }
         if (bulk && !cr_store_bulk(st, false))
-            cr_warn("could not return the state database to write-ahead logging; the next run will");
+            cr_warn("the state database stays in its bulk-write mode until the next run switches it back;"
+                    " nothing was lost and nothing needs doing");
         bulk = false;
         if (threaded)
             pthread_join(thread, NULL);

@@ -66,3 +66,23 @@ expect_err dry_backfill_day1 "DRY RUN (would be run 1) as of 2026-11-20 23:59:59
 expect_err dry_backfill_day2_new_only "3 captures, 4 releases, 1 shipments"
 check dry_backfill_no_state test ! -e "$G/var/carerecon.db"
 check dry_backfill_two_workbooks test -s "$G/reports/carerecon_20261121_dryrun.xlsx"
+
+# a dry run over everything (--full) on a state database, with settlement
+# files new to it: the rows it reads in (kept only inside its transaction)
+# are the ones it decides from, as a live night's would be (a second
+# connection that loads rows on a thread would not see them: it is used
+# only outside a transaction)
+D=$TMP/dryfull
+newenv "$D"
+mv "$D/fixtures/inbox/settlements" "$D/settlements.later"
+mkdir "$D/fixtures/inbox/settlements"
+"$BIN" run --config "$D/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+rmdir "$D/fixtures/inbox/settlements"
+mv "$D/settlements.later" "$D/fixtures/inbox/settlements"
+cp -r "$D" "$D.live"
+cr run --config "$D/config/carerecon.yaml" --as-of 2026-11-20 --full --dry-run
+dry=$(grep -o 'rows [0-9]* accepted.*exceptions [0-9]* open' "$ERR")
+cr run --config "$D.live/config/carerecon.yaml" --as-of 2026-11-20 --full
+live=$(grep -o 'rows [0-9]* accepted.*exceptions [0-9]* open' "$ERR")
+check dry_full_reads_new_settlements test -n "$dry" -a "$(q "$D.live" "select count(*) from settlements")" -gt 0
+expect_eq dry_full_decides_as_live "$dry" "$live"
