@@ -72,9 +72,9 @@ typedef struct cr_report {
     const cr_rep_file *files;    size_t n_files;
     const char *payment_file;    /* action files of this run, or NULL */
     const char *fulfillment_file;
-    /* Called once the sheets of this run's actions (Captures, Releases,
-     * Fulfillment) are written and before the others: fills in the rest of
-     * *R (pending, exceptions, rejects; stats is read only after it) and
+    /* Called once the sheets of this run's decisions (Captures, Releases,
+     * Pending, Fulfillment) are written and before the others: fills in the
+     * rest of *R (exceptions, rejects; stats is read only after it) and
      * may block until they are known.  An error abandons the workbook.
      * NULL: R is complete from the start. */
     cr_err (*complete)(void *ud, struct cr_report *r);

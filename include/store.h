@@ -174,14 +174,18 @@ cr_err cr_store_cstates_put(cr_store *s, const cr_cstate *const *c, size_t n);
  * decision or a match of theirs reads (claims by key, serial and hold
  * reference; events by key, serial and tracking number; rows by reference).
  * While it is in force the loads of events, rows, actions and hashes read
- * only the subset, and resolving unseen exceptions is limited to it. */
+ * only the subset, and resolving unseen exceptions is limited to it.
+ * Outside a transaction, and where threads are allowed, half the seeds are
+ * closed over on a second connection beside the first: *CONNECTIONS says
+ * how many did the work. */
 typedef struct cr_subset_seed {
     cr_time_t as_of, last_as_of;
     int64_t last_event_id, last_row_id;
     const cr_claim *new_claims;
     size_t n_new;
 } cr_subset_seed;
-cr_err cr_store_subset_begin(cr_store *s, const cr_subset_seed *seed, long *nclaims);
+cr_err cr_store_subset_begin(cr_store *s, const cr_subset_seed *seed, long *nclaims,
+                             int *connections);
 void cr_store_subset_end(cr_store *s);
 /* The claim ids in the subset (strings in POOL; *IDS is malloc'd). */
 cr_err cr_store_subset_claim_ids(cr_store *s, cr_pool *pool, const char ***ids, size_t *n);

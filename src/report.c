@@ -1399,9 +1399,9 @@ cr_err cr_report_write(const cr_report *r, const char *path)
             goto cleanup;
         }
     }
-    /* first the sheets of this run's actions, then the rest once known */
-    static const size_t first[] = {T_CAPTURES, T_RELEASES, T_FULFILLMENT},
-                        rest[] = {T_PENDING, T_EXCEPTIONS, T_REJECTS};
+    /* first the sheets of this run's decisions, then the rest once known */
+    static const size_t first[] = {T_CAPTURES, T_RELEASES, T_PENDING, T_FULFILLMENT},
+                        rest[] = {T_EXCEPTIONS, T_REJECTS};
     for (size_t i = 0; i < NCOLS(first) && rc == CR_OK; i++)
         rc = write_table(&w, ws[first[i] + 1], &tables[first[i]]);
     if (rc == CR_OK && rr.complete && (rc = rr.complete(rr.complete_ud, &rr)) == CR_OK) {

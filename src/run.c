@@ -116,6 +116,7 @@ typedef struct night {
     cr_run_stats stats;
     cr_file_list files;
     cr_rep_rows captures, releases, pending, ships;
+    cr_rep_rows pending_out;   /* an incremental night's pending claims outside its subset */
     cr_dhash *dh;              /* latest decision hash per claim, by claim id */
     size_t ndh;
     bool incremental;          /* only the subset of claims that can have changed */
@@ -147,6 +148,7 @@ static void night_release(night *n)
     cr_rep_rows_release(&n->captures);
     cr_rep_rows_release(&n->releases);
     cr_rep_rows_release(&n->pending);
+    cr_rep_rows_release(&n->pending_out);
     cr_rep_rows_release(&n->ships);
 }
 
@@ -271,10 +273,12 @@ static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[5], cla
     if (nchanged)
         memcpy(seeds + cj->nfresh, changed, nchanged * sizeof *seeds);
     cr_subset_seed seed = {n->D, meta[0], meta[1], meta[2], seeds, cj->nfresh + nchanged};
-    if ((rc = cr_store_subset_begin(n->st, &seed, &count)) != CR_OK ||
+    int conns = 1;
+    if ((rc = cr_store_subset_begin(n->st, &seed, &count, &conns)) != CR_OK ||
         (rc = cr_store_subset_claim_ids(n->st, &n->pool, &ids, &nids)) != CR_OK)
         goto cleanup;
     phase(n->o->v, "subset", &t0);
+    cr_debug(n->o->v, "the subset closed over on %d connection%s", conns, conns > 1 ? "s" : "");
     /* the subset's known claims: those not just read as new */
     for (size_t i = 0; i < nids; i++)
         if (cr_claim_find(cj->fresh, cj->nfresh, ids[i]) < 0)
@@ -1224,6 +1228,7 @@ static cr_err report_begin(night *n, report_job *j)
         .stats = &n->stats,
         .captures = n->captures.items, .n_captures = n->captures.n,
         .releases = n->releases.items, .n_releases = n->releases.n,
+        .pending = n->pending.items, .n_pending = n->pending.n,
         .fulfillment = n->ships.items, .n_fulfillment = n->ships.n,
         .files = n->files.items, .n_files = n->files.n,
         .payment_file = n->dry ? NULL : n->pay_name,
@@ -1274,8 +1279,6 @@ static cr_err report_complete(void *ud, cr_report *r)
     report_job *j = ud;
     if (report_wait(j, 1) < 0)
         return CR_EIO;   /* dropped: the night failed and said why */
-    r->pending = j->n->pending.items;
-    r->n_pending = j->n->pending.n;
     r->exceptions = j->g.exc;
     r->n_exceptions = j->g.nexc;
     r->rejects = j->g.rej;
@@ -1303,11 +1306,12 @@ static void report_release(report_job *j)
 }
 
 /* A Pending row from a claim's recorded state (incremental nights: the
- * pending claims nothing touched tonight). */
+ * pending claims outside the subset, which this night does not change;
+ * listed after those it decides, once they are decided). */
 static cr_err pending_outside(void *ud, const cr_cstate *c)
 {
     night *n = ud;
-    cr_rep_row *r = cr_rep_rows_add(&n->pending);
+    cr_rep_row *r = cr_rep_rows_add(&n->pending_out);
     if (!r)
         return cr_error(CR_ENOMEM, "out of memory");
     r->claim_id = cr_pool_strdup(&n->pool, c->claim_id);
@@ -1324,6 +1328,19 @@ static cr_err pending_outside(void *ud, const cr_cstate *c)
     r->days_left = (long)cr_tz_day_of(n->cfg->tz, c->deadline) - (long)n->day;
     n->stats.pending++;
     return (!r->claim_id || (c->state && !r->state)) ? cr_error(CR_ENOMEM, "out of memory") : CR_OK;
+}
+
+/* The Pending rows of the claims outside the subset, after those decided. */
+static cr_err pending_append(night *n)
+{
+    for (size_t i = 0; i < n->pending_out.n; i++) {
+        cr_rep_row *r = cr_rep_rows_add(&n->pending);
+        if (!r)
+            return cr_error(CR_ENOMEM, "out of memory");
+        *r = n->pending_out.items[i];
+    }
+    cr_rep_rows_release(&n->pending_out);
+    return CR_OK;
 }
 
 /* Records what the next night starts from: the as-of instant, the last
@@ -1440,7 +1457,8 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     }
     cr_debug(o->v, "ingested: %ld files, %ld rows", n.stats.files_ingested, n.stats.rows_accepted);
 
-    if ((rc = load(&n, incremental ? meta : NULL, &claims)) != CR_OK)
+    if ((rc = load(&n, incremental ? meta : NULL, &claims)) != CR_OK ||
+        (n.incremental && (rc = cr_store_pending_outside(st, pending_outside, &n)) != CR_OK))
         goto cleanup;
     phase(o->v, "load", &t0);
     cr_debug(o->v, "loaded %zu claims, %zu events, %zu settlement rows, %zu actions", n.nclaims,
@@ -1462,7 +1480,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         goto cleanup;
     }
     rec_start(n.rec, st, n.run_id, n.D);
-    if ((rc = decide_all(&n)) != CR_OK)
+    if ((rc = decide_all(&n)) != CR_OK || (rc = pending_append(&n)) != CR_OK)
         goto cleanup;
     phase(o->v, "decide", &t0);
     if (in_tx) {
@@ -1480,7 +1498,6 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     free(n.rec);
     n.rec = NULL;
     if (rc != CR_OK || (rc = wrc) != CR_OK ||
-        (n.incremental && (rc = cr_store_pending_outside(st, pending_outside, &n)) != CR_OK) ||
         (rc = record_exceptions(&n)) != CR_OK)
         goto cleanup;
     if (in_tx) {

@@ -374,6 +374,21 @@ int cr_store_schema_version(cr_store *s)
     return v;
 }
 
+/* Every connection is used by one thread at a time (handed over by a join
+ * or the recorder's hand-over), so SQLite's per-call mutexes and its
+ * allocation statistics (a global mutex at every malloc) are left out. */
+static void sqlite_setup(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+static int open_db(const char *path, sqlite3 **db, int flags)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_setup);
+    return sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+}
+
 cr_err cr_store_open(const char *path, bool create, cr_store **out)
 {
     cr_err rc;
@@ -386,7 +401,7 @@ cr_err cr_store_open(const char *path, bool create, cr_store **out)
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     bool mem = strcmp(path, ":memory:") == 0;
     mode_t old = umask(027);
-    int r = sqlite3_open_v2(path, &s->db, flags, NULL);
+    int r = open_db(path, &s->db, flags);
     if (r == SQLITE_OK && cr_store_schema_version(s) > N_MIGRATIONS) {
         /* refuse a newer database before changing anything in it */
         umask(old);
@@ -436,7 +451,7 @@ cr_err cr_store_open_reader(cr_store *s, cr_store **out)
         free(r);
         return cr_error(CR_ENOMEM, "out of memory");
     }
-    if (sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+    if (open_db(r->path, &r->db, SQLITE_OPEN_READONLY) != SQLITE_OK ||
         sqlite3_exec(r->db, "PRAGMA cache_size = -16384", NULL, NULL, NULL) != SQLITE_OK) {
         cr_err rc = db_error(r->db, "open a second reader");
         cr_store_close(r);
@@ -1224,7 +1239,7 @@ bool cr_store_ckpt_start(cr_store *s)
     sqlite3_stmt *q = NULL;
     if (s->ckpt || !on_disk(s) || !cr_threads_allowed() || !(c = calloc(1, sizeof *c)))
         return false;
-    if (sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+    if (open_db(s->path, &c->db, SQLITE_OPEN_READWRITE) != SQLITE_OK ||
         sqlite3_exec(c->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
         sqlite3_close(c->db);
         free(c);
@@ -1475,69 +1490,60 @@ cr_err cr_store_exc_ack_code(cr_store *s, const char *code, cr_time_t before, co
 
 /* --- the incremental night's subset ------------------------------------- */
 
-cr_err cr_store_subset_begin(cr_store *s, const cr_subset_seed *o, long *nclaims)
+/* The closure works on the keys items share, each probed once: a new
+ * claim, event or row adds its keys (kind 0 claim key, 1 normalized serial,
+ * 2 tracking number, 3 hold reference) to temp.sub_keys, and a new key adds
+ * every claim, event and row that carries it.  That is a superset of what a
+ * decision reads (an event's serial also brings the events with that
+ * serial, a row's merchant key the claim's events), which is safe: every
+ * item added is closed over in turn, so the night decides each claim of the
+ * subset from all it would read in a night over everything. */
+#define KEY_CLAIM 0
+#define KEY_SERIAL 1
+#define KEY_TRACKING 2
+#define KEY_HOLD 3
+
+static cr_err subset_key(sqlite3_stmt *st, int kind, const char *v)
 {
-    cr_err rc;
-    sqlite3_stmt *st = NULL;
+    if (!v || !*v)
+        return CR_OK;
+    sqlite3_reset(st);
+    sqlite3_bind_int(st, 1, kind);
+    bind_text(st, 2, v);
+    return sqlite3_step(st) == SQLITE_DONE ? CR_OK : CR_EIO;
+}
+
+/* Which of two connections seeds from a row: by the last character of its
+ * key, so that the seeds of one claim (its new event, its new row, its
+ * timer) are mostly closed over once.  Any split is correct. */
+#define HALF(x) "coalesce(unicode(substr(" x ", -1)), 0) % 2"
+
+/* Seeds the closure on S with the seeds of half HALF (0 or 1), or all of
+ * them (-1), after emptying S's subset tables. */
+static cr_err subset_seed(cr_store *s, const cr_subset_seed *o, int half)
+{
+    cr_err rc = CR_OK;
+    sqlite3_stmt *st = NULL, *kst = NULL;
     static const char *const seed_sql[] = {
         /* claims whose timers are due */
-        "INSERT OR IGNORE INTO temp.sub_claims SELECT claim_id, key, norm_sn, 0 FROM claim_state"
-        " WHERE wake_at <= ?1",
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT claim_id, 0 FROM claim_state"
+        " WHERE wake_at <= ?1 AND (?5 < 0 OR " HALF("key") " = ?5)",
         /* events and settlement rows new to this run: ingested since the last
          * run, or dated since the last as-of (then not visible yet) */
         "INSERT OR IGNORE INTO temp.sub_events SELECT event_id, 0 FROM events"
-        " WHERE event_id > ?3 AND at <= ?1",
-        "INSERT OR IGNORE INTO temp.sub_events SELECT event_id, 0 FROM events_later"
-        " WHERE at > ?2 AND at <= ?1",
+        " WHERE event_id > ?3 AND at <= ?1 AND (?5 < 0 OR " HALF("claim_key") " = ?5)",
+        "INSERT OR IGNORE INTO temp.sub_events SELECT l.event_id, 0 FROM events_later l"
+        " JOIN events e ON e.event_id = l.event_id"
+        " WHERE l.at > ?2 AND l.at <= ?1 AND (?5 < 0 OR " HALF("e.claim_key") " = ?5)",
         "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id, 0 FROM settlements"
-        " WHERE row_id > ?4 AND booked_at <= ?1",
-        "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id, 0 FROM settlements_later"
-        " WHERE booked_at > ?2 AND booked_at <= ?1",
+        " WHERE row_id > ?4 AND booked_at <= ?1 AND (?5 < 0 OR " HALF("merchant_key") " = ?5)",
+        "INSERT OR IGNORE INTO temp.sub_rows SELECT l.row_id, 0 FROM settlements_later l"
+        " JOIN settlements x ON x.row_id = l.row_id"
+        " WHERE l.booked_at > ?2 AND l.booked_at <= ?1 AND (?5 < 0 OR " HALF("x.merchant_key")
+        " = ?5)",
     };
-    /* one round of the closure over what the previous round added (?1):
-     * every claim, event and row that a decision of a claim in the subset,
-     * or a match of an event or row in it, reads; added as round ?2 */
-#define NEW_CLAIMS "(SELECT claim_id FROM temp.sub_claims WHERE gen = ?1)"
-#define NEW_EVENTS "(SELECT event_id FROM temp.sub_events WHERE gen = ?1)"
-#define NEW_ROWS "(SELECT row_id FROM temp.sub_rows WHERE gen = ?1)"
-    static const char *const grow_sql[] = {
-        "INSERT OR IGNORE INTO temp.sub_events SELECT e.event_id, ?2 FROM events e"
-        " WHERE e.claim_key IN (SELECT key FROM temp.sub_claims WHERE gen = ?1)",
-        "INSERT OR IGNORE INTO temp.sub_events SELECT e.event_id, ?2 FROM events e"
-        " WHERE e.serial_norm IN (SELECT norm_sn FROM temp.sub_claims WHERE gen = ?1"
-        "  AND norm_sn IS NOT NULL)",
-        "INSERT OR IGNORE INTO temp.sub_events SELECT e.event_id, ?2 FROM events e"
-        " WHERE e.tracking IN (SELECT x.tracking FROM events x WHERE x.event_id IN " NEW_EVENTS
-        "  AND x.tracking IS NOT NULL)",
-        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn, ?2"
-        " FROM claim_state c WHERE c.key IN (SELECT x.claim_key FROM events x"
-        "  WHERE x.event_id IN " NEW_EVENTS ")",
-        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn, ?2"
-        " FROM claim_state c WHERE c.active AND c.norm_sn IN (SELECT x.serial_norm FROM events x"
-        "  WHERE x.event_id IN " NEW_EVENTS " AND x.serial_norm IS NOT NULL)",
-        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn, ?2"
-        " FROM claim_state c WHERE c.active AND c.norm_sn IN (SELECT norm_sn FROM temp.sub_claims"
-        "  WHERE gen = ?1 AND norm_sn IS NOT NULL)",
-        "INSERT OR IGNORE INTO temp.sub_rows SELECT s.row_id, ?2 FROM settlements s"
-        " WHERE s.merchant_key IN (SELECT key FROM temp.sub_claims WHERE gen = ?1)",
-        "INSERT OR IGNORE INTO temp.sub_rows SELECT s.row_id, ?2 FROM settlements s"
-        " WHERE s.psp_ref IN (SELECT c.preauth_ref FROM claim_state c WHERE c.claim_id IN "
-        NEW_CLAIMS " AND c.preauth_ref IS NOT NULL)",
-        "INSERT OR IGNORE INTO temp.sub_rows SELECT s.row_id, ?2 FROM settlements s"
-        " WHERE s.psp_ref IN (SELECT x.psp_ref FROM settlements x WHERE x.row_id IN " NEW_ROWS
-        "  AND x.psp_ref IS NOT NULL)",
-        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn, ?2"
-        " FROM claim_state c WHERE c.preauth_ref IN (SELECT x.psp_ref FROM settlements x"
-        "  WHERE x.row_id IN " NEW_ROWS ")",
-        "INSERT OR IGNORE INTO temp.sub_claims SELECT c.claim_id, c.key, c.norm_sn, ?2"
-        " FROM claim_state c WHERE c.key IN (SELECT x.merchant_key FROM settlements x"
-        "  WHERE x.row_id IN " NEW_ROWS ")",
-    };
-#undef NEW_CLAIMS
-#undef NEW_EVENTS
-#undef NEW_ROWS
     if ((rc = exec(s, "CREATE TEMP TABLE IF NOT EXISTS sub_claims(claim_id TEXT PRIMARY KEY,"
-                      " key TEXT, norm_sn TEXT, gen INTEGER) WITHOUT ROWID;"
+                      " gen INTEGER) WITHOUT ROWID;"
                       "CREATE INDEX IF NOT EXISTS temp.sub_claims_gen ON sub_claims(gen);"
                       "CREATE TEMP TABLE IF NOT EXISTS sub_events(event_id INTEGER PRIMARY KEY,"
                       " gen INTEGER);"
@@ -1545,46 +1551,183 @@ cr_err cr_store_subset_begin(cr_store *s, const cr_subset_seed *o, long *nclaims
                       "CREATE TEMP TABLE IF NOT EXISTS sub_rows(row_id INTEGER PRIMARY KEY,"
                       " gen INTEGER);"
                       "CREATE INDEX IF NOT EXISTS temp.sub_rows_gen ON sub_rows(gen);"
+                      "CREATE TEMP TABLE IF NOT EXISTS sub_keys(kind INTEGER, v TEXT, gen INTEGER,"
+                      " PRIMARY KEY(kind, v)) WITHOUT ROWID;"
+                      "CREATE INDEX IF NOT EXISTS temp.sub_keys_gen ON sub_keys(kind, gen, v);"
                       "DELETE FROM temp.sub_claims; DELETE FROM temp.sub_events;"
-                      "DELETE FROM temp.sub_rows;")) != CR_OK)
+                      "DELETE FROM temp.sub_rows; DELETE FROM temp.sub_keys;")) != CR_OK)
         return rc;
-    /* the claims new in the claim database since the last run */
-    if (!(st = prepare(s, "INSERT OR IGNORE INTO temp.sub_claims VALUES(?,?,?,0)")))
-        return CR_EIO;
-    for (size_t i = 0; i < o->n_new; i++) {
-        sqlite3_reset(st);
-        bind_text(st, 1, o->new_claims[i].claim_id);
-        bind_text(st, 2, o->new_claims[i].key);
-        bind_text(st, 3, o->new_claims[i].norm_sn[0] ? o->new_claims[i].norm_sn : NULL);
-        if (sqlite3_step(st) != SQLITE_DONE) {
+    /* the claims new in the claim database since the last run (or changed
+     * in it), all on the first connection: their keys as read now; those as
+     * last recorded are added with the other claims' in subset_grow */
+    if (half <= 0) {
+        if (!(st = prepare(s, "INSERT OR IGNORE INTO temp.sub_claims VALUES(?,0)")) ||
+            !(kst = prepare(s, "INSERT OR IGNORE INTO temp.sub_keys VALUES(?,?,0)"))) {
             sqlite3_finalize(st);
-            return db_error(s->db, "seed the subset");
+            return CR_EIO;
         }
+        for (size_t i = 0; i < o->n_new && rc == CR_OK; i++) {
+            const cr_claim *c = &o->new_claims[i];
+            sqlite3_reset(st);
+            bind_text(st, 1, c->claim_id);
+            if (sqlite3_step(st) != SQLITE_DONE || subset_key(kst, KEY_CLAIM, c->key) != CR_OK ||
+                subset_key(kst, KEY_SERIAL, c->norm_sn) != CR_OK ||
+                subset_key(kst, KEY_HOLD, c->preauth_ref) != CR_OK)
+                rc = db_error(s->db, "seed the subset");
+        }
+        sqlite3_finalize(st);
+        sqlite3_finalize(kst);
     }
-    sqlite3_finalize(st);
-    const int64_t seed_v[4] = {o->as_of, o->last_as_of, o->last_event_id, o->last_row_id};
-    if ((rc = exec_each(s, seed_sql, sizeof seed_sql / sizeof seed_sql[0], seed_v, 4,
-                        "seed the subset")) != CR_OK)
-        return rc;
-    /* grow to a fixed point, each round from what the last one added */
-    sqlite3_stmt *grow[sizeof grow_sql / sizeof grow_sql[0]] = {NULL};
+    const int64_t seed_v[5] = {o->as_of, o->last_as_of, o->last_event_id, o->last_row_id, half};
+    if (rc == CR_OK)
+        rc = exec_each(s, seed_sql, sizeof seed_sql / sizeof seed_sql[0], seed_v, 5,
+                       "seed the subset");
+    return rc;
+}
+
+/* Grows S's subset to a fixed point: the keys of what round R added, then
+ * what carries those keys as round R + 1, until no key is new. */
+static cr_err subset_grow(cr_store *s)
+{
+    cr_err rc = CR_OK;
+    /* the keys of the claims, events and rows added as round ?1, one read
+     * of each (the join order is forced: the item, then its keys) */
+#define KEYS_OF(cols, items, table, id, kinds)                                                 \
+    "INSERT OR IGNORE INTO temp.sub_keys SELECT k, v, ?1 FROM (SELECT j.column1 AS k, " cols     \
+    " AS v FROM temp." items " n CROSS JOIN " table " x ON x." id " = n." id                     \
+    " CROSS JOIN (VALUES " kinds ") j WHERE n.gen = ?1) WHERE v IS NOT NULL"
+    static const char *const keys_sql[] = {
+        KEYS_OF("CASE j.column1 WHEN 0 THEN x.key WHEN 1 THEN x.norm_sn ELSE x.preauth_ref END",
+                "sub_claims", "claim_state", "claim_id", "(0),(1),(3)"),
+        KEYS_OF("CASE j.column1 WHEN 0 THEN x.claim_key WHEN 1 THEN x.serial_norm"
+                " ELSE x.tracking END",
+                "sub_events", "events", "event_id", "(0),(1),(2)"),
+        KEYS_OF("CASE j.column1 WHEN 0 THEN x.merchant_key ELSE x.psp_ref END", "sub_rows",
+                "settlements", "row_id", "(0),(3)"),
+    };
+#undef KEYS_OF
+    /* every claim, event and row that carries a key added as round ?1,
+     * added as round ?2 */
+#define NEW_KEYS(kind) "(SELECT v FROM temp.sub_keys WHERE kind = " kind " AND gen = ?1)"
+    static const char *const grow_sql[] = {
+        "INSERT OR IGNORE INTO temp.sub_events SELECT event_id, ?2 FROM events"
+        " WHERE claim_key IN " NEW_KEYS("0"),
+        "INSERT OR IGNORE INTO temp.sub_events SELECT event_id, ?2 FROM events"
+        " WHERE serial_norm IN " NEW_KEYS("1"),
+        "INSERT OR IGNORE INTO temp.sub_events SELECT event_id, ?2 FROM events"
+        " WHERE tracking IN " NEW_KEYS("2"),
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT claim_id, ?2 FROM claim_state"
+        " WHERE key IN " NEW_KEYS("0"),
+        /* a serial belongs to the active claim that registered it */
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT claim_id, ?2 FROM claim_state"
+        " WHERE active AND norm_sn IN " NEW_KEYS("1"),
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT claim_id, ?2 FROM claim_state"
+        " WHERE preauth_ref IN " NEW_KEYS("3"),
+        "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id, ?2 FROM settlements"
+        " WHERE merchant_key IN " NEW_KEYS("0"),
+        "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id, ?2 FROM settlements"
+        " WHERE psp_ref IN " NEW_KEYS("3"),
+    };
+#undef NEW_KEYS
+    const size_t nkeys = sizeof keys_sql / sizeof keys_sql[0];
     const size_t ngrow = sizeof grow_sql / sizeof grow_sql[0];
+    sqlite3_stmt *keys[sizeof keys_sql / sizeof keys_sql[0]] = {NULL};
+    sqlite3_stmt *grow[sizeof grow_sql / sizeof grow_sql[0]] = {NULL};
+    for (size_t i = 0; i < nkeys && rc == CR_OK; i++)
+        if (!(keys[i] = prepare(s, keys_sql[i])))
+            rc = CR_EIO;
     for (size_t i = 0; i < ngrow && rc == CR_OK; i++)
         if (!(grow[i] = prepare(s, grow_sql[i])))
             rc = CR_EIO;
     for (int round = 0; rc == CR_OK && round < 1000; round++) {
         int64_t before = sqlite3_total_changes64(s->db);
+        for (size_t i = 0; i < nkeys && rc == CR_OK; i++) {
+            sqlite3_reset(keys[i]);
+            sqlite3_bind_int(keys[i], 1, round);
+            rc = step_done(s, keys[i], "grow the subset");
+        }
+        if (rc != CR_OK || sqlite3_total_changes64(s->db) == before)
+            break;
         for (size_t i = 0; i < ngrow && rc == CR_OK; i++) {
             sqlite3_reset(grow[i]);
             sqlite3_bind_int(grow[i], 1, round);
             sqlite3_bind_int(grow[i], 2, round + 1);
             rc = step_done(s, grow[i], "grow the subset");
         }
-        if (sqlite3_total_changes64(s->db) == before)
-            break;
     }
+    for (size_t i = 0; i < nkeys; i++)
+        sqlite3_finalize(keys[i]);
     for (size_t i = 0; i < ngrow; i++)
         sqlite3_finalize(grow[i]);
+    return rc;
+}
+
+/* Adds the subset found on FROM to that of S. */
+static cr_err subset_merge(cr_store *s, cr_store *from)
+{
+    static const char *const sql[][2] = {
+        {"SELECT claim_id FROM temp.sub_claims", "INSERT OR IGNORE INTO temp.sub_claims VALUES(?,0)"},
+        {"SELECT event_id FROM temp.sub_events", "INSERT OR IGNORE INTO temp.sub_events VALUES(?,0)"},
+        {"SELECT row_id FROM temp.sub_rows", "INSERT OR IGNORE INTO temp.sub_rows VALUES(?,0)"},
+    };
+    cr_err rc = CR_OK;
+    for (size_t t = 0; t < sizeof sql / sizeof sql[0] && rc == CR_OK; t++) {
+        sqlite3_stmt *q = prepare(from, sql[t][0]), *ins = prepare(s, sql[t][1]);
+        int r = SQLITE_DONE;
+        if (!q || !ins)
+            rc = CR_EIO;
+        while (rc == CR_OK && (r = sqlite3_step(q)) == SQLITE_ROW) {
+            sqlite3_reset(ins);
+            sqlite3_bind_value(ins, 1, sqlite3_column_value(q, 0));
+            rc = step_done(s, ins, "grow the subset");
+        }
+        if (rc == CR_OK && r != SQLITE_DONE)
+            rc = db_error(from->db, "grow the subset");
+        sqlite3_finalize(q);
+        sqlite3_finalize(ins);
+    }
+    return rc;
+}
+
+typedef struct subset_job {
+    cr_store *r;               /* a second connection (cr_store_open_reader) */
+    const cr_subset_seed *o;
+    cr_err rc;
+} subset_job;
+
+static void *subset_other_half(void *p)
+{
+    subset_job *j = p;
+    if ((j->rc = subset_seed(j->r, j->o, 1)) == CR_OK)
+        j->rc = subset_grow(j->r);
+    return NULL;
+}
+
+cr_err cr_store_subset_begin(cr_store *s, const cr_subset_seed *o, long *nclaims, int *connections)
+{
+    cr_err rc;
+    sqlite3_stmt *st;
+    subset_job job = {.o = o};
+    pthread_t t;
+    bool split = false;
+    /* the seeds split between this connection and a second one on a
+     * thread, each closed over on its own: the union of the two closures
+     * is the closure of all seeds.  The second sees only what is committed
+     * (all of it outside a transaction: cr_store_open_reader) */
+    if (cr_threads_allowed() && cr_store_open_reader(s, &job.r) == CR_OK &&
+        !(split = cr_thread_start(&t, subset_other_half, &job))) {
+        cr_store_close(job.r);
+        job.r = NULL;
+    }
+    if ((rc = subset_seed(s, o, split ? 0 : -1)) == CR_OK)
+        rc = subset_grow(s);
+    if (split) {
+        pthread_join(t, NULL);
+        if (rc == CR_OK && (rc = job.rc) == CR_OK)
+            rc = subset_merge(s, job.r);
+        cr_store_close(job.r);
+    }
+    *connections = split ? 2 : 1;
     if (rc != CR_OK)
         return rc;
     if (!(st = prepare(s, "SELECT count(*) FROM temp.sub_claims")))
@@ -1779,7 +1922,7 @@ cr_err cr_claimsdb_open(const char *path, cr_claimsdb **out)
         rc = cr_error(CR_ENOINPUT, "claim database %s: not a regular file", path);
         goto cleanup;
     }
-    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    if (open_db(path, &c->db, SQLITE_OPEN_READONLY) != SQLITE_OK) {
         rc = cr_error(CR_ENOINPUT, "claim database %s: %s", path,
                       c->db ? sqlite3_errmsg(c->db) : "cannot open");
         goto cleanup;

@@ -2,7 +2,8 @@
 # carerecon works on up to four threads (the claim database read while the
 # inbox is ingested or, on an incremental night, while the subset's rows are
 # loaded, a full night's settlement rows loaded through a second connection
-# while its events are, the inbox read ahead, decisions written while they are
+# while its events are, half an incremental night's subset found on a second
+# connection, the inbox read ahead, decisions written while they are
 # made, the workbook written while the night goes on); each falls back to
 # doing the work in line when its thread cannot be started.
 # CARERECON_THREADS=0 makes every start fail: the nights must then write the
@@ -69,8 +70,13 @@ if [ -x "$GEN" ]; then
     for e in "$G" "$G.single"; do
         "$GEN" --claims 3000 --seed 11 --out "$e" --as-of 2026-11-20 --increment 300 --increment-tag 20261121 >/dev/null 2>&1
     done
-    "$BIN" run --config "$G/config/carerecon.yaml" --as-of 2026-11-21 --quiet 2>/dev/null
-    CARERECON_THREADS=0 "$BIN" run --config "$G.single/config/carerecon.yaml" --as-of 2026-11-21 --quiet 2>/dev/null
+    # the incremental night's closure: half its seeds on a second connection
+    "$BIN" run --config "$G/config/carerecon.yaml" --as-of 2026-11-21 --verbose 2>"$G.log"
+    CARERECON_THREADS=0 "$BIN" run --config "$G.single/config/carerecon.yaml" --as-of 2026-11-21 \
+        --verbose 2>"$G.single.log"
+    check generated_closure_on_two_connections grep -q "subset closed over on 2 connections" "$G.log"
+    check generated_closure_single_without_threads \
+        grep -q "subset closed over on 1 connection$" "$G.single.log"
     st=$(state_of "$G")
     check generated_state_not_empty test "$(echo "$st" | wc -l)" -gt 10000
     same generated_single_thread_same_state "$st" "$(state_of "$G.single")"
