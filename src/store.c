@@ -1663,28 +1663,62 @@ static cr_err subset_grow(cr_store *s)
 }
 
 /* Adds the subset found on FROM to that of S. */
+#define MERGE_ROWS 64
+#define ROW_1 ",(?,0)"
+#define ROW_4 ROW_1 ROW_1 ROW_1 ROW_1
+#define ROW_16 ROW_4 ROW_4 ROW_4 ROW_4
+#define ROWS_63 ROW_16 ROW_16 ROW_16 ROW_4 ROW_4 ROW_4 ROW_1 ROW_1 ROW_1
+
+/* Adds the subset found on FROM to that of S, MERGE_ROWS rows a statement. */
 static cr_err subset_merge(cr_store *s, cr_store *from)
 {
-    static const char *const sql[][2] = {
-        {"SELECT claim_id FROM temp.sub_claims", "INSERT OR IGNORE INTO temp.sub_claims VALUES(?,0)"},
-        {"SELECT event_id FROM temp.sub_events", "INSERT OR IGNORE INTO temp.sub_events VALUES(?,0)"},
-        {"SELECT row_id FROM temp.sub_rows", "INSERT OR IGNORE INTO temp.sub_rows VALUES(?,0)"},
+    /* what to read, then how to add one row and MERGE_ROWS rows */
+#define MERGE(table, id)                                                                        \
+    {"SELECT " id " FROM temp." table, "INSERT OR IGNORE INTO temp." table " VALUES(?,0)",       \
+     "INSERT OR IGNORE INTO temp." table " VALUES(?,0)" ROWS_63}
+    static const char *const table[][3] = {
+        MERGE("sub_claims", "claim_id"),
+        MERGE("sub_events", "event_id"),
+        MERGE("sub_rows", "row_id"),
     };
-    cr_err rc = CR_OK;
-    for (size_t t = 0; t < sizeof sql / sizeof sql[0] && rc == CR_OK; t++) {
-        sqlite3_stmt *q = prepare(from, sql[t][0]), *ins = prepare(s, sql[t][1]);
-        int r = SQLITE_DONE;
-        if (!q || !ins)
+#undef MERGE
+    /* the round numbers are not needed any more: without their indexes
+     * each row added is one b-tree insert */
+    cr_err rc = exec(s, "DROP INDEX temp.sub_claims_gen; DROP INDEX temp.sub_events_gen;"
+                        " DROP INDEX temp.sub_rows_gen");
+    sqlite3_value *v[MERGE_ROWS];
+    for (size_t t = 0; t < sizeof table / sizeof table[0] && rc == CR_OK; t++) {
+        sqlite3_stmt *q = prepare(from, table[t][0]), *one = prepare(s, table[t][1]),
+                     *many = prepare(s, table[t][2]);
+        int r = SQLITE_ROW, k = 0;
+        if (!q || !many || !one)
             rc = CR_EIO;
         while (rc == CR_OK && (r = sqlite3_step(q)) == SQLITE_ROW) {
-            sqlite3_reset(ins);
-            sqlite3_bind_value(ins, 1, sqlite3_column_value(q, 0));
-            rc = step_done(s, ins, "grow the subset");
+            if (!(v[k++] = sqlite3_value_dup(sqlite3_column_value(q, 0))))
+                rc = cr_error(CR_ENOMEM, "out of memory");
+            else if (k == MERGE_ROWS) {
+                sqlite3_reset(many);
+                for (int i = 0; i < k; i++)
+                    sqlite3_bind_value(many, i + 1, v[i]);
+                rc = step_done(s, many, "grow the subset");
+            }
+            if (rc != CR_OK || k == MERGE_ROWS)
+                for (; k > 0; k--)
+                    sqlite3_value_free(v[k - 1]);
         }
         if (rc == CR_OK && r != SQLITE_DONE)
             rc = db_error(from->db, "grow the subset");
+        for (int i = 0; i < k; i++) {
+            if (rc == CR_OK) {
+                sqlite3_reset(one);
+                sqlite3_bind_value(one, 1, v[i]);
+                rc = step_done(s, one, "grow the subset");
+            }
+            sqlite3_value_free(v[i]);
+        }
         sqlite3_finalize(q);
-        sqlite3_finalize(ins);
+        sqlite3_finalize(many);
+        sqlite3_finalize(one);
     }
     return rc;
 }
