@@ -452,7 +452,8 @@ cr_err cr_store_open_reader(cr_store *s, cr_store **out)
         return cr_error(CR_ENOMEM, "out of memory");
     }
     if (open_db(r->path, &r->db, SQLITE_OPEN_READONLY) != SQLITE_OK ||
-        sqlite3_exec(r->db, "PRAGMA cache_size = -16384", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_exec(r->db, "PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY", NULL, NULL,
+                     NULL) != SQLITE_OK) {
         cr_err rc = db_error(r->db, "open a second reader");
         cr_store_close(r);
         return rc;
