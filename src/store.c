@@ -1647,7 +1647,8 @@ static cr_err subset_grow(cr_store *s)
             sqlite3_bind_int(keys[i], 1, round);
             rc = step_done(s, keys[i], "grow the subset");
         }
-        if (rc != CR_OK || sqlite3_total_changes64(s->db) == before)
+        /* round 0 also grows from the keys the seeding gave (new claims') */
+        if (rc != CR_OK || (round > 0 && sqlite3_total_changes64(s->db) == before))
             break;
         for (size_t i = 0; i < ngrow && rc == CR_OK; i++) {
             sqlite3_reset(grow[i]);
@@ -1818,7 +1819,7 @@ static bool fill_id(cr_pool *pool, sqlite3_stmt *st, void *item)
 
 cr_err cr_store_subset_claim_ids(cr_store *s, cr_pool *pool, const char ***ids, size_t *n)
 {
-    sqlite3_stmt *st = prepare(s, "SELECT claim_id FROM temp.sub_claims");
+    sqlite3_stmt *st = prepare(s, "SELECT claim_id FROM temp.sub_claims ORDER BY claim_id");
     return load_rows(s, st, pool, sizeof **ids, fill_id, "read the subset", ids, n);
 }
 

@@ -2,16 +2,21 @@
  * test_store.c - the claim database's row fingerprint (store.c), which
  * incremental nights compare with the one stored with each claim's state:
  * it must stay the FNV-1a of every column's type and text as SQLite renders
- * it, whatever the column holds.
+ * it, whatever the column holds.  And the incremental night's closure: the
+ * claims a subset of new rows reaches, on one connection or two.
  */
 #include "harness.h"
 
 #include "config.h"
+#include "feed.h"
+#include "rules.h"
 #include "store.h"
 
 #include <sqlite3.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* The reference: each column's text as SQLite gives it. */
@@ -96,4 +101,120 @@ TEST(store_claim_fingerprint_is_the_text_of_every_column)
     cr_config_free(cfg);
     sqlite3_close(db);
     unlink(path);
+}
+
+/* --- the incremental night's closure (cr_store_subset_begin) ------------- */
+
+static void put_claim(cr_store *s, const char *id, const char *sn, const char *hold, bool active)
+{
+    char key[64], nsn[64];
+    cr_claim_key(id, key, sizeof key);
+    cr_serial_normalize(sn, nsn, sizeof nsn);
+    cr_cstate c = {.claim_id = id, .key = key, .norm_sn = nsn, .preauth_ref = hold,
+                   .active = active, .wake_at = CR_TIME_NONE, .decision = "release",
+                   .deadline = CR_TIME_NONE, .shipped_at = CR_TIME_NONE,
+                   .hold_expires = CR_TIME_NONE, .arrived_at = CR_TIME_NONE};
+    CHECK(cr_store_cstate_put(s, &c) == CR_OK);
+}
+
+static void put_event(cr_store *s, int64_t file, const char *claim, const char *sn, const char *trk)
+{
+    cr_receipt_row r = {.line = 2, .tracking = trk, .claim_ref = claim, .event = CR_EV_RECEIVED,
+                        .at = 1000, .serial = sn, .battery_returned = 1, .genuine = 1};
+    CHECK(cr_store_event_add(s, file, &r) == CR_OK);
+}
+
+static void put_row(cr_store *s, int64_t file, const char *psp, const char *merchant)
+{
+    cr_settle_row r = {.line = 2, .psp_ref = psp, .merchant_ref = merchant,
+                       .type = CR_ST_RELEASE, .raw_type = "Cancelled", .booked_at = 1000};
+    CHECK(cr_store_settlement_add(s, file, &r) == CR_OK);
+}
+
+/* The subset's claim ids, one string, in id order. */
+static void subset_of(cr_store *s, int64_t last_event, int64_t last_row, char *out, size_t n,
+                      int *connections)
+{
+    cr_subset_seed seed = {.as_of = 5000, .last_as_of = 4000, .last_event_id = last_event,
+                           .last_row_id = last_row};
+    long count = 0;
+    cr_pool pool = CR_POOL_INIT;
+    const char **ids = NULL;
+    size_t nids = 0;
+    out[0] = '\0';
+    CHECK(cr_store_subset_begin(s, &seed, &count, connections) == CR_OK);
+    CHECK(cr_store_subset_claim_ids(s, &pool, &ids, &nids) == CR_OK);
+    CHECK((long)nids == count);
+    for (size_t i = 0; i < nids; i++)
+        snprintf(out + strlen(out), n - strlen(out), "%s%s", i ? " " : "", ids[i]);
+    cr_store_subset_end(s);
+    free(ids);
+    cr_pool_release(&pool);
+}
+
+/* Two new rows seed two components: a new receipt (of claim C) alone, and
+ * a new settlement row of claim B, which reaches by key, tracking number,
+ * serial and hold reference every claim that shares one with what it
+ * reached.  Only an active claim is reached by its serial; an unrelated
+ * claim and row stay out.  The seeds fall in both halves (by the last
+ * character of their key), so with threads the two connections each find
+ * one component and the subset is their union. */
+TEST(store_subset_closes_over_every_key_on_one_or_two_connections)
+{
+    char dir[] = "/tmp/carerecon-unit-subset-XXXXXX", path[64];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/state.db", dir);
+    cr_store *s = NULL;
+    CHECK(cr_store_open(path, true, &s) == CR_OK);
+    if (!s)
+        return;
+    int64_t run = 0, file = 0;
+    CHECK(cr_store_run_start(s, 4000, "live", 4000, &run) == CR_OK);
+    CHECK(cr_store_file_add(s, run, "00", "f.csv", "depot", CR_FEED_RECEIPTS, "ingested", NULL,
+                            NULL, 4000, &file) == CR_OK);
+    put_claim(s, "CE-A", "SN-A", "PA-A", true);
+    put_claim(s, "CE-B", "SN-B", "PA-B", true);
+    put_claim(s, "CE-C", "SN-C", "PA-C", true);
+    put_claim(s, "CE-S", "SN-E1", "PA-S", true);    /* registered E1's serial */
+    put_claim(s, "CE-T", "SN-E1", "PA-T", false);   /* once did, no longer active */
+    put_claim(s, "CE-X", "SN-X", "PA-X", true);     /* settled under A's hold */
+    put_claim(s, "CE-U", "SN-U", "PA-U", true);     /* nothing to do with any */
+    put_event(s, file, "CE-B", "SN-B", "TRK-1");    /* old: B's shipment */
+    put_event(s, file, "CE-A", "SN-E1", "TRK-1");   /* old: A's, same tracking number */
+    put_row(s, file, "PA-A", "CE-X");               /* old: A's hold, X's reference */
+    put_row(s, file, "PA-U", "CE-U");               /* old: U's */
+    int64_t last_event = 0, last_row = 0;
+    CHECK(cr_store_max_ids(s, &last_event, &last_row) == CR_OK);
+    put_event(s, file, "CE-C", "SN-C", "TRK-9");    /* new: C's */
+    put_row(s, file, "PA-B", "CE-B");               /* new: B's */
+    CHECK(cr_store_ensure_indexes(s) == CR_OK);
+
+    static const char want[] = "CE-A CE-B CE-C CE-S CE-X";
+    char got[256];
+    int conns = 0;
+    unsetenv("CARERECON_THREADS");
+    subset_of(s, last_event, last_row, got, sizeof got, &conns);
+    CHECK(conns == 2);
+    CHECK_STR(got, want);
+    setenv("CARERECON_THREADS", "0", 1);
+    subset_of(s, last_event, last_row, got, sizeof got, &conns);
+    unsetenv("CARERECON_THREADS");
+    CHECK(conns == 1);
+    CHECK_STR(got, want);
+    /* a claim new in the claim database is a seed with its keys as read
+     * now: U's, which reaches U's row and nothing else */
+    cr_claim fresh = {.claim_id = "CE-N", .key = "ce-u", .preauth_ref = "PA-N"};
+    cr_subset_seed seed = {.as_of = 5000, .last_as_of = 4000, .last_event_id = last_event + 1,
+                           .last_row_id = last_row + 1, .new_claims = &fresh, .n_new = 1};
+    long count = 0;
+    CHECK(cr_store_subset_begin(s, &seed, &count, &conns) == CR_OK);
+    CHECK_INT(count, 2);   /* CE-N and CE-U */
+    cr_store_subset_end(s);
+    cr_store_close(s);
+    static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    CHECK(rmdir(dir) == 0);
 }
