@@ -1640,7 +1640,8 @@ static cr_err subset_grow(cr_store *s)
     for (size_t i = 0; i < ngrow && rc == CR_OK; i++)
         if (!(grow[i] = prepare(s, grow_sql[i])))
             rc = CR_EIO;
-    for (int round = 0; rc == CR_OK && round < 1000; round++) {
+    /* ends: a round that goes on added a key, and there are finitely many */
+    for (int round = 0; rc == CR_OK; round++) {
         int64_t before = sqlite3_total_changes64(s->db);
         for (size_t i = 0; i < nkeys && rc == CR_OK; i++) {
             sqlite3_reset(keys[i]);
@@ -1664,7 +1665,7 @@ static cr_err subset_grow(cr_store *s)
     return rc;
 }
 
-/* Adds the subset found on FROM to that of S. */
+/* a statement's worth of (id, round) rows for subset_merge */
 #define MERGE_ROWS 64
 #define ROW_1 ",(?,0)"
 #define ROW_4 ROW_1 ROW_1 ROW_1 ROW_1
@@ -2284,7 +2285,8 @@ cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim 
         uint64_t fp = row_fingerprint(st);
         if (cmp == 0 && (uint64_t)sqlite3_column_int64(cs, 1) == fp)
             continue;
-        /* new or changed: the subset needs its id, key and serial */
+        /* new or changed: the subset needs its id and its lookup keys as
+         * read now (claim key, serial, hold reference) */
         if (!cr_grow(&ch, &cap, cnt, sizeof *ch, 256)) {
             rc = cr_error(CR_ENOMEM, "out of memory");
             break;
@@ -2295,7 +2297,9 @@ cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim 
         x->claim_id = cr_pool_strdup(pool, id);
         x->key = cr_claim_key(id, key, sizeof key) ? cr_pool_strdup(pool, key) : cr_pool_strdup(pool, "");
         cr_serial_normalize(col_text(st, 4), x->norm_sn, sizeof x->norm_sn);
-        if (!x->claim_id || !x->key) {
+        bool oom = false;
+        x->preauth_ref = pool_col(pool, st, 9, &oom);
+        if (!x->claim_id || !x->key || oom) {
             rc = cr_error(CR_ENOMEM, "out of memory");
             break;
         }

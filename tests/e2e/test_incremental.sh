@@ -61,22 +61,36 @@ check fixtures_later_nights_are_incremental grep -q "incremental night" "$ERR"
 xlsx pending_sheet_same_size "$(ls "$I"/reports/carerecon_20261124_run*.xlsx | head -1)" \
     "rows:Pending=$(sqlite3 -batch -noheader "$F/var/carerecon.db" "select count(*) from claim_state where decision='pending'")"
 
-# a claim that reaches the claim database late, after the processor's row
-# for its hold (UNMATCHED_SETTLEMENT since 2026-11-20), on a night with no
-# new file: the incremental night finds the row by the new claim's hold
-# reference alone, as the full night does (an unexpected capture; the row's
-# UNMATCHED_SETTLEMENT stays open for finance to acknowledge)
+# a claim's hold reference corrected in the claim database to that of a
+# processor row nothing matched (UNMATCHED_SETTLEMENT since 2026-11-20), on
+# a night with no new file: the incremental night finds the row by the
+# claim's new hold reference, as the full night does (an unexpected capture;
+# the row's UNMATCHED_SETTLEMENT stays open for finance to acknowledge)
 "$BIN" run --config "$F/config/carerecon.yaml" --as-of 2026-11-25 --quiet --full 2>/dev/null
 for e in "$I" "$F"; do
-    sqlite3 "$e/fixtures/claims.db" "insert into claims select 'CE2611-000199', plan, region,
-        product_model, '1581F5BHD23LATE', battery_registered, 34900, currency, service_fee,
-        '8931180116640052', 34900, 'visa', '2026-11-18T10:00:00-05:00', return_days,
-        refresh_expires_on, replacements_left, status from claims where claim_id = 'CE2611-000101'"
+    sqlite3 "$e/fixtures/claims.db" "update claims set preauth_ref = '8931180116640052'
+        where claim_id = 'CE2611-000101'"
 done
 nights 2026-11-26
+compare changed_hold_incremental_equals_full "$I" "$F"
+expect_eq changed_hold_row_matched "$(q "$I" "select count(*) from exceptions where code = 'UNEXPECTED_CAPTURE'
+    and claim_id = 'CE2611-000101' and reference = '8931180116640052'")" 1
+# a claim that reaches the claim database late, after the receipt of its
+# unit (UNMATCHED_RECEIPT since 2026-11-20: no claim reference, the serial
+# of no claim): found by the new claim's serial alone, so the unit counts as
+# received (the corrected claim gets its own hold reference back)
+for e in "$I" "$F"; do
+    sqlite3 "$e/fixtures/claims.db" "update claims set preauth_ref = '8816178952348731'
+        where claim_id = 'CE2611-000101';
+        insert into claims select 'CE2611-000199', plan, region,
+        product_model, '3QDSL5R0A2B7C9', battery_registered, product_value, currency, service_fee,
+        '8931180116649999', preauth_amount, card_brand, '2026-11-18T10:00:00-05:00', return_days,
+        refresh_expires_on, replacements_left, status from claims where claim_id = 'CE2611-000101'"
+done
+nights 2026-11-27
 compare late_claim_incremental_equals_full "$I" "$F"
-expect_eq late_claim_row_matched "$(q "$I" "select count(*) from exceptions where code = 'UNEXPECTED_CAPTURE'
-    and claim_id = 'CE2611-000199' and reference = '8931180116640052'")" 1
+expect_eq late_claim_receipt_matched "$(q "$I" "select arrived_at is not null from claim_state
+    where claim_id = 'CE2611-000199'")" 1
 
 # a generated business: 3,000 claims over 60 days, then 300 new rows
 if [ -x "$GEN" ]; then

@@ -105,16 +105,22 @@ TEST(store_claim_fingerprint_is_the_text_of_every_column)
 
 /* --- the incremental night's closure (cr_store_subset_begin) ------------- */
 
-static void put_claim(cr_store *s, const char *id, const char *sn, const char *hold, bool active)
+static void put_claim_due(cr_store *s, const char *id, const char *sn, const char *hold,
+                          bool active, cr_time_t wake)
 {
     char key[64], nsn[64];
     cr_claim_key(id, key, sizeof key);
     cr_serial_normalize(sn, nsn, sizeof nsn);
     cr_cstate c = {.claim_id = id, .key = key, .norm_sn = nsn, .preauth_ref = hold,
-                   .active = active, .wake_at = CR_TIME_NONE, .decision = "release",
+                   .active = active, .wake_at = wake, .decision = "release",
                    .deadline = CR_TIME_NONE, .shipped_at = CR_TIME_NONE,
                    .hold_expires = CR_TIME_NONE, .arrived_at = CR_TIME_NONE};
     CHECK(cr_store_cstate_put(s, &c) == CR_OK);
+}
+
+static void put_claim(cr_store *s, const char *id, const char *sn, const char *hold, bool active)
+{
+    put_claim_due(s, id, sn, hold, active, CR_TIME_NONE);
 }
 
 static void put_event(cr_store *s, int64_t file, const char *claim, const char *sn, const char *trk)
@@ -158,7 +164,10 @@ static void subset_of(cr_store *s, int64_t last_event, int64_t last_row, char *o
  * reached.  Only an active claim is reached by its serial; an unrelated
  * claim and row stay out.  The seeds fall in both halves (by the last
  * character of their key), so with threads the two connections each find
- * one component and the subset is their union. */
+ * one component and the subset is their union.  Two more seeds: claim D,
+ * whose timer is due, reaches a receipt with no claim reference by its
+ * serial and through its tracking number claim F; an old receipt of claim
+ * G dated after the last night (listed in events_later) is due now. */
 TEST(store_subset_closes_over_every_key_on_one_or_two_connections)
 {
     char dir[] = "/tmp/carerecon-unit-subset-XXXXXX", path[64];
@@ -183,13 +192,25 @@ TEST(store_subset_closes_over_every_key_on_one_or_two_connections)
     put_event(s, file, "CE-A", "SN-E1", "TRK-1");   /* old: A's, same tracking number */
     put_row(s, file, "PA-A", "CE-X");               /* old: A's hold, X's reference */
     put_row(s, file, "PA-U", "CE-U");               /* old: U's */
+    put_claim_due(s, "CE-D", "SN-D", "PA-D", true, 4500);   /* due */
+    put_claim_due(s, "CE-E", "SN-E", "PA-E", true, 6000);   /* not yet */
+    put_claim(s, "CE-F", "SN-F", "PA-F", true);
+    put_claim(s, "CE-G", "SN-G", "PA-G", true);
+    put_event(s, file, NULL, "SN-D", "TRK-5");      /* old: no claim reference */
+    put_event(s, file, "CE-F", "SN-F", "TRK-5");    /* old: F's, same tracking number */
+    put_event(s, file, "CE-G", "SN-G", "TRK-7");    /* old, dated after the last night */
     int64_t last_event = 0, last_row = 0;
     CHECK(cr_store_max_ids(s, &last_event, &last_row) == CR_OK);
     put_event(s, file, "CE-C", "SN-C", "TRK-9");    /* new: C's */
     put_row(s, file, "PA-B", "CE-B");               /* new: B's */
     CHECK(cr_store_ensure_indexes(s) == CR_OK);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "INSERT INTO events_later SELECT event_id, 4500 FROM events"
+                           " WHERE claim_key = 'ce-g'", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
 
-    static const char want[] = "CE-A CE-B CE-C CE-S CE-X";
+    static const char want[] = "CE-A CE-B CE-C CE-D CE-F CE-G CE-S CE-X";
     char got[256];
     int conns = 0;
     unsetenv("CARERECON_THREADS");
@@ -202,9 +223,10 @@ TEST(store_subset_closes_over_every_key_on_one_or_two_connections)
     CHECK(conns == 1);
     CHECK_STR(got, want);
     /* a claim new in the claim database is a seed with its keys as read
-     * now: U's, which reaches U's row and nothing else */
-    cr_claim fresh = {.claim_id = "CE-N", .key = "ce-u", .preauth_ref = "PA-N"};
-    cr_subset_seed seed = {.as_of = 5000, .last_as_of = 4000, .last_event_id = last_event + 1,
+     * now: U's hold reference, which reaches U's row and so claim U (the
+     * as-of is before any timer and every row is older) */
+    cr_claim fresh = {.claim_id = "CE-N", .key = "ce-n", .preauth_ref = "PA-U"};
+    cr_subset_seed seed = {.as_of = 4100, .last_as_of = 4000, .last_event_id = last_event + 1,
                            .last_row_id = last_row + 1, .new_claims = &fresh, .n_new = 1};
     long count = 0;
     CHECK(cr_store_subset_begin(s, &seed, &count, &conns) == CR_OK);
