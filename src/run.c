@@ -579,21 +579,24 @@ static cr_time_t wake_of(const night *n, size_t i, const cr_decision *d, bool is
         if (t_ != CR_TIME_NONE && t_ > D && (w == CR_TIME_NONE || t_ < w))                   \
             w = t_;                                                                          \
     } while (0)
+    /* an action waits for its confirmation whatever became of its claim
+     * since (cancelled, moved to another plan, undecidable) */
+    const cr_action *a = n->pay_of[i] >= 0 ? &n->actions[n->pay_of[i]] : NULL;
+    if ((a || issued_now) && (!a || !a->confirmed_row))
+        WAKE_AT((a ? a->issued_at : D) + (cr_time_t)p->settlement_confirm_days * day + 1);
     if (!c->active)
-        return CR_TIME_NONE;
+        return w;
     if (c->invalid || d->kind == CR_D_NONE) {
         if (c->paid_at != CR_TIME_NONE && c->paid_at > D && !c->invalid)
-            return c->paid_at; /* not paid yet: decided once paid */
-        return D + day;        /* unreadable or missing a hold: looked at every night */
-    }
-    if (!c->premium)
-        return CR_TIME_NONE;
-    const cr_action *a = n->pay_of[i] >= 0 ? &n->actions[n->pay_of[i]] : NULL;
-    if (a || issued_now) {
-        if (!a || !a->confirmed_row)
-            WAKE_AT((a ? a->issued_at : D) + (cr_time_t)p->settlement_confirm_days * day + 1);
+            WAKE_AT(c->paid_at); /* not paid yet: decided once paid */
+        else
+            WAKE_AT(D + day);    /* unreadable or missing a hold: looked at every night */
         return w;
     }
+    if (!c->premium)
+        return w;
+    /* a claim with an action can still be pending (its data corrected
+     * since): its timers still raise exceptions */
     if (d->kind == CR_D_PENDING) {
         if (d->shipped_at == CR_TIME_NONE)
             WAKE_AT(c->paid_at + (cr_time_t)p->ship_reminder_days * day + 1);

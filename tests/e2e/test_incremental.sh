@@ -37,11 +37,14 @@ nights() {
 }
 nights 2026-11-20 2026-11-21 2026-11-21
 # the claim database is corrected between nights: a pending claim is
-# cancelled, another gets a longer return period, a third a new serial
+# cancelled, another gets a longer return period, a third a new serial; a
+# claim whose release (issued 2026-11-21) is not confirmed yet moves to the
+# basic plan: its action still waits for its confirmation
 for e in "$I" "$F"; do
     sqlite3 "$e/fixtures/claims.db" "update claims set status='cancelled' where claim_id='CE2611-000112';
         update claims set return_days=30 where claim_id='CE2611-000116';
-        update claims set registered_sn='1581F5BHD2340Q1' where claim_id='CE2611-000113'"
+        update claims set registered_sn='1581F5BHD2340Q1' where claim_id='CE2611-000113';
+        update claims set plan='basic' where claim_id='CE2611-000119'"
 done
 nights 2026-11-22 2026-11-24
 compare fixtures_incremental_equals_full "$I" "$F"
@@ -58,6 +61,8 @@ expect_eq edited_claim_seen "$(sqlite3 -batch -noheader "$I/var/carerecon.db" \
     "select count(*) from claim_state where claim_id='CE2611-000112' and decision='pending'")" 0
 "$BIN" run --config "$I/config/carerecon.yaml" --as-of 2026-11-25 --verbose 2>"$ERR" >/dev/null
 check fixtures_later_nights_are_incremental grep -q "incremental night" "$ERR"
+expect_eq basic_claim_action_unconfirmed "$(q "$I" "select count(*) from exceptions
+    where code = 'UNCONFIRMED_ACTION' and claim_id = 'CE2611-000119'")" 1
 xlsx pending_sheet_same_size "$(ls "$I"/reports/carerecon_20261124_run*.xlsx | head -1)" \
     "rows:Pending=$(sqlite3 -batch -noheader "$F/var/carerecon.db" "select count(*) from claim_state where decision='pending'")"
 
