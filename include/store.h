@@ -297,9 +297,14 @@ cr_err cr_claimsdb_load_ids(cr_claimsdb *db, const cr_config *cfg, cr_pool *pool
                             const char *const *ids, size_t nids, cr_claim **out, size_t *n);
 /* The claims whose row differs from what the last night recorded in the
  * state (or that it has not recorded): a read of the whole table, done only
- * when the claim database file changed.  Only claim_id, key and norm_sn
- * are filled; strings live in POOL. */
-cr_err cr_claimsdb_changed(cr_claimsdb *db, cr_store *s, cr_pool *pool, cr_claim **out, size_t *n);
+ * when the claim database file changed.  Only claim_id, key, norm_sn and
+ * preauth_ref are filled; strings live in POOL.  *GONE: the claims the
+ * state has a row for that the claim database no longer has. */
+cr_err cr_claimsdb_changed(cr_claimsdb *db, cr_store *s, cr_pool *pool, cr_claim **out, size_t *n,
+                           size_t *gone);
+/* Forgets the state rows of claims no longer in the claim database (a
+ * night over everything found them: it read every claim). */
+cr_err cr_store_claim_state_forget(cr_store *s, const char *const *claim_ids, size_t n);
 /* A stamp of the claim database file and its write-ahead log (sizes and
  * modification times). */
 int64_t cr_claimsdb_stamp(cr_claimsdb *db);

@@ -119,6 +119,9 @@ typedef struct night {
     cr_rep_rows pending_out;   /* an incremental night's pending claims outside its subset */
     cr_dhash *dh;              /* latest decision hash per claim, by claim id */
     size_t ndh;
+    bool *dh_seen;             /* per dh: its claim was decided this night */
+    cr_claim *changed;         /* claims new or changed in the claim database (can_increment) */
+    size_t nchanged;
     bool incremental;          /* only the subset of claims that can have changed */
     cr_claimsdb *cdb;
     int64_t claims_rowid;      /* the claim database's highest rowid seen */
@@ -143,6 +146,8 @@ static void night_release(night *n)
     free(n->ful_of);
     free(n->newpay_of);
     free(n->dh);
+    free(n->dh_seen);
+    free(n->changed);
     cr_excs_release(&n->excs);
     cr_file_list_release(&n->files);
     cr_rep_rows_release(&n->captures);
@@ -199,9 +204,25 @@ static bool can_increment(night *n, cr_claimsdb *cdb, int64_t meta[5])
         return false;
     if (cr_store_meta_get(n->st, META_INDEXED, &indexed, &found) != CR_OK || !found || !indexed)
         return false;
-    if (!cr_claimsdb_max_rowid(cdb, &max_rowid) || max_rowid < meta[3])
+    if (!cr_claimsdb_max_rowid(cdb, &max_rowid) || max_rowid < meta[3] || n->D < meta[0])
         return false;
-    return n->D >= meta[0];
+    if (n->claims_stamp != meta[4]) {
+        /* the claim database changed: find the rows that did (a full read);
+         * a claim gone from it needs a night over every claim (below) */
+        size_t gone = 0;
+        double t0 = mono();
+        if (cr_claimsdb_changed(cdb, n->st, &n->pool, &n->changed, &n->nchanged, &gone) != CR_OK)
+            return false;
+        phase(n->o->v, "changed", &t0);
+        if (gone) {
+            cr_info(n->o->v,
+                    "%zu claim%s the last night decided %s no longer in the claim database:"
+                    " this night looks at every claim",
+                    gone, gone == 1 ? "" : "s", gone == 1 ? "is" : "are");
+            return false;
+        }
+    }
+    return true;
 }
 
 /* The claim database is read on a thread of its own while the state
@@ -249,20 +270,15 @@ static void claims_job_release(claims_job *j)
 static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[5], claims_job *cj)
 {
     cr_err rc;
-    cr_claim *changed = NULL, *seeds = NULL;
-    size_t nids = 0, k = 0, nchanged = 0;
+    cr_claim *seeds = NULL;
+    const cr_claim *changed = n->changed;
+    size_t nids = 0, k = 0, nchanged = n->nchanged;
     const char **ids = NULL;
     long count = 0;
 
     double t0 = mono();
     if ((rc = cr_claimsdb_load_after(cdb, n->cfg, &n->pool, meta[3], &cj->fresh, &cj->nfresh)) != CR_OK)
         goto cleanup;
-    if (n->claims_stamp != meta[4]) {
-        /* the claim database changed: find the rows that did (a full read) */
-        if ((rc = cr_claimsdb_changed(cdb, n->st, &n->pool, &changed, &nchanged)) != CR_OK)
-            goto cleanup;
-        phase(n->o->v, "changed", &t0);
-    }
     seeds = malloc((cj->nfresh + nchanged ? cj->nfresh + nchanged : 1) * sizeof *seeds);
     if (!seeds) {
         rc = cr_error(CR_ENOMEM, "out of memory");
@@ -289,7 +305,6 @@ static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[5], cla
     ids = NULL;
 cleanup:
     free(ids);
-    free(changed);
     free(seeds);
     return rc;
 }
@@ -368,6 +383,8 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
          (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) == CR_OK) &&
         (rc = cr_store_actions_load(n->st, &n->pool, &n->actions, &n->nactions)) == CR_OK)
         rc = cr_store_decision_hashes(n->st, &n->pool, &n->dh, &n->ndh);
+    if (rc == CR_OK && !(n->dh_seen = calloc(n->ndh ? n->ndh : 1, sizeof *n->dh_seen)))
+        rc = cr_error(CR_ENOMEM, "out of memory");
     if (reading)
         pthread_join(reader, NULL);
     if (rows_reading) {
@@ -545,15 +562,18 @@ static uint64_t cstate_hash(const cr_cstate *c)
     return h;
 }
 
-/* The recorded hashes of CLAIM_ID, or NULL when it has none yet. */
-static const cr_dhash *last_hashes(const night *n, const char *claim_id)
+/* The recorded hashes of CLAIM_ID, or NULL when it has none yet; marks
+ * them seen. */
+static const cr_dhash *last_hashes(night *n, const char *claim_id)
 {
     size_t lo = 0, hi = n->ndh;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(n->dh[mid].claim_id, claim_id);
-        if (c == 0)
+        if (c == 0) {
+            n->dh_seen[mid] = true;
             return &n->dh[mid];
+        }
         if (c < 0)
             lo = mid + 1;
         else
@@ -950,6 +970,33 @@ static cr_err record_new_actions(night *n)
         it->a = &n->new_actions[k];
     }
     return CR_OK;
+}
+
+/* A night over every claim forgets the state rows of claims no longer in
+ * the claim database (so no later night lists them as pending or wakes
+ * them); their actions, decisions and exceptions stay as history. */
+static cr_err forget_gone(night *n)
+{
+    const char **ids = NULL;
+    size_t k = 0;
+    cr_err rc;
+    if (n->incremental)
+        return CR_OK;
+    for (size_t i = 0; i < n->ndh; i++)
+        k += !n->dh_seen[i];
+    if (!k)
+        return CR_OK;
+    if (!(ids = malloc(k * sizeof *ids)))
+        return cr_error(CR_ENOMEM, "out of memory");
+    k = 0;
+    for (size_t i = 0; i < n->ndh; i++)
+        if (!n->dh_seen[i])
+            ids[k++] = n->dh[i].claim_id;
+    cr_info(n->o->v, "%zu claim%s no longer in the claim database (%s%s): %s state forgotten", k,
+            k == 1 ? " is" : "s are", ids[0], k > 1 ? ", ..." : "", k == 1 ? "its" : "their");
+    rc = cr_store_claim_state_forget(n->st, ids, k);
+    free(ids);
+    return rc;
 }
 
 static cr_err record_exceptions(night *n)
@@ -1500,7 +1547,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     cr_err wrc = rec_finish(n.rec);
     free(n.rec);
     n.rec = NULL;
-    if (rc != CR_OK || (rc = wrc) != CR_OK ||
+    if (rc != CR_OK || (rc = wrc) != CR_OK || (rc = forget_gone(&n)) != CR_OK ||
         (rc = record_exceptions(&n)) != CR_OK)
         goto cleanup;
     if (in_tx) {

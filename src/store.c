@@ -1851,6 +1851,22 @@ cr_err cr_store_pending_outside(cr_store *s, cr_cstate_fn fn, void *ud)
     return rc;
 }
 
+cr_err cr_store_claim_state_forget(cr_store *s, const char *const *claim_ids, size_t n)
+{
+    sqlite3_stmt *st = n ? prepare(s, "DELETE FROM claim_state WHERE claim_id = ?") : NULL;
+    cr_err rc = CR_OK;
+    if (n && !st)
+        return CR_EIO;
+    for (size_t i = 0; i < n && rc == CR_OK; i++) {
+        bind_text(st, 1, claim_ids[i]);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            rc = db_error(s->db, "forget a claim's state");
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* --- one claim's history ------------------------------------------------- */
 
 cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *preauth_ref,
@@ -2256,15 +2272,18 @@ cr_err cr_claimsdb_load_ids(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool,
     return claims_load(c, cfg, pool, -1, ids ? ids : none, nids, out, n);
 }
 
-cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim **out, size_t *n)
+cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim **out, size_t *n,
+                           size_t *gone)
 {
     cr_err rc = CR_OK;
     sqlite3_stmt *cs = NULL, *st = NULL;
     cr_claim *ch = NULL;
     size_t cnt = 0, cap = 0;
     int r1, r2 = SQLITE_DONE;
+    bool matched = false;      /* the state row at CS has a claim */
     *out = NULL;
     *n = 0;
+    *gone = 0;
     /* a merge of the two tables in claim id order (BINARY both sides) */
     if (!(cs = prepare(s, "SELECT claim_id, fp FROM claim_state ORDER BY claim_id")))
         return CR_EIO;
@@ -2278,10 +2297,14 @@ cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim 
         if (!id)
             continue;
         int cmp = 1;
-        while (r2 == SQLITE_ROW && (cmp = strcmp(col_text(cs, 0), id)) < 0)
+        while (r2 == SQLITE_ROW && (cmp = strcmp(col_text(cs, 0), id)) < 0) {
+            *gone += !matched;
+            matched = false;
             r2 = sqlite3_step(cs);
+        }
         if (r2 != SQLITE_ROW)
             cmp = 1;
+        matched |= cmp == 0;
         uint64_t fp = row_fingerprint(st);
         if (cmp == 0 && (uint64_t)sqlite3_column_int64(cs, 1) == fp)
             continue;
@@ -2306,6 +2329,11 @@ cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim 
     }
     if (rc == CR_OK && r1 != SQLITE_DONE)
         rc = cr_error(CR_EIO, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
+    /* the state rows after the claim database's last claim */
+    for (; rc == CR_OK && r2 == SQLITE_ROW; matched = false, r2 = sqlite3_step(cs))
+        *gone += !matched;
+    if (rc == CR_OK && r2 != SQLITE_DONE)
+        rc = db_error(s->db, "read claim states");
     sqlite3_finalize(st);
     sqlite3_finalize(cs);
     if (rc != CR_OK) {

@@ -97,6 +97,24 @@ compare late_claim_incremental_equals_full "$I" "$F"
 expect_eq late_claim_receipt_matched "$(q "$I" "select arrived_at is not null from claim_state
     where claim_id = 'CE2611-000199'")" 1
 
+# a pending claim deleted from the claim database (a registration entered
+# twice, say): the next night looks at every claim and forgets its state,
+# so no later night lists it as pending or wakes it
+gone=$(q "$I" "select claim_id from claim_state where decision = 'pending'
+    and claim_id < (select max(claim_id) from claim_state) order by claim_id limit 1")
+for e in "$I" "$F"; do
+    sqlite3 "$e/fixtures/claims.db" "delete from claims where claim_id = '$gone'"
+done
+"$BIN" run --config "$I/config/carerecon.yaml" --as-of 2026-11-28 --verbose 2>"$ERR" >/dev/null
+"$BIN" run --config "$F/config/carerecon.yaml" --as-of 2026-11-28 --quiet --full 2>/dev/null
+check deleted_claim_night_over_everything grep -q "no longer in the claim database: this night looks at every claim" "$ERR"
+check deleted_claim_named grep -q "1 claim is no longer in the claim database ($gone): its state forgotten" "$ERR"
+nights 2026-11-29
+compare deleted_claim_incremental_equals_full "$I" "$F"
+expect_eq deleted_claim_state_forgotten "$(q "$I" "select count(*) from claim_state where claim_id = '$gone'")" 0
+xlsx deleted_claim_not_pending "$(ls "$I"/reports/carerecon_20261129_run*.xlsx | head -1)" \
+    "absent:Pending=$gone"
+
 # a generated business: 3,000 claims over 60 days, then 300 new rows
 if [ -x "$GEN" ]; then
     G=$TMP/gen
