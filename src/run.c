@@ -178,6 +178,7 @@ static cr_action *new_action(night *n)
 #define META_CONFIG "config_hash"
 #define META_INDEXED "indexed"
 #define META_STAMP "claims_stamp"
+#define META_BACKFILL "backfilled"
 
 static int claim_key_cmp(const void *a, const void *b)
 {
@@ -192,7 +193,7 @@ static int claim_key_cmp(const void *a, const void *b)
 static bool can_increment(night *n, cr_claimsdb *cdb, int64_t meta[5])
 {
     static const char *const keys[] = {META_AS_OF, META_EVENT, META_ROW, META_CLAIMS, META_STAMP};
-    int64_t cfg_hash = 0, indexed = 0, max_rowid = 0;
+    int64_t cfg_hash = 0, indexed = 0, max_rowid = 0, backfilled = 0;
     bool found;
     if (n->o->full)
         return false;
@@ -204,6 +205,13 @@ static bool can_increment(night *n, cr_claimsdb *cdb, int64_t meta[5])
         return false;
     if (cr_store_meta_get(n->st, META_INDEXED, &indexed, &found) != CR_OK || !found || !indexed)
         return false;
+    /* the last run decided an earlier date than the one before it: the
+     * claims' states, timers and watermarks are of that date, and rows it
+     * ingested dated between the two were never looked at after it */
+    if (cr_store_meta_get(n->st, META_BACKFILL, &backfilled, &found) != CR_OK || (found && backfilled)) {
+        cr_info(n->o->v, "the last run was a backfill of an earlier date: this night looks at every claim");
+        return false;
+    }
     if (!cr_claimsdb_max_rowid(cdb, &max_rowid) || max_rowid < meta[3] || n->D < meta[0])
         return false;
     if (n->claims_stamp != meta[4]) {
@@ -1415,7 +1423,8 @@ static cr_err record_watermarks(night *n)
         (rc = cr_store_meta_set(n->st, META_ROW, row)) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_CLAIMS, n->claims_rowid)) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_CONFIG, (int64_t)n->cfg->hash)) != CR_OK ||
-        (rc = cr_store_meta_set(n->st, META_STAMP, n->claims_stamp)) != CR_OK)
+        (rc = cr_store_meta_set(n->st, META_STAMP, n->claims_stamp)) != CR_OK ||
+        (rc = cr_store_meta_set(n->st, META_BACKFILL, found && prev > n->D)) != CR_OK)
         return rc;
     return CR_OK;
 }

@@ -115,6 +115,34 @@ expect_eq deleted_claim_state_forgotten "$(q "$I" "select count(*) from claim_st
 xlsx deleted_claim_not_pending "$(ls "$I"/reports/carerecon_20261129_run*.xlsx | head -1)" \
     "absent:Pending=$gone"
 
+# a backfill: after the nights to 2026-11-22, a depot's late export brings
+# a check-in dated 2026-11-21 and the operator reruns 2026-11-20; that rerun
+# ingests it but cannot see it (dated after its as-of).  The next night
+# looks at every claim, as a full night would (an incremental one would
+# start from the backfill's states and never look at the check-in again)
+I=$TMP/backfill
+F=$TMP/backfill.full
+newenv "$I"
+cp -r "$I" "$F"
+nights 2026-11-20 2026-11-21 2026-11-22
+for e in "$I" "$F"; do
+    printf '\xef\xbb\xbfService Center Check-in Export\nGenerated 2026-11-23 01:00\n%s\n%s\n' \
+        "RMA No,Tracking No,Checked In,Serial No,Battery Returned (Y/N),Genuine (Y/N),Technician,Notes" \
+        "CE2611-000114,1Z9R4E819037499990,2026-11-21T10:00:00-05:00,1581F6Z9C24A2D6,Y,Y,J. Ortiz,late" \
+        >"$e/fixtures/inbox/receipts/depot_20261121_late.csv"
+done
+sleep 1.1 # a file is taken once it has settled for a second
+nights 2026-11-20
+"$BIN" run --config "$I/config/carerecon.yaml" --as-of 2026-11-23 --verbose 2>"$ERR" >/dev/null
+"$BIN" run --config "$F/config/carerecon.yaml" --as-of 2026-11-23 --quiet --full 2>/dev/null
+check backfill_next_night_over_everything grep -q "the last run was a backfill of an earlier date" "$ERR"
+compare backfill_next_night_equals_full "$I" "$F"
+expect_eq backfill_late_checkin_decided "$(q "$I" "select decision from claim_state where claim_id = 'CE2611-000114'")" release
+nights 2026-11-24
+compare after_backfill_incremental_equals_full "$I" "$F"
+"$BIN" run --config "$I/config/carerecon.yaml" --as-of 2026-11-25 --verbose 2>"$ERR" >/dev/null
+check after_backfill_incremental_again grep -q "incremental night" "$ERR"
+
 # a generated business: 3,000 claims over 60 days, then 300 new rows
 if [ -x "$GEN" ]; then
     G=$TMP/gen
