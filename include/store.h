@@ -305,6 +305,10 @@ cr_err cr_claimsdb_changed(cr_claimsdb *db, cr_store *s, cr_pool *pool, cr_claim
 /* Forgets the state rows of claims no longer in the claim database (a
  * night over everything found them: it read every claim). */
 cr_err cr_store_claim_state_forget(cr_store *s, const char *const *claim_ids, size_t n);
+/* BEGIN: what is read from here on is one snapshot of the claim database
+ * (a read transaction: in rollback-journal mode writers wait for its end);
+ * !BEGIN ends it.  Either is a no-op when already so. */
+cr_err cr_claimsdb_snapshot(cr_claimsdb *db, bool begin);
 /* A stamp of the claim database file and its write-ahead log (sizes and
  * modification times). */
 int64_t cr_claimsdb_stamp(cr_claimsdb *db);

@@ -120,8 +120,6 @@ typedef struct night {
     cr_dhash *dh;              /* latest decision hash per claim, by claim id */
     size_t ndh;
     bool *dh_seen;             /* per dh: its claim was decided this night */
-    cr_claim *changed;         /* claims new or changed in the claim database (can_increment) */
-    size_t nchanged;
     bool incremental;          /* only the subset of claims that can have changed */
     cr_claimsdb *cdb;
     int64_t claims_rowid;      /* the claim database's highest rowid seen */
@@ -147,7 +145,6 @@ static void night_release(night *n)
     free(n->newpay_of);
     free(n->dh);
     free(n->dh_seen);
-    free(n->changed);
     cr_excs_release(&n->excs);
     cr_file_list_release(&n->files);
     cr_rep_rows_release(&n->captures);
@@ -212,25 +209,9 @@ static bool can_increment(night *n, cr_claimsdb *cdb, int64_t meta[5])
         cr_info(n->o->v, "the last run was a backfill of an earlier date: this night looks at every claim");
         return false;
     }
-    if (!cr_claimsdb_max_rowid(cdb, &max_rowid) || max_rowid < meta[3] || n->D < meta[0])
+    if (!cr_claimsdb_max_rowid(cdb, &max_rowid) || max_rowid < meta[3])
         return false;
-    if (n->claims_stamp != meta[4]) {
-        /* the claim database changed: find the rows that did (a full read);
-         * a claim gone from it needs a night over every claim (below) */
-        size_t gone = 0;
-        double t0 = mono();
-        if (cr_claimsdb_changed(cdb, n->st, &n->pool, &n->changed, &n->nchanged, &gone) != CR_OK)
-            return false;
-        phase(n->o->v, "changed", &t0);
-        if (gone) {
-            cr_info(n->o->v,
-                    "%zu claim%s the last night decided %s no longer in the claim database:"
-                    " this night looks at every claim",
-                    gone, gone == 1 ? "" : "s", gone == 1 ? "is" : "are");
-            return false;
-        }
-    }
-    return true;
+    return n->D >= meta[0];
 }
 
 /* The claim database is read on a thread of its own while the state
@@ -275,18 +256,37 @@ static void claims_job_release(claims_job *j)
  * claims, events and rows that new rows touch (cr_store_subset_begin).  The
  * new claims are read here, into CJ; the ids of the others are left in CJ
  * for claims_read. */
-static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[5], claims_job *cj)
+static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[5], claims_job *cj,
+                          bool *everything)
 {
     cr_err rc;
-    cr_claim *seeds = NULL;
-    const cr_claim *changed = n->changed;
-    size_t nids = 0, k = 0, nchanged = n->nchanged;
+    cr_claim *changed = NULL, *seeds = NULL;
+    size_t nids = 0, k = 0, nchanged = 0, gone = 0;
     const char **ids = NULL;
     long count = 0;
 
     double t0 = mono();
-    if ((rc = cr_claimsdb_load_after(cdb, n->cfg, &n->pool, meta[3], &cj->fresh, &cj->nfresh)) != CR_OK)
+    /* what is read of the claim database from here to claims_read is one
+     * snapshot: a claim edited meanwhile is decided as it was when its
+     * lookup keys grew the subset (and its fingerprint says so) */
+    if ((rc = cr_claimsdb_snapshot(cdb, true)) != CR_OK ||
+        (rc = cr_claimsdb_load_after(cdb, n->cfg, &n->pool, meta[3], &cj->fresh, &cj->nfresh)) != CR_OK)
         goto cleanup;
+    if (n->claims_stamp != meta[4]) {
+        /* the claim database changed: find the rows that did (a full read) */
+        if ((rc = cr_claimsdb_changed(cdb, n->st, &n->pool, &changed, &nchanged, &gone)) != CR_OK)
+            goto cleanup;
+        phase(n->o->v, "changed", &t0);
+        if (gone) {
+            /* a claim gone from it: its state must go too (forget_gone) */
+            cr_info(n->o->v,
+                    "%zu claim%s the last night decided %s no longer in the claim database:"
+                    " this night looks at every claim",
+                    gone, gone == 1 ? "" : "s", gone == 1 ? "is" : "are");
+            *everything = true;
+            goto cleanup;
+        }
+    }
     seeds = malloc((cj->nfresh + nchanged ? cj->nfresh + nchanged : 1) * sizeof *seeds);
     if (!seeds) {
         rc = cr_error(CR_ENOMEM, "out of memory");
@@ -313,6 +313,7 @@ static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[5], cla
     ids = NULL;
 cleanup:
     free(ids);
+    free(changed);
     free(seeds);
     return rc;
 }
@@ -372,11 +373,26 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
     bool reading = false, rows_reading = false;
     rows_job rj = {0};
     if (meta) {
-        if ((rc = load_subset(n, n->cdb, meta, cj)) != CR_OK)
+        bool everything = false;
+        if ((rc = load_subset(n, n->cdb, meta, cj, &everything)) != CR_OK)
             return rc;
-        if (!(reading = cr_thread_start(&reader, claims_read, cj)))
+        if (everything) {
+            /* a night over everything after all, its claims read now; it
+             * writes with the rollback journal, alone in the database */
+            meta = NULL;
+            cr_store_ckpt_stop(n->st, NULL);
+            free(cj->fresh);
+            cj->fresh = NULL;
+            cj->nfresh = 0;
             claims_read(cj);
-    } else if ((rc = cj->rc) == CR_OK) {
+            cr_claimsdb_snapshot(n->cdb, false);
+            cr_pool_release(&n->claims_pool);
+            n->claims_pool = cj->pool;
+            cj->pool = (cr_pool)CR_POOL_INIT;
+        } else if (!(reading = cr_thread_start(&reader, claims_read, cj)))
+            claims_read(cj);
+    }
+    if (!meta && (rc = cj->rc) == CR_OK) {
         n->claims = cj->claims;
         n->nclaims = cj->n;
         cj->claims = NULL;
@@ -395,6 +411,7 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
         rc = cr_error(CR_ENOMEM, "out of memory");
     if (reading)
         pthread_join(reader, NULL);
+    cr_claimsdb_snapshot(n->cdb, false);
     if (rows_reading) {
         pthread_join(rows_thread, NULL);
         cr_store_close(rj.st);
@@ -1643,6 +1660,7 @@ cleanup:
     }
     if (reading)
         pthread_join(reader, NULL);
+    cr_claimsdb_snapshot(cdb, false);
     claims_job_release(&claims);
     cr_store_ckpt_stop(st, NULL);
     report_release(&job);

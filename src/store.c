@@ -1948,6 +1948,7 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
 struct cr_claimsdb {
     sqlite3 *db;
     char *path;
+    bool snapshot;             /* a read transaction is open (cr_claimsdb_snapshot) */
 };
 
 static const char *const claim_cols[] = {
@@ -2353,6 +2354,27 @@ static int64_t file_stamp(const char *path)
         return 0;
     return (int64_t)sb.st_size * 1000003 ^ (int64_t)sb.st_mtim.tv_sec * 1000000000 ^
            (int64_t)sb.st_mtim.tv_nsec;
+}
+
+cr_err cr_claimsdb_snapshot(cr_claimsdb *c, bool begin)
+{
+    if (begin == c->snapshot)
+        return CR_OK;
+    if (!begin) {
+        /* a read transaction: nothing to keep or lose */
+        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+        c->snapshot = false;
+        return CR_OK;
+    }
+    /* BEGIN opens the transaction, the first read starts the snapshot */
+    if (sqlite3_exec(c->db, "BEGIN; SELECT count(*) FROM (SELECT 1 FROM claims LIMIT 1)", NULL, NULL,
+                     NULL) != SQLITE_OK) {
+        cr_err rc = cr_error(CR_ENOINPUT, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    c->snapshot = true;
+    return CR_OK;
 }
 
 int64_t cr_claimsdb_stamp(cr_claimsdb *c)

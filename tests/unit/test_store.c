@@ -240,3 +240,98 @@ TEST(store_subset_closes_over_every_key_on_one_or_two_connections)
     }
     CHECK(rmdir(dir) == 0);
 }
+
+/* --- the claim database seen by an incremental night --------------------- */
+
+/* cr_claimsdb_changed against the state's rows: a claim new to the state
+ * and one whose row changed are returned with their keys as read now; the
+ * state rows of claims the claim database lost are counted (before its
+ * first claim, between two, after its last).  And cr_claimsdb_snapshot: an
+ * edit committed while the snapshot is open is not seen until it ends. */
+TEST(store_claimsdb_changed_counts_gone_claims_and_snapshot_holds)
+{
+    char dir[] = "/tmp/carerecon-unit-changed-XXXXXX", path[64], cpath[64];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/state.db", dir);
+    snprintf(cpath, sizeof cpath, "%s/claims.db", dir);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(cpath, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "PRAGMA journal_mode=WAL;"
+                       "CREATE TABLE claims(claim_id TEXT PRIMARY KEY, plan TEXT, region TEXT,"
+                       " product_model TEXT, registered_sn TEXT, battery_registered INTEGER,"
+                       " product_value INTEGER, currency TEXT, service_fee INTEGER, preauth_ref TEXT,"
+                       " preauth_amount INTEGER, card_brand TEXT, paid_at TEXT, return_days INTEGER,"
+                       " refresh_expires_on TEXT, replacements_left INTEGER, status TEXT);"
+                       "INSERT INTO claims VALUES('CE-B','premium','US','Mini 4 Pro','SN-B',1,1000,"
+                       " 'USD',100,'PA-B',1000,'visa','2026-11-01T10:00:00Z',14,NULL,1,'active');"
+                       "INSERT INTO claims SELECT 'CE-D','premium','US','Mini 4 Pro','SN-D',1,1000,"
+                       " 'USD',100,'PA-D',1000,'visa','2026-11-01T10:00:00Z',14,NULL,1,'active';"
+                       "INSERT INTO claims SELECT 'CE-F','premium','US','Mini 4 Pro','SN-F',1,1000,"
+                       " 'USD',100,'PA-F',1000,'visa','2026-11-01T10:00:00Z',14,NULL,1,'active';",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    cr_config *cfg = NULL;
+    CHECK(cr_config_load("config/carerecon.yaml", &cfg) == CR_OK);
+    cr_claimsdb *cdb = NULL;
+    cr_store *s = NULL;
+    CHECK(cfg && cr_claimsdb_open(cpath, &cdb) == CR_OK);
+    CHECK(cr_store_open(path, true, &s) == CR_OK);
+    if (!cfg || !cdb || !s)
+        return;
+    cr_pool pool = CR_POOL_INIT;
+    cr_claim *all = NULL, *ch = NULL;
+    size_t n = 0, nch = 0, gone = 0;
+    CHECK(cr_claimsdb_load(cdb, cfg, &pool, &all, &n) == CR_OK);
+    CHECK_INT(n, 3);
+    /* the state knows A (gone), B (as now), C (gone), D (as it was), E, G (gone) */
+    for (size_t i = 0; i < n; i++) {
+        cr_cstate c = {.claim_id = all[i].claim_id, .key = all[i].key, .norm_sn = all[i].norm_sn,
+                       .preauth_ref = all[i].preauth_ref, .active = true, .decision = "pending",
+                       .fp = all[i].fp};
+        if (strcmp(all[i].claim_id, "CE-F") != 0)
+            CHECK(cr_store_cstate_put(s, &c) == CR_OK);
+    }
+    put_claim(s, "CE-A", "SN-A", "PA-A", true);
+    put_claim(s, "CE-C", "SN-C", "PA-C", true);
+    put_claim(s, "CE-E", "SN-E", "PA-E", true);
+    put_claim(s, "CE-G", "SN-G", "PA-G", true);
+    CHECK(sqlite3_exec(db, "UPDATE claims SET preauth_ref = 'PA-D2' WHERE claim_id = 'CE-D'", NULL,
+                       NULL, NULL) == SQLITE_OK);
+    CHECK(cr_claimsdb_changed(cdb, s, &pool, &ch, &nch, &gone) == CR_OK);
+    CHECK_INT(gone, 4);   /* A, C, E, G */
+    CHECK_INT(nch, 2);    /* D changed, F new to the state */
+    if (nch == 2) {
+        CHECK_STR(ch[0].claim_id, "CE-D");
+        CHECK_STR(ch[0].preauth_ref, "PA-D2");
+        CHECK_STR(ch[1].claim_id, "CE-F");
+        CHECK_STR(ch[1].norm_sn, "SNF");
+    }
+    free(ch);
+    /* one snapshot: an edit committed meanwhile is seen after it only */
+    static const char *const d[] = {"CE-D"};
+    cr_claim *got = NULL;
+    size_t ngot = 0;
+    CHECK(cr_claimsdb_snapshot(cdb, true) == CR_OK);
+    CHECK(sqlite3_exec(db, "UPDATE claims SET registered_sn = 'SN-D9' WHERE claim_id = 'CE-D'", NULL,
+                       NULL, NULL) == SQLITE_OK);
+    CHECK(cr_claimsdb_load_ids(cdb, cfg, &pool, d, 1, &got, &ngot) == CR_OK);
+    CHECK(ngot == 1 && strcmp(got[0].norm_sn, "SND") == 0);
+    free(got);
+    CHECK(cr_claimsdb_snapshot(cdb, false) == CR_OK);
+    CHECK(cr_claimsdb_load_ids(cdb, cfg, &pool, d, 1, &got, &ngot) == CR_OK);
+    CHECK(ngot == 1 && strcmp(got[0].norm_sn, "SND9") == 0);
+    free(got);
+    free(all);
+    cr_pool_release(&pool);
+    cr_claimsdb_close(cdb);
+    cr_store_close(s);
+    cr_config_free(cfg);
+    sqlite3_close(db);
+    static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm", "claims.db",
+                                        "claims.db-wal", "claims.db-shm"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    CHECK(rmdir(dir) == 0);
+}
