@@ -132,7 +132,7 @@ bool cr_serial_near_match(const char *a, const char *b);
  * marking duplicates.  Only events with at <= AS_OF take part (others get
  * claim -1 and are left alone).  Raises UNMATCHED_RECEIPT,
  * RECEIPT_FOR_CANCELLED_CLAIM and SERIAL_REUSED into EXCS.  CLAIMS must be
- * sorted by claim_id as compared by cr_claim_id_cmp. */
+ * sorted by cr_claim_order. */
 cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *events, size_t nevents,
                        cr_time_t as_of, cr_excs *excs);
 
@@ -141,7 +141,21 @@ int cr_claim_id_cmp(const char *a, const char *b);
 /* Writes ID trimmed and lower-cased into OUT (N bytes); false when it does
  * not fit.  strcmp on keys orders as cr_claim_id_cmp on ids. */
 bool cr_claim_key(const char *id, char *out, size_t n);
-/* Binary search in CLAIMS sorted by id; -1 when absent. */
+/* The order of a night's claims (qsort): by key, claims whose ids differ
+ * only in case or spaces by their exact id, so that the same claims sort
+ * the same way in any night that holds them all. */
+int cr_claim_order(const void *a, const void *b);
+/* An index into some array by a text key; sorted by cr_keyed_cmp (key,
+ * then index), equal keys keep the order of the array they index. */
+typedef struct cr_keyed {
+    const char *key;
+    size_t idx;
+} cr_keyed;
+int cr_keyed_cmp(const void *a, const void *b);
+/* The first entry with KEY in K[0..N) sorted by cr_keyed_cmp, or N. */
+size_t cr_keyed_find(const cr_keyed *k, size_t n, const char *key);
+/* Binary search in CLAIMS sorted by cr_claim_order: the first claim with
+ * ID's key; -1 when none. */
 long cr_claim_find(const cr_claim *claims, size_t n, const char *id);
 
 typedef enum cr_decision_kind {

@@ -184,44 +184,49 @@ bool cr_claim_key(const char *id, char *out, size_t n)
     return true;
 }
 
+int cr_claim_order(const void *a, const void *b)
+{
+    const cr_claim *x = a, *y = b;
+    int c = strcmp(x->key ? x->key : "", y->key ? y->key : "");
+    return c ? c : strcmp(x->claim_id ? x->claim_id : "", y->claim_id ? y->claim_id : "");
+}
+
+/* strcmp of claim C's key (its id's, when it has none) with KEY */
+static int key_cmp(const cr_claim *c, const char *key)
+{
+    return c->key ? strcmp(c->key, key) : cr_claim_id_cmp(c->claim_id, key);
+}
+
 long cr_claim_find(const cr_claim *claims, size_t n, const char *id)
 {
     size_t lo = 0, hi = n;
     char key[256];
     if (!id || !cr_claim_key(id, key, sizeof key))
         return -1;
+    /* the first of equal keys: a claim entered twice resolves the same
+     * way whichever of the night's claims lie around it */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = claims[mid].key ? strcmp(claims[mid].key, key)
-                                : cr_claim_id_cmp(claims[mid].claim_id, key);
-        if (c == 0)
-            return (long)mid;
-        if (c < 0)
+        if (key_cmp(&claims[mid], key) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return -1;
+    return lo < n && key_cmp(&claims[lo], key) == 0 ? (long)lo : -1;
 }
 
 /* --- matching ------------------------------------------------------------ */
 
-typedef struct keyed {
-    const char *key;
-    size_t idx;
-} keyed;
-
-static int keyed_cmp(const void *a, const void *b)
+int cr_keyed_cmp(const void *a, const void *b)
 {
-    const keyed *x = a, *y = b;
+    const cr_keyed *x = a, *y = b;
     int c = strcmp(x->key, y->key);
     if (c)
         return c;
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-/* Finds the first entry with KEY in sorted K[0..N), or N. */
-static size_t keyed_find(const keyed *k, size_t n, const char *key)
+size_t cr_keyed_find(const cr_keyed *k, size_t n, const char *key)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -247,7 +252,7 @@ static void event_source(const cr_event *e, char *buf, size_t n)
 /* Assigns events with a tracking number to the claim another event with
  * that tracking number has; a tracking number seen on two claims is
  * ambiguous and assigns nothing. */
-static void match_by_tracking(cr_event *ev, size_t n, keyed *byt, size_t nt, bool received_only)
+static void match_by_tracking(cr_event *ev, size_t n, cr_keyed *byt, size_t nt, bool received_only)
 {
     (void)received_only;
     size_t i = 0;
@@ -299,7 +304,7 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
                        cr_time_t as_of, cr_excs *excs)
 {
     cr_err rc = CR_ENOMEM;
-    keyed *byt = NULL, *bys = NULL;
+    cr_keyed *byt = NULL, *bys = NULL;
     const cr_event **order = NULL;
     size_t nt = 0, ns = 0, no = 0;
     char src[160];
@@ -339,16 +344,16 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
     }
     for (size_t i = 0; i < n; i++)
         if (ev[i].at <= as_of && !ev[i].duplicate && ev[i].tracking)
-            byt[nt++] = (keyed){ev[i].tracking, i};
-    qsort(byt, nt, sizeof *byt, keyed_cmp);
+            byt[nt++] = (cr_keyed){ev[i].tracking, i};
+    qsort(byt, nt, sizeof *byt, cr_keyed_cmp);
     /* 2. by another event with the same tracking number */
     match_by_tracking(ev, n, byt, nt, false);
 
     /* 3. received events by serial: the one active claim with that serial */
     for (size_t i = 0; i < nclaims; i++)
         if (claims[i].active && !claims[i].invalid && claims[i].norm_sn[0])
-            bys[ns++] = (keyed){claims[i].norm_sn, i};
-    qsort(bys, ns, sizeof *bys, keyed_cmp);
+            bys[ns++] = (cr_keyed){claims[i].norm_sn, i};
+    qsort(bys, ns, sizeof *bys, cr_keyed_cmp);
     for (size_t i = 0; i < n; i++) {
         if (ev[i].at > as_of || ev[i].duplicate || ev[i].claim >= 0 || ev[i].kind != CR_EV_RECEIVED)
             continue;
@@ -356,7 +361,7 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
         cr_serial_normalize(ev[i].serial, sn, sizeof sn);
         if (!sn[0])
             continue;
-        size_t f = keyed_find(bys, ns, sn);
+        size_t f = cr_keyed_find(bys, ns, sn);
         if (f < ns && (f + 1 >= ns || strcmp(bys[f + 1].key, sn) != 0))
             ev[i].claim = (int)bys[f].idx;
     }

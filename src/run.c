@@ -177,12 +177,6 @@ static cr_action *new_action(night *n)
 #define META_STAMP "claims_stamp"
 #define META_BACKFILL "backfilled"
 
-static int claim_key_cmp(const void *a, const void *b)
-{
-    const cr_claim *x = a, *y = b;
-    return strcmp(x->key ? x->key : "", y->key ? y->key : "");
-}
-
 /* Whether this night may look only at what can have changed: a forward
  * run (as-of not before the last one) with the same configuration, over
  * a state with its lookup indexes, and a claim database that only grew.
@@ -330,7 +324,7 @@ static cr_err subset_claims(night *n, claims_job *cj)
     if (cj->n)
         memcpy(n->claims + cj->nfresh, cj->claims, cj->n * sizeof *cj->claims);
     n->nclaims = nc;
-    qsort(n->claims, n->nclaims, sizeof *n->claims, claim_key_cmp);
+    qsort(n->claims, n->nclaims, sizeof *n->claims, cr_claim_order);
     size_t nfresh = cj->nfresh;
     free(cj->fresh);
     free(cj->claims);

@@ -7,17 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct byref {
-    const char *ref;
-    size_t idx;
-} byref;
-
-static int byref_cmp(const void *a, const void *b)
-{
-    const byref *x = a, *y = b;
-    return strcmp(x->ref, y->ref);
-}
-
 static int text_cmp(const char *a, const char *b)
 {
     return strcmp(a ? a : "", b ? b : "");
@@ -101,7 +90,7 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
                  cr_payview *pay, const cr_policy *policy, cr_time_t as_of, cr_excs *excs)
 {
     cr_err rc = CR_ENOMEM;
-    byref *refs = NULL;
+    cr_keyed *refs = NULL;
     cr_srow **order = NULL;
     bool *seen_capture = NULL;
     size_t nref = 0, no = 0;
@@ -114,8 +103,8 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
         goto cleanup;
     for (size_t i = 0; i < nclaims; i++)
         if (claims[i].preauth_ref && *claims[i].preauth_ref)
-            refs[nref++] = (byref){claims[i].preauth_ref, i};
-    qsort(refs, nref, sizeof *refs, byref_cmp);
+            refs[nref++] = (cr_keyed){claims[i].preauth_ref, i};
+    qsort(refs, nref, sizeof *refs, cr_keyed_cmp);
     for (size_t i = 0; i < nclaims; i++) {
         pay[i].confirmed_row = 0;
         pay[i].confirmed_at = CR_TIME_NONE;
@@ -129,10 +118,11 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
         if (r->booked_at > as_of)
             continue;
         if (r->psp_ref) {
-            byref key = {r->psp_ref, 0};
-            byref *f = bsearch(&key, refs, nref, sizeof *refs, byref_cmp);
-            if (f)
-                r->claim = (int)f->idx;
+            /* the first claim with the reference: the same claim whichever
+             * others a night holds */
+            size_t f = cr_keyed_find(refs, nref, r->psp_ref);
+            if (f < nref && strcmp(refs[f].key, r->psp_ref) == 0)
+                r->claim = (int)refs[f].idx;
         }
         if (r->claim < 0 && r->merchant_ref) {
             long c = cr_claim_find(claims, nclaims, r->merchant_ref);

@@ -2185,12 +2185,6 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     " product_value, currency, service_fee, preauth_ref, preauth_amount, card_brand, paid_at," \
     " return_days, refresh_expires_on, replacements_left, status FROM claims"
 
-static int claim_cmp(const void *a, const void *b)
-{
-    const cr_claim *x = a, *y = b;
-    return strcmp(x->key, y->key);
-}
-
 /* Appends the claims ST yields to *CL (CNT of CAP). */
 static cr_err claims_from(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st,
                           cr_claim **cl, size_t *cnt, size_t *cap)
@@ -2248,7 +2242,7 @@ static cr_err claims_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, i
         return rc;
     }
     if (cnt)
-        qsort(cl, cnt, sizeof *cl, claim_cmp);
+        qsort(cl, cnt, sizeof *cl, cr_claim_order);
     *out = cl;
     *n = cnt;
     return CR_OK;

@@ -402,6 +402,35 @@ TEST(rules_serial_near_match)
     CHECK(!cr_serial_near_match("AB8CD", "ABBCD"));                /* B/8 is not in the list */
 }
 
+/* A claim entered twice (ids that differ only in case or spaces share a
+ * key): the night's claim order puts them by exact id, and a lookup by
+ * either id finds the first, whichever claims surround them. */
+TEST(rules_claim_find_first_of_equal_keys)
+{
+    static const char *const ids[] = {"CE-3", "ce-1 ", "CE-0", "CE-1", "CE-2", " Ce-1"};
+    char keys[6][16];
+    cr_claim all[6];
+    memset(all, 0, sizeof all);
+    for (int i = 0; i < 6; i++) {
+        all[i].claim_id = ids[i];
+        CHECK(cr_claim_key(ids[i], keys[i], sizeof keys[i]));
+        all[i].key = keys[i];
+    }
+    qsort(all, 6, sizeof *all, cr_claim_order);
+    CHECK_STR(all[1].claim_id, " Ce-1");   /* the three ce-1 by exact id */
+    CHECK_STR(all[2].claim_id, "CE-1");
+    CHECK_STR(all[3].claim_id, "ce-1 ");
+    /* every window of the sorted claims that holds all three finds the first */
+    for (size_t lo = 0; lo <= 1; lo++)
+        for (size_t hi = 4; hi <= 6; hi++) {
+            long f = cr_claim_find(all + lo, hi - lo, "CE-1");
+            CHECK_INT(f, (long)(1 - lo));
+            CHECK_INT(cr_claim_find(all + lo, hi - lo, "ce-1 "), f);
+        }
+    CHECK_INT(cr_claim_find(all, 6, "CE-9"), -1);
+    CHECK_INT(cr_claim_find(all, 6, "CE-3"), 5);
+}
+
 /* --- matching receipts to claims ---------------------------------------- */
 
 /* Three active claims sorted by id, with different serials. */

@@ -162,6 +162,23 @@ TEST(settle_capture_confirmed)
     sfx_close(&f);
 }
 
+/* Two claims with the same hold reference (a registration entered twice):
+ * a row with it goes to the first of them in the night's claim order, the
+ * same claim whichever other claims a night holds (an incremental night
+ * holds fewer). */
+TEST(settle_shared_hold_reference_goes_to_the_first_claim)
+{
+    for (int shared = B; shared <= C; shared++) {
+        sfx f;
+        sfx_open(&f);
+        f.cl[shared].preauth_ref = "PSP-A";
+        row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T09:00:00Z", NULL);
+        settle(&f);
+        CHECK_INT(f.rows[0].claim, A);
+        sfx_close(&f);
+    }
+}
+
 /* "capture | capture issued, and an earlier capture row already seen |
  * DUPLICATE_CAPTURE"; the first row confirms. */
 TEST(settle_duplicate_capture)
