@@ -132,11 +132,18 @@ cr_err cr_store_action_mark_written(cr_store *s, int64_t action_id, const char *
 cr_err cr_store_actions_all_written(cr_store *s);
 
 /* --- decisions (recorded when a claim's decision changes) --- */
+/* A claim's decision against its recorded actions (claim_state.action_match). */
+typedef enum {
+    CR_MATCH_NONE = 0,         /* no action, or not a decision that has one */
+    CR_MATCH_ISSUED = 1,       /* the decision is one of its actions (issued now or before) */
+    CR_MATCH_CONFLICT = 2,     /* the decision contradicts one (ACTION_CONFLICT) */
+} cr_action_match;
 /* A claim's latest recorded decision, as a hash of its fields. */
 typedef struct cr_dhash {
     const char *claim_id;
     uint64_t hash;             /* of the decision: kind, reason, state, detail */
     uint64_t row_hash;         /* of the whole claim_state row */
+    cr_action_match action_match;
 } cr_dhash;
 /* Loads every claim's latest hashes, sorted by claim id (strcmp). */
 cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size_t *n);
@@ -161,6 +168,7 @@ typedef struct cr_cstate {
     const char *currency, *card_brand;
     cr_time_t deadline, shipped_at, hold_expires, arrived_at;
     uint64_t fp;               /* fingerprint of the claim row it was decided from */
+    cr_action_match action_match;
     bool exists;               /* a row of the claim is recorded (put updates it) */
 } cr_cstate;
 cr_err cr_store_cstate_put(cr_store *s, const cr_cstate *c);

@@ -120,6 +120,11 @@ typedef struct night {
     cr_dhash *dh;              /* latest decision hash per claim, by claim id */
     size_t ndh;
     bool *dh_seen;             /* per dh: its claim was decided this night */
+    struct {                   /* claims per cr_action_match: */
+        int64_t now;           /* decided this night */
+        int64_t before;        /* the same claims when last decided */
+        int64_t total;         /* every claim (the decided ones and, incremental, the others) */
+    } matched[3];
     bool incremental;          /* only the subset of claims that can have changed */
     cr_claimsdb *cdb;
     int64_t claims_rowid;      /* the claim database's highest rowid seen */
@@ -176,19 +181,23 @@ static cr_action *new_action(night *n)
 #define META_INDEXED "indexed"
 #define META_STAMP "claims_stamp"
 #define META_BACKFILL "backfilled"
+#define META_MATCHED "matched_total"
+#define META_CONFLICTS "conflicts_total"
+#define N_META 7
 
 /* Whether this night may look only at what can have changed: a forward
  * run (as-of not before the last one) with the same configuration, over
  * a state with its lookup indexes, and a claim database that only grew.
  * Anything else, or --full, reads everything. */
-static bool can_increment(night *n, cr_claimsdb *cdb, int64_t meta[5])
+static bool can_increment(night *n, cr_claimsdb *cdb, int64_t meta[N_META])
 {
-    static const char *const keys[] = {META_AS_OF, META_EVENT, META_ROW, META_CLAIMS, META_STAMP};
+    static const char *const keys[N_META] = {META_AS_OF,  META_EVENT,   META_ROW,      META_CLAIMS,
+                                             META_STAMP, META_MATCHED, META_CONFLICTS};
     int64_t cfg_hash = 0, indexed = 0, max_rowid = 0, backfilled = 0;
     bool found;
     if (n->o->full)
         return false;
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < N_META; i++)
         if (cr_store_meta_get(n->st, keys[i], &meta[i], &found) != CR_OK || !found)
             return false;
     if (cr_store_meta_get(n->st, META_CONFIG, &cfg_hash, &found) != CR_OK || !found ||
@@ -250,7 +259,7 @@ static void claims_job_release(claims_job *j)
  * claims, events and rows that new rows touch (cr_store_subset_begin).  The
  * new claims are read here, into CJ; the ids of the others are left in CJ
  * for claims_read. */
-static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[5], claims_job *cj,
+static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[N_META], claims_job *cj,
                           bool *everything)
 {
     cr_err rc;
@@ -447,9 +456,10 @@ static cr_exc *claim_exc(night *n, cr_code code, const cr_claim *c)
 }
 
 /* Applies "actions are final" to claim I's decision: a new action, a
- * previously issued one, or ACTION_CONFLICT. */
-static cr_err act(night *n, size_t i, const cr_decision *d)
+ * previously issued one, or ACTION_CONFLICT; *MATCH says which. */
+static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *match)
 {
+    *match = CR_MATCH_NONE;
     const cr_claim *c = &n->claims[i];
     cr_exc *x;
     char t[32];
@@ -463,6 +473,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d)
                 /* the same action, or one issued after this (earlier) as-of date:
                  * a backfill does not second-guess what later nights did */
                 n->stats.previously_issued++;
+                *match = CR_MATCH_ISSUED;
             } else if ((x = claim_exc(n, CR_X_ACTION_CONFLICT, c))) {
                 cr_format_utc(a->issued_at, t, sizeof t);
                 snprintf(x->detail, sizeof x->detail,
@@ -472,6 +483,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d)
                                                            : "collect the default cost");
                 snprintf(x->reference, sizeof x->reference, "%s", c->preauth_ref ? c->preauth_ref : "");
                 n->stats.conflicts++;
+                *match = CR_MATCH_CONFLICT;
             }
             return CR_OK;
         }
@@ -489,6 +501,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d)
         a->issued_at = n->D;
         a->file_name = n->pay_name;
         n->newpay_of[i] = (long)(n->nnew - 1);
+        *match = CR_MATCH_ISSUED;
         if (d->kind == CR_D_CAPTURE) {
             n->stats.captures++;
             if (d->hold_expires != CR_TIME_NONE && n->D > d->hold_expires &&
@@ -509,6 +522,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d)
             const cr_action *a = &n->actions[n->ful_of[i]];
             if (d->kind == CR_D_SHIP || a->issued_at > n->D) {
                 n->stats.previously_issued++;
+                *match = CR_MATCH_ISSUED;
             } else if ((x = claim_exc(n, CR_X_ACTION_CONFLICT, c))) {
                 cr_format_utc(a->issued_at, t, sizeof t);
                 snprintf(x->detail, sizeof x->detail,
@@ -516,6 +530,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d)
                          "non-conforming (%s)",
                          (long long)a->run_id, t, d->reason ? d->reason : "");
                 n->stats.conflicts++;
+                *match = CR_MATCH_CONFLICT;
             }
             return CR_OK;
         }
@@ -537,6 +552,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d)
         a->received_sn = d->checkin ? d->checkin->serial : NULL;
         a->received_at = d->checkin_at;
         n->stats.ships++;
+        *match = CR_MATCH_ISSUED;
     }
     return CR_OK;
 }
@@ -575,7 +591,7 @@ static uint64_t cstate_hash(const cr_cstate *c)
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         h = fnv_text(h, t[i]);
     int64_t v[] = {c->active, c->wake_at, c->reminder, c->amount, c->deadline,
-                   c->shipped_at, c->hold_expires, c->arrived_at, (int64_t)c->fp};
+                   c->shipped_at, c->hold_expires, c->arrived_at, (int64_t)c->fp, c->action_match};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         h = fnv_num(h, v[i]);
     return h;
@@ -825,10 +841,14 @@ static cr_err rec_finish(recorder *r)
 
 /* Records claim I's decision when it changed, and its state row when that
  * changed (through the decision writer). */
-static cr_err record_claim(night *n, size_t i, const cr_decision *d, bool issued_now)
+static cr_err record_claim(night *n, size_t i, const cr_decision *d, bool issued_now,
+                           cr_action_match match)
 {
     const cr_claim *c = &n->claims[i];
     const cr_dhash *last = last_hashes(n, c->claim_id);
+    n->matched[match].now++;
+    if (last)
+        n->matched[last->action_match].before++;
     uint64_t h = decision_hash(d);
     bool decision = (d->kind != CR_D_NONE || d->detail[0]) && (!last || last->hash != h);
     cr_cstate cs = {
@@ -839,7 +859,7 @@ static cr_err record_claim(night *n, size_t i, const cr_decision *d, bool issued
         .amount = c->premium ? c->preauth_amount : 0, .currency = c->currency,
         .card_brand = c->card_brand, .deadline = d->deadline, .shipped_at = d->shipped_at,
         .hold_expires = d->hold_expires, .arrived_at = d->arrival, .fp = c->fp,
-        .exists = last != NULL,
+        .action_match = match, .exists = last != NULL,
     };
     cs.row_hash = cstate_hash(&cs);
     bool state = !last || last->row_hash != cs.row_hash;
@@ -899,14 +919,15 @@ static cr_err decide_all(night *n)
         cr_decision d;
         size_t before = n->nnew;
         cr_decide(&rctx, &n->claims[i], byclaim + start[i], start[i + 1] - start[i], &d, &n->excs);
-        if ((rc = act(n, i, &d)) != CR_OK ||
+        cr_action_match match;
+        if ((rc = act(n, i, &d, &match)) != CR_OK ||
             (rc = report_row(n, i, &d, n->nnew > before ? &n->new_actions[n->nnew - 1] : NULL)) !=
                 CR_OK)
             goto cleanup;
         if (d.kind == CR_D_PENDING)
             n->stats.pending++;
         bool issued_now = n->nnew > before && strcmp(n->new_actions[n->nnew - 1].kind, "payment") == 0;
-        if ((rc = record_claim(n, i, &d, issued_now)) != CR_OK)
+        if ((rc = record_claim(n, i, &d, issued_now, match)) != CR_OK)
             goto cleanup;
     }
     if (n->excs.oom)
@@ -1399,16 +1420,34 @@ static cr_err pending_outside(void *ud, const cr_cstate *c)
     return (!r->claim_id || (c->state && !r->state)) ? cr_error(CR_ENOMEM, "out of memory") : CR_OK;
 }
 
-/* The Pending rows of the claims outside the subset, after those decided. */
+/* Pending rows in the order of their claims (cr_claim_order) */
+static int pending_order(const void *a, const void *b)
+{
+    const cr_rep_row *x = a, *y = b;
+    int c = cr_claim_id_cmp(x->claim_id, y->claim_id);
+    return c ? c : strcmp(x->claim_id, y->claim_id);
+}
+
+/* The Pending rows of the claims outside the subset merged with those
+ * decided, in claim order as a night over everything lists them. */
 static cr_err pending_append(night *n)
 {
-    for (size_t i = 0; i < n->pending_out.n; i++) {
-        cr_rep_row *r = cr_rep_rows_add(&n->pending);
-        if (!r)
-            return cr_error(CR_ENOMEM, "out of memory");
-        *r = n->pending_out.items[i];
-    }
-    cr_rep_rows_release(&n->pending_out);
+    cr_rep_rows *in = &n->pending, *out = &n->pending_out;
+    if (!out->n)
+        return CR_OK;
+    cr_rep_row *m = malloc((in->n + out->n) * sizeof *m);
+    if (!m)
+        return cr_error(CR_ENOMEM, "out of memory");
+    qsort(out->items, out->n, sizeof *out->items, pending_order);
+    size_t i = 0, j = 0, k = 0;
+    while (i < in->n || j < out->n)
+        m[k++] = j >= out->n || (i < in->n && pending_order(&in->items[i], &out->items[j]) <= 0)
+                     ? in->items[i++]
+                     : out->items[j++];
+    free(in->items);
+    in->items = m;
+    in->n = in->cap = k;
+    cr_rep_rows_release(out);
     return CR_OK;
 }
 
@@ -1435,7 +1474,9 @@ static cr_err record_watermarks(night *n)
         (rc = cr_store_meta_set(n->st, META_CLAIMS, n->claims_rowid)) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_CONFIG, (int64_t)n->cfg->hash)) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_STAMP, n->claims_stamp)) != CR_OK ||
-        (rc = cr_store_meta_set(n->st, META_BACKFILL, found && prev > n->D)) != CR_OK)
+        (rc = cr_store_meta_set(n->st, META_BACKFILL, found && prev > n->D)) != CR_OK ||
+        (rc = cr_store_meta_set(n->st, META_MATCHED, n->matched[CR_MATCH_ISSUED].total)) != CR_OK ||
+        (rc = cr_store_meta_set(n->st, META_CONFLICTS, n->matched[CR_MATCH_CONFLICT].total)) != CR_OK)
         return rc;
     return CR_OK;
 }
@@ -1468,7 +1509,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     pthread_t thread, reader;
     claims_job claims = {0};
     bool incremental, reading = false;
-    int64_t meta[5];
+    int64_t meta[N_META];
     long unfinished = 0;
 
     pthread_mutex_init(&job.mu, NULL);
@@ -1552,6 +1593,16 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     rec_start(n.rec, st, n.run_id, n.D);
     if ((rc = decide_all(&n)) != CR_OK || (rc = pending_append(&n)) != CR_OK)
         goto cleanup;
+    /* "Previously issued" and "Action conflicts" count every claim whose
+     * decision is one of its earlier actions or contradicts one: an
+     * incremental night adds the claims outside its subset (unchanged since
+     * the night that decided them) */
+    for (int m = CR_MATCH_ISSUED; m <= CR_MATCH_CONFLICT; m++) {
+        int64_t outside = n.incremental ? meta[m == CR_MATCH_ISSUED ? 5 : 6] - n.matched[m].before : 0;
+        outside = outside > 0 ? outside : 0;
+        n.matched[m].total = n.matched[m].now + outside;
+        *(m == CR_MATCH_ISSUED ? &n.stats.previously_issued : &n.stats.conflicts) += outside;
+    }
     phase(o->v, "decide", &t0);
     if (in_tx) {
         /* the workbook is written on a second thread from here on (report_job;

@@ -143,6 +143,12 @@ static const char *const migrations[] = {
     "DROP INDEX IF EXISTS claim_state_sn;"
     "DROP INDEX IF EXISTS claim_state_psp;"
     "UPDATE meta SET value = 0 WHERE key = 'indexed';",
+    /* 6: whether a claim's decision is one of its recorded actions (1) or
+     * contradicts one (2), so that an incremental night can count the
+     * claims outside its subset (the Summary's "Previously issued" and
+     * "Action conflicts"); the next night reads everything (no
+     * 'matched_total' yet) and fills it in */
+    "ALTER TABLE claim_state ADD COLUMN action_match INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -166,8 +172,9 @@ static const char *const sql_text[Q_COUNT] = {
                    "accepted,rejected,ignored,detail) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
 #define CSTATE_INS "INSERT OR REPLACE INTO claim_state(claim_id,key,norm_sn,preauth_ref,active,"  \
                    "hash,row_hash,wake_at,decision,state,reminder,amount,currency,card_brand,"   \
-                   "deadline,shipped_at,hold_expires,arrived_at,fp) VALUES"
-#define CSTATE_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                   "deadline,shipped_at,hold_expires,arrived_at,fp,action_match) VALUES"
+#define CSTATE_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+#define CSTATE_COLS 20
 #define DEC_INS "INSERT OR REPLACE INTO decisions(claim_id,run_id,as_of,decision,reason,state,"   \
                 "detail) VALUES"
 #define DEC_ROW "(?,?,?,?,?,?,?)"
@@ -185,7 +192,7 @@ static const char *const sql_text[Q_COUNT] = {
      * three indexes on them are left alone (INSERT OR REPLACE rewrites all five) */
     [Q_CSTATE_UPD] = "UPDATE claim_state SET hash=?6,row_hash=?7,wake_at=?8,decision=?9,"
                      "state=?10,reminder=?11,amount=?12,currency=?13,card_brand=?14,deadline=?15,"
-                     "shipped_at=?16,hold_expires=?17,arrived_at=?18,fp=?19 WHERE claim_id=?1"
+                     "shipped_at=?16,hold_expires=?17,arrived_at=?18,fp=?19,action_match=?20 WHERE claim_id=?1"
                      " AND key IS ?2 AND norm_sn IS ?3 AND preauth_ref IS ?4 AND active IS ?5",
     [Q_DEC_ADD] = DEC_INS DEC_ROW,
     [Q_DEC_ADD8] = DEC_INS TIMES8(DEC_ROW),
@@ -1035,15 +1042,17 @@ static bool fill_dhash(cr_pool *pool, sqlite3_stmt *st, void *item)
     h->claim_id = pool_col(pool, st, 0, &oom);
     h->hash = (uint64_t)sqlite3_column_int64(st, 1);
     h->row_hash = (uint64_t)sqlite3_column_int64(st, 2);
+    int m = sqlite3_column_int(st, 3);
+    h->action_match = m == CR_MATCH_ISSUED || m == CR_MATCH_CONFLICT ? (cr_action_match)m : CR_MATCH_NONE;
     return !oom;
 }
 
 cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size_t *n)
 {
     sqlite3_stmt *st = prepare(
-        s, s->subset ? "SELECT claim_id, hash, row_hash FROM claim_state WHERE claim_id IN"
+        s, s->subset ? "SELECT claim_id, hash, row_hash, action_match FROM claim_state WHERE claim_id IN"
                        " (SELECT claim_id FROM temp.sub_claims) ORDER BY claim_id"
-                     : "SELECT claim_id, hash, row_hash FROM claim_state ORDER BY claim_id");
+                     : "SELECT claim_id, hash, row_hash, action_match FROM claim_state ORDER BY claim_id");
     return load_rows(s, st, pool, sizeof **out, fill_dhash, "load decisions", out, n);
 }
 
@@ -1089,7 +1098,7 @@ cr_err cr_store_decisions_record(cr_store *s, int64_t run_id, cr_time_t as_of,
     return rc;
 }
 
-/* Binds C to ?B+1..?B+19. */
+/* Binds C to ?B+1..?B+CSTATE_COLS. */
 static void bind_cstate(sqlite3_stmt *st, int b, const cr_cstate *c)
 {
     bind_text(st, b + 1, c->claim_id);
@@ -1111,6 +1120,7 @@ static void bind_cstate(sqlite3_stmt *st, int b, const cr_cstate *c)
     bind_time(st, b + 17, c->hold_expires);
     bind_time(st, b + 18, c->arrived_at);
     sqlite3_bind_int64(st, b + 19, (int64_t)c->fp);
+    sqlite3_bind_int(st, b + 20, (int)c->action_match);
 }
 
 cr_err cr_store_cstate_put(cr_store *s, const cr_cstate *c)
@@ -1151,7 +1161,7 @@ cr_err cr_store_cstates_put(cr_store *s, const cr_cstate *const *c, size_t n)
         if (!st)
             return CR_EIO;
         for (int r = 0; r < MULTI_ROWS; r++)
-            bind_cstate(st, 19 * r, fresh[r]);
+            bind_cstate(st, CSTATE_COLS * r, fresh[r]);
         if (sqlite3_step(st) != SQLITE_DONE)
             return db_error(s->db, "record claims' states");
         nf = 0;

@@ -77,3 +77,17 @@ xlsx() {
         fail "$name" "$(echo "$res" | grep -v '^ok ' | head -5 | tr '\n' ' ')"
     fi
 }
+
+# cells_of WORKBOOK - every cell of every sheet, a line per row, but the
+# time it was generated
+cells_of() {
+    "$PY" -c '
+import openpyxl, sys
+wb = openpyxl.load_workbook(sys.argv[1], read_only=True)
+for ws in wb.worksheets:
+    for row in ws.iter_rows(values_only=True):
+        if row and row[0] == "Generated at":
+            continue
+        print(ws.title, row)
+' "$1"
+}

@@ -16,10 +16,10 @@ rows_of() { # ENV: every action row and every exception, sorted
         "select claim_id, key, coalesce(norm_sn,''), coalesce(preauth_ref,''), decision, coalesce(state,''), coalesce(wake_at,''), row_hash from claim_state order by claim_id"
 }
 
-compare() { # NAME INCR FULL
+compare() { # NAME INCR FULL: the state, the action files and the last workbook
     local a b
-    a=$(rows_of "$2")
-    b=$(rows_of "$3")
+    a=$(rows_of "$2"; cells_of "$(ls -t "$2"/reports/carerecon_*.xlsx | head -1)" | grep -v "^Summary ('Run',")
+    b=$(rows_of "$3"; cells_of "$(ls -t "$3"/reports/carerecon_*.xlsx | head -1)" | grep -v "^Summary ('Run',")
     if [ "$a" = "$b" ]; then ok "$1"; else
         fail "$1" "$(diff <(echo "$b") <(echo "$a") | head -6 | tr '\n' ' ')"
     fi

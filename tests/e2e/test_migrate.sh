@@ -2,7 +2,8 @@
 # Schema migrations on a state database an older carerecon left.
 # (Migration 3: the `unwritten` list and CHECKs without IN lists; 4: the
 # rows dated after the last as-of in events_later / settlements_later; 5:
-# the claim_state lookup indexes rebuilt covering by the next night.)
+# the claim_state lookup indexes rebuilt covering by the next night; 6:
+# claim_state.action_match, filled in by the next night.)
 #
 # data/state_v2_killed.sql: the state at schema 2 (before the `unwritten`
 # list) of the fixture night 2026-11-20, killed right after its decision
@@ -28,7 +29,8 @@ nact=$(q "$E" "select count(*) || ' ' || sum(confirmed_row is not null) from act
 # a lookup opens the state and migrates it; the action is still unwritten
 cr claim --config "$CFG" CE2611-000101
 expect_rc lookup_after_migration 0
-expect_eq migrated_to_5 "$(q "$E" "pragma user_version")" 5
+expect_eq migrated_to_6 "$(q "$E" "pragma user_version")" 6
+expect_eq action_match_added "$(q "$E" "select count(*) from pragma_table_info('claim_state') where name = 'action_match'")" 1
 # migration 4: rows dated after the last as-of are listed, the date indexes gone
 expect_eq events_later_listed "$(q "$E" "select count(*) from events_later")" \
     "$(q "$E" "select count(*) from events where at > (select value from meta where key = 'last_as_of')")"
@@ -70,6 +72,12 @@ expect_eq nothing_left_unwritten "$(q "$E" "select count(*) from unwritten")" 0
 expect_eq state_indexes_rebuilt_covering \
     "$(q "$E" "select sql like '%(key, norm_sn)%' from sqlite_master where name = 'claim_state_key'")" 1
 expect_eq next_nights_incremental "$(q "$E" "select value from meta where key = 'indexed'")" 1
+# migration 6: the night over everything counted the claims whose decision
+# is one of their actions, or contradicts one
+expect_eq action_match_counted "$(q "$E" "select (select value from meta where key = 'matched_total') || ' ' ||
+    (select value from meta where key = 'conflicts_total')")" \
+    "$(q "$E" "select sum(action_match = 1) || ' ' || sum(action_match = 2) from claim_state")"
+check action_match_filled test "$(q "$E" "select count(*) from claim_state where action_match = 1")" -gt 0
 A=$E/reports/actions
 expect_eq run1_actions_in_run2_file \
     "$(q "$E" "select count(*) from actions where run_id = 1 and file_name in ('payment_actions_20261121_run2.csv', 'fulfillment_20261121_run2.csv')")" 16

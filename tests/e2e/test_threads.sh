@@ -24,17 +24,6 @@ state_of() { # ENV: action rows, exceptions, decisions, claim states, rejects, f
          select event_id, file_id, line, coalesce(claim_key,''), at from events order by event_id;
          select row_id, file_id, line, coalesce(merchant_key,''), amount, booked_at from settlements order by row_id;"
 }
-cells_of() { # WORKBOOK: every cell of every sheet but the time it was generated
-    "$PY" -c '
-import openpyxl, sys
-wb = openpyxl.load_workbook(sys.argv[1], read_only=True)
-for ws in wb.worksheets:
-    for row in ws.iter_rows(values_only=True):
-        if row and row[0] == "Generated at":
-            continue
-        print(ws.title, row)
-' "$1"
-}
 same() { # NAME A B
     if [ "$2" = "$3" ]; then ok "$1"; else
         fail "$1" "$(diff <(echo "$2") <(echo "$3") | head -6 | tr '\n' ' ')"
