@@ -126,6 +126,7 @@ typedef struct night {
         int64_t total;         /* every claim (the decided ones and, incremental, the others) */
     } matched[3];
     bool incremental;          /* only the subset of claims that can have changed */
+    bool backfill;             /* the as-of is before the last run's */
     cr_claimsdb *cdb;
     int64_t claims_rowid;      /* the claim database's highest rowid seen */
     int64_t claims_stamp;      /* its file's look (cr_claimsdb_stamp) before any claim was read */
@@ -1048,7 +1049,9 @@ static cr_err record_exceptions(night *n)
         if (is_new)
             n->stats.exceptions_new++;
     }
-    if (rc == CR_OK)
+    /* a backfill cannot tell whether what a later night saw still holds:
+     * the next night, which reads everything, resolves what it no longer sees */
+    if (rc == CR_OK && !n->backfill)
         rc = cr_store_exc_resolve_unseen(n->st, n->run_id, n->D, &n->stats.exceptions_resolved);
     return rc;
 }
@@ -1541,6 +1544,10 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     n.claims_stamp = cr_claimsdb_stamp(cdb);
     if (!cr_claimsdb_max_rowid(cdb, &n.claims_rowid))
         n.claims_rowid = 0;
+    int64_t last_as_of = 0;
+    bool found_as_of = false;
+    n.backfill = cr_store_meta_get(st, META_AS_OF, &last_as_of, &found_as_of) == CR_OK && found_as_of &&
+                 last_as_of > n.D;
     incremental = can_increment(&n, cdb, meta);
     claims.cfg = cfg;
     claims.cdb = cdb;

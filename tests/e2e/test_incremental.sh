@@ -133,6 +133,7 @@ for e in "$I" "$F"; do
 done
 sleep 1.1 # a file is taken once it has settled for a second
 nights 2026-11-20
+compare backfill_night_equals_full "$I" "$F"
 "$BIN" run --config "$I/config/carerecon.yaml" --as-of 2026-11-23 --verbose 2>"$ERR" >/dev/null
 "$BIN" run --config "$F/config/carerecon.yaml" --as-of 2026-11-23 --quiet --full 2>/dev/null
 check backfill_next_night_over_everything grep -q "the last run was a backfill of an earlier date" "$ERR"
@@ -141,7 +142,29 @@ expect_eq backfill_late_checkin_decided "$(q "$I" "select decision from claim_st
 nights 2026-11-24
 compare after_backfill_incremental_equals_full "$I" "$F"
 "$BIN" run --config "$I/config/carerecon.yaml" --as-of 2026-11-25 --verbose 2>"$ERR" >/dev/null
+"$BIN" run --config "$F/config/carerecon.yaml" --as-of 2026-11-25 --quiet --full 2>/dev/null
 check after_backfill_incremental_again grep -q "incremental night" "$ERR"
+# a second backfill: CE2611-000117 has waited for its check-in since
+# 2026-11-23 (AWAITING_CHECKIN; the incremental nights since did not look
+# at it again), and a late export brings that check-in, dated 2026-11-23.
+# The rerun of 2026-11-24 no longer raises it, but cannot tell whether the
+# later night's view still holds: it resolves nothing, as a full history
+# would not (its last sighting is 2026-11-25); the next night does
+for e in "$I" "$F"; do
+    printf '\xef\xbb\xbfService Center Check-in Export\nGenerated 2026-11-26 01:00\n%s\n%s\n' \
+        "RMA No,Tracking No,Checked In,Serial No,Battery Returned (Y/N),Genuine (Y/N),Technician,Notes" \
+        "CE2611-000117,1Z9R4E819037499991,2026-11-23T10:00:00-05:00,1581F7K2C24E0H8,Y,Y,J. Ortiz,late" \
+        >"$e/fixtures/inbox/receipts/depot_20261123_late.csv"
+done
+sleep 1.1
+awaiting="select status from exceptions where code = 'AWAITING_CHECKIN' and claim_id = 'CE2611-000117'"
+expect_eq second_backfill_was_waiting "$(q "$I" "$awaiting")" open
+nights 2026-11-24
+compare second_backfill_equals_full "$I" "$F"
+expect_eq second_backfill_resolves_nothing "$(q "$I" "$awaiting")" open
+nights 2026-11-26
+compare after_second_backfill_equals_full "$I" "$F"
+expect_eq after_second_backfill_resolved "$(q "$I" "$awaiting")" resolved
 
 # a generated business: 3,000 claims over 60 days, then 300 new rows
 if [ -x "$GEN" ]; then
