@@ -1441,7 +1441,12 @@ static cr_err pending_append(night *n)
     cr_rep_row *m = malloc((in->n + out->n) * sizeof *m);
     if (!m)
         return cr_error(CR_ENOMEM, "out of memory");
-    qsort(out->items, out->n, sizeof *out->items, pending_order);
+    /* read in id order, which is claim order unless ids differ in case */
+    for (size_t x = 1; x < out->n; x++)
+        if (pending_order(&out->items[x - 1], &out->items[x]) > 0) {
+            qsort(out->items, out->n, sizeof *out->items, pending_order);
+            break;
+        }
     size_t i = 0, j = 0, k = 0;
     while (i < in->n || j < out->n)
         m[k++] = j >= out->n || (i < in->n && pending_order(&in->items[i], &out->items[j]) <= 0)

@@ -97,6 +97,16 @@ compare late_claim_incremental_equals_full "$I" "$F"
 expect_eq late_claim_receipt_matched "$(q "$I" "select arrived_at is not null from claim_state
     where claim_id = 'CE2611-000199'")" 1
 
+# a claim whose id differs from another's only in case and spaces: it sorts
+# after every upper-case id but lists with its twin in claim order, also
+# when a later night lists it from its recorded state (outside the subset)
+for e in "$I" "$F"; do
+    sqlite3 "$e/fixtures/claims.db" "insert into claims select 'ce2611-000115 ', plan, region,
+        product_model, '9ZZZ1234567', battery_registered, product_value, currency, service_fee,
+        '8931180116647777', preauth_amount, card_brand, paid_at, return_days,
+        refresh_expires_on, replacements_left, status from claims where claim_id = 'CE2611-000115'"
+done
+nights 2026-11-27
 # a pending claim deleted from the claim database (a registration entered
 # twice, say): the next night looks at every claim and forgets its state,
 # so no later night lists it as pending or wakes it
