@@ -157,6 +157,9 @@ size_t cr_keyed_find(const cr_keyed *k, size_t n, const char *key);
 /* Binary search in CLAIMS sorted by cr_claim_order: the first claim with
  * ID's key; -1 when none. */
 long cr_claim_find(const cr_claim *claims, size_t n, const char *id);
+/* The claim whose claim_id is exactly ID (what the state records of it:
+ * its actions, decisions), in CLAIMS sorted by cr_claim_order; -1 when none. */
+long cr_claim_find_exact(const cr_claim *claims, size_t n, const char *id);
 
 typedef enum cr_decision_kind {
     CR_D_NONE = 0,         /* not decided (not active, not paid yet, missing preauth) */

@@ -215,6 +215,18 @@ long cr_claim_find(const cr_claim *claims, size_t n, const char *id)
     return lo < n && key_cmp(&claims[lo], key) == 0 ? (long)lo : -1;
 }
 
+long cr_claim_find_exact(const cr_claim *claims, size_t n, const char *id)
+{
+    char key[256];
+    long f = cr_claim_find(claims, n, id);
+    if (f < 0 || !cr_claim_key(id, key, sizeof key))
+        return -1;
+    for (size_t i = (size_t)f; i < n && key_cmp(&claims[i], key) == 0; i++)
+        if (claims[i].claim_id && strcmp(claims[i].claim_id, id) == 0)
+            return (long)i;
+    return -1;
+}
+
 /* --- matching ------------------------------------------------------------ */
 
 int cr_keyed_cmp(const void *a, const void *b)

@@ -309,7 +309,7 @@ static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[N_META]
     cr_debug(n->o->v, "the subset closed over on %d connection%s", conns, conns > 1 ? "s" : "");
     /* the subset's known claims: those not just read as new */
     for (size_t i = 0; i < nids; i++)
-        if (cr_claim_find(cj->fresh, cj->nfresh, ids[i]) < 0)
+        if (cr_claim_find_exact(cj->fresh, cj->nfresh, ids[i]) < 0)
             ids[k++] = ids[i];
     cj->by_id = true;
     cj->ids = ids;
@@ -440,7 +440,7 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
     for (size_t i = 0; i < n->nclaims; i++)
         n->pay_of[i] = n->ful_of[i] = n->newpay_of[i] = -1;
     for (size_t i = 0; i < n->nactions; i++) {
-        long c = cr_claim_find(n->claims, n->nclaims, n->actions[i].claim_id);
+        long c = cr_claim_find_exact(n->claims, n->nclaims, n->actions[i].claim_id);
         if (c < 0)
             continue;
         if (strcmp(n->actions[i].kind, "payment") == 0)
@@ -646,7 +646,7 @@ static cr_time_t wake_of(const night *n, size_t i, const cr_decision *d, bool is
         if (c->paid_at != CR_TIME_NONE && c->paid_at > D && !c->invalid)
             WAKE_AT(c->paid_at); /* not paid yet: decided once paid */
         else
-            WAKE_AT(D + day);    /* unreadable or missing a hold: looked at every night */
+            WAKE_AT(D + 1);      /* unreadable or missing a hold: looked at by every later night */
         return w;
     }
     if (!c->premium)

@@ -176,6 +176,40 @@ nights 2026-11-26
 compare after_second_backfill_equals_full "$I" "$F"
 expect_eq after_second_backfill_resolved "$(q "$I" "$awaiting")" resolved
 
+# claims whose ids differ only in case (entered twice): each keeps its own
+# actions (a capture each on the first night), and a claim new in the claim
+# database whose id is an older claim's in other case leaves the older one
+# in the night; then a night at noon, which looks again at the claims
+# looked at every night (missing a hold, unreadable) as a full night does
+I=$TMP/twins
+F=$TMP/twins.full
+newenv "$I"
+cp -r "$I" "$F"
+twin() { # FROM TO SERIAL HOLD
+    for e in "$I" "$F"; do
+        sqlite3 "$e/fixtures/claims.db" "insert into claims select '$2', plan, region, product_model,
+            '$3', battery_registered, product_value, currency, service_fee, '$4', preauth_amount,
+            card_brand, paid_at, return_days, refresh_expires_on, replacements_left, status
+            from claims where claim_id = '$1'"
+    done
+}
+twin CE2611-000108 ce2611-000108 SNX108 8800000000000108
+twin CE2611-000115 ce2611-000150 SNOLD150 8800000000000150
+nights 2026-11-20
+twin CE2611-000115 CE2611-000150 SNNEW150 8800000000000151
+nights 2026-11-21 2026-11-25   # compared once the confirmation windows have passed (README)
+compare twins_incremental_equals_full "$I" "$F"
+for e in "$I" "$F"; do
+    expect_eq "twins_every_run_done_$(basename "$e")" "$(q "$e" "select count(*) from runs where status <> 'done'")" 0
+done
+expect_eq twins_own_captures "$(q "$I" "select group_concat(claim_id || ' ' || action, ', ') from
+    (select claim_id, action from actions where upper(claim_id) = 'CE2611-000108' order by claim_id)")" \
+    "CE2611-000108 capture, ce2611-000108 capture"
+xlsx twins_both_pending "$(ls -t "$I"/reports/carerecon_*.xlsx | head -1)" \
+    "find:Pending=CE2611-000150" "find:Pending=ce2611-000150"
+nights 2026-11-26T12:00:00-05:00
+compare noon_night_equals_full "$I" "$F"
+
 # a generated business: 3,000 claims over 60 days, then 300 new rows
 if [ -x "$GEN" ]; then
     G=$TMP/gen

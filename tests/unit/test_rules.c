@@ -429,6 +429,13 @@ TEST(rules_claim_find_first_of_equal_keys)
         }
     CHECK_INT(cr_claim_find(all, 6, "CE-9"), -1);
     CHECK_INT(cr_claim_find(all, 6, "CE-3"), 5);
+    /* what the state records of a claim (its actions) names it exactly */
+    CHECK_INT(cr_claim_find_exact(all, 6, " Ce-1"), 1);
+    CHECK_INT(cr_claim_find_exact(all, 6, "CE-1"), 2);
+    CHECK_INT(cr_claim_find_exact(all, 6, "ce-1 "), 3);
+    CHECK_INT(cr_claim_find_exact(all, 6, "ce-1"), -1);
+    CHECK_INT(cr_claim_find_exact(all, 6, "CE-3"), 5);
+    CHECK_INT(cr_claim_find_exact(all, 6, "CE-9"), -1);
 }
 
 /* --- matching receipts to claims ---------------------------------------- */
