@@ -636,9 +636,13 @@ static cr_time_t wake_of(const night *n, size_t i, const cr_decision *d, bool is
             w = t_;                                                                          \
     } while (0)
     /* an action waits for its confirmation whatever became of its claim
-     * since (cancelled, moved to another plan, undecidable) */
+     * since (cancelled, moved to another plan, undecidable); the claim is
+     * looked at when the window closes, confirmed or not: this night's
+     * settlement rows are applied after its claims are decided, so whether
+     * they confirm it is not known here, and a timer that depended on it
+     * would differ between a full night and an incremental one */
     const cr_action *a = n->pay_of[i] >= 0 ? &n->actions[n->pay_of[i]] : NULL;
-    if ((a || issued_now) && (!a || !a->confirmed_row))
+    if (a || issued_now)
         WAKE_AT((a ? a->issued_at : D) + (cr_time_t)p->settlement_confirm_days * day + 1);
     if (!c->active)
         return w;

@@ -197,8 +197,9 @@ twin CE2611-000108 ce2611-000108 SNX108 8800000000000108
 twin CE2611-000115 ce2611-000150 SNOLD150 8800000000000150
 nights 2026-11-20
 twin CE2611-000115 CE2611-000150 SNNEW150 8800000000000151
-nights 2026-11-21 2026-11-25   # compared once the confirmation windows have passed (README)
+nights 2026-11-21
 compare twins_incremental_equals_full "$I" "$F"
+nights 2026-11-22 2026-11-25
 for e in "$I" "$F"; do
     expect_eq "twins_every_run_done_$(basename "$e")" "$(q "$e" "select count(*) from runs where status <> 'done'")" 0
 done
