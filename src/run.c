@@ -1037,8 +1037,14 @@ static cr_err forget_gone(night *n)
     for (size_t i = 0; i < n->ndh; i++)
         if (!n->dh_seen[i])
             ids[k++] = n->dh[i].claim_id;
-    cr_info(n->o->v, "%zu claim%s no longer in the claim database (%s%s): %s state forgotten", k,
-            k == 1 ? " is" : "s are", ids[0], k > 1 ? ", ..." : "", k == 1 ? "its" : "their");
+    if (k * 10 > n->ndh)
+        /* a claim database pointed at by mistake, or restored from an old copy */
+        cr_warn("%zu of the %zu claims the state knows are not in the claim database %s: is it the"
+                " right file? Nothing is issued for them; a night with the right file decides them"
+                " again", k, n->ndh, n->cfg->claims_db);
+    else
+        cr_info(n->o->v, "%zu claim%s no longer in the claim database (%s%s): %s state forgotten", k,
+                k == 1 ? " is" : "s are", ids[0], k > 1 ? ", ..." : "", k == 1 ? "its" : "their");
     rc = cr_store_claim_state_forget(n->st, ids, k);
     free(ids);
     return rc;

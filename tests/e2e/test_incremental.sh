@@ -263,3 +263,27 @@ check wal_log_kept test -s "$W/fixtures/claims.db-wal"
 "$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-20 --verbose 2>"$ERR" >/dev/null
 check wal_night_incremental grep -q "incremental night" "$ERR"
 expect_eq wal_edit_seen "$(q "$W" "select active || ' ' || decision from claim_state where claim_id='CE2611-000112'")" "0 none"
+
+# a night against the wrong claim database (an old copy with three claims):
+# it warns that most claims are missing and issues nothing for them; the
+# next night, against the right file, looks at every claim again and
+# issues nothing twice
+M=$TMP/wrongdb
+newenv "$M"
+rm "$M"/fixtures/inbox/receipts/*_broken.csv   # a rejected file makes the exit status 65
+"$BIN" run --config "$M/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+cp "$M/fixtures/claims.db" "$M/claims.right.db"
+sqlite3 "$M/fixtures/claims.db" "delete from claims where claim_id > 'CE2611-000103'"
+cr run --config "$M/config/carerecon.yaml" --as-of 2026-11-21
+expect_rc wrong_claim_db_night_runs 0
+expect_err wrong_claim_db_warned "claims the state knows are not in the claim database"
+expect_err wrong_claim_db_asks "is it the right file?"
+actions_before=$(q "$M" "select count(*) from actions")
+cp "$M/claims.right.db" "$M/fixtures/claims.db"
+cr run --config "$M/config/carerecon.yaml" --as-of 2026-11-21 --verbose
+expect_rc right_claim_db_night_runs 0
+expect_eq right_claim_db_states_back "$(q "$M" "select count(*) from claim_state")" \
+    "$(sqlite3 -batch -noheader "$M/fixtures/claims.db" "select count(*) from claims")"
+expect_eq right_claim_db_nothing_twice "$(cat "$M"/reports/actions/payment_actions_*.csv |
+    grep -v '^idempotency_key' | cut -d, -f1 | sort | uniq -d | wc -l)" 0
+check right_claim_db_new_night_actions test "$(q "$M" "select count(*) from actions")" -ge "$actions_before"
