@@ -145,6 +145,9 @@ bool cr_claim_key(const char *id, char *out, size_t n);
  * only in case or spaces by their exact id, so that the same claims sort
  * the same way in any night that holds them all. */
 int cr_claim_order(const void *a, const void *b);
+/* The same order of two ids whose keys are not at hand (an id too long to
+ * key sorts with the empty key, as the claim database's reader keys it). */
+int cr_claim_id_order(const char *a, const char *b);
 /* An index into some array by a text key; sorted by cr_keyed_cmp (key,
  * then index), equal keys keep the order of the array they index. */
 typedef struct cr_keyed {

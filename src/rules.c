@@ -191,6 +191,18 @@ int cr_claim_order(const void *a, const void *b)
     return c ? c : strcmp(x->claim_id ? x->claim_id : "", y->claim_id ? y->claim_id : "");
 }
 
+int cr_claim_id_order(const char *a, const char *b)
+{
+    char ka[256], kb[256];
+    /* as the claim database's reader keys them: an id too long has none */
+    if (!cr_claim_key(a, ka, sizeof ka))
+        ka[0] = '\0';
+    if (!cr_claim_key(b, kb, sizeof kb))
+        kb[0] = '\0';
+    int c = strcmp(ka, kb);
+    return c ? c : strcmp(a ? a : "", b ? b : "");
+}
+
 /* strcmp of claim C's key (its id's, when it has none) with KEY */
 static int key_cmp(const cr_claim *c, const char *key)
 {

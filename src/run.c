@@ -243,6 +243,11 @@ static void *claims_read(void *p)
     claims_job *j = p;
     j->rc = j->by_id ? cr_claimsdb_load_ids(j->cdb, j->cfg, &j->pool, j->ids, j->nids, &j->claims, &j->n)
                      : cr_claimsdb_load(j->cdb, j->cfg, &j->pool, &j->claims, &j->n);
+    /* the incremental night's snapshot (load_subset) ends with its last
+     * read: a writer of the claim database waits no longer than that */
+    cr_err rc = cr_claimsdb_snapshot(j->cdb, false);
+    if (j->rc == CR_OK)
+        j->rc = rc;
     return NULL;
 }
 
@@ -388,8 +393,10 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
             free(cj->fresh);
             cj->fresh = NULL;
             cj->nfresh = 0;
+            /* one statement reads them all: one snapshot of its own */
+            if ((rc = cr_claimsdb_snapshot(n->cdb, false)) != CR_OK)
+                return rc;
             claims_read(cj);
-            cr_claimsdb_snapshot(n->cdb, false);
             cr_pool_release(&n->claims_pool);
             n->claims_pool = cj->pool;
             cj->pool = (cr_pool)CR_POOL_INIT;
@@ -439,15 +446,23 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
         return cr_error(CR_ENOMEM, "out of memory");
     for (size_t i = 0; i < n->nclaims; i++)
         n->pay_of[i] = n->ful_of[i] = n->newpay_of[i] = -1;
-    for (size_t i = 0; i < n->nactions; i++) {
-        long c = cr_claim_find_exact(n->claims, n->nclaims, n->actions[i].claim_id);
-        if (c < 0)
-            continue;
-        if (strcmp(n->actions[i].kind, "payment") == 0)
-            n->pay_of[c] = (long)i;
-        else
-            n->ful_of[c] = (long)i;
-    }
+    /* Each action belongs to the claim with exactly its id; one whose id
+     * is no longer among the claims (edited in case or spaces in the claim
+     * database) belongs to the first claim of the same key, unless that
+     * claim has its own: a claim renamed so is the same claim, and its
+     * action stays final. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n->nactions; i++) {
+            const char *id = n->actions[i].claim_id;
+            long c = cr_claim_find_exact(n->claims, n->nclaims, id);
+            if (pass == 1)
+                c = c < 0 ? cr_claim_find(n->claims, n->nclaims, id) : -1;
+            if (c < 0)
+                continue;
+            long *slot = strcmp(n->actions[i].kind, "payment") == 0 ? &n->pay_of[c] : &n->ful_of[c];
+            if (pass == 0 || *slot < 0)
+                *slot = (long)i;
+        }
     return CR_OK;
 }
 
@@ -1437,8 +1452,7 @@ static cr_err pending_outside(void *ud, const cr_cstate *c)
 static int pending_order(const void *a, const void *b)
 {
     const cr_rep_row *x = a, *y = b;
-    int c = cr_claim_id_cmp(x->claim_id, y->claim_id);
-    return c ? c : strcmp(x->claim_id, y->claim_id);
+    return cr_claim_id_order(x->claim_id, y->claim_id);
 }
 
 /* The Pending rows of the claims outside the subset merged with those

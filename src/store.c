@@ -2292,7 +2292,12 @@ cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim 
     /* a merge of the two tables in claim id order (BINARY both sides) */
     if (!(cs = prepare(s, "SELECT claim_id, fp FROM claim_state ORDER BY claim_id")))
         return CR_EIO;
-    if (sqlite3_prepare_v2(c->db, CLAIM_SELECT " ORDER BY claim_id", -1, &st, NULL) != SQLITE_OK) {
+    /* BINARY even when the claim database declares the column NOCASE (its
+     * index then does not serve; a sort does).  Ids stored as numbers still
+     * sort otherwise: the merge then sees changes and losses that are not,
+     * and the night reads everything, which is slower, never wrong. */
+    if (sqlite3_prepare_v2(c->db, CLAIM_SELECT " ORDER BY claim_id COLLATE BINARY", -1, &st, NULL) !=
+        SQLITE_OK) {
         sqlite3_finalize(cs);
         return cr_error(CR_ENOINPUT, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
     }
@@ -2365,8 +2370,11 @@ cr_err cr_claimsdb_snapshot(cr_claimsdb *c, bool begin)
     if (begin == c->snapshot)
         return CR_OK;
     if (!begin) {
-        /* a read transaction: nothing to keep or lose */
-        sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+        /* a read transaction: nothing to keep or lose, but while it is
+         * open a writer of the claim database cannot commit */
+        if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            return cr_error(CR_EIO, "claim database %s: ending the read: %s", c->path,
+                            sqlite3_errmsg(c->db));
         c->snapshot = false;
         return CR_OK;
     }

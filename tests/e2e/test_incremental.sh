@@ -287,3 +287,19 @@ expect_eq right_claim_db_states_back "$(q "$M" "select count(*) from claim_state
 expect_eq right_claim_db_nothing_twice "$(cat "$M"/reports/actions/payment_actions_*.csv |
     grep -v '^idempotency_key' | cut -d, -f1 | sort | uniq -d | wc -l)" 0
 check right_claim_db_new_night_actions test "$(q "$M" "select count(*) from actions")" -ge "$actions_before"
+
+# a claim id edited only in case in the claim database (CE… to ce…): the
+# same claim, whose recorded actions stay final; the next nights issue
+# nothing for it again, under either id
+R=$TMP/renamed
+newenv "$R"
+"$BIN" run --config "$R/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+ren=$(q "$R" "select claim_id from actions where kind = 'payment' order by claim_id limit 1")
+lower=$(echo "$ren" | tr 'A-Z' 'a-z')
+sqlite3 "$R/fixtures/claims.db" "update claims set claim_id = '$lower' where claim_id = '$ren'"
+for night in 2026-11-21 2026-11-22; do
+    "$BIN" run --config "$R/config/carerecon.yaml" --as-of $night --quiet 2>/dev/null
+done
+expect_eq renamed_claim_one_payment_action "$(cat "$R"/reports/actions/payment_actions_*.csv |
+    grep -ic "^$ren:")" 1
+expect_eq renamed_claim_no_new_action "$(q "$R" "select count(*) from actions where claim_id = '$lower'")" 0

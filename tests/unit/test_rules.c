@@ -438,6 +438,31 @@ TEST(rules_claim_find_first_of_equal_keys)
     CHECK_INT(cr_claim_find_exact(all, 6, "CE-9"), -1);
 }
 
+/* Ids compared without their keys at hand (the Pending rows read from the
+ * state) sort as the night's claims do, an id too long to key included. */
+TEST(rules_claim_id_order_is_claim_order)
+{
+    static char longid[300];
+    memset(longid, 'Z', sizeof longid - 1);
+    const char *ids[] = {"CE-3", "ce-1 ", "CE-0", longid, "CE-1", " Ce-1"};
+    char keys[6][256];
+    cr_claim all[6];
+    memset(all, 0, sizeof all);
+    for (int i = 0; i < 6; i++) {
+        all[i].claim_id = ids[i];
+        if (!cr_claim_key(ids[i], keys[i], sizeof keys[i]))
+            keys[i][0] = '\0';
+        all[i].key = keys[i];
+    }
+    qsort(all, 6, sizeof *all, cr_claim_order);
+    CHECK_STR(all[0].claim_id, longid);
+    for (int i = 1; i < 6; i++) {
+        CHECK(cr_claim_id_order(all[i - 1].claim_id, all[i].claim_id) < 0);
+        CHECK(cr_claim_id_order(all[i].claim_id, all[i - 1].claim_id) > 0);
+    }
+    CHECK_INT(cr_claim_id_order("CE-1", "CE-1"), 0);
+}
+
 /* --- matching receipts to claims ---------------------------------------- */
 
 /* Three active claims sorted by id, with different serials. */
