@@ -134,15 +134,19 @@ static cr_err sink_reject(void *ud, const cr_reject_row *r)
     return cr_store_reject_add(c->st, c->run_id, c->file_id, c->name, r);
 }
 
-/* Reports NAME skipped: its content was ingested before as SEEN_NAME. */
+/* Reports NAME skipped: its content was ingested before as SEEN_NAME;
+ * UNREAD when its look on disk said so without reading it. */
 static void skipped(cr_verbosity v, const char *name, const char *kind, const cr_feed *feed,
-                    const char *seen_name, cr_run_stats *stats, cr_file_list *files)
+                    const char *seen_name, bool unread, cr_run_stats *stats, cr_file_list *files)
 {
     char d[600];
     snprintf(d, sizeof d, "same content as %s, ingested before", seen_name);
-    cr_debug(v, "%s: skipped: %s", name, d);
     if (strcmp(seen_name, name) != 0)
         cr_info(v, "%s: skipped: %s", name, d);
+    else
+        cr_debug(v, "%s: skipped: %s", name,
+                 unread ? "unchanged on disk since it was ingested; not read again"
+                        : "same content, ingested before");
     stats->files_skipped++;
     file_add(files, name, kind, feed->name, "skipped", d);
 }
@@ -493,7 +497,7 @@ static cr_err ingest_read(cr_store *st, int64_t run_id, cr_time_t now,
     if ((rc = cr_store_file_find(st, sha, &found, seen_name, sizeof seen_name)) != CR_OK)
         goto cleanup;
     if (found) {
-        skipped(v, name, kind, feed, seen_name, stats, files);
+        skipped(v, name, kind, feed, seen_name, false, stats, files);
         if (settled(id, now))
             rc = cr_store_inbox_seen_put(st, src->f->path, id, sha);
         goto cleanup;
@@ -681,8 +685,7 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
             file_add(files, x->name, kname, NULL, "no feed", "matches no feed; left alone");
             break;
         case E_SEEN:
-            cr_debug(v, "%s: unchanged on disk since it was read; not read again", x->name);
-            skipped(v, x->name, kname, x->feed, x->seen_name, stats, files);
+            skipped(v, x->name, kname, x->feed, x->seen_name, true, stats, files);
             break;
         case E_READ: {
             if (v >= CR_NORMAL && isatty(STDERR_FILENO)) {

@@ -118,8 +118,9 @@ cr run --config "$CFG" --as-of 2026-11-20 --quiet
 expect_eq seen_remembered "$(q "$C" "select count(*) from inbox_seen")" \
     "$(q "$C" "select count(*) from files where status='ingested'")"
 cr run --config "$CFG" --as-of 2026-11-20 --verbose
-expect_err seen_not_read_again "depot_20261120.csv: unchanged on disk since it was read; not read again"
-expect_err seen_still_reported_skipped "depot_20261120.csv: skipped: same content as depot_20261120.csv"
+expect_err seen_not_read_again "depot_20261120.csv: skipped: unchanged on disk since it was ingested; not read again"
+xlsx seen_still_reported_skipped "$(ls -t "$C"/reports/carerecon_*.xlsx | head -1)" \
+    "find:Summary=same content as depot_20261120.csv, ingested before"
 events_before=$(q "$C" "select count(*) from events")
 # rewritten in place (the same inode and size, a different serial), then
 # given back its old modification time
