@@ -209,14 +209,10 @@ static int key_cmp(const cr_claim *c, const char *key)
     return c->key ? strcmp(c->key, key) : cr_claim_id_cmp(c->claim_id, key);
 }
 
-long cr_claim_find(const cr_claim *claims, size_t n, const char *id)
+/* The first claim with KEY in CLAIMS, or N. */
+static size_t key_lower_bound(const cr_claim *claims, size_t n, const char *key)
 {
     size_t lo = 0, hi = n;
-    char key[256];
-    if (!id || !cr_claim_key(id, key, sizeof key))
-        return -1;
-    /* the first of equal keys: a claim entered twice resolves the same
-     * way whichever of the night's claims lie around it */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (key_cmp(&claims[mid], key) < 0)
@@ -224,16 +220,28 @@ long cr_claim_find(const cr_claim *claims, size_t n, const char *id)
         else
             hi = mid;
     }
-    return lo < n && key_cmp(&claims[lo], key) == 0 ? (long)lo : -1;
+    return lo;
+}
+
+long cr_claim_find(const cr_claim *claims, size_t n, const char *id)
+{
+    char key[256];
+    if (!id || !cr_claim_key(id, key, sizeof key))
+        return -1;
+    /* the first of equal keys: a claim entered twice resolves the same
+     * way whichever of the night's claims lie around it */
+    size_t f = key_lower_bound(claims, n, key);
+    return f < n && key_cmp(&claims[f], key) == 0 ? (long)f : -1;
 }
 
 long cr_claim_find_exact(const cr_claim *claims, size_t n, const char *id)
 {
     char key[256];
-    long f = cr_claim_find(claims, n, id);
-    if (f < 0 || !cr_claim_key(id, key, sizeof key))
+    if (!id)
         return -1;
-    for (size_t i = (size_t)f; i < n && key_cmp(&claims[i], key) == 0; i++)
+    if (!cr_claim_key(id, key, sizeof key))
+        key[0] = '\0';   /* too long to key: it sorts with the empty key */
+    for (size_t i = key_lower_bound(claims, n, key); i < n && key_cmp(&claims[i], key) == 0; i++)
         if (claims[i].claim_id && strcmp(claims[i].claim_id, id) == 0)
             return (long)i;
     return -1;

@@ -466,6 +466,21 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
     return CR_OK;
 }
 
+/* Records the actions the night attached to a claim under another id (see
+ * load), so that a later incremental night that looks at the claim loads
+ * them with it. */
+static cr_err record_aliases(night *n)
+{
+    cr_err rc = CR_OK;
+    for (size_t i = 0; i < n->nclaims && rc == CR_OK; i++)
+        for (int k = 0; k < 2 && rc == CR_OK; k++) {
+            long a = k ? n->ful_of[i] : n->pay_of[i];
+            if (a >= 0 && strcmp(n->actions[a].claim_id, n->claims[i].claim_id) != 0)
+                rc = cr_store_action_alias(n->st, n->actions[a].id, n->claims[i].claim_id);
+        }
+    return rc;
+}
+
 static cr_exc *claim_exc(night *n, cr_code code, const cr_claim *c)
 {
     return cr_excs_add(&n->excs, code, c->claim_id, c->claim_id);
@@ -1617,7 +1632,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
             cr_debug(o->v, "%s", bulk ? "a night over all claims: written with a rollback journal"
                                       : "a night over all claims, but another process has the state"
                                         " database open: written through the write-ahead log (slower)");
-        if ((rc = cr_store_begin(st)) != CR_OK)
+        if ((rc = cr_store_begin(st)) != CR_OK || (rc = record_aliases(&n)) != CR_OK)
             goto cleanup;
         in_tx = true;
     }

@@ -149,6 +149,12 @@ static const char *const migrations[] = {
      * "Action conflicts"); the next night reads everything (no
      * 'matched_total' yet) and fills it in */
     "ALTER TABLE claim_state ADD COLUMN action_match INTEGER NOT NULL DEFAULT 0;",
+    /* 7: the actions a claim holds under another id (recorded under its id
+     * before the claim database edited it in case or spaces), so that an
+     * incremental night that looks at the claim loads them too */
+    "CREATE TABLE action_alias(action_id INTEGER PRIMARY KEY REFERENCES actions,"
+    "  claim_id TEXT NOT NULL);"
+    "CREATE INDEX action_alias_claim ON action_alias(claim_id);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -872,10 +878,25 @@ static bool fill_action(cr_pool *pool, sqlite3_stmt *st, void *item)
 
 cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t *n)
 {
-    sqlite3_stmt *st = prepare(s, s->subset ? ACTION_SELECT " WHERE claim_id IN (SELECT claim_id"
-                                              " FROM temp.sub_claims) ORDER BY action_id"
-                                            : ACTION_SELECT " ORDER BY action_id");
+    sqlite3_stmt *st = prepare(
+        s, s->subset ? ACTION_SELECT " WHERE claim_id IN (SELECT claim_id FROM temp.sub_claims)"
+                                     " OR action_id IN (SELECT action_id FROM action_alias WHERE"
+                                     " claim_id IN (SELECT claim_id FROM temp.sub_claims))"
+                                     " ORDER BY action_id"
+                     : ACTION_SELECT " ORDER BY action_id");
     return load_rows(s, st, pool, sizeof **out, fill_action, "load actions", out, n);
+}
+
+cr_err cr_store_action_alias(cr_store *s, int64_t action_id, const char *claim_id)
+{
+    sqlite3_stmt *st = prepare(s, "INSERT OR REPLACE INTO action_alias(action_id, claim_id) VALUES(?, ?)");
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, action_id);
+    bind_text(st, 2, claim_id);
+    cr_err rc = step_done(s, st, "record an action's claim");
+    sqlite3_finalize(st);
+    return rc;
 }
 
 cr_err cr_store_actions_unwritten(cr_store *s, int64_t except_run, cr_pool *pool, cr_action **out,

@@ -303,3 +303,10 @@ done
 expect_eq renamed_claim_one_payment_action "$(cat "$R"/reports/actions/payment_actions_*.csv |
     grep -ic "^$ren:")" 1
 expect_eq renamed_claim_no_new_action "$(q "$R" "select count(*) from actions where claim_id = '$lower'")" 0
+# then edited again: an incremental night looks at it, and finds its action
+# under the old id
+sqlite3 "$R/fixtures/claims.db" "update claims set return_days = 30 where claim_id = '$lower'"
+"$BIN" run --config "$R/config/carerecon.yaml" --as-of 2026-11-23 --verbose 2>"$ERR" >/dev/null
+check renamed_claim_night_incremental grep -q "incremental night" "$ERR"
+expect_eq renamed_claim_edited_no_new_action "$(cat "$R"/reports/actions/payment_actions_*.csv |
+    grep -ic "^$ren:")" 1

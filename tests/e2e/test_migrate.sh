@@ -3,7 +3,7 @@
 # (Migration 3: the `unwritten` list and CHECKs without IN lists; 4: the
 # rows dated after the last as-of in events_later / settlements_later; 5:
 # the claim_state lookup indexes rebuilt covering by the next night; 6:
-# claim_state.action_match, filled in by the next night.)
+# claim_state.action_match, filled in by the next night; 7: action_alias.)
 #
 # data/state_v2_killed.sql: the state at schema 2 (before the `unwritten`
 # list) of the fixture night 2026-11-20, killed right after its decision
@@ -29,7 +29,7 @@ nact=$(q "$E" "select count(*) || ' ' || sum(confirmed_row is not null) from act
 # a lookup opens the state and migrates it; the action is still unwritten
 cr claim --config "$CFG" CE2611-000101
 expect_rc lookup_after_migration 0
-expect_eq migrated_to_6 "$(q "$E" "pragma user_version")" 6
+expect_eq migrated_to_7 "$(q "$E" "pragma user_version")" 7
 expect_eq action_match_added "$(q "$E" "select count(*) from pragma_table_info('claim_state') where name = 'action_match'")" 1
 # migration 4: rows dated after the last as-of are listed, the date indexes gone
 expect_eq events_later_listed "$(q "$E" "select count(*) from events_later")" \

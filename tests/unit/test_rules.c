@@ -461,6 +461,9 @@ TEST(rules_claim_id_order_is_claim_order)
         CHECK(cr_claim_id_order(all[i].claim_id, all[i - 1].claim_id) > 0);
     }
     CHECK_INT(cr_claim_id_order("CE-1", "CE-1"), 0);
+    /* and a claim whose id is too long to key is still found by it */
+    CHECK_INT(cr_claim_find_exact(all, 6, longid), 0);
+    CHECK_INT(cr_claim_find(all, 6, longid), -1);
 }
 
 /* --- matching receipts to claims ---------------------------------------- */
