@@ -89,6 +89,10 @@ typedef struct cr_policy {
     size_t n_currency_exponents;
 } cr_policy;
 
+/* Formats V minor units of CURRENCY as "1299.00 USD" (the currency's
+ * exponent from P) into BUF (at least 40 bytes); returns BUF. */
+char *cr_policy_amount(const cr_policy *p, cr_money_t v, const char *currency, char *buf, size_t n);
+
 typedef struct cr_config {
     char *path;                /* the file read */
     char *dir;                 /* its folder: relative paths resolve here */

@@ -105,6 +105,10 @@ cr_err cr_parse_datetime(const char *fmt, const char *s, cr_civil *out,
 void cr_format_utc(cr_time_t t, char *buf, size_t n);
 /* Formats T as local time in TZ, "2026-11-20 11:03:55" (at least 20 bytes). */
 void cr_format_local(const cr_tz *tz, cr_time_t t, char *buf, size_t n);
+/* Formats T as local time in TZ with its UTC offset, "2026-11-20 11:03:55
+ * -05:00" (at least 27 bytes), for text a person reads beside the
+ * workbook's local date cells; a NULL TZ gives cr_format_utc's text. */
+void cr_format_zoned(const cr_tz *tz, cr_time_t t, char *buf, size_t n);
 /* Formats DAY as "2026-11-20" (at least 11 bytes). */
 void cr_format_day(cr_day_t day, char *buf, size_t n);
 

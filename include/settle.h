@@ -45,11 +45,12 @@ typedef struct cr_payview {
  * exceptions into EXCS and filling the outputs of PAY.  A row equal in
  * every field to a row of another file that came before (a re-sent or
  * corrected report) counts once; equal rows within one file all count.
- * Raising
- * exceptions into EXCS and filling the outputs of PAY.  Then raises
- * UNCONFIRMED_ACTION for actions older than settlement_confirm_days with no
- * row of their type.  CLAIMS must be sorted by claim id. */
+ * Then raises UNCONFIRMED_ACTION for actions older than
+ * settlement_confirm_days with no row of their type.  Amounts in the
+ * exceptions' details are in major units, times in TZ.  CLAIMS must be
+ * sorted by cr_claim_order. */
 cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t nrows,
-                 cr_payview *pay, const cr_policy *policy, cr_time_t as_of, cr_excs *excs);
+                 cr_payview *pay, const cr_policy *policy, const cr_tz *tz, cr_time_t as_of,
+                 cr_excs *excs);
 
 #endif

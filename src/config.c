@@ -1177,3 +1177,12 @@ void cr_config_print(const cr_config *c, FILE *out)
         }
     }
 }
+
+char *cr_policy_amount(const cr_policy *p, cr_money_t v, const char *currency, char *buf, size_t n)
+{
+    char num[40];
+    cr_money_format(v, cr_currency_exponent(p->currency_exponents, p->n_currency_exponents, currency),
+                    num, sizeof num);
+    snprintf(buf, n, "%s %s", num, currency && *currency ? currency : "(no currency)");
+    return buf;
+}

@@ -942,6 +942,22 @@ void cr_format_local(const cr_tz *tz, cr_time_t t, char *buf, size_t n)
              c.minute, c.second);
 }
 
+void cr_format_zoned(const cr_tz *tz, cr_time_t t, char *buf, size_t n)
+{
+    char local[32];
+    if (!buf || n == 0)
+        return;
+    if (!tz) {
+        cr_format_utc(t, buf, n);
+        return;
+    }
+    int32_t off = cr_tz_offset_at(tz, t);
+    int32_t a = off < 0 ? -off : off;
+    cr_format_local(tz, t, local, sizeof local);
+    snprintf(buf, n, "%s %c%02d:%02d", local, off < 0 ? '-' : '+', (int)(a / 3600),
+             (int)(a / 60 % 60));
+}
+
 void cr_format_day(cr_day_t day, char *buf, size_t n)
 {
     int y, m, d;

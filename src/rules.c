@@ -473,10 +473,12 @@ static void claim_checks(const cr_rules_ctx *rc, const cr_claim *c, cr_excs *exc
     const cr_policy *p = rc->policy;
     cr_exc *x;
     if (c->premium && c->has_preauth_amount && c->preauth_amount > c->product_value &&
-        (x = cr_excs_add(excs, CR_X_PREAUTH_EXCEEDS_VALUE, c->claim_id, c->claim_id)))
-        snprintf(x->detail, sizeof x->detail,
-                 "hold %lld exceeds product value %lld (%s minor units); a capture is capped",
-                 (long long)c->preauth_amount, (long long)c->product_value, c->currency);
+        (x = cr_excs_add(excs, CR_X_PREAUTH_EXCEEDS_VALUE, c->claim_id, c->claim_id))) {
+        char a[48], b[48];
+        snprintf(x->detail, sizeof x->detail, "hold %s exceeds product value %s; a capture is capped",
+                 cr_policy_amount(p, c->preauth_amount, c->currency, a, sizeof a),
+                 cr_policy_amount(p, c->product_value, c->currency, b, sizeof b));
+    }
     if (c->premium && !cr_strlist_has(&p->premium_regions, c->region) &&
         (x = cr_excs_add(excs, CR_X_PREMIUM_REGION_NOT_ALLOWED, c->claim_id, c->claim_id)))
         snprintf(x->detail, sizeof x->detail, "premium plan in region %s", c->region ? c->region : "?");
@@ -661,7 +663,7 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
             if (D - d->delivered_at > (cr_time_t)p->checkin_sla_days * CR_SECONDS_PER_DAY &&
                 (x = cr_excs_add(excs, CR_X_AWAITING_CHECKIN, c->claim_id, c->claim_id))) {
                 char t[32];
-                cr_format_utc(d->delivered_at, t, sizeof t);
+                cr_format_zoned(rc->tz, d->delivered_at, t, sizeof t);
                 snprintf(x->detail, sizeof x->detail,
                          "delivered %s and not checked in after %d days", t, p->checkin_sla_days);
             }
@@ -687,8 +689,8 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
         if (d->hold_expires < limit &&
             (x = cr_excs_add(excs, CR_X_AUTH_EXPIRES_BEFORE_DEADLINE, c->claim_id, c->claim_id))) {
             char a[32], b[32];
-            cr_format_utc(d->hold_expires, a, sizeof a);
-            cr_format_utc(limit, b, sizeof b);
+            cr_format_zoned(rc->tz, d->hold_expires, a, sizeof a);
+            cr_format_zoned(rc->tz, limit, b, sizeof b);
             snprintf(x->detail, sizeof x->detail,
                      "the %s hold expires %s, before the %s %s; re-authorize in time",
                      c->card_brand ? c->card_brand : "card", a,

@@ -506,7 +506,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
                 n->stats.previously_issued++;
                 *match = CR_MATCH_ISSUED;
             } else if ((x = claim_exc(n, CR_X_ACTION_CONFLICT, c))) {
-                cr_format_utc(a->issued_at, t, sizeof t);
+                cr_format_zoned(n->cfg->tz, a->issued_at, t, sizeof t);
                 snprintf(x->detail, sizeof x->detail,
                          "%s was issued by run %lld (%s); now decided %s %s: %s", a->action,
                          (long long)a->run_id, t, want, d->reason ? d->reason : "",
@@ -537,7 +537,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
             n->stats.captures++;
             if (d->hold_expires != CR_TIME_NONE && n->D > d->hold_expires &&
                 (x = claim_exc(n, CR_X_AUTH_EXPIRED, c))) {
-                cr_format_utc(d->hold_expires, t, sizeof t);
+                cr_format_zoned(n->cfg->tz, d->hold_expires, t, sizeof t);
                 snprintf(x->detail, sizeof x->detail,
                          "capture issued after the %s hold expired on %s",
                          c->card_brand ? c->card_brand : "card", t);
@@ -555,7 +555,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
                 n->stats.previously_issued++;
                 *match = CR_MATCH_ISSUED;
             } else if ((x = claim_exc(n, CR_X_ACTION_CONFLICT, c))) {
-                cr_format_utc(a->issued_at, t, sizeof t);
+                cr_format_zoned(n->cfg->tz, a->issued_at, t, sizeof t);
                 snprintf(x->detail, sizeof x->detail,
                          "replacement shipment was issued by run %lld (%s); the unit is now found "
                          "non-conforming (%s)",
@@ -999,7 +999,8 @@ static cr_err settle_all(night *n)
         pv[i].amount = a->amount;
         pv[i].currency = a->currency;
     }
-    rc = cr_settle(n->claims, n->nclaims, n->srows, n->nsrows, pv, &n->cfg->policy, n->D, &n->excs);
+    rc = cr_settle(n->claims, n->nclaims, n->srows, n->nsrows, pv, &n->cfg->policy, n->cfg->tz, n->D,
+                   &n->excs);
     if (rc != CR_OK) {
         rc = cr_error(rc, "out of memory settling");
         goto cleanup;

@@ -78,16 +78,17 @@ static cr_exc *row_exc(cr_excs *excs, cr_code code, const cr_claim *c, const cr_
     return x;
 }
 
-static void fmt_amt(const cr_srow *r, char *buf, size_t n)
+static void fmt_amt(const cr_policy *p, const cr_srow *r, char *buf, size_t n)
 {
     if (r->has_amount)
-        snprintf(buf, n, "%lld %s", (long long)r->amount, r->currency);
+        cr_policy_amount(p, r->amount, r->currency, buf, n);
     else
         snprintf(buf, n, "no amount");
 }
 
 cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t nrows,
-                 cr_payview *pay, const cr_policy *policy, cr_time_t as_of, cr_excs *excs)
+                 cr_payview *pay, const cr_policy *policy, const cr_tz *tz, cr_time_t as_of,
+                 cr_excs *excs)
 {
     cr_err rc = CR_ENOMEM;
     cr_keyed *refs = NULL;
@@ -141,7 +142,7 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
             continue;
         if (r->claim < 0) {
             if ((x = row_exc(excs, CR_X_UNMATCHED_SETTLEMENT, NULL, r))) {
-                fmt_amt(r, a, sizeof a);
+                fmt_amt(policy, r, a, sizeof a);
                 snprintf(x->detail, sizeof x->detail, "%s row (%s, %s) matches no claim",
                          r->raw_type ? r->raw_type : cr_settle_type_name(r->type), a,
                          r->merchant_ref ? r->merchant_ref : "no merchant reference");
@@ -153,7 +154,7 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
         /* the action counts from the as-of instant of the run that issued it */
         cr_pay_kind k = (p->kind != CR_PAY_NONE && p->issued_at <= r->booked_at) ? p->kind
                                                                                  : CR_PAY_NONE;
-        fmt_amt(r, a, sizeof a);
+        fmt_amt(policy, r, a, sizeof a);
         switch (r->type) {
         case CR_ST_CAPTURE:
             if (k == CR_PAY_CAPTURE) {
@@ -163,12 +164,12 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
                         snprintf(x->detail, sizeof x->detail, "a second capture (%s)", a);
                 } else if (strcmp(r->currency, p->currency ? p->currency : "") != 0) {
                     if ((x = row_exc(excs, CR_X_CURRENCY_MISMATCH, c, r)))
-                        snprintf(x->detail, sizeof x->detail, "captured %s, issued %lld %s", a,
-                                 (long long)p->amount, p->currency ? p->currency : "");
+                        snprintf(x->detail, sizeof x->detail, "captured %s, issued %s", a,
+                                 cr_policy_amount(policy, p->amount, p->currency, b, sizeof b));
                 } else if (r->amount != p->amount) {
                     if ((x = row_exc(excs, CR_X_SETTLEMENT_AMOUNT_MISMATCH, c, r)))
-                        snprintf(x->detail, sizeof x->detail, "captured %s, issued %lld %s", a,
-                                 (long long)p->amount, p->currency ? p->currency : "");
+                        snprintf(x->detail, sizeof x->detail, "captured %s, issued %s", a,
+                                 cr_policy_amount(policy, p->amount, p->currency, b, sizeof b));
                 } else if (!p->confirmed_row) {
                     p->confirmed_row = r->id;
                     p->confirmed_at = r->booked_at;
@@ -203,8 +204,8 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
             if ((!r->has_amount || r->amount != c->service_fee ||
                  strcmp(r->currency, c->currency ? c->currency : "") != 0) &&
                 (x = row_exc(excs, CR_X_FEE_MISMATCH, c, r)))
-                snprintf(x->detail, sizeof x->detail, "fee %s, service fee is %lld %s", a,
-                         (long long)c->service_fee, c->currency ? c->currency : "");
+                snprintf(x->detail, sizeof x->detail, "fee %s, service fee is %s", a,
+                         cr_policy_amount(policy, c->service_fee, c->currency, b, sizeof b));
             break;
         case CR_ST_CHARGEBACK:
             if ((x = row_exc(excs, CR_X_CHARGEBACK, c, r)))
@@ -226,7 +227,7 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
             continue;
         if (as_of - p->issued_at > (cr_time_t)policy->settlement_confirm_days * CR_SECONDS_PER_DAY &&
             (x = cr_excs_add(excs, CR_X_UNCONFIRMED_ACTION, claims[i].claim_id, claims[i].claim_id))) {
-            cr_format_utc(p->issued_at, b, sizeof b);
+            cr_format_zoned(tz, p->issued_at, b, sizeof b);
             snprintf(x->reference, sizeof x->reference, "%s",
                      claims[i].preauth_ref ? claims[i].preauth_ref : "");
             snprintf(x->detail, sizeof x->detail,

@@ -913,6 +913,17 @@ TEST(crtime_format)
     CHECK_STR(b, "2026-11-20 11:03:55");
     cr_format_local(la, T_2026_03_08_1000Z, b, sizeof b);
     CHECK_STR(b, "2026-03-08 03:00:00");
+    cr_format_zoned(la, T_2026_11_20_190355Z, b, sizeof b);
+    CHECK_STR(b, "2026-11-20 11:03:55 -08:00");
+    cr_format_zoned(la, T_2026_03_08_1000Z, b, sizeof b);   /* daylight time */
+    CHECK_STR(b, "2026-03-08 03:00:00 -07:00");
+    cr_format_zoned(NULL, T_2026_11_20_190355Z, b, sizeof b);
+    CHECK_STR(b, "2026-11-20T19:03:55Z");
+    cr_tz *kol = cr_tz_load("Asia/Kolkata");
+    CHECK(kol != NULL);
+    cr_format_zoned(kol, T_2026_11_20_190355Z, b, sizeof b);
+    CHECK_STR(b, "2026-11-21 00:33:55 +05:30");
+    cr_tz_free(kol);
     cr_tz_free(la);
     cr_format_day(0, NULL, 0);                /* no-ops */
     cr_format_utc(0, b, 0);

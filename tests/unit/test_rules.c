@@ -1356,6 +1356,14 @@ TEST(rules_auth_expires_before_deadline_visa)
     CHECK_INT(nexc(&f.ex, CR_X_AUTH_EXPIRES_BEFORE_DEADLINE), 1);
     CHECK(has_exc_for(&f.ex, CR_X_AUTH_EXPIRES_BEFORE_DEADLINE, CID));
     fx_close(&f);
+    /* its detail gives the times in the configured zone, with the offset */
+    OPEN_Z(f, "America/New_York", "capture", "2026-11-03T00:00:00Z");
+    decide(&f, &c, NULL, 0);
+    const cr_exc *x = find_exc(&f.ex, CR_X_AUTH_EXPIRES_BEFORE_DEADLINE);
+    CHECK(x != NULL);
+    if (x)
+        CHECK(contains(x->detail, "hold expires 2026-11-11 10:00:00 -05:00, before the"));
+    fx_close(&f);
 }
 
 /* A mastercard hold (30 days) outlives the grace end: nothing raised. */
@@ -1526,6 +1534,14 @@ TEST(rules_preauth_exceeds_value)
     decide(&f, &c, NULL, 0);
     CHECK_INT(nexc(&f.ex, CR_X_PREAUTH_EXCEEDS_VALUE), 1);
     CHECK(has_exc_for(&f.ex, CR_X_PREAUTH_EXCEEDS_VALUE, CID));
+    /* what finance reads: major units, as the workbook's amounts are */
+    const cr_exc *x = find_exc(&f.ex, CR_X_PREAUTH_EXCEEDS_VALUE);
+    if (x) {
+        char want[128], a[48], b[48];
+        snprintf(want, sizeof want, "hold %s USD exceeds product value %s USD",
+                 cr_money_format(VALUE + 1, 2, a, sizeof a), cr_money_format(VALUE, 2, b, sizeof b));
+        CHECK(contains(x->detail, want));
+    }
     fx_close(&f);
 
     OPEN(f, "2026-11-03T00:00:00Z");

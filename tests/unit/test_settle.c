@@ -114,7 +114,7 @@ static cr_srow *row(sfx *f, const char *psp, const char *merchant, cr_settle_typ
 
 static void settle(sfx *f)
 {
-    CHECK_INT(cr_settle(f->cl, 3, f->rows, f->nrows, f->pay, &f->pol, f->as_of, &f->ex), CR_OK);
+    CHECK_INT(cr_settle(f->cl, 3, f->rows, f->nrows, f->pay, &f->pol, NULL, f->as_of, &f->ex), CR_OK);
 }
 
 static int nexc(const cr_excs *l, cr_code code)
@@ -377,6 +377,10 @@ TEST(settle_fee_mismatch)
     row(&f, NULL, "CE2611-000202", CR_ST_FEE, FEE + 100, "USD", "2026-11-17T09:00:00Z", NULL);
     settle(&f);
     only(&f, CR_X_FEE_MISMATCH, "CE2611-000202");
+    /* amounts in the detail in major units, as the workbook's */
+    const cr_exc *x = find_exc(&f.ex, CR_X_FEE_MISMATCH);
+    if (x)
+        CHECK_STR(x->detail, "fee 80.00 USD, service fee is 79.00 USD");
     sfx_close(&f);
 }
 
