@@ -19,6 +19,7 @@ typedef struct cr_srow {
     cr_time_t booked_at;
     const char *card_brand;
     const char *file;
+    int64_t file_id;           /* the ingested file (a file re-sent under its name is another) */
     long line;
     int claim;                 /* matched claim index, -1 none (set by cr_settle) */
     bool resent;               /* the same row came before in another file (set by cr_settle) */

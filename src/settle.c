@@ -40,6 +40,16 @@ static bool same_content(const cr_srow *x, const cr_srow *y)
            text_cmp(x->card_brand, y->card_brand) == 0;
 }
 
+/* Whether X and Y come from different files: different ingested files,
+ * even under one name (a report re-sent whole, with rows added, under the
+ * name it had), else (rows not read from the state) different names. */
+static bool other_file(const cr_srow *x, const cr_srow *y)
+{
+    if (x->file_id || y->file_id)
+        return x->file_id != y->file_id;
+    return text_cmp(x->file, y->file) != 0;
+}
+
 /* Marks rows that repeat a row of another, earlier file. */
 static void mark_resent(cr_srow **rows, size_t n)
 {
@@ -47,7 +57,7 @@ static void mark_resent(cr_srow **rows, size_t n)
     for (size_t i = 0; i < n;) {
         size_t j = i + 1;
         while (j < n && same_content(rows[i], rows[j])) {
-            if (text_cmp(rows[j]->file, rows[i]->file) != 0)
+            if (other_file(rows[j], rows[i]))
                 rows[j]->resent = true;
             j++;
         }

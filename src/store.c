@@ -828,6 +828,7 @@ static bool fill_srow(cr_pool *pool, sqlite3_stmt *st, void *item)
     x->card_brand = pool_col(pool, st, 8, &oom);
     x->file = pool_col(pool, st, 9, &oom);
     x->line = (long)sqlite3_column_int64(st, 10);
+    x->file_id = sqlite3_column_int64(st, 11);
     x->claim = -1;
     return !oom;
 }
@@ -836,7 +837,8 @@ cr_err cr_store_settlements_load(cr_store *s, cr_pool *pool, cr_srow **out, size
 {
 #define ROW_SELECT                                                                          \
     "SELECT s.row_id, s.psp_ref, s.merchant_ref, s.type, s.raw_type, s.amount, s.currency,"     \
-    " s.booked_at, s.card_brand, f.name, s.line FROM settlements s JOIN files f USING(file_id)"
+    " s.booked_at, s.card_brand, f.name, s.line, s.file_id FROM settlements s"                    \
+    " JOIN files f USING(file_id)"
     sqlite3_stmt *st = prepare(s, s->subset ? ROW_SELECT " WHERE s.row_id IN (SELECT row_id FROM"
                                                          " temp.sub_rows) ORDER BY s.row_id"
                                             : ROW_SELECT " ORDER BY s.row_id");

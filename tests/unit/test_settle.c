@@ -637,4 +637,25 @@ TEST(settle_resent_row_in_another_file_counts_once)
     settle(&f);
     CHECK_INT(nexc(&f.ex, CR_X_DUPLICATE_CAPTURE), 1);
     sfx_close(&f);
+
+    /* a report re-sent whole under its own name (a row added: another
+     * file to the ingest) is another file too; one file's two equal rows
+     * still count twice */
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", NULL)->file_id = 1;
+    again = row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", NULL);
+    again->file_id = 2;
+    settle(&f);
+    CHECK_INT(nexc(&f.ex, CR_X_DUPLICATE_CAPTURE), 0);
+    CHECK(again->resent);
+    sfx_close(&f);
+
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", NULL)->file_id = 1;
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", NULL)->file_id = 1;
+    settle(&f);
+    CHECK_INT(nexc(&f.ex, CR_X_DUPLICATE_CAPTURE), 1);
+    sfx_close(&f);
 }
