@@ -72,7 +72,7 @@ cr_time_t cr_tz_end_of_day(const cr_tz *tz, cr_day_t day);
 /* "YYYY-MM-DD" -> day.  Rejects anything it does not fully read (no
  * surrounding spaces either). */
 cr_err cr_parse_date(const char *s, cr_day_t *out);
-/* ISO 8601 instant: "YYYY-MM-DDTHH:MM:SS" with optional ".fff" and a
+/* ISO 8601 instant: "YYYY-MM-DDTHH:MM:SS" (or "YYYY-MM-DDTHH:MM") with optional ".fff" and a
  * required "Z" or "+HH:MM"/"+HHMM"/"+HH" offset; a space may stand for T.
  * Rejects anything it does not fully read.  The fraction is dropped; 't'
  * and 'z' are accepted too; offsets are -23:59..+23:59. */

@@ -742,10 +742,14 @@ cr_err cr_parse_iso_instant(const char *s, cr_time_t *out)
     if (*s != 'T' && *s != 't' && *s != ' ')
         return CR_EPARSE;
     s++;
-    if (!fixed_num(&s, 2, &c.hour) || *s++ != ':' || !fixed_num(&s, 2, &c.minute) ||
-        *s++ != ':' || !fixed_num(&s, 2, &c.second))
+    if (!fixed_num(&s, 2, &c.hour) || *s++ != ':' || !fixed_num(&s, 2, &c.minute))
         return CR_EPARSE;
-    if (*s == '.') {
+    /* ISO 8601 allows the seconds to be left out (then no fraction) */
+    bool has_second = *s == ':';
+    c.second = 0;
+    if (has_second && (s++, !fixed_num(&s, 2, &c.second)))
+        return CR_EPARSE;
+    if (has_second && *s == '.') {
         if (!is_digit(*++s))
             return CR_EPARSE;
         while (is_digit(*s))
@@ -873,6 +877,7 @@ static bool dt_directive(char d, const char **sp, dt_state *st)
 /* Matches FMT against the text at *SP, advancing *SP. */
 static bool dt_scan(const char *fmt, const char **sp, dt_state *st)
 {
+    bool prev_num = false;     /* the directive before was a number, packed against this one */
     while (*fmt) {
         if (*fmt == ' ' || *fmt == '\t') {
             while (*fmt == ' ' || *fmt == '\t')
@@ -882,15 +887,29 @@ static bool dt_scan(const char *fmt, const char **sp, dt_state *st)
             while (**sp == ' ' || **sp == '\t')
                 (*sp)++;
         } else if (*fmt == '%') {
+            const char *at = *sp;
             if (!fmt[1] || !dt_directive(fmt[1], sp, st))
                 return false;
+            /* a number packed against another ("%H%M%S") has its full two
+             * digits: "10000" is not 01:00:00 read as 10:00:0 */
+            bool num = strchr("mdeHIMSYyf", fmt[1]) != NULL;
+            bool next_num = fmt[2] == '%' && fmt[3] && strchr("mdeHIMSYyf", fmt[3]);
+            if (num && (prev_num || next_num) && strchr("mdeHIMS", fmt[1])) {
+                while (*at == ' ')
+                    at++;
+                if (*sp - at != 2)
+                    return false;
+            }
+            prev_num = num;
             fmt += 2;
+            continue;
         } else {
             if (**sp != *fmt)
                 return false;
             (*sp)++;
             fmt++;
         }
+        prev_num = false;
     }
     return true;
 }

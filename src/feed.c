@@ -412,7 +412,7 @@ static cr_err settle_row(fstate *st, const cr_csv_record *r)
         return st->sink->reject(st->sink->ud, &rj);
     }
     bool amount_required = row.type != CR_ST_RELEASE && row.type != CR_ST_EXPIRED;
-    const char *amt = NULL;
+    const char *amt = NULL;    /* the first amount column with a value */
     for (int j = 0; j < f->ncolumns[CR_F_AMOUNT] && !amt; j++)
         amt = val(r, st->col[CR_F_AMOUNT][j]);
     const char *cur = val(r, st->col[CR_F_CURRENCY][0]);
@@ -428,13 +428,22 @@ static cr_err settle_row(fstate *st, const cr_csv_record *r)
             return reject(st, r, CR_R_MISSING_FIELD, "currency", "an amount without a currency");
         int ex = cr_currency_exponent(st->cfg->policy.currency_exponents,
                                       st->cfg->policy.n_currency_exponents, row.currency);
-        cr_err e = cr_money_parse(amt, ex, &row.amount);
-        if (e != CR_OK)
-            return reject(st, r, CR_R_BAD_AMOUNT, "amount",
-                          "amount \"%.40s\" is not a %s amount with at most %d decimals", amt,
-                          row.currency, ex);
-        if (row.amount == INT64_MIN)
-            return reject(st, r, CR_R_BAD_AMOUNT, "amount", "amount \"%.40s\" is out of range", amt);
+        /* debit and credit columns: the one that is not zero (an export
+         * may write 0.00 on the side a row does not use) */
+        row.amount = 0;
+        for (int j = 0; j < f->ncolumns[CR_F_AMOUNT] && row.amount == 0; j++) {
+            const char *a = val(r, st->col[CR_F_AMOUNT][j]);
+            if (!a)
+                continue;
+            cr_err e = cr_money_parse(a, ex, &row.amount);
+            if (e != CR_OK)
+                return reject(st, r, CR_R_BAD_AMOUNT, "amount",
+                              "amount \"%.40s\" is not a %s amount with at most %d decimals", a,
+                              row.currency, ex);
+            if (row.amount == INT64_MIN)
+                return reject(st, r, CR_R_BAD_AMOUNT, "amount", "amount \"%.40s\" is out of range",
+                              a);
+        }
         if (row.amount < 0)
             row.amount = -row.amount;
         row.has_amount = true;

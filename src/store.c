@@ -323,6 +323,31 @@ static char *pool_col(cr_pool *p, sqlite3_stmt *st, int i, bool *oom)
     return r;
 }
 
+/* Column I of ST as text in POOL without surrounding blanks (NULL when
+ * NULL or blank), upper-cased when UPPER: a hold reference or a currency
+ * the claim database holds as typed, for comparing with the processor's
+ * (whose fields are read trimmed) and for the action files. */
+static char *pool_col_clean(cr_pool *p, sqlite3_stmt *st, int i, bool upper, bool *oom)
+{
+    const char *t = col_text(st, i);
+    if (!t)
+        return NULL;
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    while (n && (*t == ' ' || *t == '\t' || *t == '\r' || *t == '\n'))
+        t++, n--;
+    while (n && (t[n - 1] == ' ' || t[n - 1] == '\t' || t[n - 1] == '\r' || t[n - 1] == '\n'))
+        n--;
+    if (!n)
+        return NULL;
+    char *r = cr_pool_strndup(p, t, n);
+    if (!r)
+        *oom = true;
+    else if (upper)
+        for (char *c = r; *c; c++)
+            *c = (char)((*c >= 'a' && *c <= 'z') ? *c - 32 : *c);
+    return r;
+}
+
 /* Steps ST once expecting SQLITE_DONE. */
 static cr_err step_done(cr_store *s, sqlite3_stmt *st, const char *what)
 {
@@ -2142,8 +2167,8 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     c->region = pool_col(pool, st, 2, &oom);
     c->product_model = pool_col(pool, st, 3, &oom);
     c->registered_sn = pool_col(pool, st, 4, &oom);
-    c->currency = pool_col(pool, st, 7, &oom);
-    c->preauth_ref = pool_col(pool, st, 9, &oom);
+    c->currency = pool_col_clean(pool, st, 7, true, &oom);
+    c->preauth_ref = pool_col_clean(pool, st, 9, false, &oom);
     c->status = pool_col(pool, st, 16, &oom);
     const char *brand = col_text(st, 11);
     if (brand) {
@@ -2354,7 +2379,7 @@ cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim 
         x->key = cr_claim_key(id, key, sizeof key) ? cr_pool_strdup(pool, key) : cr_pool_strdup(pool, "");
         cr_serial_normalize(col_text(st, 4), x->norm_sn, sizeof x->norm_sn);
         bool oom = false;
-        x->preauth_ref = pool_col(pool, st, 9, &oom);
+        x->preauth_ref = pool_col_clean(pool, st, 9, false, &oom);
         if (!x->claim_id || !x->key || oom) {
             rc = cr_error(CR_ENOMEM, "out of memory");
             break;

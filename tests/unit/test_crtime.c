@@ -653,7 +653,11 @@ TEST(crtime_parse_iso_instant)
     CHECK_INT(t, T_2026_11_20_190355Z);
     CHECK_INT(cr_parse_iso_instant("1969-12-31T23:59:59Z", &t), CR_OK);
     CHECK_INT(t, -1);
-    static const char *bad[] = {"", "2026-11-20T19:03:55", "2026-11-20", "2026-11-20T19:03Z",
+    /* the seconds may be left out, as ISO 8601 allows */
+    CHECK_INT(cr_parse_iso_instant("2026-11-20T14:03-05:00", &t), CR_OK);
+    CHECK_INT(t, T_2026_11_20_190355Z - 55);
+    static const char *bad[] = {"", "2026-11-20T19:03:55", "2026-11-20", "2026-11-20T19:03",
+                                "2026-11-20T19:03:Z", "2026-11-20T19:03.5Z", "2026-11-20T19Z",
                                 "2026-11-20T19:03:55+", "2026-11-20T19:03:55+1",
                                 "2026-11-20T19:03:55+01:0", "2026-11-20T19:03:55+010",
                                 "2026-11-20T19:03:55+0100x", "2026-11-20T19:03:55Z ",
@@ -854,6 +858,15 @@ TEST(crtime_parse_datetime_literals_spaces)
     CHECK_INT(pdt("%Y%m%d %H%M%S", "20261120 \t  190355", &c, &has, &off), CR_OK);
     CHECK_INT(pdt("%Y%m%d  %H%M%S", "20261120 190355", &c, &has, &off), CR_OK);
     CHECK_INT(pdt("%Y%m%d %H%M%S", "20261120190355", &c, &has, &off), CR_EPARSE);
+    /* packed numbers have their full width: a time that lost its leading
+     * zero in a spreadsheet is not read nine hours off */
+    CHECK_INT(pdt("%Y%m%d %H%M%S", "20261120 10000", &c, &has, &off), CR_EPARSE);
+    CHECK_INT(pdt("%Y%m%d %H%M%S", "20261120 010000", &c, &has, &off), CR_OK);
+    CHECK_CIVIL(c, 2026, 11, 20, 1, 0, 0);
+    CHECK_INT(pdt("%Y%m%d", "2026112", &c, &has, &off), CR_EPARSE);
+    /* a number with a separator after it may still be short */
+    CHECK_INT(pdt("%m/%d/%Y %H:%M", "1/2/2026 9:05", &c, &has, &off), CR_OK);
+    CHECK_CIVIL(c, 2026, 1, 2, 9, 5, 0);
     CHECK_INT(pdt("%F", " 2026-11-20", &c, &has, &off), CR_EPARSE);
     CHECK_INT(pdt("%F", "2026-11-20 ", &c, &has, &off), CR_EPARSE);
     CHECK_INT(pdt("%F ", "2026-11-20 ", &c, &has, &off), CR_OK);

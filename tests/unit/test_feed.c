@@ -683,10 +683,12 @@ TEST(feed_settlement_rows)
         "A,M,PSP5,CE5,visa,2026-03-10 10:00:00,CET,SentForSettle,X,USD,,1.00\n"
         "A,M,PSP6,CE6,MC,2026-03-10 10:00:00,CET, settled ,X,USD,-7.00,5.00\n"
         "A,M,PSP7,CE7,Discover,2026-03-10 10:00:00,CET,Chargeback,X,JPY,1500,\n"
-        "A,M,PSP8,CE8,visa,2026-03-10 10:00:00,CET,Fee,X,EUR,0.35,\n";
+        "A,M,PSP8,CE8,visa,2026-03-10 10:00:00,CET,Fee,X,EUR,0.35,\n"
+        "A,M,PSP9,CE9,visa,2026-03-10 10:00:00,CET,Settled,X,USD,12.00,0.00\n"
+        "A,M,PSP10,CE10,visa,2026-03-10 10:00:00,CET,Settled,X,USD,0.00,0.00\n";
     CHECK_INT(fs_parse("processor", in, &k, &st), CR_OK);
     CHECK_INT(k.nj, 0);
-    CHECK_INT(k.ns, 7);
+    CHECK_INT(k.ns, 9);
     CHECK_INT(S(&k, 0)->line, 2);
     CHECK_STR(S(&k, 0)->psp, "PSP1");
     CHECK_STR(S(&k, 0)->merchant, "CE1");
@@ -727,8 +729,12 @@ TEST(feed_settlement_rows)
     CHECK_STR(S(&k, 5)->brand, "discover"); /* unmapped: lower-cased */
     CHECK_INT(S(&k, 6)->type, CR_ST_FEE);
     CHECK_INT(S(&k, 6)->amount, 35);
-    CHECK_INT(st.rows, 8);
-    CHECK_INT(st.accepted, 7);
+    /* 0.00 on the side the row does not use: the other side counts */
+    CHECK_INT(S(&k, 7)->amount, 1200);
+    CHECK(S(&k, 8)->has_amount);
+    CHECK_INT(S(&k, 8)->amount, 0);
+    CHECK_INT(st.rows, 10);
+    CHECK_INT(st.accepted, 9);
     CHECK_INT(st.ignored, 1);
     CHECK_INT(st.rejected, 0);
     fs_free(&k);

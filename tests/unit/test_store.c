@@ -75,7 +75,11 @@ TEST(store_claim_fingerprint_is_the_text_of_every_column)
         "INSERT INTO claims VALUES('CE-3','basic','DE',NULL,NULL,NULL,'abc','EUR',12.5,NULL,NULL,"
         " NULL,NULL,NULL,NULL,NULL,NULL);"
         "INSERT INTO claims VALUES('CE-4','premium','US','Air 3','SN4',1,1234567890123,'USD',10,"
-        " 'PA-4',-7,' AMEX ','2026-11-02T00:00:00-05:00',30,'2027-11-02',-100,'active');";
+        " 'PA-4',-7,' AMEX ','2026-11-02T00:00:00-05:00',30,'2027-11-02',-100,'active');"
+        /* as typed by hand: a currency in lower case, a hold reference with
+         * blanks around it, a time without seconds */
+        "INSERT INTO claims VALUES('CE-5','premium','US','Air 3','SN5',1,100000,' usd ',10,"
+        " ' PA-5	',100000,'visa','2026-11-02T10:15-05:00',30,'2027-11-02',1,'active');";
     CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
 
     cr_config *cfg = NULL;
@@ -86,7 +90,15 @@ TEST(store_claim_fingerprint_is_the_text_of_every_column)
     cr_claim *claims = NULL;
     size_t n = 0;
     CHECK(cdb && cr_claimsdb_load(cdb, cfg, &pool, &claims, &n) == CR_OK);
-    CHECK_INT(n, 4);
+    CHECK_INT(n, 5);
+    long five = cr_claim_find(claims, n, "CE-5");
+    CHECK(five >= 0);
+    if (five >= 0) {
+        CHECK_STR(claims[five].currency, "USD");
+        CHECK_STR(claims[five].preauth_ref, "PA-5");
+        CHECK(claims[five].invalid == NULL);
+        CHECK_INT(claims[five].paid_at, 1793632500);   /* 2026-11-02T15:15:00Z */
+    }
     for (size_t i = 0; i < n; i++) {
         uint64_t want = reference_fp(db, claims[i].claim_id);
         CHECK(want != 0);
