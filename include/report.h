@@ -45,6 +45,17 @@ typedef struct cr_rep_rows {
 cr_rep_row *cr_rep_rows_add(cr_rep_rows *l);
 void cr_rep_rows_release(cr_rep_rows *l);
 
+/* A refund row of the processor's (SPEC 4: "listed, no exception"). */
+typedef struct cr_rep_refund {
+    const char *claim_id;      /* the claim it matched, NULL when none */
+    const char *psp_ref, *merchant_ref;
+    cr_money_t amount;         /* minor units of currency */
+    const char *currency;
+    cr_time_t booked_at;
+    const char *file;
+    long line;
+} cr_rep_refund;
+
 /* A file this run looked at. */
 typedef struct cr_rep_file {
     const char *name;
@@ -70,6 +81,7 @@ typedef struct cr_report {
     const cr_exc_row *exceptions; size_t n_exceptions;   /* open as of as_of */
     const cr_reject_view *rejects; size_t n_rejects;     /* this run's, incl. whole files (line 0) */
     const cr_rep_file *files;    size_t n_files;
+    const cr_rep_refund *refunds; size_t n_refunds;      /* ingested by this run (complete) */
     const char *payment_file;    /* action files of this run, or NULL */
     const char *fulfillment_file;
     /* Called once the sheets of this run's decisions (Captures, Releases,

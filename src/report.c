@@ -538,6 +538,16 @@ static const col_spec REJECT_COLS[] = {
     C_TEXT("Detail", cr_reject_view, detail),
 };
 
+static const col_spec REFUND_COLS[] = {
+    C_TEXT("Claim ID", cr_rep_refund, claim_id),
+    C_TEXT("PSP Reference", cr_rep_refund, psp_ref),
+    C_TEXT("Merchant Reference", cr_rep_refund, merchant_ref),
+    C_MONEY("Amount", cr_rep_refund, amount, currency),
+    C_TEXT("Currency", cr_rep_refund, currency),
+    C_TIME("Booked At", cr_rep_refund, booked_at),
+    {"Source", K_SOURCE, offsetof(cr_rep_refund, file), offsetof(cr_rep_refund, line)},
+};
+
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* One list sheet: its columns and its rows (N rows of SIZE bytes at ROWS). */
@@ -1293,9 +1303,10 @@ static int fsync_path(const char *path, bool dir)
     return e;
 }
 
-/* The six tables of R, in sheet order after the Summary. */
-enum { T_CAPTURES, T_RELEASES, T_PENDING, T_EXCEPTIONS, T_FULFILLMENT, T_REJECTS };
-static void report_tables(const cr_report *r, table_spec t[6])
+/* The tables of R, in sheet order after the Summary: SPEC 6.3's, then
+ * the refunds its settlement table lists. */
+enum { T_CAPTURES, T_RELEASES, T_PENDING, T_EXCEPTIONS, T_FULFILLMENT, T_REJECTS, T_REFUNDS, N_TABLES };
+static void report_tables(const cr_report *r, table_spec t[N_TABLES])
 {
     t[T_CAPTURES] = (table_spec){"Captures", CAPTURE_COLS, NCOLS(CAPTURE_COLS), r->captures,
                                  sizeof(cr_rep_row), r->n_captures};
@@ -1309,6 +1320,8 @@ static void report_tables(const cr_report *r, table_spec t[6])
                                     r->fulfillment, sizeof(cr_rep_row), r->n_fulfillment};
     t[T_REJECTS] = (table_spec){"Rejected Rows", REJECT_COLS, NCOLS(REJECT_COLS), r->rejects,
                                 sizeof(cr_reject_view), r->n_rejects};
+    t[T_REFUNDS] = (table_spec){"Refunds", REFUND_COLS, NCOLS(REFUND_COLS), r->refunds,
+                                sizeof(cr_rep_refund), r->n_refunds};
 }
 
 /* Sheets with more rows than Excel holds, or rows missing, fail the workbook. */
@@ -1331,7 +1344,7 @@ cr_err cr_report_write(const cr_report *r, const char *path)
 {
     static const char *const sheet_names[] = {"Summary",    "Captures",    "Releases",
                                               "Pending",    "Exceptions",  "Fulfillment",
-                                              "Rejected Rows"};
+                                              "Rejected Rows", "Refunds"};
     cr_err rc = CR_OK;
     wctx w = {0};
     char *dir = NULL, *tmp = NULL;
@@ -1353,7 +1366,7 @@ cr_err cr_report_write(const cr_report *r, const char *path)
         w.n_exps = r->cfg->policy.n_currency_exponents;
     }
 
-    table_spec tables[6];
+    table_spec tables[N_TABLES];
     report_tables(&rr, tables);
     if ((rc = check_tables(tables, NCOLS(tables), path)) != CR_OK)
         return rc;
@@ -1401,7 +1414,7 @@ cr_err cr_report_write(const cr_report *r, const char *path)
     }
     /* first the sheets of this run's decisions, then the rest once known */
     static const size_t first[] = {T_CAPTURES, T_RELEASES, T_PENDING, T_FULFILLMENT},
-                        rest[] = {T_EXCEPTIONS, T_REJECTS};
+                        rest[] = {T_EXCEPTIONS, T_REJECTS, T_REFUNDS};
     for (size_t i = 0; i < NCOLS(first) && rc == CR_OK; i++)
         rc = write_table(&w, ws[first[i] + 1], &tables[first[i]]);
     if (rc == CR_OK && rr.complete && (rc = rr.complete(rr.complete_ud, &rr)) == CR_OK) {

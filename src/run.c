@@ -117,6 +117,9 @@ typedef struct night {
     cr_file_list files;
     cr_rep_rows captures, releases, pending, ships;
     cr_rep_rows pending_out;   /* an incremental night's pending claims outside its subset */
+    cr_rep_refund *refunds;    /* the refund rows this run ingested (the Refunds sheet) */
+    size_t nrefunds, refunds_cap;
+    int64_t rows_before;       /* the highest settlement row id before this run's ingest */
     cr_dhash *dh;              /* latest decision hash per claim, by claim id */
     size_t ndh;
     bool *dh_seen;             /* per dh: its claim was decided this night */
@@ -158,6 +161,7 @@ static void night_release(night *n)
     cr_rep_rows_release(&n->pending);
     cr_rep_rows_release(&n->pending_out);
     cr_rep_rows_release(&n->ships);
+    free(n->refunds);
 }
 
 static cr_action *new_action(night *n)
@@ -1005,6 +1009,23 @@ static cr_err settle_all(night *n)
         rc = cr_error(rc, "out of memory settling");
         goto cleanup;
     }
+    /* refunds raise nothing but are listed: those this run ingested, as
+     * Rejected Rows lists this run's rejects (every new row is in an
+     * incremental night's subset) */
+    for (size_t i = 0; i < n->nsrows; i++) {
+        const cr_srow *r = &n->srows[i];
+        if (r->type != CR_ST_REFUND || r->id <= n->rows_before)
+            continue;
+        if (!cr_grow(&n->refunds, &n->refunds_cap, n->nrefunds, sizeof *n->refunds, 16)) {
+            rc = cr_error(CR_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        n->refunds[n->nrefunds++] = (cr_rep_refund){
+            .claim_id = r->claim >= 0 ? n->claims[r->claim].claim_id : NULL,
+            .psp_ref = r->psp_ref, .merchant_ref = r->merchant_ref,
+            .amount = r->has_amount ? r->amount : 0, .currency = r->currency,
+            .booked_at = r->booked_at, .file = r->file, .line = r->line};
+    }
     for (size_t i = 0; i < n->nclaims; i++) {
         if (!pv[i].confirmed_row)
             continue;
@@ -1417,6 +1438,8 @@ static cr_err report_complete(void *ud, cr_report *r)
     r->n_exceptions = j->g.nexc;
     r->rejects = j->g.rej;
     r->n_rejects = j->g.nrej;
+    r->refunds = j->n->refunds;
+    r->n_refunds = j->n->nrefunds;
     return CR_OK;
 }
 
@@ -1604,6 +1627,9 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         cr_store_ckpt_start(st);
 
     double t0 = mono();
+    int64_t ev_before = 0;
+    if ((rc = cr_store_max_ids(st, &ev_before, &n.rows_before)) != CR_OK)
+        goto cleanup;
     ingest_rc = cr_ingest(cfg, st, n.run_id, (cr_time_t)time(NULL), o->v, &n.stats, &n.files);
     cr_store_ckpt_kick(st);
     phase(o->v, "ingest", &t0);

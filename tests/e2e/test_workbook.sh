@@ -19,14 +19,19 @@ W=$E/reports/carerecon_20261120_run1.xlsx
 check workbook_written test -s "$W"
 check workbook_mode_0640 test "$(stat -c %a "$W")" = 640
 check no_temp_left bash -c "! ls '$E/reports' | grep -q tmp"
-xlsx sheets_in_order "$W" "sheets=Summary,Captures,Releases,Pending,Exceptions,Fulfillment,Rejected Rows"
+xlsx sheets_in_order "$W" "sheets=Summary,Captures,Releases,Pending,Exceptions,Fulfillment,Rejected Rows,Refunds"
 xlsx headers_captures "$W" "headers:Captures=Claim ID,PSP Reference,Card Brand,Amount,Currency,Reason,Deadline,Arrived At,Received SN,Registered SN"
 xlsx headers_releases "$W" "headers:Releases=Claim ID,PSP Reference,Amount,Currency,Arrived At"
 xlsx headers_pending "$W" "headers:Pending=Claim ID,State,Deadline,Days Left,Shipped At,Reminder,Hold Expires"
 xlsx headers_exceptions "$W" "headers:Exceptions=ID,Code,Severity,Claim ID,Reference,Detail,First Seen"
 xlsx headers_fulfillment "$W" "headers:Fulfillment=Claim ID,Region,Product Model,Received SN,Received At"
 xlsx headers_rejected "$W" "headers:Rejected Rows=File,Line,Reason,Raw"
-for s in Captures Releases Pending Exceptions Fulfillment "Rejected Rows"; do
+# SPEC 4: a refund row is "listed, no exception": the processor's refund
+# of CE2611-000132's fee (69.00 USD), ingested by this run
+xlsx headers_refunds "$W" "headers:Refunds=Claim ID,PSP Reference,Merchant Reference,Amount,Currency,Booked At,Source"
+xlsx refund_listed "$W" "rows:Refunds=1" "findrow:Refunds=CE2611-000132,8931180842266175,69"
+xlsx refund_amount_is_number "$W" "type:Refunds!D2=n" "type:Refunds!F2=d"
+for s in Captures Releases Pending Exceptions Fulfillment "Rejected Rows" Refunds; do
     xlsx "frozen_header_${s// /_}" "$W" "freeze:$s=A2"
     xlsx "autofilter_${s// /_}" "$W" "autofilter:$s"
 done
