@@ -112,6 +112,8 @@ typedef struct night {
     size_t nnew, capnew;
     long *pay_of, *ful_of;     /* per claim: index into actions, -1 none */
     long *newpay_of;           /* per claim: index into new_actions, -1 none */
+    long *hold_slot;           /* payment actions by hold reference (hold_find) */
+    size_t hold_mask;
     cr_excs excs;
     cr_run_stats stats;
     cr_file_list files;
@@ -152,6 +154,7 @@ static void night_release(night *n)
     free(n->pay_of);
     free(n->ful_of);
     free(n->newpay_of);
+    free(n->hold_slot);
     free(n->dh);
     free(n->dh_seen);
     cr_excs_release(&n->excs);
@@ -490,6 +493,57 @@ static cr_exc *claim_exc(night *n, cr_code code, const cr_claim *c)
     return cr_excs_add(&n->excs, code, c->claim_id, c->claim_id);
 }
 
+/* --- one payment action per pre-authorization ------------------------------
+ * A hold is captured or released once, whichever claim carries it (a claim
+ * entered twice under two ids shares its hold): the night keeps its
+ * payment actions, recorded and new, in an open-addressing table by hold
+ * reference.  A slot is -1 (empty), an index into actions, or -2 - an
+ * index into new_actions. */
+static const cr_action *hold_action(const night *n, long v)
+{
+    return v >= 0 ? &n->actions[v] : &n->new_actions[-2 - v];
+}
+
+static uint64_t hold_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return h;
+}
+
+/* The slot of hold reference REF: its action's, or the empty one where it goes. */
+static long *hold_find(night *n, const char *ref)
+{
+    size_t i = (size_t)hold_hash(ref) & n->hold_mask;
+    while (n->hold_slot[i] != -1 && strcmp(hold_action(n, n->hold_slot[i])->psp_ref, ref) != 0)
+        i = (i + 1) & n->hold_mask;
+    return &n->hold_slot[i];
+}
+
+/* Sizes the table for the recorded actions and one new action per claim,
+ * and enters the recorded payment actions (the first of a hold wins). */
+static cr_err holds_init(night *n)
+{
+    size_t want = 2 * (n->nactions + n->nclaims) + 16, cap = 16;
+    while (cap < want)
+        cap *= 2;
+    if (!(n->hold_slot = malloc(cap * sizeof *n->hold_slot)))
+        return cr_error(CR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < cap; i++)
+        n->hold_slot[i] = -1;
+    n->hold_mask = cap - 1;
+    for (size_t i = 0; i < n->nactions; i++) {
+        const cr_action *a = &n->actions[i];
+        if (strcmp(a->kind, "payment") == 0 && a->psp_ref && *a->psp_ref) {
+            long *s = hold_find(n, a->psp_ref);
+            if (*s == -1)
+                *s = (long)i;
+        }
+    }
+    return CR_OK;
+}
+
 /* Applies "actions are final" to claim I's decision: a new action, a
  * previously issued one, or ACTION_CONFLICT; *MATCH says which. */
 static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *match)
@@ -522,9 +576,31 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
             }
             return CR_OK;
         }
+        long *hold = c->preauth_ref && *c->preauth_ref ? hold_find(n, c->preauth_ref) : NULL;
+        if (hold && *hold != -1) {
+            /* another claim's action already holds this pre-authorization */
+            const cr_action *o = hold_action(n, *hold);
+            if (strcmp(o->action, want) == 0 || o->issued_at > n->D) {
+                n->stats.previously_issued++;
+                *match = CR_MATCH_ISSUED;
+            } else if ((x = claim_exc(n, CR_X_ACTION_CONFLICT, c))) {
+                cr_format_zoned(n->cfg->tz, o->issued_at, t, sizeof t);
+                snprintf(x->detail, sizeof x->detail,
+                         "the hold already has a %s, issued for claim %s by run %lld (%s); this claim "
+                         "is decided %s %s: nothing is issued, a hold is acted on once",
+                         o->action, o->claim_id, (long long)o->run_id, t, want,
+                         d->reason ? d->reason : "");
+                snprintf(x->reference, sizeof x->reference, "%s", c->preauth_ref);
+                n->stats.conflicts++;
+                *match = CR_MATCH_CONFLICT;
+            }
+            return CR_OK;
+        }
         cr_action *a = new_action(n);
         if (!a)
             return cr_error(CR_ENOMEM, "out of memory");
+        if (hold)
+            *hold = -2 - (long)(n->nnew - 1);
         a->claim_id = c->claim_id;
         a->kind = "payment";
         a->action = want;
@@ -925,6 +1001,8 @@ static cr_err decide_all(night *n)
     size_t *start = NULL;
     cr_rules_ctx rctx = {&n->cfg->policy, n->cfg->tz, n->D};
 
+    if ((rc = holds_init(n)) != CR_OK)
+        goto cleanup;
     if ((rc = cr_match_events(n->claims, n->nclaims, n->events, n->nevents, n->D, &n->excs)) != CR_OK) {
         rc = cr_error(rc, "out of memory matching events");
         goto cleanup;

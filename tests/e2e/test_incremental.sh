@@ -310,3 +310,25 @@ sqlite3 "$R/fixtures/claims.db" "update claims set return_days = 30 where claim_
 check renamed_claim_night_incremental grep -q "incremental night" "$ERR"
 expect_eq renamed_claim_edited_no_new_action "$(cat "$R"/reports/actions/payment_actions_*.csv |
     grep -ic "^$ren:")" 1
+
+# a claim entered again under another id with the same hold reference: the
+# hold is acted on once (the first claim's release); the copy, decided
+# capture, raises ACTION_CONFLICT and issues nothing, on incremental and
+# full nights alike
+I=$TMP/hold
+F=$TMP/hold.full
+newenv "$I"
+cp -r "$I" "$F"
+nights 2026-11-20
+for e in "$I" "$F"; do
+    sqlite3 "$e/fixtures/claims.db" "insert into claims select 'CE2611-000101-R', plan, region,
+        product_model, registered_sn || 'X', battery_registered, product_value, currency,
+        service_fee, preauth_ref, preauth_amount, card_brand, paid_at, return_days,
+        refresh_expires_on, replacements_left, status from claims where claim_id = 'CE2611-000101'"
+done
+nights 2026-11-21 2026-11-22
+compare shared_hold_incremental_equals_full "$I" "$F"
+hold=$(sqlite3 -batch -noheader "$I/fixtures/claims.db" "select preauth_ref from claims where claim_id = 'CE2611-000101'")
+expect_eq shared_hold_one_payment_action "$(cat "$I"/reports/actions/payment_actions_*.csv | grep -c ",$hold,")" 1
+expect_eq shared_hold_conflict "$(q "$I" "select count(*) from exceptions where code = 'ACTION_CONFLICT'
+    and claim_id = 'CE2611-000101-R' and reference = '$hold'")" 1
