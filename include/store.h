@@ -110,9 +110,9 @@ typedef struct cr_action {
 
 /* Loads the actions (of the subset's claims during a subset). */
 cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t *n);
-/* Records that the claim CLAIM_ID holds action ACTION_ID, recorded under
- * an id the claim database has since edited in case or spaces (the
- * subset's cr_store_actions_load then loads it with the claim). */
+/* Records that the claim CLAIM_ID answers for action ACTION_ID, recorded
+ * under another claim's id (the subset's cr_store_actions_load then loads
+ * it with the claim). */
 cr_err cr_store_action_alias(cr_store *s, int64_t action_id, const char *claim_id);
 /* Loads the actions not yet written, except those of run EXCEPT_RUN. */
 cr_err cr_store_actions_unwritten(cr_store *s, int64_t except_run, cr_pool *pool, cr_action **out,

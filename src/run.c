@@ -473,20 +473,6 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
     return CR_OK;
 }
 
-/* Records the actions the night attached to a claim under another id (see
- * load), so that a later incremental night that looks at the claim loads
- * them with it. */
-static cr_err record_aliases(night *n)
-{
-    cr_err rc = CR_OK;
-    for (size_t i = 0; i < n->nclaims && rc == CR_OK; i++)
-        for (int k = 0; k < 2 && rc == CR_OK; k++) {
-            long a = k ? n->ful_of[i] : n->pay_of[i];
-            if (a >= 0 && strcmp(n->actions[a].claim_id, n->claims[i].claim_id) != 0)
-                rc = cr_store_action_alias(n->st, n->actions[a].id, n->claims[i].claim_id);
-        }
-    return rc;
-}
 
 static cr_exc *claim_exc(night *n, cr_code code, const cr_claim *c)
 {
@@ -542,6 +528,32 @@ static cr_err holds_init(night *n)
         }
     }
     return CR_OK;
+}
+
+/* Records the recorded actions each claim answers for under another id, so
+ * that a later incremental night that looks at the claim loads them with
+ * it: its own, attached to it under an id since edited (see load), and the
+ * action on its hold of a claim no longer in the claim database (a claim
+ * whose id was corrected there: hold_find found it, as a night over
+ * everything does). */
+static cr_err record_aliases(night *n)
+{
+    cr_err rc = CR_OK;
+    for (size_t i = 0; i < n->nclaims && rc == CR_OK; i++) {
+        const cr_claim *c = &n->claims[i];
+        for (int k = 0; k < 2 && rc == CR_OK; k++) {
+            long a = k ? n->ful_of[i] : n->pay_of[i];
+            if (a >= 0 && strcmp(n->actions[a].claim_id, c->claim_id) != 0)
+                rc = cr_store_action_alias(n->st, n->actions[a].id, c->claim_id);
+        }
+        if (rc != CR_OK || n->pay_of[i] >= 0 || n->newpay_of[i] >= 0 || !c->preauth_ref ||
+            !*c->preauth_ref)
+            continue;
+        long v = *hold_find(n, c->preauth_ref);
+        if (v >= 0 && cr_claim_find_exact(n->claims, n->nclaims, n->actions[v].claim_id) < 0)
+            rc = cr_store_action_alias(n->st, n->actions[v].id, c->claim_id);
+    }
+    return rc;
 }
 
 /* Applies "actions are final" to claim I's decision: a new action, a
@@ -1737,7 +1749,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
             cr_debug(o->v, "%s", bulk ? "a night over all claims: written with a rollback journal"
                                       : "a night over all claims, but another process has the state"
                                         " database open: written through the write-ahead log (slower)");
-        if ((rc = cr_store_begin(st)) != CR_OK || (rc = record_aliases(&n)) != CR_OK)
+        if ((rc = cr_store_begin(st)) != CR_OK)
             goto cleanup;
         in_tx = true;
     }
@@ -1774,8 +1786,8 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     cr_err wrc = rec_finish(n.rec);
     free(n.rec);
     n.rec = NULL;
-    if (rc != CR_OK || (rc = wrc) != CR_OK || (rc = forget_gone(&n)) != CR_OK ||
-        (rc = record_exceptions(&n)) != CR_OK)
+    if (rc != CR_OK || (rc = wrc) != CR_OK || (rc = record_aliases(&n)) != CR_OK ||
+        (rc = forget_gone(&n)) != CR_OK || (rc = record_exceptions(&n)) != CR_OK)
         goto cleanup;
     if (in_tx) {
         if (prc == CR_OK)

@@ -149,12 +149,13 @@ static const char *const migrations[] = {
      * "Action conflicts"); the next night reads everything (no
      * 'matched_total' yet) and fills it in */
     "ALTER TABLE claim_state ADD COLUMN action_match INTEGER NOT NULL DEFAULT 0;",
-    /* 7: the actions a claim holds under another id (recorded under its id
-     * before the claim database edited it in case or spaces), so that an
+    /* 7: the actions a claim answers for under another claim's id (its
+     * own, before the claim database edited it in case or spaces; or the
+     * action on its hold of a claim no longer there), so that an
      * incremental night that looks at the claim loads them too */
-    "CREATE TABLE action_alias(action_id INTEGER PRIMARY KEY REFERENCES actions,"
-    "  claim_id TEXT NOT NULL);"
-    "CREATE INDEX action_alias_claim ON action_alias(claim_id);",
+    "CREATE TABLE action_alias(claim_id TEXT NOT NULL,"
+    "  action_id INTEGER NOT NULL REFERENCES actions, PRIMARY KEY(claim_id, action_id))"
+    "  WITHOUT ROWID;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -916,7 +917,7 @@ cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t
 
 cr_err cr_store_action_alias(cr_store *s, int64_t action_id, const char *claim_id)
 {
-    sqlite3_stmt *st = prepare(s, "INSERT OR REPLACE INTO action_alias(action_id, claim_id) VALUES(?, ?)");
+    sqlite3_stmt *st = prepare(s, "INSERT OR IGNORE INTO action_alias(action_id, claim_id) VALUES(?, ?)");
     if (!st)
         return CR_EIO;
     sqlite3_bind_int64(st, 1, action_id);

@@ -332,3 +332,17 @@ hold=$(sqlite3 -batch -noheader "$I/fixtures/claims.db" "select preauth_ref from
 expect_eq shared_hold_one_payment_action "$(cat "$I"/reports/actions/payment_actions_*.csv | grep -c ",$hold,")" 1
 expect_eq shared_hold_conflict "$(q "$I" "select count(*) from exceptions where code = 'ACTION_CONFLICT'
     and claim_id = 'CE2611-000101-R' and reference = '$hold'")" 1
+# a claim whose id is corrected in the claim database (CE2611-000103 to
+# CE2611-000103A) after its capture: the new id's claim carries the same
+# hold, already captured; the night that sees the edit reads everything,
+# and later incremental nights that look at the claim know the capture too
+R=$TMP/corrected
+newenv "$R"
+"$BIN" run --config "$R/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+hold=$(sqlite3 -batch -noheader "$R/fixtures/claims.db" "select preauth_ref from claims where claim_id = 'CE2611-000103'")
+sqlite3 "$R/fixtures/claims.db" "update claims set claim_id = 'CE2611-000103A' where claim_id = 'CE2611-000103'"
+"$BIN" run --config "$R/config/carerecon.yaml" --as-of 2026-11-21 --quiet 2>/dev/null
+sqlite3 "$R/fixtures/claims.db" "update claims set return_days = 21 where claim_id = 'CE2611-000103A'"
+"$BIN" run --config "$R/config/carerecon.yaml" --as-of 2026-11-22 --verbose 2>"$ERR" >/dev/null
+check corrected_id_night_incremental grep -q "incremental night" "$ERR"
+expect_eq corrected_id_one_capture "$(cat "$R"/reports/actions/payment_actions_*.csv | grep -c ",$hold,")" 1
