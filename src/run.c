@@ -1686,6 +1686,23 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         goto cleanup;
     cr_fault_point("run recorded");
     cr_actions_file_names(n.day, n.run_id, n.pay_name, n.ful_name, sizeof n.pay_name);
+    /* a run's files are named by its new run number: one already there was
+     * written by a state database that knew more runs than this one (this
+     * one restored from an older copy); its actions are unknown here, and
+     * recovering actions by file name would take that file for this run's */
+    for (int k = 0; k < 2 && !n.dry; k++) {
+        const char *name = k ? n.ful_name : n.pay_name;
+        if (cr_actions_file_exists(cfg->actions_dir, name)) {
+            rc = cr_error(CR_ECANTCREAT,
+                          "%s/%s already exists, but this is run %lld of the state database %s: is"
+                          " the state restored from an older copy? Nothing was issued. Restore the"
+                          " latest state, or move out of %s the action files of runs this state does"
+                          " not know (the processor drops an idempotency key it has seen)",
+                          cfg->actions_dir, name, (long long)n.run_id, cfg->state_db,
+                          cfg->actions_dir);
+            goto cleanup;
+        }
+    }
     if (cr_store_runs_unfinished(st, n.run_id, &unfinished) == CR_OK && unfinished > 0 && !n.dry)
         cr_info(o->v, "%ld earlier run(s) did not finish; their recorded actions are completed now",
                 unfinished);

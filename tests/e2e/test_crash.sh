@@ -114,3 +114,23 @@ echo mine >"$W/elsewhere/night.xlsx.tmp-1"
 check crash_report_path_workbook test -f "$W/elsewhere/night.xlsx"
 check crash_report_path_temporary_removed test ! -e "$W/elsewhere/night.xlsx.tmp-Zz98Yx"
 check crash_report_path_other_file_kept test -f "$W/elsewhere/night.xlsx.tmp-1"
+
+# the state database restored from an older copy: run numbers repeat, so
+# the next run's action files are named as files already there from the
+# lost runs; the run stops before anything is decided (a crash after its
+# decision commit would otherwise take the old file for its own and mark
+# its actions written)
+S=$TMP/restored
+newenv "$S"
+CFG=$S/config/carerecon.yaml
+"$BIN" run --config "$CFG" --as-of 2026-11-20 --quiet 2>/dev/null
+cp -a "$S/var" "$S/var.copy"
+"$BIN" run --config "$CFG" --as-of 2026-11-21 --quiet 2>/dev/null
+rm -rf "$S/var" && mv "$S/var.copy" "$S/var"
+actions_before=$(q "$S" "select count(*) from actions")
+files_before=$(ls "$S"/reports/actions | wc -l)
+cr run --config "$CFG" --as-of 2026-11-21
+expect_rc restored_state_refused 73
+expect_err restored_state_says_why "is the state restored from an older copy? Nothing was issued"
+expect_eq restored_state_nothing_recorded "$(q "$S" "select count(*) from actions")" "$actions_before"
+expect_eq restored_state_no_file_written "$(ls "$S"/reports/actions | wc -l)" "$files_before"
