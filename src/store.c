@@ -441,6 +441,10 @@ cr_err cr_store_open(const char *path, bool create, cr_store **out)
     bool mem = strcmp(path, ":memory:") == 0;
     mode_t old = umask(027);
     int r = open_db(path, &s->db, flags);
+    /* before the first statement: a night over everything holds the
+     * database to itself while it commits, and a lookup waits for it */
+    if (r == SQLITE_OK)
+        sqlite3_busy_timeout(s->db, 5000);
     if (r == SQLITE_OK && cr_store_schema_version(s) > N_MIGRATIONS) {
         /* refuse a newer database before changing anything in it */
         umask(old);
@@ -461,7 +465,6 @@ cr_err cr_store_open(const char *path, bool create, cr_store **out)
     }
     if (!mem)
         chmod(path, 0640);
-    sqlite3_busy_timeout(s->db, 5000);
     sqlite3_extended_result_codes(s->db, 1);
     if ((rc = exec(s, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
                       " PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY")) != CR_OK ||
@@ -2017,6 +2020,18 @@ static const char *const claim_cols[] = {
 };
 #define N_CLAIM_COLS ((int)(sizeof claim_cols / sizeof claim_cols[0]))
 
+/* An error reading the claim database at PATH: a file that is not a claim
+ * database is missing input (66); one another program holds locked past
+ * the busy timeout is an I/O error (74: the night can run once it lets go). */
+static cr_err claimsdb_error(const char *path, sqlite3 *db)
+{
+    int e = sqlite3_errcode(db) & 0xff;
+    if (e == SQLITE_BUSY || e == SQLITE_LOCKED)
+        return cr_error(CR_EIO, "claim database %s: locked by another program for more than 5 s: %s",
+                        path, sqlite3_errmsg(db));
+    return cr_error(CR_ENOINPUT, "claim database %s: %s", path, sqlite3_errmsg(db));
+}
+
 cr_err cr_claimsdb_open(const char *path, cr_claimsdb **out)
 {
     cr_err rc = CR_ENOINPUT;
@@ -2043,7 +2058,7 @@ cr_err cr_claimsdb_open(const char *path, cr_claimsdb **out)
     sqlite3_busy_timeout(c->db, 5000);
     if (sqlite3_prepare_v2(c->db, "SELECT name FROM pragma_table_info('claims')", -1, &st, NULL) !=
         SQLITE_OK) {
-        rc = cr_error(CR_ENOINPUT, "claim database %s: %s", path, sqlite3_errmsg(c->db));
+        rc = claimsdb_error(path, c->db);
         goto cleanup;
     }
     int r, ncols = 0;
@@ -2054,7 +2069,7 @@ cr_err cr_claimsdb_open(const char *path, cr_claimsdb **out)
                 have[i] = true;
     }
     if (r != SQLITE_DONE) {
-        rc = cr_error(CR_ENOINPUT, "claim database %s: %s", path, sqlite3_errmsg(c->db));
+        rc = claimsdb_error(path, c->db);
         goto cleanup;
     }
     if (ncols == 0) {
@@ -2277,7 +2292,7 @@ static cr_err claims_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, i
     *out = NULL;
     *n = 0;
     if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return cr_error(CR_ENOINPUT, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
+        return claimsdb_error(c->path, c->db);
     if (ids) {
         /* one read transaction: one snapshot, and not a lock and a check of
          * the file per claim */
@@ -2348,7 +2363,7 @@ cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim 
     if (sqlite3_prepare_v2(c->db, CLAIM_SELECT " ORDER BY claim_id COLLATE BINARY", -1, &st, NULL) !=
         SQLITE_OK) {
         sqlite3_finalize(cs);
-        return cr_error(CR_ENOINPUT, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
+        return claimsdb_error(c->path, c->db);
     }
     r2 = sqlite3_step(cs);
     while ((r1 = sqlite3_step(st)) == SQLITE_ROW) {
@@ -2430,7 +2445,7 @@ cr_err cr_claimsdb_snapshot(cr_claimsdb *c, bool begin)
     /* BEGIN opens the transaction, the first read starts the snapshot */
     if (sqlite3_exec(c->db, "BEGIN; SELECT count(*) FROM (SELECT 1 FROM claims LIMIT 1)", NULL, NULL,
                      NULL) != SQLITE_OK) {
-        cr_err rc = cr_error(CR_ENOINPUT, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
+        cr_err rc = claimsdb_error(c->path, c->db);
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;
     }
@@ -2468,7 +2483,7 @@ cr_err cr_claimsdb_get(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, cons
     static const char sql[] = CLAIM_SELECT " WHERE upper(trim(claim_id)) = upper(trim(?))";
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
-        return cr_error(CR_ENOINPUT, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
+        return claimsdb_error(c->path, c->db);
     bind_text(st, 1, id);
     int r = sqlite3_step(st);
     *found = r == SQLITE_ROW;

@@ -13,6 +13,16 @@ check claim_before_run_says_so grep -q "no run has been made yet" "$OUT"
 cr run --config "$CFG" --as-of 2026-11-20 --quiet
 cr run --config "$CFG" --as-of 2026-11-21 --quiet
 
+# while a night over everything commits, it holds the state database to
+# itself (rollback journal): a lookup waits for it (up to 5 s)
+cp "$E/var/carerecon.db" "$TMP/held.db"
+( sqlite3 "$TMP/held.db" "PRAGMA journal_mode = DELETE; BEGIN EXCLUSIVE; UPDATE meta SET value = value;" \
+    ".shell sleep 2" "COMMIT;" >/dev/null 2>&1 ) &
+sleep 0.5
+sed "s|^state_db:.*|state_db: $TMP/held.db|" "$CFG" >"$E/config/held.yaml"
+cr claim --config "$E/config/held.yaml" CE2611-000104
+wait
+expect_rc claim_waits_for_a_commit 0
 cr claim --config "$CFG" CE2611-000104
 expect_rc claim_exit_0 0
 check claim_header grep -q "^claim CE2611-000104  premium active" "$OUT"
