@@ -81,7 +81,10 @@ typedef struct cr_reject_view {
     const char *reason, *field, *detail, *raw;
 } cr_reject_view;
 typedef cr_err (*cr_reject_fn)(void *ud, const cr_reject_view *r);
-cr_err cr_store_rejects_of_run(cr_store *s, int64_t run_id, cr_reject_fn fn, void *ud);
+/* The rejected rows of run RUN_ID and, before them, those of the runs
+ * after LISTED that never published their workbook (killed after their
+ * decision commit, or their workbook failed), so finance sees them once. */
+cr_err cr_store_rejects_of_run(cr_store *s, int64_t run_id, int64_t listed, cr_reject_fn fn, void *ud);
 
 /* Loads every event (with file name and line) into *OUT; strings live in POOL. */
 cr_err cr_store_events_load(cr_store *s, cr_pool *pool, cr_event **out, size_t *n);
@@ -110,6 +113,10 @@ typedef struct cr_action {
 
 /* Loads the actions (of the subset's claims during a subset). */
 cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t *n);
+/* The actions of the runs after LISTED and before RUN_ID that never
+ * published their workbook (see cr_store_rejects_of_run). */
+cr_err cr_store_actions_unlisted(cr_store *s, int64_t run_id, int64_t listed, cr_pool *pool,
+                                 cr_action **out, size_t *n);
 /* Records that the claim CLAIM_ID answers for action ACTION_ID, recorded
  * under another claim's id (the subset's cr_store_actions_load then loads
  * it with the claim). */

@@ -496,6 +496,7 @@ static const col_spec RELEASE_COLS[] = {
     C_TEXT("Currency", cr_rep_row, currency),
     C_TIME("Arrived At", cr_rep_row, arrived_at),
     C_TEXT("Reason", cr_rep_row, reason),
+    C_TEXT("Detail", cr_rep_row, detail),
 };
 
 static const col_spec PENDING_COLS[] = {
@@ -516,6 +517,7 @@ static const col_spec FULFILLMENT_COLS[] = {
     C_TEXT("Product Model", cr_rep_row, product_model),
     C_TEXT("Received SN", cr_rep_row, received_sn),
     C_TIME("Received At", cr_rep_row, received_at),
+    C_TEXT("Detail", cr_rep_row, detail),
 };
 
 static const col_spec EXCEPTION_COLS[] = {

@@ -122,6 +122,9 @@ typedef struct night {
     cr_rep_refund *refunds;    /* the refund rows this run ingested (the Refunds sheet) */
     size_t nrefunds, refunds_cap;
     int64_t rows_before;       /* the highest settlement row id before this run's ingest */
+    int64_t listed;            /* META_LISTED when the night began */
+    cr_action *unlisted;       /* the actions of runs that never published their workbook */
+    size_t nunlisted;
     cr_dhash *dh;              /* latest decision hash per claim, by claim id */
     size_t ndh;
     bool *dh_seen;             /* per dh: its claim was decided this night */
@@ -165,6 +168,7 @@ static void night_release(night *n)
     cr_rep_rows_release(&n->pending_out);
     cr_rep_rows_release(&n->ships);
     free(n->refunds);
+    free(n->unlisted);
 }
 
 static cr_action *new_action(night *n)
@@ -192,6 +196,9 @@ static cr_action *new_action(night *n)
 #define META_MATCHED "matched_total"
 #define META_CONFLICTS "conflicts_total"
 #define N_META 7
+/* the last run whose workbook listed the actions and rejected rows of the
+ * runs before it that never published theirs */
+#define META_LISTED "listed_through_run"
 
 /* Whether this night may look only at what can have changed: a forward
  * run (as-of not before the last one) with the same configuration, over
@@ -1283,6 +1290,56 @@ cleanup:
     return rc;
 }
 
+/* Loads, for this night's Captures, Releases and Fulfillment rows, the actions
+ * of the runs since the last listing that never published their workbook
+ * (killed after their decision commit, or their workbook could not be
+ * written): their files went out, so finance sees them here once, marked
+ * with the run that issued them (their rejected rows come with the
+ * Rejected Rows, report_gather). */
+static cr_err load_unlisted(night *n)
+{
+    bool found = false;
+    cr_err rc;
+    if ((rc = cr_store_meta_get(n->st, META_LISTED, &n->listed, &found)) != CR_OK)
+        return rc;
+    if (!found)
+        n->listed = 0;
+    return cr_store_actions_unlisted(n->st, n->run_id, n->listed, &n->pool, &n->unlisted,
+                                     &n->nunlisted);
+}
+
+/* ... and lists them after this night's own (no database: the recorder
+ * has the connection while the night decides). */
+static cr_err list_unlisted(night *n)
+{
+    for (size_t i = 0; i < n->nunlisted; i++) {
+        const cr_action *a = &n->unlisted[i];
+        bool pays = strcmp(a->kind, "payment") == 0;
+        cr_rep_row *r = cr_rep_rows_add(!pays ? &n->ships
+                                        : strcmp(a->action, "capture") == 0 ? &n->captures
+                                                                             : &n->releases);
+        char note[96];
+        snprintf(note, sizeof note, "issued by run %lld, whose workbook was not written",
+                 (long long)a->run_id);
+        if (!r || !(r->detail = cr_pool_strdup(&n->pool, note)))
+            return cr_error(CR_ENOMEM, "out of memory");
+        r->claim_id = a->claim_id;
+        r->psp_ref = a->psp_ref;
+        r->amount = a->amount;
+        r->currency = a->currency;
+        r->reason = a->reason;
+        r->region = a->region;
+        r->product_model = a->product_model;
+        r->received_sn = a->received_sn;
+        r->received_at = a->received_at;
+    }
+    if (n->nunlisted)
+        cr_info(n->o->v, "%zu action%s of earlier runs whose workbook was not written %s listed in"
+                         " this one", n->nunlisted, n->nunlisted == 1 ? "" : "s",
+                n->nunlisted == 1 ? "is" : "are");
+    return CR_OK;
+}
+
 /* Removes temporary files a killed run left in DIR: action files
  * (".payment_actions_....csv.tmp-PID"), workbooks ("carerecon_....xlsx.tmp-
  * XXXXXX") and, when WORKBOOK is not NULL, those of that file name
@@ -1491,7 +1548,7 @@ static cr_err report_gather(night *n, report_job *j)
 {
     cr_err rc;
     if ((rc = cr_store_exc_open(n->st, n->D, gather_exc, &j->g)) != CR_OK ||
-        (rc = cr_store_rejects_of_run(n->st, n->run_id, gather_rej, &j->g)) != CR_OK)
+        (rc = cr_store_rejects_of_run(n->st, n->run_id, n->listed, gather_rej, &j->g)) != CR_OK)
         return rc == CR_ENOMEM ? cr_error(rc, "out of memory") : rc;
     n->stats.exceptions_open = (long)j->g.nexc;
     return CR_OK;
@@ -1775,8 +1832,11 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         rc = cr_error(CR_ENOMEM, "out of memory");
         goto cleanup;
     }
+    if ((rc = load_unlisted(&n)) != CR_OK)
+        goto cleanup;
     rec_start(n.rec, st, n.run_id, n.D);
-    if ((rc = decide_all(&n)) != CR_OK || (rc = pending_append(&n)) != CR_OK)
+    if ((rc = decide_all(&n)) != CR_OK || (rc = pending_append(&n)) != CR_OK ||
+        (rc = list_unlisted(&n)) != CR_OK)
         goto cleanup;
     /* "Previously issued" and "Action conflicts" count every claim whose
      * decision is one of its earlier actions or contradicts one: an
@@ -1863,8 +1923,8 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     if ((rc = prc != CR_OK ? prc : job.rc) != CR_OK)
         goto cleanup;
     snprintf(report, sizeof report, "%s", job.path);
-    if (!n.dry)
-        rc = cr_store_run_finish(st, n.run_id, "done", (cr_time_t)time(NULL), &n.stats);
+    if (!n.dry && (rc = cr_store_run_finish(st, n.run_id, "done", (cr_time_t)time(NULL), &n.stats)) == CR_OK)
+        rc = cr_store_meta_set(st, META_LISTED, n.run_id);
     if (o->v >= CR_NORMAL)
         summary_line(&n, report);
     struct rusage ru;

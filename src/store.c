@@ -755,15 +755,20 @@ cr_err cr_store_reject_add(cr_store *s, int64_t run_id, int64_t file_id, const c
     return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a rejected row");
 }
 
-cr_err cr_store_rejects_of_run(cr_store *s, int64_t run_id, cr_reject_fn fn, void *ud)
+/* The runs after ?2 and before ?1 that never published their workbook */
+#define UNLISTED_RUNS                                                                      \
+    "(run_id > ?2 AND run_id < ?1 AND run_id IN (SELECT run_id FROM runs WHERE status <> 'done'))"
+
+cr_err cr_store_rejects_of_run(cr_store *s, int64_t run_id, int64_t listed, cr_reject_fn fn, void *ud)
 {
     sqlite3_stmt *st = prepare(s, "SELECT file_name, line, reason, field, detail, raw FROM rejects"
-                                  " WHERE run_id = ? ORDER BY reject_id");
+                                  " WHERE run_id = ?1 OR " UNLISTED_RUNS " ORDER BY reject_id");
     cr_err rc = CR_OK;
     int r;
     if (!st)
         return CR_EIO;
     sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, listed);
     while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
         cr_reject_view v = {col_text(st, 0), (long)sqlite3_column_int64(st, 1), col_text(st, 2),
                             col_text(st, 3), col_text(st, 4), col_text(st, 5)};
@@ -916,6 +921,17 @@ cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t
                                      " ORDER BY action_id"
                      : ACTION_SELECT " ORDER BY action_id");
     return load_rows(s, st, pool, sizeof **out, fill_action, "load actions", out, n);
+}
+
+cr_err cr_store_actions_unlisted(cr_store *s, int64_t run_id, int64_t listed, cr_pool *pool,
+                                 cr_action **out, size_t *n)
+{
+    sqlite3_stmt *st = prepare(s, ACTION_SELECT " WHERE " UNLISTED_RUNS " ORDER BY action_id");
+    if (st) {
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int64(st, 2, listed);
+    }
+    return load_rows(s, st, pool, sizeof **out, fill_action, "load unlisted actions", out, n);
 }
 
 cr_err cr_store_action_alias(cr_store *s, int64_t action_id, const char *claim_id)

@@ -134,3 +134,30 @@ expect_rc restored_state_refused 73
 expect_err restored_state_says_why "is the state restored from an older copy? Nothing was issued"
 expect_eq restored_state_nothing_recorded "$(q "$S" "select count(*) from actions")" "$actions_before"
 expect_eq restored_state_no_file_written "$(ls "$S"/reports/actions | wc -l)" "$files_before"
+
+# a night killed after its decision commit, before its workbook takes its
+# name: the next run writes its actions into its own file and lists them
+# (and the killed night's rejected rows) in its workbook, once, marked
+# with the run that issued them; the run after lists them no more
+K=$TMP/killedwb
+newenv "$K"
+CFG=$K/config/carerecon.yaml
+cp -r "$K" "$K.probe"
+at=$(CARERECON_CRASH_TRACE=1 "$BIN" run --quiet --config "$K.probe/config/carerecon.yaml" --as-of 2026-11-20 2>&1 |
+    sed -n 's/^carerecon: fault point \([0-9]*\): after decision commit$/\1/p')
+( CARERECON_CRASH_AT=$at "$BIN" run --quiet --config "$CFG" --as-of 2026-11-20; exit $? ) 2>/dev/null
+check killed_left_no_workbook bash -c "! ls '$K/reports/'*.xlsx 2>/dev/null | grep -q ."
+cr run --config "$CFG" --as-of 2026-11-20
+W=$K/reports/carerecon_20261120_run2.xlsx
+paid=$(q "$K" "select count(*) from actions where kind = 'payment' and run_id = 1")
+check killed_run_had_actions test "$paid" -gt 0
+xlsx killed_run_actions_listed "$W" "rows:Captures=$(q "$K" "select count(*) from actions where action = 'capture'")" \
+    "rows:Releases=$(q "$K" "select count(*) from actions where action = 'release'")" \
+    "rows:Fulfillment=$(q "$K" "select count(*) from actions where kind = 'fulfillment'")" \
+    "contains:Captures=issued by run 1, whose workbook was not written"
+# (a file rejected whole is tried, and rejected, again by every run)
+xlsx killed_run_rejects_listed "$W" "rows:Rejected Rows=$(q "$K" "select count(*) from rejects where run_id <= 2")"
+cr run --config "$CFG" --as-of 2026-11-21
+xlsx listed_once "$K/reports/carerecon_20261121_run3.xlsx" \
+    "absent:Captures=issued by run 1, whose workbook was not written" \
+    "rows:Rejected Rows=$(q "$K" "select count(*) from rejects where run_id = 3")"
