@@ -122,6 +122,7 @@ typedef struct night {
     cr_rep_refund *refunds;    /* the refund rows this run ingested (the Refunds sheet) */
     size_t nrefunds, refunds_cap;
     int64_t rows_before;       /* the highest settlement row id before this run's ingest */
+    cr_time_t last_as_of;      /* the as-of instant of the last run (CR_TIME_NONE: none) */
     int64_t listed;            /* META_LISTED when the night began */
     cr_action *unlisted;       /* the actions of runs that never published their workbook */
     size_t nunlisted;
@@ -1106,12 +1107,14 @@ static cr_err settle_all(night *n)
         rc = cr_error(rc, "out of memory settling");
         goto cleanup;
     }
-    /* refunds raise nothing but are listed: those this run ingested, as
-     * Rejected Rows lists this run's rejects (every new row is in an
+    /* refunds raise nothing but are listed: once, by the night that first
+     * takes them in, the one that ingests them or, for a row booked after
+     * its as-of, the first whose as-of reaches it (both are in an
      * incremental night's subset) */
     for (size_t i = 0; i < n->nsrows; i++) {
         const cr_srow *r = &n->srows[i];
-        if (r->type != CR_ST_REFUND || r->id <= n->rows_before)
+        if (r->type != CR_ST_REFUND || r->booked_at > n->D ||
+            (r->id <= n->rows_before && n->last_as_of != CR_TIME_NONE && r->booked_at <= n->last_as_of))
             continue;
         if (!cr_grow(&n->refunds, &n->refunds_cap, n->nrefunds, sizeof *n->refunds, 16)) {
             rc = cr_error(CR_ENOMEM, "out of memory");
@@ -1780,6 +1783,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     bool found_as_of = false;
     n.backfill = cr_store_meta_get(st, META_AS_OF, &last_as_of, &found_as_of) == CR_OK && found_as_of &&
                  last_as_of > n.D;
+    n.last_as_of = found_as_of ? last_as_of : CR_TIME_NONE;
     incremental = can_increment(&n, cdb, meta);
     claims.cfg = cfg;
     claims.cdb = cdb;

@@ -26,11 +26,9 @@ xlsx headers_pending "$W" "headers:Pending=Claim ID,State,Deadline,Days Left,Shi
 xlsx headers_exceptions "$W" "headers:Exceptions=ID,Code,Severity,Claim ID,Reference,Detail,First Seen"
 xlsx headers_fulfillment "$W" "headers:Fulfillment=Claim ID,Region,Product Model,Received SN,Received At"
 xlsx headers_rejected "$W" "headers:Rejected Rows=File,Line,Reason,Raw"
-# SPEC 4: a refund row is "listed, no exception": the processor's refund
-# of CE2611-000132's fee (69.00 USD), ingested by this run
 xlsx headers_refunds "$W" "headers:Refunds=Claim ID,PSP Reference,Merchant Reference,Amount,Currency,Booked At,Source"
-xlsx refund_listed "$W" "rows:Refunds=1" "findrow:Refunds=CE2611-000132,8931180842266175,69"
-xlsx refund_amount_is_number "$W" "type:Refunds!D2=n" "type:Refunds!F2=d"
+# (the fixtures' refund, ingested by this run, is booked the next day)
+xlsx refund_not_before_booked "$W" "rows:Refunds=0"
 for s in Captures Releases Pending Exceptions Fulfillment "Rejected Rows" Refunds; do
     xlsx "frozen_header_${s// /_}" "$W" "freeze:$s=A2"
     xlsx "autofilter_${s// /_}" "$W" "autofilter:$s"
@@ -62,7 +60,13 @@ W2=$E/reports/carerecon_20261121_run2.xlsx
 xlsx night2_fulfillment_jpy "$W2" "findrow:Fulfillment=CE2611-000136,JP"
 xlsx night2_conflict_listed "$W2" "findrow:Exceptions=ACTION_CONFLICT,CE2611-000122,high"
 xlsx night2_no_new_rejects "$W2" "rows:Rejected Rows=1"
+# SPEC 4: a refund row is "listed, no exception": the processor's refund
+# of CE2611-000132's fee (69.00 USD), ingested by the night before and
+# booked on this one's day; listed once
+xlsx refund_listed "$W2" "rows:Refunds=1" "findrow:Refunds=CE2611-000132,8931180842266175,69"
+xlsx refund_amount_is_number "$W2" "type:Refunds!D2=n" "type:Refunds!F2=d"
 
 # --report FILE names the workbook of a single run
 cr run --config "$CFG" --as-of 2026-11-22 --report "$TMP/mine.xlsx"
 check report_flag_path test -s "$TMP/mine.xlsx"
+xlsx refund_listed_once "$TMP/mine.xlsx" "rows:Refunds=0"
