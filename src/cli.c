@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,9 +435,15 @@ static cr_err cmd_ack(int argc, char **argv)
     if (before && cr_parse_date(before, &bday) != CR_OK)
         return usage("ack: --first-seen-before '%s' is not a date (YYYY-MM-DD)", before);
     if (!by || !*by) {
-        by = getenv("USER");
-        if (!by || !*by)
-            by = "unknown";
+        /* who acknowledges, for the audit trail: the person behind sudo
+         * first, then the login, then the account the process runs as */
+        static const char *const vars[] = {"SUDO_USER", "LOGNAME", "USER"};
+        by = NULL;
+        for (size_t i = 0; i < sizeof vars / sizeof vars[0] && !by; i++)
+            if ((by = getenv(vars[i])) && !*by)
+                by = NULL;
+        const struct passwd *pw = by ? NULL : getpwuid(geteuid());
+        by = by ? by : pw && pw->pw_name && *pw->pw_name ? pw->pw_name : "unknown";
     }
     if ((rc = cr_config_load(config_path(cfgp), &cfg)) != CR_OK)
         goto cleanup;

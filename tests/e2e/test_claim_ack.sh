@@ -51,6 +51,16 @@ expect_eq ack_id_state "$(q "$E" "select status||'|'||ack_by||'|'||ack_note from
     "acknowledged|alice|serial checked by hand: O vs 0"
 cr ack --config "$CFG" "$(echo "$id" | tr A-F a-f)" --note again
 check ack_again_says_before grep -q "acknowledged before" "$OUT"
+# without --by: the person behind sudo, else the login name, else the
+# account carerecon runs as, never "unknown" for a real account
+oid=$(q "$E" "select exc_id from exceptions where code='MULTIPLE_RECEIPTS'")
+SUDO_USER=bob cr ack --config "$CFG" "$oid" --note "by bob"
+expect_eq ack_by_sudo_user "$(q "$E" "select ack_by from exceptions where exc_id='$oid'")" bob
+q "$E" "update exceptions set status = 'open', ack_by = NULL where exc_id = '$oid'" >/dev/null
+env -u SUDO_USER -u LOGNAME -u USER "$BIN" ack --config "$CFG" "$oid" --note "by account" >/dev/null 2>&1
+expect_eq ack_by_account "$(q "$E" "select ack_by from exceptions where exc_id='$oid'")" "$(id -un)"
+q "$E" "update exceptions set status = 'open', ack_by = NULL, ack_note = NULL, ack_at = NULL
+    where exc_id = '$oid'" >/dev/null
 
 # unknown ID: clear message, non-zero, nothing acknowledged
 other=$(q "$E" "select exc_id from exceptions where code='MULTIPLE_RECEIPTS'")
