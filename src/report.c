@@ -273,6 +273,7 @@ typedef struct wctx {
     lxw_format *f_header, *f_time, *f_int, *f_count, *f_money[N_EXP];
     lxw_format *f_high, *f_medium;
     lxw_format *f_title, *f_section, *f_label, *f_vint, *f_vtime, *f_dry, *f_live, *f_total;
+    lxw_format *f_wrap;        /* text longer than its column: wrapped, not cut */
     char *clean;                 /* reused text buffers */
     size_t clean_cap;
     char *esc;
@@ -410,7 +411,7 @@ static cr_err make_formats(wctx *w)
     lxw_workbook *wb = w->wb;
     lxw_format **all[] = {&w->f_header, &w->f_time, &w->f_int, &w->f_count, &w->f_high,
                           &w->f_medium, &w->f_title, &w->f_section, &w->f_label, &w->f_vint,
-                          &w->f_vtime, &w->f_dry, &w->f_live, &w->f_total};
+                          &w->f_vtime, &w->f_dry, &w->f_live, &w->f_total, &w->f_wrap};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         *all[i] = workbook_add_format(wb);
         if (!*all[i])
@@ -444,6 +445,8 @@ static cr_err make_formats(wctx *w)
     format_set_font_color(w->f_live, 0x006100);
     format_set_bg_color(w->f_live, 0xC6EFCE);
     format_set_bold(w->f_total);
+    format_set_text_wrap(w->f_wrap);
+    format_set_align(w->f_wrap, LXW_ALIGN_VERTICAL_TOP);
     format_set_num_format(w->f_total, "#,##0");
     return CR_OK;
 }
@@ -632,8 +635,12 @@ static cr_err put_cell(wctx *w, lxw_worksheet *ws, lxw_row_t r, lxw_col_t col,
                        const col_spec *c, const void *row)
 {
     switch (c->kind) {
-    case K_TEXT:
-        return put_text(w, ws, r, col, field_str(row, c->off), NULL);
+    case K_TEXT: {
+        /* a text wider than the widest column (a Detail, a raw line) wraps
+         * in its cell rather than running under the next column's */
+        const char *s = field_str(row, c->off);
+        return put_text(w, ws, r, col, s, s && text_width(s) >= WIDTH_CAP ? w->f_wrap : NULL);
+    }
     case K_SEVERITY: {
         const char *s = field_str(row, c->off);
         lxw_format *f = !s ? NULL
@@ -706,6 +713,22 @@ static cr_err write_table(wctx *w, lxw_worksheet *ws, const table_spec *t)
     row = 1;
     for (size_t i = 0; i < t->n && rc == CR_OK; i++, row++) {
         const void *rowp = (const char *)t->rows + i * t->size;
+        /* a row with a text wider than its column (put_cell wraps it) is
+         * made as tall as its lines, up to six: no reader grows it */
+        size_t lines = 1;
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *s = t->cols[c].kind == K_TEXT ? field_str(rowp, t->cols[c].off) : NULL;
+            if (s && text_width(s) >= WIDTH_CAP) {
+                size_t chars = 0;
+                for (const char *p = s; *p; p++)
+                    chars += ((unsigned char)*p & 0xC0) != 0x80;
+                size_t k = (chars + (size_t)WIDTH_CAP - 3) / ((size_t)WIDTH_CAP - 2);
+                lines = k > lines ? k : lines;
+            }
+        }
+        if (lines > 1)
+            rc = xl_check(w, worksheet_set_row(ws, row, 15.0 * (double)(lines > 6 ? 6 : lines), NULL),
+                          row, 0);
         for (size_t c = 0; c < t->ncols && rc == CR_OK; c++)
             rc = put_cell(w, ws, row, (lxw_col_t)c, &t->cols[c], rowp);
     }
