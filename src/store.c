@@ -210,9 +210,15 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_EXC_UPD] = "UPDATE exceptions SET detail = ?2, reference = ?3,"
                   " first_seen = min(first_seen, ?4), last_seen = max(last_seen, ?4),"
                   " last_run = ?5,"
-                  " status = CASE status WHEN 'resolved' THEN 'open' ELSE status END,"
-                  " resolved_run = CASE status WHEN 'resolved' THEN NULL ELSE resolved_run END,"
-                  " resolved_at = CASE status WHEN 'resolved' THEN NULL ELSE resolved_at END"
+                  /* seen again after it was resolved: open again; seen by a
+                   * backfill as of a time before it was resolved: it held
+                   * then, and stays resolved */
+                  " status = CASE WHEN status = 'resolved' AND ?4 > resolved_at THEN 'open'"
+                  "   ELSE status END,"
+                  " resolved_run = CASE WHEN status = 'resolved' AND ?4 > resolved_at THEN NULL"
+                  "   ELSE resolved_run END,"
+                  " resolved_at = CASE WHEN status = 'resolved' AND ?4 > resolved_at THEN NULL"
+                  "   ELSE resolved_at END"
                   " WHERE exc_id = ?1",
     [Q_ACTION_ADD] = ACTION_INS ACTION_ROW " ON CONFLICT(claim_id,kind) DO NOTHING",
     [Q_ACTION_ADD8] = ACTION_INS TIMES8(ACTION_ROW) " ON CONFLICT(claim_id,kind) DO NOTHING",

@@ -81,6 +81,13 @@ expect_rc backfill_exit_65 65
 check backfill_night1 same_rows "$B/reports/actions/payment_actions_20261120_run1.csv" "$X/payment_actions_20261120_run1.csv"
 check backfill_night2 same_rows "$B/reports/actions/payment_actions_20261121_run2.csv" "$X/payment_actions_20261121_run2.csv"
 check backfill_two_workbooks test -s "$B/reports/carerecon_20261120_run1.xlsx" -a -s "$B/reports/carerecon_20261121_run2.xlsx"
+# the same range again (the demo run twice): the replay of 11-20 sees
+# again what was resolved on 11-21, as of a time before that: it stays
+# resolved, by the run that resolved it
+resolved=$(q "$B" "select exc_id || resolved_run from exceptions where status = 'resolved' order by 1")
+check backfill_range_resolved_some test -n "$resolved"
+cr run --config "$CFG" --from 2026-11-20 --to 2026-11-21
+expect_eq replay_keeps_resolved "$(q "$B" "select exc_id || resolved_run from exceptions where status = 'resolved' order by 1")" "$resolved"
 
 # --as-of with an instant: the morning of 11-21 sees night 1's world plus
 # nothing booked later
