@@ -564,6 +564,28 @@ static cr_err record_aliases(night *n)
     return rc;
 }
 
+/* Claim C's decision meets a recorded action A: SAME (the action it
+ * decides), or A issued after this (earlier) as-of date, counts as
+ * previously issued (a backfill does not second-guess what later nights
+ * did); else ACTION_CONFLICT, returned for the caller's detail with A's
+ * issue time in T (NULL: nothing to fill). */
+static cr_exc *meet_action(night *n, const cr_claim *c, const cr_action *a, bool same, char t[32],
+                           cr_action_match *match)
+{
+    if (same || a->issued_at > n->D) {
+        n->stats.previously_issued++;
+        *match = CR_MATCH_ISSUED;
+        return NULL;
+    }
+    cr_exc *x = claim_exc(n, CR_X_ACTION_CONFLICT, c);
+    if (x) {
+        cr_format_zoned(n->cfg->tz, a->issued_at, t, 32);
+        n->stats.conflicts++;
+        *match = CR_MATCH_CONFLICT;
+    }
+    return x;
+}
+
 /* Applies "actions are final" to claim I's decision: a new action, a
  * previously issued one, or ACTION_CONFLICT; *MATCH says which. */
 static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *match)
@@ -578,21 +600,13 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
         const char *want = d->kind == CR_D_CAPTURE ? "capture" : "release";
         if (n->pay_of[i] >= 0) {
             const cr_action *a = &n->actions[n->pay_of[i]];
-            if (strcmp(a->action, want) == 0 || a->issued_at > n->D) {
-                /* the same action, or one issued after this (earlier) as-of date:
-                 * a backfill does not second-guess what later nights did */
-                n->stats.previously_issued++;
-                *match = CR_MATCH_ISSUED;
-            } else if ((x = claim_exc(n, CR_X_ACTION_CONFLICT, c))) {
-                cr_format_zoned(n->cfg->tz, a->issued_at, t, sizeof t);
+            if ((x = meet_action(n, c, a, strcmp(a->action, want) == 0, t, match))) {
                 snprintf(x->detail, sizeof x->detail,
                          "%s was issued by run %lld (%s); now decided %s %s: %s", a->action,
                          (long long)a->run_id, t, want, d->reason ? d->reason : "",
                          strcmp(a->action, "capture") == 0 ? "refund the customer"
                                                            : "collect the default cost");
                 snprintf(x->reference, sizeof x->reference, "%s", c->preauth_ref ? c->preauth_ref : "");
-                n->stats.conflicts++;
-                *match = CR_MATCH_CONFLICT;
             }
             return CR_OK;
         }
@@ -600,19 +614,13 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
         if (hold && *hold != -1) {
             /* another claim's action already holds this pre-authorization */
             const cr_action *o = hold_action(n, *hold);
-            if (strcmp(o->action, want) == 0 || o->issued_at > n->D) {
-                n->stats.previously_issued++;
-                *match = CR_MATCH_ISSUED;
-            } else if ((x = claim_exc(n, CR_X_ACTION_CONFLICT, c))) {
-                cr_format_zoned(n->cfg->tz, o->issued_at, t, sizeof t);
+            if ((x = meet_action(n, c, o, strcmp(o->action, want) == 0, t, match))) {
                 snprintf(x->detail, sizeof x->detail,
                          "the hold already has a %s, issued for claim %s by run %lld (%s); this claim "
                          "is decided %s %s: nothing is issued, a hold is acted on once",
                          o->action, o->claim_id, (long long)o->run_id, t, want,
                          d->reason ? d->reason : "");
                 snprintf(x->reference, sizeof x->reference, "%s", c->preauth_ref);
-                n->stats.conflicts++;
-                *match = CR_MATCH_CONFLICT;
             }
             return CR_OK;
         }
@@ -651,18 +659,11 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
     if (d->kind == CR_D_SHIP || d->kind == CR_D_NONCONFORMING) {
         if (n->ful_of[i] >= 0) {
             const cr_action *a = &n->actions[n->ful_of[i]];
-            if (d->kind == CR_D_SHIP || a->issued_at > n->D) {
-                n->stats.previously_issued++;
-                *match = CR_MATCH_ISSUED;
-            } else if ((x = claim_exc(n, CR_X_ACTION_CONFLICT, c))) {
-                cr_format_zoned(n->cfg->tz, a->issued_at, t, sizeof t);
+            if ((x = meet_action(n, c, a, d->kind == CR_D_SHIP, t, match)))
                 snprintf(x->detail, sizeof x->detail,
                          "replacement shipment was issued by run %lld (%s); the unit is now found "
                          "non-conforming (%s)",
                          (long long)a->run_id, t, d->reason ? d->reason : "");
-                n->stats.conflicts++;
-                *match = CR_MATCH_CONFLICT;
-            }
             return CR_OK;
         }
         if (d->kind == CR_D_NONCONFORMING)

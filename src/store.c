@@ -940,16 +940,24 @@ cr_err cr_store_actions_unlisted(cr_store *s, int64_t run_id, int64_t listed, cr
     return load_rows(s, st, pool, sizeof **out, fill_action, "load unlisted actions", out, n);
 }
 
-cr_err cr_store_action_alias(cr_store *s, int64_t action_id, const char *claim_id)
+/* Runs SQL once with TEXT bound to ?1 and NUM to ?2. */
+static cr_err exec_text_num(cr_store *s, const char *sql, const char *what, const char *text,
+                            int64_t num)
 {
-    sqlite3_stmt *st = prepare(s, "INSERT OR IGNORE INTO action_alias(action_id, claim_id) VALUES(?, ?)");
+    sqlite3_stmt *st = prepare(s, sql);
     if (!st)
         return CR_EIO;
-    sqlite3_bind_int64(st, 1, action_id);
-    bind_text(st, 2, claim_id);
-    cr_err rc = step_done(s, st, "record an action's claim");
+    bind_text(st, 1, text);
+    sqlite3_bind_int64(st, 2, num);
+    cr_err rc = step_done(s, st, what);
     sqlite3_finalize(st);
     return rc;
+}
+
+cr_err cr_store_action_alias(cr_store *s, int64_t action_id, const char *claim_id)
+{
+    return exec_text_num(s, "INSERT OR IGNORE INTO action_alias(claim_id, action_id) VALUES(?1, ?2)",
+                         "record an action's claim", claim_id, action_id);
 }
 
 cr_err cr_store_actions_unwritten(cr_store *s, int64_t except_run, cr_pool *pool, cr_action **out,
@@ -1261,14 +1269,8 @@ cr_err cr_store_meta_get(cr_store *s, const char *key, int64_t *value, bool *fou
 
 cr_err cr_store_meta_set(cr_store *s, const char *key, int64_t value)
 {
-    sqlite3_stmt *st = prepare(s, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)");
-    if (!st)
-        return CR_EIO;
-    bind_text(st, 1, key);
-    sqlite3_bind_int64(st, 2, value);
-    cr_err rc = step_done(s, st, "write meta");
-    sqlite3_finalize(st);
-    return rc;
+    return exec_text_num(s, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)", "write meta",
+                         key, value);
 }
 
 /* --- checkpoints off the night's path --------------------------------------
