@@ -12,6 +12,7 @@
 #include "feed.h"
 #include "rules.h"
 #include "settle.h"
+#include <pthread.h>
 
 typedef struct cr_store cr_store;
 
@@ -19,6 +20,12 @@ typedef struct cr_store cr_store;
  * PATH ":memory:" gives a private in-memory database. */
 cr_err cr_store_open(const char *path, bool create, cr_store **out);
 void cr_store_close(cr_store *s);
+/* Makes the calling thread the one that uses S from now on (a connection
+ * is used by one thread at a time, handed over by a join or the night's
+ * recorder; with $CARERECON_CHECK_THREADS set, another thread's use aborts). */
+void cr_store_own(cr_store *s);
+/* Hands S to thread T (started to use it), from the thread that holds it. */
+void cr_store_hand(cr_store *s, pthread_t t);
 /* Opens a second, read-only connection to S's file, for loads on another
  * thread (its own cache and statements; close it with cr_store_close before
  * S changes journal mode).  Fails (CR_EIO, nothing printed) for an

@@ -384,6 +384,7 @@ typedef struct rows_job {
 static void *rows_read(void *p)
 {
     rows_job *j = p;
+    cr_store_own(j->st);
     j->rc = cr_store_settlements_load(j->st, &j->pool, &j->rows, &j->n);
     return NULL;
 }
@@ -898,6 +899,7 @@ static cr_err rec_write(recorder *r, size_t k)
 static void *rec_main(void *p)
 {
     recorder *r = p;
+    cr_store_own(r->st);
     pthread_mutex_lock(&r->mu);
     for (;;) {
         while (r->r == r->w && !r->closing)
@@ -925,6 +927,8 @@ static void rec_start(recorder *r, cr_store *st, int64_t run_id, cr_time_t D)
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     r->threaded = cr_thread_start(&r->thread, rec_main, r);
+    if (r->threaded)
+        cr_store_hand(st, r->thread);   /* the night leaves it alone until rec_finish */
 }
 
 /* Hands the filling slot over (without a thread: writes it) and waits for
@@ -967,6 +971,7 @@ static cr_err rec_finish(recorder *r)
         pthread_cond_broadcast(&r->cv);
         pthread_mutex_unlock(&r->mu);
         pthread_join(r->thread, NULL);
+        cr_store_own(r->st);
         r->threaded = false;
         rc = r->rc;
     }

@@ -240,7 +240,39 @@ struct cr_store {
     sqlite3_stmt *q[Q_COUNT];
     bool subset;               /* loads read only the temp.sub_* subset */
     struct cr_ckpt *ckpt;      /* checkpoints on a thread (cr_store_ckpt_start) */
+    pthread_t owner;           /* the thread that may use the connection (cr_store_own) */
+    bool check_owner;          /* $CARERECON_CHECK_THREADS: abort when another does */
 };
+
+/* The connection is opened without SQLite's mutexes (open_db): one
+ * thread at a time, handed over by the night.  The test suite checks it:
+ * a use from another thread is refused (the statement is not run) and
+ * the night fails with an internal error. */
+static bool owned(const cr_store *s)
+{
+    if (s->check_owner && !pthread_equal(s->owner, pthread_self())) {
+        cr_error(CR_EINTERNAL, "internal error: the state database connection %s is used by a"
+                               " thread that does not hold it", s->path ? s->path : "");
+        return false;
+    }
+    return true;
+}
+
+void cr_store_own(cr_store *s)
+{
+    s->owner = pthread_self();
+}
+
+void cr_store_hand(cr_store *s, pthread_t t)
+{
+    s->owner = t;
+}
+
+static void own_new(cr_store *s)
+{
+    s->owner = pthread_self();
+    s->check_owner = getenv("CARERECON_CHECK_THREADS") != NULL;
+}
 
 /* Reports a database error with the file, what was done, SQLite's
  * message and the system's, and returns CR_EIO. */
@@ -255,6 +287,8 @@ static cr_err db_error(sqlite3 *db, const char *what)
 static cr_err exec(cr_store *s, const char *sql)
 {
     char *msg = NULL;
+    if (!owned(s))
+        return CR_EINTERNAL;
     cr_fault_point("sql exec");
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         sqlite3_free(msg);
@@ -266,6 +300,8 @@ static cr_err exec(cr_store *s, const char *sql)
 /* The cached statement I, reset and with its bindings cleared. */
 static sqlite3_stmt *stmt(cr_store *s, int i)
 {
+    if (!owned(s))
+        return NULL;
     if (!s->q[i]) {
         if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->q[i], NULL) !=
             SQLITE_OK) {
@@ -282,6 +318,8 @@ static sqlite3_stmt *stmt(cr_store *s, int i)
 static sqlite3_stmt *prepare(cr_store *s, const char *sql)
 {
     sqlite3_stmt *st = NULL;
+    if (!owned(s))
+        return NULL;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
         db_error(s->db, "prepare");
         return NULL;
@@ -443,6 +481,7 @@ cr_err cr_store_open(const char *path, bool create, cr_store **out)
         free(s);
         return cr_error(CR_ENOMEM, "out of memory");
     }
+    own_new(s);
     int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
     bool mem = strcmp(path, ":memory:") == 0;
     mode_t old = umask(027);
@@ -499,6 +538,7 @@ cr_err cr_store_open_reader(cr_store *s, cr_store **out)
         free(r);
         return cr_error(CR_ENOMEM, "out of memory");
     }
+    own_new(r);
     if (open_db(r->path, &r->db, SQLITE_OPEN_READONLY) != SQLITE_OK ||
         sqlite3_exec(r->db, "PRAGMA cache_size = -16384; PRAGMA temp_store = MEMORY", NULL, NULL,
                      NULL) != SQLITE_OK) {
@@ -1821,6 +1861,7 @@ typedef struct subset_job {
 static void *subset_other_half(void *p)
 {
     subset_job *j = p;
+    cr_store_own(j->r);
     if ((j->rc = subset_seed(j->r, j->o, 1)) == CR_OK)
         j->rc = subset_grow(j->r);
     return NULL;
@@ -1846,6 +1887,7 @@ cr_err cr_store_subset_begin(cr_store *s, const cr_subset_seed *o, long *nclaims
         rc = subset_grow(s);
     if (split) {
         pthread_join(t, NULL);
+        cr_store_own(job.r);
         if (rc == CR_OK && (rc = job.rc) == CR_OK)
             rc = subset_merge(s, job.r);
         cr_store_close(job.r);

@@ -3,6 +3,9 @@
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${CARERECON_BIN:-$ROOT/carerecon}
+# every state-database call checks that its thread holds the connection
+# (cr_store_own): a use from the wrong thread aborts the run and fails a test
+export CARERECON_CHECK_THREADS=1
 WRAP=${CARERECON_WRAP:-}
 PY=/usr/bin/python3
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/carerecon-e2e.XXXXXX")
