@@ -758,6 +758,8 @@ typedef struct splan {
     scell *items;
     size_t n, cap;
     lxw_row_t row;               /* row being laid out */
+    lxw_row_t files_first, files_last; /* the Files table, header to last row: its autofilter */
+    lxw_col_t files_cols;
     bool oom;
 } splan;
 
@@ -1158,6 +1160,8 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
     /* Files */
     sp_text(p, 0, "Files", w->f_section, false);
     p->row++;
+    p->files_first = p->row;
+    p->files_cols = (lxw_col_t)NCOLS(file_h);
     sp_header(w, p, file_h, NCOLS(file_h));
     if (r->n_files == 0) {
         sp_text(p, 0, "none", NULL, true);
@@ -1176,6 +1180,7 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
         sp_text(p, 8, f->detail, NULL, true);
         p->row++;
     }
+    p->files_last = p->row - 1;
     if (p->oom)
         return cr_error(CR_ENOMEM, "workbook %s: out of memory", w->path);
     return CR_OK;
@@ -1261,6 +1266,12 @@ static cr_err write_summary(wctx *w, lxw_worksheet *ws)
                           0, c);
     if (w->r->dry_run)
         worksheet_set_tab_color(ws, 0xC00000);
+    /* as every sheet (SPEC 6.3): its bold first row frozen, and the
+     * autofilter on its one list, the Files table */
+    worksheet_freeze_panes(ws, 1, 0);
+    if (rc == CR_OK && p.files_cols)
+        rc = xl_check(w, worksheet_autofilter(ws, p.files_first, 0, p.files_last, p.files_cols - 1),
+                      p.files_first, 0);
     worksheet_set_landscape(ws);
     worksheet_fit_to_pages(ws, 1, 0);
     for (size_t i = 0; i < p.n && rc == CR_OK; i++) {

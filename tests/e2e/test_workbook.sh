@@ -29,7 +29,7 @@ xlsx headers_rejected "$W" "headers:Rejected Rows=File,Line,Reason,Raw"
 xlsx headers_refunds "$W" "headers:Refunds=Claim ID,PSP Reference,Merchant Reference,Amount,Currency,Booked At,Source"
 # (the fixtures' refund, ingested by this run, is booked the next day)
 xlsx refund_not_before_booked "$W" "rows:Refunds=0"
-for s in Captures Releases Pending Exceptions Fulfillment "Rejected Rows" Refunds; do
+for s in Summary Captures Releases Pending Exceptions Fulfillment "Rejected Rows" Refunds; do
     xlsx "frozen_header_${s// /_}" "$W" "freeze:$s=A2"
     xlsx "autofilter_${s// /_}" "$W" "autofilter:$s"
 done
