@@ -482,6 +482,22 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
     return CR_OK;
 }
 
+/* FNV-1a over text and numbers, to see whether something changed (and to
+ * place a hold reference in hold_find's table). */
+#define FNV_START 0xcbf29ce484222325ULL
+static uint64_t fnv_text(uint64_t h, const char *s)
+{
+    for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++)
+        h = (h ^ *c) * 0x100000001b3ULL;
+    return (h ^ 0x1f) * 0x100000001b3ULL;
+}
+
+static uint64_t fnv_num(uint64_t h, int64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8)
+        h = (h ^ (uint64_t)(v & 0xff)) * 0x100000001b3ULL;
+    return h;
+}
 
 static cr_exc *claim_exc(night *n, cr_code code, const cr_claim *c)
 {
@@ -499,18 +515,10 @@ static const cr_action *hold_action(const night *n, long v)
     return v >= 0 ? &n->actions[v] : &n->new_actions[-2 - v];
 }
 
-static uint64_t hold_hash(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-    return h;
-}
-
 /* The slot of hold reference REF: its action's, or the empty one where it goes. */
 static long *hold_find(night *n, const char *ref)
 {
-    size_t i = (size_t)hold_hash(ref) & n->hold_mask;
+    size_t i = (size_t)fnv_text(FNV_START, ref) & n->hold_mask;
     while (n->hold_slot[i] != -1 && strcmp(hold_action(n, n->hold_slot[i])->psp_ref, ref) != 0)
         i = (i + 1) & n->hold_mask;
     return &n->hold_slot[i];
@@ -692,25 +700,10 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
 
 static cr_err report_row(night *n, size_t i, const cr_decision *d, const cr_action *issued);
 
-/* FNV-1a over text and numbers, to see whether something changed. */
-static uint64_t fnv_text(uint64_t h, const char *s)
-{
-    for (const unsigned char *c = (const unsigned char *)(s ? s : ""); *c; c++)
-        h = (h ^ *c) * 0x100000001b3ULL;
-    return (h ^ 0x1f) * 0x100000001b3ULL;
-}
-
-static uint64_t fnv_num(uint64_t h, int64_t v)
-{
-    for (int i = 0; i < 8; i++, v >>= 8)
-        h = (h ^ (uint64_t)(v & 0xff)) * 0x100000001b3ULL;
-    return h;
-}
-
 /* A hash of what a decision says, to record it only when it changes. */
 static uint64_t decision_hash(const cr_decision *d)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = FNV_START;
     h = fnv_text(h, cr_decision_name(d->kind));
     h = fnv_text(h, d->reason);
     h = fnv_text(h, cr_pending_name(d->state));
@@ -719,7 +712,7 @@ static uint64_t decision_hash(const cr_decision *d)
 
 static uint64_t cstate_hash(const cr_cstate *c)
 {
-    uint64_t h = fnv_num(0xcbf29ce484222325ULL, (int64_t)c->hash);
+    uint64_t h = fnv_num(FNV_START, (int64_t)c->hash);
     const char *t[] = {c->key, c->norm_sn, c->preauth_ref, c->currency, c->card_brand};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         h = fnv_text(h, t[i]);

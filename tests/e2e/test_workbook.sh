@@ -54,6 +54,19 @@ xlsx summary_live "$W" "contains:Summary=LIVE" "contains:Summary=America/New_Yor
 xlsx summary_chart "$W" "charts:Summary=1"
 xlsx summary_decisions "$W" "findrow:Summary=capture,USD"
 xlsx summary_files "$W" "findrow:Summary=manifest_20261121.csv"
+# a Detail wider than its column wraps in a taller row; a short one does not
+wrapped=$("$PY" - "$W" <<'PY'
+import sys, openpyxl
+ws = openpyxl.load_workbook(sys.argv[1])["Exceptions"]
+col = [c.value for c in ws[1]].index("Detail") + 1
+long = [c for c in ws.iter_cols(min_col=col, max_col=col, min_row=2) for c in c if c.value and len(c.value) > 70]
+short = [c for c in ws.iter_cols(min_col=col, max_col=col, min_row=2) for c in c if c.value and len(c.value) < 40]
+ok = long and short and all(c.alignment.wrap_text and (ws.row_dimensions[c.row].height or 0) > 15 for c in long) \
+     and not any(c.alignment.wrap_text for c in short)
+print("yes" if ok else "no: %d long, %d short" % (len(long), len(short)))
+PY
+)
+expect_eq long_detail_wraps "$wrapped" yes
 
 cr run --config "$CFG" --as-of 2026-11-21
 W2=$E/reports/carerecon_20261121_run2.xlsx

@@ -12,6 +12,7 @@
 #include "rules.h"
 #include "store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -346,4 +347,97 @@ TEST(store_claimsdb_changed_counts_gone_claims_and_snapshot_holds)
         unlink(path);
     }
     CHECK(rmdir(dir) == 0);
+}
+
+/* A claim database whose claim_id is declared COLLATE NOCASE (its index in
+ * case-folded order): the merge with the state's rows (BINARY) still pairs
+ * every claim with its state, so nothing looks changed or gone. */
+TEST(store_claimsdb_changed_nocase_claim_ids)
+{
+    char dir[] = "/tmp/carerecon-unit-nocase-XXXXXX", path[64], cpath[64];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/state.db", dir);
+    snprintf(cpath, sizeof cpath, "%s/claims.db", dir);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(cpath, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db,
+                       "CREATE TABLE claims(claim_id TEXT PRIMARY KEY COLLATE NOCASE, plan TEXT,"
+                       " region TEXT, product_model TEXT, registered_sn TEXT,"
+                       " battery_registered INTEGER, product_value INTEGER, currency TEXT,"
+                       " service_fee INTEGER, preauth_ref TEXT, preauth_amount INTEGER,"
+                       " card_brand TEXT, paid_at TEXT, return_days INTEGER,"
+                       " refresh_expires_on TEXT, replacements_left INTEGER, status TEXT);"
+                       "INSERT INTO claims VALUES('a-1','premium','US','M','SN1',1,1000,'USD',100,"
+                       " 'P1',1000,'visa','2026-11-01T10:00:00Z',14,NULL,1,'active');"
+                       "INSERT INTO claims VALUES('B-2','premium','US','M','SN2',1,1000,'USD',100,"
+                       " 'P2',1000,'visa','2026-11-01T10:00:00Z',14,NULL,1,'active');"
+                       "INSERT INTO claims VALUES('c-3','premium','US','M','SN3',1,1000,'USD',100,"
+                       " 'P3',1000,'visa','2026-11-01T10:00:00Z',14,NULL,1,'active');",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    cr_config *cfg = NULL;
+    cr_claimsdb *cdb = NULL;
+    cr_store *s = NULL;
+    CHECK(cr_config_load("config/carerecon.yaml", &cfg) == CR_OK);
+    CHECK(cfg && cr_claimsdb_open(cpath, &cdb) == CR_OK);
+    CHECK(cr_store_open(path, true, &s) == CR_OK);
+    if (!cfg || !cdb || !s)
+        return;
+    cr_pool pool = CR_POOL_INIT;
+    cr_claim *all = NULL, *ch = NULL;
+    size_t n = 0, nch = 0, gone = 0;
+    CHECK(cr_claimsdb_load(cdb, cfg, &pool, &all, &n) == CR_OK);
+    CHECK_INT(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        cr_cstate c = {.claim_id = all[i].claim_id, .key = all[i].key, .norm_sn = all[i].norm_sn,
+                       .preauth_ref = all[i].preauth_ref, .active = true, .decision = "pending",
+                       .fp = all[i].fp};
+        CHECK(cr_store_cstate_put(s, &c) == CR_OK);
+    }
+    CHECK(cr_claimsdb_changed(cdb, s, &pool, &ch, &nch, &gone) == CR_OK);
+    CHECK_INT(nch, 0);
+    CHECK_INT(gone, 0);
+    free(ch);
+    free(all);
+    cr_pool_release(&pool);
+    cr_claimsdb_close(cdb);
+    cr_store_close(s);
+    cr_config_free(cfg);
+    static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm", "claims.db"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    CHECK(rmdir(dir) == 0);
+}
+
+static void *nothing(void *p)
+{
+    return p;
+}
+
+/* With $CARERECON_CHECK_THREADS a state connection handed to another thread
+ * refuses the thread that gave it away (nothing is run), and serves it
+ * again once taken back. */
+TEST(store_connection_used_only_by_its_thread)
+{
+    setenv("CARERECON_CHECK_THREADS", "1", 1);
+    cr_store *s = NULL;
+    CHECK(cr_store_open(":memory:", true, &s) == CR_OK);
+    unsetenv("CARERECON_CHECK_THREADS");
+    if (!s)
+        return;
+    pthread_t other;
+    CHECK(pthread_create(&other, NULL, nothing, NULL) == 0);
+    pthread_join(other, NULL);
+    CHECK(cr_store_meta_set(s, "k", 1) == CR_OK);
+    cr_store_hand(s, other);
+    CHECK(cr_store_meta_set(s, "k", 2) != CR_OK);   /* refused: "internal error" */
+    cr_store_own(s);
+    int64_t v = 0;
+    bool found = false;
+    CHECK(cr_store_meta_get(s, "k", &v, &found) == CR_OK);
+    CHECK(found);
+    CHECK_INT(v, 1);
+    cr_store_close(s);
 }
