@@ -256,6 +256,53 @@ TEST(store_subset_closes_over_every_key_on_one_or_two_connections)
 
 /* --- the claim database seen by an incremental night --------------------- */
 
+/* A fresh folder (from template DIR) with a claim database CPATH holding
+ * an empty claims table (claim_id declared with COLLATE, e.g. "" or
+ * " COLLATE NOCASE") and the path of a state database PATH; the claim
+ * database is returned open (WAL), for the test to fill. */
+static sqlite3 *claims_db(char *dir, char path[64], char cpath[64], const char *collate)
+{
+    char sql[1024];
+    sqlite3 *db = NULL;
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, 64, "%s/state.db", dir);
+    snprintf(cpath, 64, "%s/claims.db", dir);
+    CHECK(sqlite3_open(cpath, &db) == SQLITE_OK);
+    snprintf(sql, sizeof sql,
+             "PRAGMA journal_mode=WAL;"
+             "CREATE TABLE claims(claim_id TEXT PRIMARY KEY%s, plan TEXT, region TEXT,"
+             " product_model TEXT, registered_sn TEXT, battery_registered INTEGER,"
+             " product_value INTEGER, currency TEXT, service_fee INTEGER, preauth_ref TEXT,"
+             " preauth_amount INTEGER, card_brand TEXT, paid_at TEXT, return_days INTEGER,"
+             " refresh_expires_on TEXT, replacements_left INTEGER, status TEXT);",
+             collate);
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    return db;
+}
+
+/* The shipped configuration, the claim database CPATH and a state
+ * database at PATH, opened; false (and checks failed) when one is not. */
+static bool open_both(const char *cpath, const char *path, cr_config **cfg, cr_claimsdb **cdb,
+                      cr_store **s)
+{
+    CHECK(cr_config_load("config/carerecon.yaml", cfg) == CR_OK);
+    CHECK(*cfg && cr_claimsdb_open(cpath, cdb) == CR_OK);
+    CHECK(cr_store_open(path, true, s) == CR_OK);
+    return *cfg && *cdb && *s;
+}
+
+/* Records ALL[0..N) in the state as read now, but the claim EXCEPT. */
+static void put_states(cr_store *s, const cr_claim *all, size_t n, const char *except)
+{
+    for (size_t i = 0; i < n; i++) {
+        cr_cstate c = {.claim_id = all[i].claim_id, .key = all[i].key, .norm_sn = all[i].norm_sn,
+                       .preauth_ref = all[i].preauth_ref, .active = true, .decision = "pending",
+                       .fp = all[i].fp};
+        if (!except || strcmp(all[i].claim_id, except) != 0)
+            CHECK(cr_store_cstate_put(s, &c) == CR_OK);
+    }
+}
+
 /* cr_claimsdb_changed against the state's rows: a claim new to the state
  * and one whose row changed are returned with their keys as read now; the
  * state rows of claims the claim database lost are counted (before its
@@ -264,18 +311,8 @@ TEST(store_subset_closes_over_every_key_on_one_or_two_connections)
 TEST(store_claimsdb_changed_counts_gone_claims_and_snapshot_holds)
 {
     char dir[] = "/tmp/carerecon-unit-changed-XXXXXX", path[64], cpath[64];
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/state.db", dir);
-    snprintf(cpath, sizeof cpath, "%s/claims.db", dir);
-    sqlite3 *db = NULL;
-    CHECK(sqlite3_open(cpath, &db) == SQLITE_OK);
+    sqlite3 *db = claims_db(dir, path, cpath, "");
     CHECK(sqlite3_exec(db,
-                       "PRAGMA journal_mode=WAL;"
-                       "CREATE TABLE claims(claim_id TEXT PRIMARY KEY, plan TEXT, region TEXT,"
-                       " product_model TEXT, registered_sn TEXT, battery_registered INTEGER,"
-                       " product_value INTEGER, currency TEXT, service_fee INTEGER, preauth_ref TEXT,"
-                       " preauth_amount INTEGER, card_brand TEXT, paid_at TEXT, return_days INTEGER,"
-                       " refresh_expires_on TEXT, replacements_left INTEGER, status TEXT);"
                        "INSERT INTO claims VALUES('CE-B','premium','US','Mini 4 Pro','SN-B',1,1000,"
                        " 'USD',100,'PA-B',1000,'visa','2026-11-01T10:00:00Z',14,NULL,1,'active');"
                        "INSERT INTO claims SELECT 'CE-D','premium','US','Mini 4 Pro','SN-D',1,1000,"
@@ -284,12 +321,9 @@ TEST(store_claimsdb_changed_counts_gone_claims_and_snapshot_holds)
                        " 'USD',100,'PA-F',1000,'visa','2026-11-01T10:00:00Z',14,NULL,1,'active';",
                        NULL, NULL, NULL) == SQLITE_OK);
     cr_config *cfg = NULL;
-    CHECK(cr_config_load("config/carerecon.yaml", &cfg) == CR_OK);
     cr_claimsdb *cdb = NULL;
     cr_store *s = NULL;
-    CHECK(cfg && cr_claimsdb_open(cpath, &cdb) == CR_OK);
-    CHECK(cr_store_open(path, true, &s) == CR_OK);
-    if (!cfg || !cdb || !s)
+    if (!open_both(cpath, path, &cfg, &cdb, &s))
         return;
     cr_pool pool = CR_POOL_INIT;
     cr_claim *all = NULL, *ch = NULL;
@@ -297,13 +331,7 @@ TEST(store_claimsdb_changed_counts_gone_claims_and_snapshot_holds)
     CHECK(cr_claimsdb_load(cdb, cfg, &pool, &all, &n) == CR_OK);
     CHECK_INT(n, 3);
     /* the state knows A (gone), B (as now), C (gone), D (as it was), E, G (gone) */
-    for (size_t i = 0; i < n; i++) {
-        cr_cstate c = {.claim_id = all[i].claim_id, .key = all[i].key, .norm_sn = all[i].norm_sn,
-                       .preauth_ref = all[i].preauth_ref, .active = true, .decision = "pending",
-                       .fp = all[i].fp};
-        if (strcmp(all[i].claim_id, "CE-F") != 0)
-            CHECK(cr_store_cstate_put(s, &c) == CR_OK);
-    }
+    put_states(s, all, n, "CE-F");
     put_claim(s, "CE-A", "SN-A", "PA-A", true);
     put_claim(s, "CE-C", "SN-C", "PA-C", true);
     put_claim(s, "CE-E", "SN-E", "PA-E", true);
@@ -355,18 +383,8 @@ TEST(store_claimsdb_changed_counts_gone_claims_and_snapshot_holds)
 TEST(store_claimsdb_changed_nocase_claim_ids)
 {
     char dir[] = "/tmp/carerecon-unit-nocase-XXXXXX", path[64], cpath[64];
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/state.db", dir);
-    snprintf(cpath, sizeof cpath, "%s/claims.db", dir);
-    sqlite3 *db = NULL;
-    CHECK(sqlite3_open(cpath, &db) == SQLITE_OK);
+    sqlite3 *db = claims_db(dir, path, cpath, " COLLATE NOCASE");
     CHECK(sqlite3_exec(db,
-                       "CREATE TABLE claims(claim_id TEXT PRIMARY KEY COLLATE NOCASE, plan TEXT,"
-                       " region TEXT, product_model TEXT, registered_sn TEXT,"
-                       " battery_registered INTEGER, product_value INTEGER, currency TEXT,"
-                       " service_fee INTEGER, preauth_ref TEXT, preauth_amount INTEGER,"
-                       " card_brand TEXT, paid_at TEXT, return_days INTEGER,"
-                       " refresh_expires_on TEXT, replacements_left INTEGER, status TEXT);"
                        "INSERT INTO claims VALUES('a-1','premium','US','M','SN1',1,1000,'USD',100,"
                        " 'P1',1000,'visa','2026-11-01T10:00:00Z',14,NULL,1,'active');"
                        "INSERT INTO claims VALUES('B-2','premium','US','M','SN2',1,1000,'USD',100,"
@@ -378,22 +396,14 @@ TEST(store_claimsdb_changed_nocase_claim_ids)
     cr_config *cfg = NULL;
     cr_claimsdb *cdb = NULL;
     cr_store *s = NULL;
-    CHECK(cr_config_load("config/carerecon.yaml", &cfg) == CR_OK);
-    CHECK(cfg && cr_claimsdb_open(cpath, &cdb) == CR_OK);
-    CHECK(cr_store_open(path, true, &s) == CR_OK);
-    if (!cfg || !cdb || !s)
+    if (!open_both(cpath, path, &cfg, &cdb, &s))
         return;
     cr_pool pool = CR_POOL_INIT;
     cr_claim *all = NULL, *ch = NULL;
     size_t n = 0, nch = 0, gone = 0;
     CHECK(cr_claimsdb_load(cdb, cfg, &pool, &all, &n) == CR_OK);
     CHECK_INT(n, 3);
-    for (size_t i = 0; i < n; i++) {
-        cr_cstate c = {.claim_id = all[i].claim_id, .key = all[i].key, .norm_sn = all[i].norm_sn,
-                       .preauth_ref = all[i].preauth_ref, .active = true, .decision = "pending",
-                       .fp = all[i].fp};
-        CHECK(cr_store_cstate_put(s, &c) == CR_OK);
-    }
+    put_states(s, all, n, NULL);
     CHECK(cr_claimsdb_changed(cdb, s, &pool, &ch, &nch, &gone) == CR_OK);
     CHECK_INT(nch, 0);
     CHECK_INT(gone, 0);
@@ -403,7 +413,8 @@ TEST(store_claimsdb_changed_nocase_claim_ids)
     cr_claimsdb_close(cdb);
     cr_store_close(s);
     cr_config_free(cfg);
-    static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm", "claims.db"};
+    static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm", "claims.db",
+                                        "claims.db-wal", "claims.db-shm"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
         unlink(path);
