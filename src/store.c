@@ -972,7 +972,24 @@ cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t
 cr_err cr_store_actions_unlisted(cr_store *s, int64_t run_id, int64_t listed, cr_pool *pool,
                                  cr_action **out, size_t *n)
 {
-    sqlite3_stmt *st = prepare(s, ACTION_SELECT " WHERE " UNLISTED_RUNS " ORDER BY action_id");
+    /* actions has no index by run: the scan (0.13 s at a million actions)
+     * only when a run is unlisted, which is rare (a killed night) */
+    sqlite3_stmt *st = prepare(s, "SELECT count(*) FROM runs WHERE run_id > ?2 AND run_id < ?1 AND"
+                                  " status <> 'done'");
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, listed);
+    int r = sqlite3_step(st);
+    bool none = r == SQLITE_ROW && sqlite3_column_int64(st, 0) == 0;
+    sqlite3_finalize(st);
+    if (r != SQLITE_ROW)
+        return db_error(s->db, "look for unlisted runs");
+    *out = NULL;
+    *n = 0;
+    if (none)
+        return CR_OK;
+    st = prepare(s, ACTION_SELECT " WHERE " UNLISTED_RUNS " ORDER BY action_id");
     if (st) {
         sqlite3_bind_int64(st, 1, run_id);
         sqlite3_bind_int64(st, 2, listed);
