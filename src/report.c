@@ -27,6 +27,7 @@
 
 #include <xlsxwriter.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -41,6 +42,7 @@
 #define WIDTH_CAP 60.0               /* widest column, in characters */
 #define MAX_COLS 16                  /* columns of the widest sheet */
 #define N_EXP 7                      /* currency exponents 0..6 */
+#define N_CUR 32                     /* currencies with their own number format */
 #define TIME_CHARS 19                /* "2026-11-20 11:03:55" */
 #define ROW_PX 20                    /* default row height in pixels */
 
@@ -271,6 +273,12 @@ typedef struct wctx {
     size_t n_exps;
     lxw_workbook *wb;
     lxw_format *f_header, *f_time, *f_int, *f_count, *f_money[N_EXP];
+    struct {
+        char code[4];
+        int e;
+        lxw_format *f;
+    } cur_fmt[N_CUR];            /* amounts with their currency, on first use */
+    size_t n_cur_fmt;
     lxw_format *f_high, *f_medium;
     lxw_format *f_title, *f_section, *f_label, *f_vint, *f_vtime, *f_dry, *f_live, *f_total;
     lxw_format *f_wrap;        /* text longer than its column: wrapped, not cut */
@@ -385,23 +393,61 @@ static double number_width(double v, int e)
     return (double)(n + (digits > 0 ? (digits - 1) / 3 : 0));
 }
 
-/* The number format for exponent E: "#,##0", "#,##0.00", ... */
-static lxw_format *money_format(wctx *w, int e)
+/* The currency code an amount shows, upper-cased into CODE: only three
+ * ASCII letters (ISO 4217) go into a number format; false for anything else. */
+static bool display_code(const char *currency, char code[4])
 {
-    if (!w->f_money[e]) {
-        char nf[16] = "#,##0";
-        if (e > 0) {
-            size_t l = strlen(nf);
-            nf[l++] = '.';
-            for (int i = 0; i < e; i++)
-                nf[l++] = '0';
-            nf[l] = '\0';
-        }
-        w->f_money[e] = workbook_add_format(w->wb);
-        if (w->f_money[e])
-            format_set_num_format(w->f_money[e], nf);
+    if (!currency)
+        return false;
+    for (int i = 0; i < 3; i++) {
+        if (!isalpha((unsigned char)currency[i]))
+            return false;
+        code[i] = (char)toupper((unsigned char)currency[i]);
     }
-    return w->f_money[e];
+    code[3] = '\0';
+    return currency[3] == '\0';
+}
+
+/* The number format of an amount in CURRENCY with exponent E: Excel's
+ * currency format with the ISO code, "[$USD] #,##0.00" ("[$JPY] #,##0"),
+ * so that a sheet of mixed currencies shows each amount's; the bare
+ * "#,##0.00" for a currency that is not three letters, or once N_CUR
+ * currencies have their own. */
+static lxw_format *money_format(wctx *w, const char *currency, int e)
+{
+    char code[4], nf[32];
+    bool coded = display_code(currency, code);
+    if (coded) {
+        for (size_t i = 0; i < w->n_cur_fmt; i++)
+            if (w->cur_fmt[i].e == e && strcmp(w->cur_fmt[i].code, code) == 0)
+                return w->cur_fmt[i].f;
+        coded = w->n_cur_fmt < N_CUR;
+    }
+    if (!coded && w->f_money[e])
+        return w->f_money[e];
+    int l = coded ? snprintf(nf, sizeof nf, "[$%s] #,##0", code) : snprintf(nf, sizeof nf, "#,##0");
+    if (e > 0) {
+        nf[l++] = '.';
+        for (int i = 0; i < e; i++)
+            nf[l++] = '0';
+        nf[l] = '\0';
+    }
+    lxw_format *f = workbook_add_format(w->wb);
+    if (!f)
+        return NULL;
+    format_set_num_format(f, nf);
+    if (!coded)
+        return w->f_money[e] = f;
+    memcpy(w->cur_fmt[w->n_cur_fmt].code, code, sizeof code);
+    w->cur_fmt[w->n_cur_fmt].e = e;
+    return w->cur_fmt[w->n_cur_fmt++].f = f;
+}
+
+/* Characters an amount in CURRENCY takes besides its digits ("USD "). */
+static double code_width(const char *currency)
+{
+    char code[4];
+    return display_code(currency, code) ? 4 : 0;
 }
 
 /* Creates the fixed formats (the money formats come on first use).
@@ -615,8 +661,9 @@ static double cell_width(wctx *w, const col_spec *c, const void *row)
     case K_TIME:
         return field_time(row, c->off) == CR_TIME_NONE ? 0 : TIME_CHARS;
     case K_MONEY: {
-        int e = currency_exp(w, field_str(row, c->off2));
-        return number_width(major_units(field_money(row, c->off), e), e);
+        const char *cur = field_str(row, c->off2);
+        int e = currency_exp(w, cur);
+        return number_width(major_units(field_money(row, c->off), e), e) + code_width(cur);
     }
     case K_LONG:
         return number_width((double)field_long(row, c->off), 0);
@@ -652,8 +699,9 @@ static cr_err put_cell(wctx *w, lxw_worksheet *ws, lxw_row_t r, lxw_col_t col,
     case K_TIME:
         return put_time(w, ws, r, col, field_time(row, c->off), w->f_time);
     case K_MONEY: {
-        int e = currency_exp(w, field_str(row, c->off2));
-        lxw_format *f = money_format(w, e);
+        const char *cur = field_str(row, c->off2);
+        int e = currency_exp(w, cur);
+        lxw_format *f = money_format(w, cur, e);
         if (!f)
             return cr_error(CR_ENOMEM, "workbook %s: out of memory", w->path);
         return put_num(w, ws, r, col, major_units(field_money(row, c->off), e), f);
@@ -792,13 +840,14 @@ static void sp_text(splan *p, lxw_col_t col, const char *s, lxw_format *fmt, boo
     }
 }
 
-static void sp_num(splan *p, lxw_col_t col, double v, int decimals, lxw_format *fmt)
+static scell *sp_num(splan *p, lxw_col_t col, double v, int decimals, lxw_format *fmt)
 {
     scell *c = sp_add(p, col, SC_NUM, fmt);
     if (c) {
         c->num = v;
         c->width = number_width(v, decimals);
     }
+    return c;
 }
 
 static void sp_time(splan *p, lxw_col_t col, cr_time_t t, lxw_format *fmt)
@@ -984,7 +1033,7 @@ static cr_err plan_decision(wctx *w, splan *p, const char *name, const cr_rep_ro
     for (size_t i = 0; i < ng; i++) {
         int e = currency_exp(w, g[i].currency);
         double v = major_units(g[i].sum, e);
-        lxw_format *f = money_format(w, e);
+        lxw_format *f = money_format(w, g[i].currency, e);
         if (g[i].overflow) {           /* display only: the double sum will do */
             double d = 1;
             for (int j = 0; j < e; j++)
@@ -998,7 +1047,9 @@ static cr_err plan_decision(wctx *w, splan *p, const char *name, const cr_rep_ro
         sp_text(p, 0, name, NULL, true);
         sp_text(p, 1, g[i].currency, NULL, true);
         sp_num(p, 2, (double)g[i].count, 0, w->f_count);
-        sp_num(p, 3, v, e, f);
+        scell *c = sp_num(p, 3, v, e, f);
+        if (c)
+            c->width += code_width(g[i].currency);
         if (g[i].count > *max_count)
             *max_count = g[i].count;
         p->row++;

@@ -15,6 +15,8 @@ Checks (SHEET is a sheet name, CELL like D2):
     freeze:SHEET=A2           the frozen pane's top-left cell
     autofilter:SHEET[=REF]    an autofilter is set (and covers REF)
     numfmt:SHEET!CELL=FMT     the cell's number format
+    fmtof:SHEET=KEY|VALUE|FMT in the first row showing KEY, the cell
+                              showing VALUE has number format FMT
     find:SHEET=TEXT           some cell shows exactly TEXT
     findrow:SHEET=A,B,...     some row shows all of these texts
     absent:SHEET=TEXT         no cell of the sheet shows exactly TEXT
@@ -110,6 +112,17 @@ def check(wb, spec):
             got = c.number_format
         if got != value:
             raise AssertionError("%s is %r" % (ref, got))
+    elif kind == "fmtof":
+        key, val, fmt = value.split("|", 2)
+        for row in sheet(wb, arg).iter_rows():
+            if any(shown(c.value) == key for c in row):
+                got = [c.number_format for c in row if shown(c.value) == val]
+                if not got:
+                    raise AssertionError("no %r in the row of %r" % (val, key))
+                if got[0] != fmt:
+                    raise AssertionError("%r shows as %r" % (val, got[0]))
+                return
+        raise AssertionError("no row shows %r" % key)
     elif kind == "rows":
         n = len(data_rows(sheet(wb, arg)))
         if n != int(value):

@@ -14,6 +14,10 @@ Technician,RMA No,Serial No,Checked In,Tracking No,Genuine (Y/N),Battery Returne
 Eve,CE2611-000113,"=HYPERLINK(""http://x.invalid"",""click"")",2026-11-20T10:00:00-05:00,EVIL1,Y,Y,+1
 Eve,@SUM(A1),-2,not a date,EVIL2,Y,Y,=1+1
 CSV
+# a pending claim in yen (exponent 0 in the shipped config)
+sqlite3 "$E/fixtures/claims.db" "INSERT INTO claims VALUES ('CE2611-009001', 'premium', 'US',
+  'Mini 4', 'JPYSN0001', 0, 150000, 'JPY', 5000, 'JPYREF1', 150000, 'visa',
+  '2026-11-18T10:00:00-05:00', NULL, '2027-11-18', 1, 'active')"
 cr run --config "$CFG" --as-of 2026-11-20
 W=$E/reports/carerecon_20261120_run1.xlsx
 check workbook_written test -s "$W"
@@ -38,7 +42,11 @@ xlsx captures_rows "$W" "rows:Captures=11"
 xlsx releases_rows "$W" "rows:Releases=5"
 xlsx fulfillment_rows "$W" "rows:Fulfillment=1"
 xlsx capture_row "$W" "findrow:Captures=CE2611-000104,SN_MISMATCH,8816179120083352"
-xlsx amount_is_number "$W" "type:Captures!D2=n" "numfmt:Captures!D2=#,##0.00"
+# amounts carry a currency format with their ISO code (SPEC 6.3), in the
+# currency's exponent; a sheet of mixed currencies shows each amount's
+xlsx amount_is_number "$W" "type:Captures!D2=n" "numfmt:Captures!D2=[\$USD] #,##0.00"
+xlsx amount_in_yen "$W" "fmtof:Pending=CE2611-009001|150000|[\$JPY] #,##0"
+xlsx summary_amount_in_cad "$W" "fmtof:Summary=CAD|1019|[\$CAD] #,##0.00"
 xlsx deadline_is_date "$W" "type:Captures!G2=d"
 xlsx capped_amount "$W" "findrow:Captures=CE2611-000110,1599"
 xlsx formula_serial_is_text "$W" "find:Captures==HYPERLINK(\"http://x.invalid\",\"click\")" "noformula"
