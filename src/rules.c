@@ -310,6 +310,10 @@ static void match_by_tracking(cr_event *ev, size_t n, cr_keyed *byt, size_t nt, 
     (void)n;
 }
 
+/* The order that puts the same event seen twice side by side: tracking
+ * number, claim reference, serial, event, time.  The same event is all of
+ * those alike: two units in one box (one tracking number, one batch
+ * check-in time) carry two claim references or serials and are two. */
 static int event_dup_cmp(const void *a, const void *b)
 {
     const cr_event *const *x = a, *const *y = b;
@@ -317,14 +321,9 @@ static int event_dup_cmp(const void *a, const void *b)
     int c = strcmp(p->tracking ? p->tracking : "", q->tracking ? q->tracking : "");
     if (c)
         return c;
-    if (!p->tracking) {
-        c = cr_claim_id_cmp(p->claim_ref, q->claim_ref);
-        if (c)
-            return c;
-        c = strcmp(p->serial ? p->serial : "", q->serial ? q->serial : "");
-        if (c)
-            return c;
-    }
+    if ((c = cr_claim_id_cmp(p->claim_ref, q->claim_ref)) != 0 ||
+        (c = strcmp(p->serial ? p->serial : "", q->serial ? q->serial : "")) != 0)
+        return c;
     if (p->kind != q->kind)
         return (int)p->kind - (int)q->kind;
     if (p->at != q->at)
@@ -359,9 +358,8 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
         const cr_event *p = order[i - 1], *q = order[i];
         bool same = p->kind == q->kind && p->at == q->at &&
                     strcmp(p->tracking ? p->tracking : "", q->tracking ? q->tracking : "") == 0 &&
-                    (p->tracking || (cr_claim_id_cmp(p->claim_ref, q->claim_ref) == 0 &&
-                                     strcmp(p->serial ? p->serial : "",
-                                            q->serial ? q->serial : "") == 0));
+                    cr_claim_id_cmp(p->claim_ref, q->claim_ref) == 0 &&
+                    strcmp(p->serial ? p->serial : "", q->serial ? q->serial : "") == 0;
         if (same)
             ((cr_event *)q)->duplicate = true;
     }

@@ -1728,10 +1728,30 @@ TEST(rules_multiple_receipts_same_serial_not_raised)
     fx_close(&f);
 }
 
-/* Matching then deciding: the same check-in delivered twice (same tracking,
- * event, time) counts once, so a differing serial in the copy raises no
- * MULTIPLE_RECEIPTS and a non-genuine flag in the copy does not decide. */
+/* The same event twice counts once in the decision: no MULTIPLE_RECEIPTS
+ * from a check-in exported twice. */
 TEST(rules_duplicate_event_counts_once_in_decision)
+{
+    fx f;
+    OPEN(f, "2026-11-12T00:00:00Z");
+    cr_claim cl[1] = {premium(CID, PAID)};
+    cr_event ev[2] = {received_as("2026-11-10T10:00:00Z", CID, SN, 1, 1),
+                      received_as("2026-11-10T10:00:00Z", CID, SN, 1, 1)};
+    ev[1].file = "depot_20261121.csv";       /* the next day's export repeats it */
+    CHECK_INT(match(&f, cl, 1, ev, 2), CR_OK);
+    CHECK(!ev[0].duplicate);
+    CHECK(ev[1].duplicate);
+    decide(&f, &cl[0], ev, 2);
+    CHECK_INT(nexc(&f.ex, CR_X_MULTIPLE_RECEIPTS), 0);
+    CHECK_INT(f.d.kind, CR_D_RELEASE);
+    CHECK_STR(f.d.reason, "RETURNED");
+    fx_close(&f);
+}
+
+/* Two units checked in at one time under one tracking number are two
+ * events when their serials differ: the claim has two check-ins
+ * (MULTIPLE_RECEIPTS), and the first ingested decides the tie. */
+TEST(rules_same_time_other_serial_is_another_checkin)
 {
     fx f;
     OPEN(f, "2026-11-12T00:00:00Z");
@@ -1740,11 +1760,35 @@ TEST(rules_duplicate_event_counts_once_in_decision)
                       received_as("2026-11-10T10:00:00Z", CID, "1581F5BKD23B", 1, 0)};
     CHECK_INT(match(&f, cl, 1, ev, 2), CR_OK);
     CHECK(!ev[0].duplicate);
-    CHECK(ev[1].duplicate);
+    CHECK(!ev[1].duplicate);
     decide(&f, &cl[0], ev, 2);
-    CHECK_INT(nexc(&f.ex, CR_X_MULTIPLE_RECEIPTS), 0);
+    CHECK_INT(nexc(&f.ex, CR_X_MULTIPLE_RECEIPTS), 1);
     CHECK_INT(f.d.kind, CR_D_RELEASE);
     CHECK_STR(f.d.reason, "RETURNED");
+    fx_close(&f);
+}
+
+/* Two claims' units returned in one box: one tracking number, one batch
+ * check-in time, two claim references and serials.  Two events, each its
+ * claim's check-in; the second is not a copy of the first (it used to be
+ * dropped as one, and its claim captured NOT_RETURNED). */
+TEST(rules_two_units_in_one_box_are_two_events)
+{
+    fx f;
+    OPEN(f, "2026-11-12T00:00:00Z");
+    cr_claim cl[3];
+    three_claims(cl);
+    cr_event ev[2] = {received_as("2026-11-10T10:00:00Z", "CE2611-000001", "SN0001AAAA", 1, 1),
+                      received_as("2026-11-10T10:00:00Z", "CE2611-000002", "SN0002BBBB", 1, 1)};
+    CHECK_INT(match(&f, cl, 3, ev, 2), CR_OK);
+    CHECK(!ev[0].duplicate);
+    CHECK(!ev[1].duplicate);
+    CHECK_INT(ev[0].claim, 0);
+    CHECK_INT(ev[1].claim, 1);
+    decide(&f, &cl[1], &ev[1], 1);
+    CHECK_INT(f.d.kind, CR_D_RELEASE);
+    CHECK_STR(f.d.reason, "RETURNED");
+    CHECK_INT(nexc(&f.ex, CR_X_UNMATCHED_RECEIPT), 0);
     fx_close(&f);
 }
 
