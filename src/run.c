@@ -1498,6 +1498,7 @@ typedef struct report_job {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stage;
+    bool gated;                /* the workbook was let through to its name */
 } report_job;
 
 static cr_err report_complete(void *ud, cr_report *r);
@@ -1594,7 +1595,21 @@ static cr_err report_complete(void *ud, cr_report *r)
 
 static bool report_gate(void *ud)
 {
-    return report_wait(ud, 2) == 2;
+    report_job *j = ud;
+    return j->gated = report_wait(j, 2) == 2;
+}
+
+/* Once the workbook is out: this run's actions and rejected rows, and
+ * those of the runs before it whose workbook was not written, are listed
+ * (load_unlisted), whatever happens to the run after (its action files may
+ * still fail to appear; the next run writes them, but lists nothing of
+ * this one again).  A dry run records it too, in its transaction, which is
+ * rolled back: the next day of a dry range does not list it again. */
+static cr_err mark_listed(night *n, const report_job *j)
+{
+    if (!j->gated || j->rc != CR_OK)
+        return CR_OK;
+    return cr_store_meta_set(n->st, META_LISTED, n->run_id);
 }
 
 static void *report_write(void *p)
@@ -1903,13 +1918,16 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         else if (prc == CR_OK)
             report_write(&job);
         threaded = false;
-        if (rc != CR_OK)
+        cr_err lrc = mark_listed(&n, &job);
+        if (rc != CR_OK || (rc = lrc) != CR_OK)
             goto cleanup;
     } else {
         if ((rc = report_begin(&n, &job)) != CR_OK || (rc = report_gather(&n, &job)) != CR_OK)
             goto cleanup;
         report_stage(&job, 2);
         report_write(&job);
+        if ((rc = mark_listed(&n, &job)) != CR_OK)
+            goto cleanup;
     }
     phase(o->v, "report", &t0);
     cr_ckpt_stats ck;
@@ -1926,8 +1944,8 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     if ((rc = prc != CR_OK ? prc : job.rc) != CR_OK)
         goto cleanup;
     snprintf(report, sizeof report, "%s", job.path);
-    if (!n.dry && (rc = cr_store_run_finish(st, n.run_id, "done", (cr_time_t)time(NULL), &n.stats)) == CR_OK)
-        rc = cr_store_meta_set(st, META_LISTED, n.run_id);
+    if (!n.dry)
+        rc = cr_store_run_finish(st, n.run_id, "done", (cr_time_t)time(NULL), &n.stats);
     if (o->v >= CR_NORMAL)
         summary_line(&n, report);
     struct rusage ru;

@@ -66,6 +66,11 @@ expect_err dry_backfill_day1 "DRY RUN (would be run 1) as of 2026-11-20 23:59:59
 expect_err dry_backfill_day2_new_only "3 captures, 4 releases, 1 shipments"
 check dry_backfill_no_state test ! -e "$G/var/carerecon.db"
 check dry_backfill_two_workbooks test -s "$G/reports/carerecon_20261121_dryrun.xlsx"
+# and its workbook lists only what day 2 would issue: day 1's workbook was
+# written, so day 1's would-be actions are not listed again
+xlsx dry_backfill_day2_lists_its_own "$G/reports/carerecon_20261121_dryrun.xlsx" \
+    "rows:Captures=3" "rows:Releases=4" "rows:Fulfillment=1" \
+    "absent:Captures=issued by run 1, whose workbook was not written"
 
 # a dry run over everything (--full) on a state database, with settlement
 # files new to it: the rows it reads in (kept only inside its transaction)
