@@ -411,49 +411,55 @@ static cr_err settle_row(fstate *st, const cr_csv_record *r)
         cr_reject_row rj = {r->line, (cr_reason)why, "booked_at", st->detail, r->raw, r->raw_len};
         return st->sink->reject(st->sink->ud, &rj);
     }
+    /* a release or expired row needs no amount (SPEC 2.3): one it carries
+     * but that does not read (no currency, "N/A") is left out, not the row,
+     * which confirms a release all the same */
     bool amount_required = row.type != CR_ST_RELEASE && row.type != CR_ST_EXPIRED;
     const char *amt = NULL;    /* the first amount column with a value */
     for (int j = 0; j < f->ncolumns[CR_F_AMOUNT] && !amt; j++)
         amt = val(r, st->col[CR_F_AMOUNT][j]);
     const char *cur = val(r, st->col[CR_F_CURRENCY][0]);
-    if (cur) {
-        if (!currency_ok(cur))
+    if (cur && !currency_ok(cur)) {
+        if (amount_required)
             return reject(st, r, CR_R_BAD_AMOUNT, "currency",
                           "currency \"%.20s\" is not a three-letter code", cur);
+        cur = NULL;
+    }
+    if (cur)
         for (int i = 0; i < 3; i++)
             row.currency[i] = (char)toupper((unsigned char)cur[i]);
-    }
-    if (amt) {
-        if (!cur)
-            return reject(st, r, CR_R_MISSING_FIELD, "currency", "an amount without a currency");
+    if (amt && !cur && amount_required)
+        return reject(st, r, CR_R_MISSING_FIELD, "currency", "an amount without a currency");
+    if (amt && cur) {
         int ex = cr_currency_exponent(st->cfg->policy.currency_exponents,
                                       st->cfg->policy.n_currency_exponents, row.currency);
         /* debit and credit columns: the one that is not zero (an export
          * may write 0.00 on the side a row does not use) */
         row.amount = 0;
-        for (int j = 0; j < f->ncolumns[CR_F_AMOUNT] && row.amount == 0; j++) {
+        row.has_amount = true;
+        for (int j = 0; j < f->ncolumns[CR_F_AMOUNT] && row.amount == 0 && row.has_amount; j++) {
             const char *a = val(r, st->col[CR_F_AMOUNT][j]);
             if (!a)
                 continue;
             cr_err e = cr_money_parse(a, ex, &row.amount);
-            if (e != CR_OK)
+            if ((e != CR_OK || row.amount == INT64_MIN) && !amount_required) {
+                row.amount = 0;
+                row.has_amount = false;
+            } else if (e != CR_OK)
                 return reject(st, r, CR_R_BAD_AMOUNT, "amount",
                               "amount \"%.40s\" is not a %s amount with at most %d decimals", a,
                               row.currency, ex);
-            if (row.amount == INT64_MIN)
+            else if (row.amount == INT64_MIN)
                 return reject(st, r, CR_R_BAD_AMOUNT, "amount", "amount \"%.40s\" is out of range",
                               a);
         }
         if (row.amount < 0)
             row.amount = -row.amount;
-        row.has_amount = true;
     } else if (amount_required) {
-        return reject(st, r, CR_R_MISSING_FIELD, "amount", "a %s row needs an amount",
+        return reject(st, r, CR_R_MISSING_FIELD, amt ? "currency" : "amount",
+                      amt ? "a %s row needs a currency" : "a %s row needs an amount",
                       cr_settle_type_name(row.type));
     }
-    if (amount_required && !cur)
-        return reject(st, r, CR_R_MISSING_FIELD, "currency", "a %s row needs a currency",
-                      cr_settle_type_name(row.type));
     char brand[64] = "";
     const char *b = val(r, st->col[CR_F_CARD_BRAND][0]);
     if (b) {

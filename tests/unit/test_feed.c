@@ -740,6 +740,44 @@ TEST(feed_settlement_rows)
     fs_free(&k);
 }
 
+/* "amount with currency except on release and expired rows": a void row
+ * that carries an amount without a currency, or junk in the amount, is
+ * kept without its amount (it confirms a release all the same); a capture
+ * with the same faults is rejected. */
+TEST(feed_settlement_release_amount_optional)
+{
+    fsink k = {0};
+    cr_feed_stats st;
+    const char *in = PROC_HDR
+        "A,M,PSP1,CE1,visa,2026-03-10 10:00:00,CET,Cancelled,X,,,1299.00\n"
+        "A,M,PSP2,CE2,visa,2026-03-10 10:00:00,CET,Cancelled,X,USD,,N/A\n"
+        "A,M,PSP3,CE3,visa,2026-03-10 10:00:00,CET,Expired,X,??,,-\n"
+        "A,M,PSP4,CE4,visa,2026-03-10 10:00:00,CET,Cancelled,X,USD,,12.00\n"
+        "A,M,PSP5,CE5,visa,2026-03-10 10:00:00,CET,Settled,X,,,1299.00\n"
+        "A,M,PSP6,CE6,visa,2026-03-10 10:00:00,CET,Settled,X,USD,,N/A\n";
+    CHECK_INT(fs_parse("processor", in, &k, &st), CR_OK);
+    CHECK_INT(k.ns, 4);
+    CHECK_INT(k.nj, 2);
+    CHECK_INT(S(&k, 0)->type, CR_ST_RELEASE);
+    CHECK(!S(&k, 0)->has_amount);
+    CHECK(!S(&k, 1)->has_amount);
+    CHECK_STR(S(&k, 1)->currency, "USD");
+    CHECK_INT(S(&k, 2)->type, CR_ST_EXPIRED);
+    CHECK(!S(&k, 2)->has_amount);
+    CHECK_STR(S(&k, 2)->currency, "");
+    CHECK(S(&k, 3)->has_amount);            /* one that reads is kept */
+    CHECK_INT(S(&k, 3)->amount, 1200);
+    if (k.nj == 2) {
+        CHECK_INT(k.j[0].line, 6);
+        CHECK_INT(k.j[0].reason, CR_R_MISSING_FIELD);
+        CHECK_INT(k.j[1].line, 7);
+        CHECK_INT(k.j[1].reason, CR_R_BAD_AMOUNT);
+    }
+    CHECK_INT(st.accepted, 4);
+    CHECK_INT(st.rejected, 2);
+    fs_free(&k);
+}
+
 TEST(feed_settlement_rejects)
 {
     fsink k = {0};
