@@ -35,6 +35,7 @@ typedef struct reader {
     const char *line_end; /* end of the physical line being fed (past '\n') */
     long line;
     bool emitted_in_line; /* a record ended inside the current line */
+    char eol;             /* what ends a line: '\n' (LF, CRLF), or '\r' (a file of bare CRs) */
 } reader;
 
 static void rec_reset(reader *r)
@@ -146,10 +147,23 @@ static bool blank_line(const char *b, const char *e)
     return true;
 }
 
-static const char *next_line(const char *p, const char *end)
+static const char *next_line(const char *p, const char *end, char eol)
 {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *nl = memchr(p, eol, (size_t)(end - p));
     return nl ? nl + 1 : end;
+}
+
+/* A file whose first line ends in a bare CR (classic Mac "CSV (Macintosh)"
+ * exports) has bare-CR lines: its line numbers, raw text and preamble
+ * count those.  Any other file counts LF (a lone CR in one is a character). */
+static char line_end_of(const char *p, const char *end)
+{
+    for (; p < end; p++)
+        if (*p == '\n')
+            return '\n';
+        else if (*p == '\r')
+            return p + 1 < end && p[1] == '\n' ? '\n' : '\r';
+    return '\n';
 }
 
 static cr_err parser_init(struct csv_parser *p, const cr_csv_opts *o)
@@ -167,7 +181,7 @@ static cr_err parser_init(struct csv_parser *p, const cr_csv_opts *o)
 static const char *recover(reader *r, const char *end, const char *why)
 {
     const char *start = r->start_pos;
-    const char *after = next_line(start, end);
+    const char *after = next_line(start, end, r->eol);
     rec_reset(r);
     r->active = true;
     r->bad = why;
@@ -188,8 +202,9 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
         pos += 3;
     r.line = 1;
+    r.eol = line_end_of(pos, end);
     for (int i = 0; i < opts->skip_lines && pos < end; i++, r.line++)
-        pos = next_line(pos, end);
+        pos = next_line(pos, end, r.eol);
     if ((rc = parser_init(&p, opts)) != CR_OK)
         return rc;
 
@@ -211,7 +226,7 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
             }
             break;
         }
-        const char *le = next_line(pos, end);
+        const char *le = next_line(pos, end, r.eol);
         r.line_start = pos;
         r.line_start_no = r.line;
         r.line_end = le;

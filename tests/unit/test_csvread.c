@@ -137,6 +137,35 @@ TEST(csv_crlf_lines)
     csv_coll_free(&c);
 }
 
+/* A file of bare CRs (classic Mac "CSV (Macintosh)"): each record its own
+ * line number and raw text, a preamble counted in those lines, and a
+ * quoted CR inside a field kept. */
+TEST(csv_bare_cr_lines)
+{
+    csv_coll c;
+    const char *in = "Export\rh1,h2\ra,1\r\"x\ry\",2\rb,3\r";
+    CHECK_INT(csv_readx(in, strlen(in), ',', 1, 65536, 1024, &c), CR_OK);
+    CHECK_INT(c.n, 4);
+    CHECK_STR(fld(&c, 0, 0), "h1");
+    CHECK_INT(rline(&c, 0), 2);
+    CHECK_STR(fld(&c, 1, 0), "a");
+    CHECK_INT(rline(&c, 1), 3);
+    CHECK_STR(rraw(&c, 1), "a,1");
+    CHECK_STR(fld(&c, 2, 0), "x\ry");
+    CHECK_INT(rline(&c, 2), 4);
+    CHECK_STR(rraw(&c, 2), "\"x\ry\",2");
+    CHECK_STR(fld(&c, 3, 1), "3");
+    CHECK_INT(rline(&c, 3), 6);
+    CHECK_STR(rraw(&c, 3), "b,3");
+    csv_coll_free(&c);
+    /* a CR alone inside a line of an LF file stays a character of it */
+    CHECK_INT(csv_reads("h1,h2\n\"p\rq\",1\nr,2\n", &c), CR_OK);
+    CHECK_INT(c.n, 3);
+    CHECK_STR(fld(&c, 1, 0), "p\rq");
+    CHECK_INT(rline(&c, 2), 3);
+    csv_coll_free(&c);
+}
+
 TEST(csv_utf8_bom_skipped)
 {
     csv_coll c;
