@@ -534,6 +534,9 @@ TEST(config_err_wrong_types)
     CHECK(cfg_bad("policy.return_days:", CFG_PATHS "policy:\n  return_days:\n" CFG_FEEDS));
     CHECK(cfg_bad("policy.premium_regions:", CFG_PATHS "policy:\n  premium_regions: {a: b}\n" CFG_FEEDS));
     CHECK(cfg_bad("policy.premium_regions:", CFG_PATHS "policy:\n  premium_regions: [[US]]\n" CFG_FEEDS));
+    /* a bare scalar is not a list of one: "visa, mastercard" would be one brand */
+    CHECK(cfg_bad("policy.card_brands:", CFG_PATHS "policy:\n  card_brands: visa, mastercard\n" CFG_FEEDS));
+    CHECK(cfg_bad("policy.premium_regions:", CFG_PATHS "policy:\n  premium_regions: US\n" CFG_FEEDS));
     CHECK(cfg_bad("policy.return_days_by_region:", CFG_PATHS "policy:\n  return_days_by_region: [US, 14]\n" CFG_FEEDS));
     CHECK(cfg_bad("policy.auth_validity_days.visa:", CFG_PATHS "policy:\n  auth_validity_days: {visa: ten}\n" CFG_FEEDS));
     CHECK(cfg_bad("policy:", CFG_PATHS "policy: 3\n" CFG_FEEDS));
