@@ -457,7 +457,7 @@ static bool check_feed(cfgp *p, const yaml_node_t *n, const char *key, cr_feed *
  * or NULL.  %Z is read only at the end, after a space. */
 static const char *bad_directive(const char *fmt)
 {
-    static const char known[] = "YymdeHIpMSfbhBzTF%";
+    static const char known[] = "YymdeHIpMSfbhBzTFaAsRD%";
     size_t len = strlen(fmt);
     for (const char *c = fmt; *c; c++) {
         if (*c != '%')

@@ -777,19 +777,58 @@ static const char *const month_names[12] = {
     "january", "february", "march", "april", "may", "june", "july",
     "august", "september", "october", "november", "december"};
 
-/* An English month name, full or three-letter, any case; full names win. */
-static bool month_name(const char **p, int *out)
+/* The index of the English name in NAMES[0..N) at *P, full or its first
+ * three letters, any case (full names win); -1 when none. */
+static int name_at(const char **p, const char *const *names, int n)
 {
     for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < 12; i++) {
-            size_t n = pass == 0 ? strlen(month_names[i]) : 3;
-            if (word_at(*p, month_names[i], n)) {
-                *p += n;
-                *out = i + 1;
-                return true;
+        for (int i = 0; i < n; i++) {
+            size_t len = pass == 0 ? strlen(names[i]) : 3;
+            if (word_at(*p, names[i], len)) {
+                *p += len;
+                return i;
             }
         }
-    return false;
+    return -1;
+}
+
+/* An English month name, full or three-letter, any case. */
+static bool month_name(const char **p, int *out)
+{
+    int i = name_at(p, month_names, 12);
+    *out = i + 1;
+    return i >= 0;
+}
+
+static const char *const day_names[7] = {"monday", "tuesday", "wednesday", "thursday",
+                                         "friday", "saturday", "sunday"};
+
+/* An English weekday name, full or three-letter, any case (read, not
+ * checked against the date, as strptime does). */
+static bool day_name(const char **p)
+{
+    return name_at(p, day_names, 7) >= 0;
+}
+
+/* Seconds since 1970-01-01T00:00:00Z ("%s"), at most 11 digits: a date and
+ * time in UTC. */
+static bool epoch_secs(const char **p, dt_state *st)
+{
+    const char *s = *p;
+    bool neg = *s == '-';
+    int64_t v = 0;
+    int n = 0;
+    if (neg)
+        s++;
+    for (; is_digit(*s) && n < 12; s++, n++)
+        v = v * 10 + (*s - '0');
+    if (n == 0 || n > 11)
+        return false;
+    cr_tz_from_utc(NULL, neg ? -v : v, &st->c);
+    st->has_y = st->has_m = st->has_d = st->has_off = true;
+    st->off = 0;
+    *p = s;
+    return true;
 }
 
 /* Up to MAXD (at least one) digits at *P. */
@@ -860,6 +899,15 @@ static bool dt_directive(char d, const char **sp, dt_state *st)
             return true;
         }
         return offset_num(p, &st->off);
+    case 'a':
+    case 'A':
+        return day_name(p);
+    case 's':
+        return epoch_secs(p, st);
+    case 'R':
+        return dt_scan("%H:%M", p, st);
+    case 'D':
+        return dt_scan("%m/%d/%y", p, st);
     case 'T':
         return dt_scan("%H:%M:%S", p, st);
     case 'F':

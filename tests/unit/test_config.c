@@ -525,6 +525,25 @@ TEST(config_err_unknown_keys)
     CHECK(cfg_bad("inbox.other:", "inbox: {receipts: a, settlements: b, other: c}\n" CFG_POLICY CFG_FEEDS));
 }
 
+/* The directives carerecon reads load; one it does not is refused. */
+TEST(config_datetime_directives)
+{
+    static const char *const ok[] = {"%a, %d %b %Y %H:%M:%S %z", "%A %D %R", "%s", "%F %T %Z"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        char y[2048];
+        snprintf(y, sizeof y, CFG_PATHS "feeds:\n  - name: carrier\n    kind: receipts\n"
+                 "    files: \"c_*.csv\"\n    datetime_format: \"%s\"\n"
+                 "    timezone_abbreviations: {PST: \"-08:00\"}\n"
+                 "    event: delivered\n    columns: {tracking_number: T, event_at: A}\n", ok[i]);
+        cr_config *c = NULL;
+        CHECK_INT(cfg_load(y, &c), CR_OK);
+        cr_config_free(c);
+    }
+    CHECK(cfg_bad("datetime_format|%j", CFG_PATHS "feeds:\n  - name: carrier\n    kind: receipts\n"
+                  "    files: \"c_*.csv\"\n    datetime_format: \"%j %Y\"\n"
+                  "    event: delivered\n    columns: {tracking_number: T, event_at: A}\n"));
+}
+
 TEST(config_err_wrong_types)
 {
     CHECK(cfg_bad("policy.return_days:", CFG_PATHS "policy:\n  return_days: \"x\"\n" CFG_FEEDS));

@@ -741,6 +741,34 @@ TEST(crtime_parse_datetime_basic)
     CHECK(cr_parse_datetime("%F", "2026-11-20", &c, NULL, NULL) == CR_OK);
 }
 
+/* Weekday names (RFC 2822, ctime), %R, %D, and epoch seconds (%s, UTC). */
+TEST(crtime_parse_datetime_weekday_epoch)
+{
+    cr_civil c;
+    bool has;
+    int32_t off;
+    CHECK_INT(pdt("%a, %d %b %Y %H:%M:%S %z", "Fri, 20 Nov 2026 19:03:55 -0500", &c, &has, &off),
+              CR_OK);
+    CHECK_CIVIL(c, 2026, 11, 20, 19, 3, 55);
+    CHECK(has);
+    CHECK_INT(off, -5 * 3600);
+    CHECK_INT(pdt("%A %d %B %Y %R", "friday 20 November 2026 07:03", &c, &has, &off), CR_OK);
+    CHECK_CIVIL(c, 2026, 11, 20, 7, 3, 0);
+    CHECK_INT(pdt("%a %b %e %T %Y", "Thu Nov  5 10:00:00 2026", &c, &has, &off), CR_OK);
+    CHECK_CIVIL(c, 2026, 11, 5, 10, 0, 0);
+    CHECK_INT(pdt("%D %R", "11/20/26 19:03", &c, &has, &off), CR_OK);
+    CHECK_CIVIL(c, 2026, 11, 20, 19, 3, 0);
+    CHECK_INT(pdt("%s", "1795201435", &c, &has, &off), CR_OK);  /* 2026-11-20T19:03:55Z */
+    CHECK_CIVIL(c, 2026, 11, 20, 19, 3, 55);
+    CHECK(has);
+    CHECK_INT(off, 0);
+    CHECK_INT(pdt("%s", "0", &c, &has, &off), CR_OK);
+    CHECK_CIVIL(c, 1970, 1, 1, 0, 0, 0);
+    CHECK_INT(pdt("%s", "1795201435123", &c, &has, &off), CR_EPARSE);   /* milliseconds */
+    CHECK_INT(pdt("%s", "", &c, &has, &off), CR_EPARSE);
+    CHECK_INT(pdt("%a %F", "Fry 2026-11-20", &c, &has, &off), CR_EPARSE);
+}
+
 TEST(crtime_parse_datetime_years)
 {
     cr_civil c;
