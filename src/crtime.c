@@ -951,6 +951,11 @@ static bool dt_scan(const char *fmt, const char **sp, dt_state *st)
             prev_num = num;
             fmt += 2;
             continue;
+        } else if ((*fmt == '.' || *fmt == ',') && fmt[1] == '%' && fmt[2] == 'f' && **sp != *fmt) {
+            /* a fraction of a second may be left out, as ISO 8601 writers
+             * do for whole seconds ("10:00:00" beside "10:00:00.25") */
+            fmt += 3;
+            continue;
         } else {
             if (**sp != *fmt)
                 return false;

@@ -845,7 +845,14 @@ TEST(crtime_parse_datetime_ampm_fraction)
     CHECK_INT(pdt("%F %T.%f", "2026-11-20 19:03:55.1234567890123456789012345678901234567890",
                   &c, &has, &off), CR_OK);
     CHECK_INT(pdt("%F %T.%f", "2026-11-20 19:03:55.", &c, &has, &off), CR_EPARSE);
-    CHECK_INT(pdt("%F %T.%f", "2026-11-20 19:03:55", &c, &has, &off), CR_EPARSE);
+    /* whole seconds leave the fraction out (Python's isoformat, ISO 8601) */
+    CHECK_INT(pdt("%F %T.%f", "2026-11-20 19:03:55", &c, &has, &off), CR_OK);
+    CHECK_CIVIL(c, 2026, 11, 20, 19, 3, 55);
+    CHECK_INT(pdt("%Y-%m-%dT%H:%M:%S.%f%z", "2026-11-20T19:03:55+00:00", &c, &has, &off), CR_OK);
+    CHECK_INT(off, 0);
+    CHECK_INT(pdt("%Y-%m-%dT%H:%M:%S.%f%z", "2026-11-20T19:03:55.5-05:00", &c, &has, &off), CR_OK);
+    CHECK_INT(off, -5 * 3600);
+    CHECK_INT(pdt("%F %T.%f", "2026-11-20 19:03:55x", &c, &has, &off), CR_EPARSE);
 }
 
 TEST(crtime_parse_datetime_offsets)
