@@ -244,9 +244,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(file, data + 1, len);
 
+    /* lines end in LF, or in bare CRs in a file whose first line does */
     sinkctx c = {.data = file, .len = len, .max_line = 1};
-    for (size_t i = 0; i < len; i++)
-        c.max_line += file[i] == '\n';
+    long lf = 0, cr = 0;
+    for (size_t i = 0; i < len; i++) {
+        lf += file[i] == '\n';
+        cr += file[i] == '\r';
+    }
+    c.max_line += lf > cr ? lf : cr;
     cr_feed_sink sink = {&c, on_receipt, on_settlement, on_reject};
     cr_feed_stats st;
     char why[512];
