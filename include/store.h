@@ -275,8 +275,9 @@ cr_err cr_store_exc_seen(cr_store *s, const cr_exc *x, int64_t run_id, cr_time_t
 /* Resolves open exceptions of waiting codes that RUN did not see, when
  * they were last seen at or before AS_OF.  *COUNT gets how many. */
 cr_err cr_store_exc_resolve_unseen(cr_store *s, int64_t run_id, cr_time_t as_of, long *count);
-/* Open exceptions first seen by AS_OF, most severe first. */
-cr_err cr_store_exc_open(cr_store *s, cr_time_t as_of, cr_exc_fn fn, void *ud);
+/* Exceptions open as of AS_OF (first seen by then), most severe first; PAST
+ * (a backfill): also those a later night resolved, open at AS_OF. */
+cr_err cr_store_exc_open(cr_store *s, cr_time_t as_of, bool past, cr_exc_fn fn, void *ud);
 /* Acknowledges one exception (open or resolved).  CR_ENOTFOUND when unknown;
  * *ALREADY when it was acknowledged before. */
 cr_err cr_store_exc_ack(cr_store *s, const char *id, const char *note, const char *by,

@@ -1550,7 +1550,7 @@ static cr_err report_begin(night *n, report_job *j)
 static cr_err report_gather(night *n, report_job *j)
 {
     cr_err rc;
-    if ((rc = cr_store_exc_open(n->st, n->D, gather_exc, &j->g)) != CR_OK ||
+    if ((rc = cr_store_exc_open(n->st, n->D, n->backfill, gather_exc, &j->g)) != CR_OK ||
         (rc = cr_store_rejects_of_run(n->st, n->run_id, n->listed, gather_rej, &j->g)) != CR_OK)
         return rc == CR_ENOMEM ? cr_error(rc, "out of memory") : rc;
     n->stats.exceptions_open = (long)j->g.nexc;

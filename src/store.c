@@ -1563,13 +1563,20 @@ static cr_exc_row exc_from(sqlite3_stmt *st)
     return x;
 }
 
-cr_err cr_store_exc_open(cr_store *s, cr_time_t as_of, cr_exc_fn fn, void *ud)
+cr_err cr_store_exc_open(cr_store *s, cr_time_t as_of, bool past, cr_exc_fn fn, void *ud)
 {
+#define EXC_ORDER                                                                           \
+    " ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,"           \
+    " code, claim_id, exc_id"
+    /* as of a past instant (a backfill) also those a later night resolved:
+     * they were open then */
     static const char sql[] =
-        "SELECT " EXC_COLS " FROM exceptions WHERE status = 'open' AND first_seen <= ?"
-        " ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END,"
-        " code, claim_id, exc_id";
-    sqlite3_stmt *st = prepare(s, sql);
+        "SELECT " EXC_COLS " FROM exceptions WHERE status = 'open' AND first_seen <= ?" EXC_ORDER;
+    static const char sql_past[] =
+        "SELECT " EXC_COLS " FROM exceptions WHERE (status = 'open' OR (status = 'resolved' AND"
+        " resolved_at > ?1)) AND first_seen <= ?1" EXC_ORDER;
+#undef EXC_ORDER
+    sqlite3_stmt *st = prepare(s, past ? sql_past : sql);
     cr_err rc = CR_OK;
     int r;
     if (!st)

@@ -88,6 +88,13 @@ resolved=$(q "$B" "select exc_id || resolved_run from exceptions where status = 
 check backfill_range_resolved_some test -n "$resolved"
 cr run --config "$CFG" --from 2026-11-20 --to 2026-11-21
 expect_eq replay_keeps_resolved "$(q "$B" "select exc_id || resolved_run from exceptions where status = 'resolved' order by 1")" "$resolved"
+# and the replay's workbook of 11-20 lists them: they were open as of 11-20
+# (SPEC 4, every exception open as of D)
+ids=$(q "$B" "select exc_id from exceptions where status = 'resolved' and resolved_run = 2")
+checks=()
+for id in $ids; do checks+=("find:Exceptions=$id"); done
+check backfill_resolved_some_by_night2 test ${#checks[@]} -gt 0
+xlsx backfill_lists_open_then "$B/reports/carerecon_20261120_run3.xlsx" "${checks[@]}"
 
 # --as-of with an instant: the morning of 11-21 sees night 1's world plus
 # nothing booked later
