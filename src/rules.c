@@ -354,14 +354,27 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
             order[no++] = &ev[i];
     }
     qsort(order, no, sizeof *order, event_dup_cmp);
+    /* the first copy read stands for the event (its file and line name it,
+     * night after night); a later copy whose battery or genuine flag
+     * differs is a correction (a service center's export sent again, fixed),
+     * and its flags are the event's */
+    cr_event *rep = no ? (cr_event *)order[0] : NULL;
     for (size_t i = 1; i < no; i++) {
-        const cr_event *p = order[i - 1], *q = order[i];
+        const cr_event *p = order[i - 1];
+        cr_event *q = (cr_event *)order[i];
         bool same = p->kind == q->kind && p->at == q->at &&
                     strcmp(p->tracking ? p->tracking : "", q->tracking ? q->tracking : "") == 0 &&
                     cr_claim_id_cmp(p->claim_ref, q->claim_ref) == 0 &&
                     strcmp(p->serial ? p->serial : "", q->serial ? q->serial : "") == 0;
-        if (same)
-            ((cr_event *)q)->duplicate = true;
+        if (!same) {
+            rep = q;
+            continue;
+        }
+        q->duplicate = true;
+        if (q->battery_returned >= 0)
+            rep->battery_returned = q->battery_returned;
+        if (q->genuine >= 0)
+            rep->genuine = q->genuine;
     }
 
     /* 1. by claim reference */
@@ -532,7 +545,8 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
 
     claim_checks(rc, c, excs);
 
-    /* the events, earliest first (ties by id) */
+    /* the events, earliest first; of two check-ins at one time the one read
+     * last (a corrected export's) */
     const cr_event *checkin = NULL;
     for (size_t i = 0; i < n; i++) {
         const cr_event *e = ev[i];
@@ -542,7 +556,7 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
             d->shipped_at = cr_time_min(d->shipped_at, e->at);
         else if (e->kind == CR_EV_DELIVERED)
             d->delivered_at = cr_time_min(d->delivered_at, e->at);
-        else if (!checkin || e->at < checkin->at || (e->at == checkin->at && e->id < checkin->id))
+        else if (!checkin || e->at < checkin->at || (e->at == checkin->at && e->id > checkin->id))
             checkin = e;
     }
     if (checkin) {

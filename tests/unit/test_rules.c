@@ -1728,17 +1728,18 @@ TEST(rules_multiple_receipts_same_serial_not_raised)
     fx_close(&f);
 }
 
-/* Two check-ins of the claim at one time under one tracking number: the
- * second is the first exported again when its serial is the same (it counts
- * once: no MULTIPLE_RECEIPTS), another unit when its serial differs
- * (MULTIPLE_RECEIPTS; the first ingested decides the tie).  Either way the
- * first, conforming, releases. */
-static void two_checkins_at_once(const char *serial2, int genuine2, bool copy)
+/* Two check-ins of the claim at one time under one tracking number, the
+ * second read later: a copy of the first when its serial is the same (it
+ * counts once: no MULTIPLE_RECEIPTS; flags that differ are a correction,
+ * and the later's count), another unit when its serial differs
+ * (MULTIPLE_RECEIPTS; of the two at one time, the one read last decides). */
+static void two_checkins_at_once(int genuine1, const char *serial2, int genuine2, bool copy,
+                                 cr_decision_kind kind, const char *reason)
 {
     fx f;
     OPEN(f, "2026-11-12T00:00:00Z");
     cr_claim cl[1] = {premium(CID, PAID)};
-    cr_event ev[2] = {received_as("2026-11-10T10:00:00Z", CID, SN, 1, 1),
+    cr_event ev[2] = {received_as("2026-11-10T10:00:00Z", CID, SN, 1, genuine1),
                       received_as("2026-11-10T10:00:00Z", CID, serial2, 1, genuine2)};
     ev[1].file = "depot_20261121.csv";
     CHECK_INT(match(&f, cl, 1, ev, 2), CR_OK);
@@ -1746,19 +1747,26 @@ static void two_checkins_at_once(const char *serial2, int genuine2, bool copy)
     CHECK(ev[1].duplicate == copy);
     decide(&f, &cl[0], ev, 2);
     CHECK_INT(nexc(&f.ex, CR_X_MULTIPLE_RECEIPTS), copy ? 0 : 1);
-    CHECK_INT(f.d.kind, CR_D_RELEASE);
-    CHECK_STR(f.d.reason, "RETURNED");
+    CHECK_INT(f.d.kind, kind);
+    CHECK_STR(f.d.reason, reason);
     fx_close(&f);
 }
 
 TEST(rules_duplicate_event_counts_once_in_decision)
 {
-    two_checkins_at_once(SN, 1, true);
+    two_checkins_at_once(1, SN, 1, true, CR_D_RELEASE, "RETURNED");
+}
+
+/* the export sent again with the genuine flag corrected: the correction counts */
+TEST(rules_duplicate_event_corrected_flags_count)
+{
+    two_checkins_at_once(0, SN, 1, true, CR_D_RELEASE, "RETURNED");
+    two_checkins_at_once(1, SN, 0, true, CR_D_CAPTURE, "NON_GENUINE");
 }
 
 TEST(rules_same_time_other_serial_is_another_checkin)
 {
-    two_checkins_at_once("1581F5BKD23B", 0, false);
+    two_checkins_at_once(1, "1581F5BKD23B", 0, false, CR_D_CAPTURE, "NON_GENUINE");
 }
 
 /* Two claims' units returned in one box: one tracking number, one batch
