@@ -118,6 +118,32 @@ static bool date_syntax_ok(const char *s)
            cr_parse_datetime("%Y-%m-%d %H:%M:%S", s, &c, &h, &o) == CR_OK;
 }
 
+/* The folders a run writes into, made (or, for --report FILE, found)
+ * before anything is read or decided: a night that could not write its
+ * workbook or its action files stopped with 73 only after its actions were
+ * committed, and the action files of a run that "failed" went out.  A dry
+ * run makes no actions folder. */
+static cr_err output_dirs(const cr_config *cfg, const char *report, bool dry)
+{
+    cr_err rc;
+    char dir[4096];
+    struct stat sb;
+    if (!dry && (rc = cr_make_dirs(cfg->actions_dir)) != CR_OK)
+        return rc;
+    if (!report)
+        return cr_make_dirs(cfg->report_dir);
+    snprintf(dir, sizeof dir, "%s", report);
+    char *slash = strrchr(dir, '/');
+    const char *d = !slash ? "." : slash == dir ? "/" : (*slash = '\0', dir);
+    if (stat(d, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return cr_error(CR_ECANTCREAT, "--report %s: there is no folder %s; nothing was done",
+                        report, d);
+    if (access(d, W_OK | X_OK) != 0)
+        return cr_error(CR_ECANTCREAT, "--report %s: cannot write in folder %s: %s; nothing was done",
+                        report, d, strerror(errno));
+    return CR_OK;
+}
+
 /* Opens the state database; a dry run on a missing one uses an empty
  * in-memory database so that nothing is created. */
 static cr_err open_state(const cr_config *cfg, bool dry, bool must_exist, cr_store **st)
@@ -234,7 +260,8 @@ static cr_err cmd_run(int argc, char **argv)
     }
     if (!(dry && fresh) && (rc = cr_run_lock(cfg, &lock)) != CR_OK)
         goto cleanup;
-    if ((rc = open_state(cfg, dry, false, &st)) != CR_OK)
+    if ((rc = open_state(cfg, dry, false, &st)) != CR_OK ||
+        (rc = output_dirs(cfg, o.report_path, dry)) != CR_OK)
         goto cleanup;
     if (!from) {
         rc = cr_run_night(cfg, st, cdb, &o);

@@ -584,6 +584,17 @@ static int entry_cmp(const void *a, const void *b)
     return strcmp(((const dir_entry *)a)->name, ((const dir_entry *)b)->name);
 }
 
+/* An inbox folder that is not there (66), checked for both before either is read. */
+static cr_err inbox_check(const char *dir, const char *kname)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0)
+        return cr_error(CR_ENOINPUT, "inbox.%s %s: %s", kname, dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return cr_error(CR_ENOINPUT, "inbox.%s %s: not a folder", kname, dir);
+    return CR_OK;
+}
+
 /* Ingests every regular file of DIR that a feed of KIND matches, in name
  * order.  First every entry is looked at (a file seen before and unchanged
  * on disk is known without reading it), then the files to read are read
@@ -601,10 +612,8 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
     const char *kname = kind == CR_FEED_RECEIPTS ? "receipts" : "settlements";
     ahead *a = NULL;
 
-    if (stat(dir, &sb) != 0)
-        return cr_error(CR_ENOINPUT, "inbox.%s %s: %s", kname, dir, strerror(errno));
-    if (!S_ISDIR(sb.st_mode))
-        return cr_error(CR_ENOINPUT, "inbox.%s %s: not a folder", kname, dir);
+    if ((rc = inbox_check(dir, kname)) != CR_OK)
+        return rc;
     if (!(d = opendir(dir)))
         return cr_error(CR_ENOINPUT, "inbox.%s %s: %s", kname, dir, strerror(errno));
     struct dirent *e;
@@ -721,8 +730,14 @@ cr_err cr_ingest(const cr_config *cfg, cr_store *st, int64_t run_id, cr_time_t n
                  cr_verbosity v, cr_run_stats *stats, cr_file_list *files)
 {
     bool rejected = false;
-    cr_err rc = ingest_dir(cfg, st, run_id, now, v, cfg->inbox_receipts, CR_FEED_RECEIPTS, stats,
-                           files, &rejected);
+    /* both inboxes there before either is read: a night that stops for a
+     * missing one has taken in nothing */
+    cr_err rc = inbox_check(cfg->inbox_receipts, "receipts");
+    if (rc == CR_OK)
+        rc = inbox_check(cfg->inbox_settlements, "settlements");
+    if (rc == CR_OK)
+        rc = ingest_dir(cfg, st, run_id, now, v, cfg->inbox_receipts, CR_FEED_RECEIPTS, stats,
+                        files, &rejected);
     if (rc == CR_OK)
         rc = ingest_dir(cfg, st, run_id, now, v, cfg->inbox_settlements, CR_FEED_SETTLEMENTS, stats,
                         files, &rejected);

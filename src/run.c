@@ -1898,9 +1898,10 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         if ((rc = cr_store_commit(st)) != CR_OK)
             goto cleanup;
         in_tx = false;
+        /* before the workbook may take its name: a kill here leaves none */
+        cr_fault_point("after decision commit");
         report_stage(&job, 2);
         cr_store_ckpt_kick(st);
-        cr_fault_point("after decision commit");
         phase(o->v, "commit", &t0);
         if ((rc = emit_actions(&n)) == CR_OK) {
             phase(o->v, "actions", &t0);

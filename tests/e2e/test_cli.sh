@@ -83,4 +83,10 @@ cr run --config "$E/config/fileinbox.yaml" --as-of 2026-11-20; expect_rc inbox_i
 touch "$E/blocker"
 sed 's#report_dir: ../reports#report_dir: ../blocker/reports#' "$CFG" >"$E/config/noreport.yaml"
 cr run --config "$E/config/noreport.yaml" --as-of 2026-11-20; expect_rc report_dir_blocked_73 73
-check report_dir_blocked_actions_still_written bash -c "ls \"$E\"/reports/actions/payment_actions_20261120_run*.csv"
+# found before anything is decided: nothing issued, nothing recorded
+check report_dir_blocked_nothing_issued bash -c "! ls \"$E\"/reports/actions/payment_actions_20261120_run*.csv 2>/dev/null"
+expect_eq report_dir_blocked_no_action "$(q "$E" "select count(*) from actions" 2>/dev/null || echo 0)" 0
+# --report into a folder that is not there: 73 at once, nothing issued
+cr run --config "$CFG" --as-of 2026-11-20 --report "$E/nothere/x.xlsx"; expect_rc report_file_no_folder_73 73
+expect_err report_file_no_folder_says "there is no folder $E/nothere; nothing was done"
+check report_file_no_folder_nothing_issued bash -c "! ls \"$E\"/reports/actions/payment_actions_20261120_run*.csv 2>/dev/null"

@@ -162,18 +162,18 @@ xlsx listed_once "$K/reports/carerecon_20261121_run3.xlsx" \
     "absent:Captures=issued by run 1, whose workbook was not written" \
     "rows:Rejected Rows=$(q "$K" "select count(*) from rejects where run_id = 3")"
 
-# a night whose workbook is written but whose action files cannot be (the
-# actions folder cannot be made: 73): the next run writes its actions, and
+# a night whose workbook is written but whose action file cannot be (a
+# folder is in the way of its name): the next run writes its actions, and
 # lists nothing of it again, since its workbook lists them
-A=$TMP/noactdir
+A=$TMP/noactfile
 newenv "$A"
-touch "$A/blocker"
-sed 's#^actions_dir: .*#actions_dir: ../blocker/actions#' "$A/config/carerecon.yaml" >"$A/config/bad.yaml"
-cr run --config "$A/config/bad.yaml" --as-of 2026-11-20
-expect_rc no_action_dir_73 73
-xlsx no_action_dir_workbook_lists "$A/reports/carerecon_20261120_run1.xlsx" "rows:Captures=10"
+mkdir -p "$A/reports/actions/payment_actions_20261120_run1.csv"
 cr run --config "$A/config/carerecon.yaml" --as-of 2026-11-20
-check no_action_dir_next_writes_them grep -q "CE2611-000144:capture" \
+check no_action_file_fails test "$RC" -ne 0
+xlsx no_action_file_workbook_lists "$A/reports/carerecon_20261120_run1.xlsx" "rows:Captures=10"
+rmdir "$A/reports/actions/payment_actions_20261120_run1.csv"
+cr run --config "$A/config/carerecon.yaml" --as-of 2026-11-20
+check no_action_file_next_writes_them grep -q "CE2611-000144:capture" \
     "$A/reports/actions/payment_actions_20261120_run2.csv"
-xlsx no_action_dir_not_listed_again "$A/reports/carerecon_20261120_run2.xlsx" \
+xlsx no_action_file_not_listed_again "$A/reports/carerecon_20261120_run2.xlsx" \
     "rows:Captures=0" "absent:Captures=issued by run 1, whose workbook was not written"
