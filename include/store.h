@@ -278,10 +278,13 @@ cr_err cr_store_exc_resolve_unseen(cr_store *s, int64_t run_id, cr_time_t as_of,
 /* Exceptions open as of AS_OF (first seen by then), most severe first; PAST
  * (a backfill): also those a later night resolved, open at AS_OF. */
 cr_err cr_store_exc_open(cr_store *s, cr_time_t as_of, bool past, cr_exc_fn fn, void *ud);
-/* Acknowledges one exception (open or resolved).  CR_ENOTFOUND when unknown;
- * *ALREADY when it was acknowledged before. */
+/* What acknowledging an exception did: acknowledged it (it was open), or
+ * nothing, as it was acknowledged before or is resolved (its condition is
+ * gone; acknowledged, it could never open again). */
+typedef enum cr_ack_outcome { CR_ACK_DONE, CR_ACK_BEFORE, CR_ACK_RESOLVED } cr_ack_outcome;
+/* Acknowledges one open exception.  CR_ENOTFOUND when unknown. */
 cr_err cr_store_exc_ack(cr_store *s, const char *id, const char *note, const char *by,
-                        cr_time_t now, bool *already);
+                        cr_time_t now, cr_ack_outcome *out);
 /* Acknowledges every open exception of CODE first seen before BEFORE
  * (CR_TIME_NONE: any).  *COUNT gets how many. */
 cr_err cr_store_exc_ack_code(cr_store *s, const char *code, cr_time_t before, const char *note,

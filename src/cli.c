@@ -456,8 +456,16 @@ static cr_err cmd_ack(int argc, char **argv)
         return usage("ack: name exception IDs or --code CODE");
     if (before && !code)
         return usage("ack: --first-seen-before goes with --code");
-    if (code && cr_code_from_name(code) < 0)
-        return usage("ack: unknown exception code '%s'", code);
+    char ucode[64];
+    if (code) {
+        /* codes are upper case; one typed in lower case is the same code */
+        snprintf(ucode, sizeof ucode, "%s", code);
+        for (char *p = ucode; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        if (cr_code_from_name(ucode) < 0)
+            return usage("ack: unknown exception code '%s'", code);
+        code = ucode;
+    }
     cr_day_t bday = 0;
     if (before && cr_parse_date(before, &bday) != CR_OK)
         return usage("ack: --first-seen-before '%s' is not a date (YYYY-MM-DD)", before);
@@ -489,10 +497,10 @@ static cr_err cmd_ack(int argc, char **argv)
         if ((rc = cr_store_exc_ack_code(st, code, limit, note, by, now, &count)) != CR_OK)
             goto cleanup;
     } else {
-        long unknown = 0, already = 0;
+        long unknown = 0, already = 0, resolved = 0;
         for (int i = optind; i < argc; i++) {
             char id[64];
-            bool was;
+            cr_ack_outcome was;
             snprintf(id, sizeof id, "%s", argv[i]);
             for (char *p = id; *p; p++)
                 *p = (char)toupper((unsigned char)*p);
@@ -505,8 +513,10 @@ static cr_err cmd_ack(int argc, char **argv)
             }
             if (rc != CR_OK)
                 goto cleanup;
-            if (was)
+            if (was == CR_ACK_BEFORE)
                 already++;
+            else if (was == CR_ACK_RESOLVED)
+                resolved++;
             else
                 count++;
         }
@@ -516,6 +526,9 @@ static cr_err cmd_ack(int argc, char **argv)
         }
         if (already)
             printf("%ld exception(s) were acknowledged before\n", already);
+        if (resolved)
+            printf("%ld exception(s) are resolved (their condition is gone): not acknowledged\n",
+                   resolved);
     }
     if ((rc = cr_store_commit(st)) != CR_OK)
         goto cleanup;

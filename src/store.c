@@ -1593,7 +1593,7 @@ cr_err cr_store_exc_open(cr_store *s, cr_time_t as_of, bool past, cr_exc_fn fn, 
 }
 
 cr_err cr_store_exc_ack(cr_store *s, const char *id, const char *note, const char *by,
-                        cr_time_t now, bool *already)
+                        cr_time_t now, cr_ack_outcome *out)
 {
     sqlite3_stmt *st = prepare(s, "SELECT status FROM exceptions WHERE exc_id = ?");
     if (!st)
@@ -1601,11 +1601,14 @@ cr_err cr_store_exc_ack(cr_store *s, const char *id, const char *note, const cha
     bind_text(st, 1, id);
     int r = sqlite3_step(st);
     bool found = r == SQLITE_ROW;
-    *already = found && same_text(col_text(st, 0), "acknowledged");
+    *out = !found                                            ? CR_ACK_DONE
+           : same_text(col_text(st, 0), "acknowledged") ? CR_ACK_BEFORE
+           : same_text(col_text(st, 0), "resolved")     ? CR_ACK_RESOLVED
+                                                        : CR_ACK_DONE;
     sqlite3_finalize(st);
     if (!found)
         return r == SQLITE_DONE ? CR_ENOTFOUND : db_error(s->db, "look an exception up");
-    if (*already)
+    if (*out != CR_ACK_DONE)
         return CR_OK;
     st = prepare(s, "UPDATE exceptions SET status = 'acknowledged', ack_note = ?2, ack_by = ?3,"
                     " ack_at = ?4 WHERE exc_id = ?1");

@@ -86,3 +86,18 @@ xlsx workbook_exceptions_rows "$W" "rows:Exceptions=31"
 xlsx workbook_exception_listed "$W" "findrow:Exceptions=UNCONFIRMED_ACTION,CE2611-000108"
 xlsx workbook_acked_not_listed "$W" "absent:Exceptions=$id"
 xlsx workbook_first_seen_kept "$W" "findrow:Exceptions=ACTION_CONFLICT,CE2611-000122"
+
+# a resolved exception is not acknowledged (its condition is gone; once
+# acknowledged it could never open again), and a code may be typed in
+# lower case
+rid=$(q "$E" "select exc_id from exceptions where status = 'resolved' limit 1")
+check ack_has_resolved test -n "$rid"
+cr ack --config "$CFG" "$rid" --note "looked at it"
+expect_rc ack_resolved_exit_0 0
+check ack_resolved_says grep -q "1 exception(s) are resolved (their condition is gone): not acknowledged" "$OUT"
+check ack_resolved_counts_none grep -q "acknowledged 0 exception" "$OUT"
+expect_eq ack_resolved_stays "$(q "$E" "select status from exceptions where exc_id='$rid'")" resolved
+n_open=$(q "$E" "select count(*) from exceptions where status='open' and code='UNCONFIRMED_ACTION'")
+cr ack --config "$CFG" --code unconfirmed_action --note "in bulk"
+expect_rc ack_code_lower_case_exit_0 0
+check ack_code_lower_case_count grep -q "acknowledged $n_open exception" "$OUT"
