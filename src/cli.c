@@ -356,6 +356,8 @@ static cr_err cmd_claim(int argc, char **argv)
     if (optind + 1 != argc)
         return usage("claim: name exactly one CLAIM_ID");
     const char *id = argv[optind];
+    if (!id[strspn(id, " \t")])
+        return usage("claim: CLAIM_ID is empty");
     if ((rc = cr_config_load(config_path(cfgp), &cfg)) != CR_OK)
         goto cleanup;
     if ((rc = cr_claimsdb_open(cfg->claims_db, &cdb)) != CR_OK)

@@ -2573,7 +2573,11 @@ bool cr_claimsdb_max_rowid(cr_claimsdb *c, int64_t *out)
 cr_err cr_claimsdb_get(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, const char *id,
                        cr_claim *out, bool *found)
 {
-    static const char sql[] = CLAIM_SELECT " WHERE upper(trim(claim_id)) = upper(trim(?))";
+    /* the claim with exactly that id, else the first (byte order) of those
+     * whose ids differ from it only in case or spaces, as a night pairs
+     * rows with them */
+    static const char sql[] = CLAIM_SELECT " WHERE upper(trim(claim_id)) = upper(trim(?1))"
+                                           " ORDER BY claim_id = ?1 DESC, claim_id COLLATE BINARY";
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
         return claimsdb_error(c->path, c->db);
@@ -2585,6 +2589,14 @@ cr_err cr_claimsdb_get(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, cons
         rc = cr_error(CR_ENOMEM, "out of memory");
     else if (r != SQLITE_ROW && r != SQLITE_DONE)
         rc = cr_error(CR_EIO, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
+    if (rc == CR_OK && *found) {
+        long others = 0;
+        while (sqlite3_step(st) == SQLITE_ROW)
+            others++;
+        if (others)
+            cr_warn("%ld other claim(s) have an id that differs from %s only in case or spaces;"
+                    " name one exactly to see it", others, out->claim_id);
+    }
     sqlite3_finalize(st);
     return rc;
 }

@@ -38,6 +38,21 @@ expect_rc claim_options_after_id 0
 check claim_event_matched_by_serial grep -qE "event +received .*\(depot_20261121\.csv:8\)" "$OUT"
 cr claim --config "$CFG" ce2611-000104
 check claim_id_case_insensitive grep -q "^claim CE2611-000104" "$OUT"
+# a twin whose id differs only in case: the exact id shows the exact claim,
+# and a lookup that matches both says so
+cp "$E/fixtures/claims.db" "$TMP/twins.db"
+sqlite3 "$TMP/twins.db" "INSERT INTO claims SELECT 'ce2611-000104', plan, region, product_model,
+  registered_sn, battery_registered, product_value, currency, service_fee, 'TWINREF', preauth_amount,
+  card_brand, paid_at, return_days, refresh_expires_on, replacements_left, status FROM claims
+  WHERE claim_id = 'CE2611-000104'"
+sed "s|^claims_db:.*|claims_db: $TMP/twins.db|" "$CFG" >"$E/config/twins.yaml"
+cr claim --config "$E/config/twins.yaml" ce2611-000104
+check claim_twin_exact grep -q "^claim ce2611-000104" "$OUT"
+expect_err claim_twin_warned "1 other claim(s) have an id that differs from ce2611-000104 only in case"
+cr claim --config "$E/config/twins.yaml" CE2611-000104
+check claim_twin_exact_other grep -q "^claim CE2611-000104" "$OUT"
+cr claim --config "$CFG" "  "
+expect_rc claim_empty_id_64 64
 cr claim --config "$CFG" CE2611-999999
 expect_rc claim_unknown_65 65
 expect_err claim_unknown_message "claim CE2611-999999: no such claim"
