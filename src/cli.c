@@ -84,10 +84,13 @@ static const char *config_path(const char *opt)
     return "config/carerecon.yaml";
 }
 
-/* Reads --as-of: a DATE is the end of that day in TZ; an instant needs an
- * offset or Z, or is read as local time in TZ. */
+/* Reads --as-of: a DATE is the end of that day in TZ; an instant with an
+ * offset or Z is that instant; one without is local time in TZ (seconds
+ * and a fraction may be left out).  TZ NULL: UTC (checking the syntax). */
 static cr_err parse_as_of(const char *s, const cr_tz *tz, cr_time_t *out)
 {
+    static const char *const local[] = {"%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f",
+                                        "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"};
     cr_day_t day;
     if (cr_parse_date(s, &day) == CR_OK) {
         *out = cr_tz_end_of_day(tz, day);
@@ -98,24 +101,18 @@ static cr_err parse_as_of(const char *s, const cr_tz *tz, cr_time_t *out)
     cr_civil c;
     bool has_off;
     int32_t off;
-    if (cr_parse_datetime("%Y-%m-%dT%H:%M:%S", s, &c, &has_off, &off) == CR_OK ||
-        cr_parse_datetime("%Y-%m-%d %H:%M:%S", s, &c, &has_off, &off) == CR_OK) {
-        *out = cr_tz_to_utc(tz, &c);
-        return CR_OK;
-    }
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
+        if (cr_parse_datetime(local[i], s, &c, &has_off, &off) == CR_OK) {
+            *out = cr_tz_to_utc(tz, &c);
+            return CR_OK;
+        }
     return CR_EPARSE;
 }
 
 static bool date_syntax_ok(const char *s)
 {
-    cr_day_t d;
     cr_time_t t;
-    cr_civil c;
-    bool h;
-    int32_t o;
-    return cr_parse_date(s, &d) == CR_OK || cr_parse_iso_instant(s, &t) == CR_OK ||
-           cr_parse_datetime("%Y-%m-%dT%H:%M:%S", s, &c, &h, &o) == CR_OK ||
-           cr_parse_datetime("%Y-%m-%d %H:%M:%S", s, &c, &h, &o) == CR_OK;
+    return parse_as_of(s, NULL, &t) == CR_OK;
 }
 
 /* The folders a run writes into, made (or, for --report FILE, found)

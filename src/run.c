@@ -1718,9 +1718,10 @@ static cr_err record_watermarks(night *n)
 
 static void summary_line(const night *n, const char *report)
 {
-    char asof[32];
+    char asof[48];
     const cr_run_stats *s = &n->stats;
-    cr_format_local(n->cfg->tz, n->D, asof, sizeof asof);
+    /* with its offset: two instants of a repeated hour read apart */
+    cr_format_zoned(n->cfg->tz, n->D, asof, sizeof asof);
     fprintf(stderr,
             "carerecon: %s%lld%s as of %s %s: files %ld ingested, %ld skipped, %ld rejected;"
             " rows %ld accepted, %ld rejected; %ld captures, %ld releases, %ld shipments,"

@@ -25,6 +25,15 @@ cr claim --config "$CFG";                     expect_rc claim_without_id_64 64
 
 cr run --config "$CFG" --as-of 2030-01-01 --dry-run --quiet
 expect_err future_as_of_warned "the as-of instant is in the future"
+# an instant without seconds, local in the configured zone; the summary
+# line gives the offset (two instants of a repeated hour read apart)
+cr run --config "$CFG" --as-of 2026-11-20T18:00 --dry-run
+check as_of_without_seconds_accepted test "$RC" -ne 64
+expect_err as_of_without_seconds_read "as of 2026-11-20 18:00:00 -05:00 America/New_York"
+cr run --config "$CFG" --as-of 2026-11-01T01:30:00-04:00 --dry-run
+expect_err as_of_repeated_hour_first "as of 2026-11-01 01:30:00 -04:00"
+cr run --config "$CFG" --as-of 2026-11-01T01:30:00-05:00 --dry-run
+expect_err as_of_repeated_hour_second "as of 2026-11-01 01:30:00 -05:00"
 
 # configuration
 cr check-config --config "$CFG";              expect_rc check_config_ok 0

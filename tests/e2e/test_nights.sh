@@ -18,7 +18,7 @@ expect_rc night1_exit_65_broken_file 65
 expect_err night1_names_broken_file "depot_20261121_broken.csv: file rejected (MISSING_COLUMN)"
 expect_err night1_reports_no_feed "manifest_20261121.csv: matches no receipts feed"
 expect_err night1_names_rejected_row "carrier_20261120.csv:28: UNKNOWN_VALUE event"
-expect_err night1_summary_line "run 1 as of 2026-11-20 23:59:59 America/New_York"
+expect_err night1_summary_line "run 1 as of 2026-11-20 23:59:59 -05:00 America/New_York"
 check night1_payment_file same_rows "$A/payment_actions_20261120_run1.csv" "$X/payment_actions_20261120_run1.csv"
 check night1_fulfillment_file same_rows "$A/fulfillment_20261120_run1.csv" "$X/fulfillment_20261120_run1.csv"
 check night1_files_mode_0640 test "$(stat -c %a "$A/payment_actions_20261120_run1.csv")" = 640
