@@ -27,17 +27,18 @@ static int row_content(const void *a, const void *b)
         return (int)x->has_amount - (int)y->has_amount;
     if (x->amount != y->amount)
         return x->amount < y->amount ? -1 : 1;
-    if ((c = strcmp(x->currency, y->currency)) || (c = text_cmp(x->card_brand, y->card_brand)))
+    if ((c = strcmp(x->currency, y->currency)))
         return c;
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* The same payment event: all but the card brand, which a corrected
+ * report may fix (the event stays one; the first row read stands for it). */
 static bool same_content(const cr_srow *x, const cr_srow *y)
 {
     return text_cmp(x->psp_ref, y->psp_ref) == 0 && text_cmp(x->merchant_ref, y->merchant_ref) == 0 &&
            x->type == y->type && x->booked_at == y->booked_at && x->has_amount == y->has_amount &&
-           x->amount == y->amount && strcmp(x->currency, y->currency) == 0 &&
-           text_cmp(x->card_brand, y->card_brand) == 0;
+           x->amount == y->amount && strcmp(x->currency, y->currency) == 0;
 }
 
 /* Whether X and Y come from different files: different ingested files,

@@ -658,4 +658,17 @@ TEST(settle_resent_row_in_another_file_counts_once)
     settle(&f);
     CHECK_INT(nexc(&f.ex, CR_X_DUPLICATE_CAPTURE), 1);
     sfx_close(&f);
+
+    /* a corrected report fixes the card brand: the same capture, counted
+     * once; the first row read stands for it */
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", "visa")->file_id = 1;
+    again = row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", "mastercard");
+    again->file_id = 2;
+    settle(&f);
+    CHECK_INT(nexc(&f.ex, CR_X_DUPLICATE_CAPTURE), 0);
+    CHECK(again->resent);
+    CHECK_INT(f.pay[A].confirmed_row, 1);
+    sfx_close(&f);
 }
