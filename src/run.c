@@ -1136,8 +1136,11 @@ static cr_err settle_all(night *n)
         }
         if (!pv[i].action_id)
             continue;
+        /* recorded, or recorded with another row: a row booked earlier
+         * that came in a late file confirms it now (the first in booked
+         * order; the other is the duplicate) */
         const cr_action *a = n->pay_of[i] >= 0 ? &n->actions[n->pay_of[i]] : NULL;
-        if (a && a->confirmed_row)
+        if (a && a->confirmed_row == pv[i].confirmed_row)
             continue;
         rec_item *it = rec_next(n->rec);
         if (!it) {

@@ -225,7 +225,7 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_ACTION_MAX] = "SELECT coalesce(max(action_id), 0) FROM actions",
     [Q_ACTION_HAS] = "SELECT 1 FROM actions WHERE action_id = ?",
     [Q_ACTION_CONFIRM] = "UPDATE actions SET confirmed_row = ?2, confirmed_at = ?3"
-                         " WHERE action_id = ?1 AND confirmed_row IS NULL",
+                         " WHERE action_id = ?1 AND confirmed_row IS NOT ?2",
     [Q_UNWRITTEN_ADD] = "INSERT INTO unwritten(action_id) VALUES(?)",
     [Q_UNWRITTEN_ADD8] = "INSERT INTO unwritten(action_id) VALUES" TIMES8("(?)"),
     [Q_ACTION_FILE] = "UPDATE actions SET file_name = ?2 WHERE action_id = ?1 AND file_name IS NOT ?2",

@@ -121,3 +121,21 @@ expect_err bulk_busy_keeps_log "another process has the state database open: wri
 check bulk_busy_same_actions same_rows "$K/reports/actions/payment_actions_20261120_run1.csv" "$X/payment_actions_20261120_run1.csv"
 wait "$reader" 2>/dev/null || true
 expect_eq bulk_busy_wal "$(q "$K" "pragma journal_mode")" wal
+
+# a late file brings a capture row booked before the one that confirmed the
+# action: the earlier confirms it now (rows are taken in booked_at order),
+# and the later is the duplicate
+L=$TMP/lateconfirm
+newenv "$L"
+cr run --config "$L/config/carerecon.yaml" --as-of 2026-11-20 --quiet
+cr run --config "$L/config/carerecon.yaml" --as-of 2026-11-21 --quiet
+before=$(q "$L" "select f.name || ':' || s.line from actions a join settlements s on s.row_id = a.confirmed_row join files f using(file_id) where a.claim_id = 'CE2611-000104'")
+check late_confirm_first_row test "$before" = "settlement_detail_report_batch_20261121.csv:7"
+{
+    head -1 "$L/fixtures/inbox/settlements/settlement_detail_report_batch_20261121.csv"
+    echo "CareExpressCOM,CareExpressUS,8816179120083352,CE2611-000104,mc,2026-11-21 06:00:00,PST,Settled,8890180000079100,USD,,2199.00,1,USD,,2185.69,13.31,414"
+} >"$L/fixtures/inbox/settlements/settlement_detail_report_late_20261121.csv"
+cr run --config "$L/config/carerecon.yaml" --as-of 2026-11-24 --quiet
+expect_eq late_confirm_moves_to_earlier "$(q "$L" "select f.name || ':' || s.line from actions a join settlements s on s.row_id = a.confirmed_row join files f using(file_id) where a.claim_id = 'CE2611-000104'")" \
+    "settlement_detail_report_late_20261121.csv:2"
+expect_eq late_confirm_duplicate_on_later "$(q "$L" "select count(*) from exceptions where code = 'DUPLICATE_CAPTURE' and claim_id = 'CE2611-000104' and source_file = 'settlement_detail_report_batch_20261121.csv' and source_line = 7")" 1
