@@ -60,6 +60,9 @@ cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count);
 /* --- files and their rows --- */
 /* Looks a content hash up; *FOUND tells, NAME gets the name it came in as. */
 cr_err cr_store_file_find(cr_store *s, const char *sha256, bool *found, char *name, size_t n);
+/* The run that last ingested another file (other content) under NAME than
+ * file FILE_ID, or 0: a report sent again, changed. */
+cr_err cr_store_file_resent(cr_store *s, const char *name, int64_t file_id, int64_t *run_id);
 /* An inbox file's identity on disk: when all of it is unchanged, so is
  * the content (the same rule as git's index and rsync's quick check). */
 typedef struct cr_file_stat {

@@ -557,7 +557,17 @@ static cr_err ingest_read(cr_store *st, int64_t run_id, cr_time_t now,
     stats->rows_accepted += fs.accepted;
     stats->rows_rejected += fs.rejected;
     stats->rows_ignored += fs.ignored;
-    cr_rep_file *rf = file_add(files, name, kind, feed->name, "ingested", NULL);
+    /* a report sent again under its name, changed: read as a new file
+     * (rows repeated from the earlier one count once), and said so */
+    int64_t prev_run = 0;
+    char again[160] = "";
+    if (cr_store_file_resent(st, name, sc.file_id, &prev_run) == CR_OK && prev_run) {
+        snprintf(again, sizeof again,
+                 "sent again with other content (a file of this name was ingested by run %lld)",
+                 (long long)prev_run);
+        cr_info(v, "%s: %s", name, again);
+    }
+    cr_rep_file *rf = file_add(files, name, kind, feed->name, "ingested", again[0] ? again : NULL);
     if (rf) {
         rf->rows = fs.rows;
         rf->accepted = fs.accepted;

@@ -634,6 +634,20 @@ cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count)
 
 /* --- files and rows ------------------------------------------------------ */
 
+cr_err cr_store_file_resent(cr_store *s, const char *name, int64_t file_id, int64_t *run_id)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT run_id FROM files WHERE name = ?1 AND file_id <> ?2 AND"
+                                  " status = 'ingested' ORDER BY file_id DESC LIMIT 1");
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, name);
+    sqlite3_bind_int64(st, 2, file_id);
+    int r = sqlite3_step(st);
+    *run_id = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return r == SQLITE_ROW || r == SQLITE_DONE ? CR_OK : db_error(s->db, "look a file name up");
+}
+
 cr_err cr_store_file_find(cr_store *s, const char *sha256, bool *found, char *name, size_t n)
 {
     sqlite3_stmt *st = stmt(s, Q_FILE_FIND);

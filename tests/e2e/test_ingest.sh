@@ -136,3 +136,15 @@ check seen_changed_more_events test "$(q "$C" "select count(*) from events")" -g
 echo "fresh" >"$CR/depot_99999999.csv"
 cr run --config "$CFG" --as-of 2026-11-20 --quiet
 expect_eq seen_fresh_not_remembered "$(q "$C" "select count(*) from inbox_seen where path like '%depot_99999999.csv'")" 0
+
+# a report sent again under its name with other content: read as a new
+# file, and said so (stderr and the Files table of the workbook)
+RS=$TMP/resent
+newenv "$RS"
+cr run --config "$RS/config/carerecon.yaml" --as-of 2026-11-20 --quiet
+sed -i 's/battery not in box/battery found in box/' "$RS/fixtures/inbox/receipts/depot_20261121.csv"
+touch -d '2 minutes ago' "$RS/fixtures/inbox/receipts/depot_20261121.csv"
+cr run --config "$RS/config/carerecon.yaml" --as-of 2026-11-21
+expect_err resent_said "depot_20261121.csv: sent again with other content (a file of this name was ingested by run 1)"
+xlsx resent_in_files_table "$RS/reports/carerecon_20261121_run2.xlsx" \
+    "contains:Summary=sent again with other content (a file of this name was ingested by run 1)"
