@@ -634,18 +634,27 @@ cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count)
 
 /* --- files and rows ------------------------------------------------------ */
 
+/* Steps ST (prepared and bound, or NULL: CR_EIO) once: *OUT gets its first
+ * column, 0 when it gives no row; ST is finalized. */
+static cr_err scalar_i64(cr_store *s, sqlite3_stmt *st, const char *what, int64_t *out)
+{
+    if (!st)
+        return CR_EIO;
+    int r = sqlite3_step(st);
+    *out = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return r == SQLITE_ROW || r == SQLITE_DONE ? CR_OK : db_error(s->db, what);
+}
+
 cr_err cr_store_file_resent(cr_store *s, const char *name, int64_t file_id, int64_t *run_id)
 {
     sqlite3_stmt *st = prepare(s, "SELECT run_id FROM files WHERE name = ?1 AND file_id <> ?2 AND"
                                   " status = 'ingested' ORDER BY file_id DESC LIMIT 1");
-    if (!st)
-        return CR_EIO;
-    bind_text(st, 1, name);
-    sqlite3_bind_int64(st, 2, file_id);
-    int r = sqlite3_step(st);
-    *run_id = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    return r == SQLITE_ROW || r == SQLITE_DONE ? CR_OK : db_error(s->db, "look a file name up");
+    if (st) {
+        bind_text(st, 1, name);
+        sqlite3_bind_int64(st, 2, file_id);
+    }
+    return scalar_i64(s, st, "look a file name up", run_id);
 }
 
 cr_err cr_store_file_find(cr_store *s, const char *sha256, bool *found, char *name, size_t n)
@@ -990,19 +999,16 @@ cr_err cr_store_actions_unlisted(cr_store *s, int64_t run_id, int64_t listed, cr
      * only when a run is unlisted, which is rare (a killed night) */
     sqlite3_stmt *st = prepare(s, "SELECT count(*) FROM runs WHERE run_id > ?2 AND run_id < ?1 AND"
                                   " status <> 'done'");
-    if (!st)
-        return CR_EIO;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_int64(st, 2, listed);
-    int r = sqlite3_step(st);
-    bool none = r == SQLITE_ROW && sqlite3_column_int64(st, 0) == 0;
-    sqlite3_finalize(st);
-    if (r != SQLITE_ROW)
-        return db_error(s->db, "look for unlisted runs");
+    int64_t unlisted = 0;
+    if (st) {
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int64(st, 2, listed);
+    }
+    cr_err rc = scalar_i64(s, st, "look for unlisted runs", &unlisted);
     *out = NULL;
     *n = 0;
-    if (none)
-        return CR_OK;
+    if (rc != CR_OK || unlisted == 0)
+        return rc;
     st = prepare(s, ACTION_SELECT " WHERE " UNLISTED_RUNS " ORDER BY action_id");
     if (st) {
         sqlite3_bind_int64(st, 1, run_id);
