@@ -282,6 +282,8 @@ typedef struct wctx {
     lxw_format *f_high, *f_medium;
     lxw_format *f_title, *f_section, *f_label, *f_vint, *f_vtime, *f_dry, *f_live, *f_total;
     lxw_format *f_wrap;        /* text longer than its column: wrapped, not cut */
+    lxw_format *f_text;        /* a list's text cell: at the top, as every cell of its row */
+    lxw_format *f_header_num;  /* the header of a number column: right, over its numbers */
     char *clean;                 /* reused text buffers */
     size_t clean_cap;
     char *esc;
@@ -436,6 +438,7 @@ static lxw_format *money_format(wctx *w, const char *currency, int e)
     if (!f)
         return NULL;
     format_set_num_format(f, nf);
+    format_set_align(f, LXW_ALIGN_VERTICAL_TOP);
     if (!coded)
         return w->f_money[e] = f;
     memcpy(w->cur_fmt[w->n_cur_fmt].code, code, sizeof code);
@@ -457,15 +460,32 @@ static cr_err make_formats(wctx *w)
     lxw_workbook *wb = w->wb;
     lxw_format **all[] = {&w->f_header, &w->f_time, &w->f_int, &w->f_count, &w->f_high,
                           &w->f_medium, &w->f_title, &w->f_section, &w->f_label, &w->f_vint,
-                          &w->f_vtime, &w->f_dry, &w->f_live, &w->f_total, &w->f_wrap};
+                          &w->f_vtime, &w->f_dry, &w->f_live, &w->f_total, &w->f_wrap,
+                          &w->f_text, &w->f_header_num};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         *all[i] = workbook_add_format(wb);
         if (!*all[i])
             return cr_error(CR_ENOMEM, "workbook %s: out of memory", w->path);
     }
-    format_set_bold(w->f_header);
-    format_set_bg_color(w->f_header, 0xD9E1F2);
-    format_set_bottom(w->f_header, LXW_BORDER_THIN);
+    for (int k = 0; k < 2; k++) {
+        lxw_format *h = k ? w->f_header_num : w->f_header;
+        format_set_bold(h);
+        format_set_bg_color(h, 0xD9E1F2);
+        format_set_bottom(h, LXW_BORDER_THIN);
+    }
+    format_set_align(w->f_header_num, LXW_ALIGN_RIGHT);
+    /* a list's cells sit at the top of their row: a row made taller for a
+     * wrapped Detail keeps every value of it on its first line */
+    lxw_format *top[] = {w->f_text, w->f_time, w->f_int, w->f_high, w->f_medium, w->f_wrap};
+    for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
+        format_set_align(top[i], LXW_ALIGN_VERTICAL_TOP);
+    /* text one step in from its left edge: apart from a right-aligned
+     * number or date in the column before ("USD 139.00 USD", not "…00USD") */
+    lxw_format *text[] = {w->f_text, w->f_high, w->f_medium, w->f_wrap, w->f_header, w->f_label};
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++) {
+        format_set_align(text[i], LXW_ALIGN_LEFT);
+        format_set_indent(text[i], 1);
+    }
     format_set_num_format(w->f_time, "yyyy-mm-dd hh:mm:ss");
     format_set_num_format(w->f_int, "0");
     format_set_num_format(w->f_count, "#,##0");
@@ -492,7 +512,6 @@ static cr_err make_formats(wctx *w)
     format_set_bg_color(w->f_live, 0xC6EFCE);
     format_set_bold(w->f_total);
     format_set_text_wrap(w->f_wrap);
-    format_set_align(w->f_wrap, LXW_ALIGN_VERTICAL_TOP);
     format_set_num_format(w->f_total, "#,##0");
     return CR_OK;
 }
@@ -686,14 +705,14 @@ static cr_err put_cell(wctx *w, lxw_worksheet *ws, lxw_row_t r, lxw_col_t col,
         /* a text wider than the widest column (a Detail, a raw line) wraps
          * in its cell rather than running under the next column's */
         const char *s = field_str(row, c->off);
-        return put_text(w, ws, r, col, s, s && text_width(s) >= WIDTH_CAP ? w->f_wrap : NULL);
+        return put_text(w, ws, r, col, s, s && text_width(s) >= WIDTH_CAP ? w->f_wrap : w->f_text);
     }
     case K_SEVERITY: {
         const char *s = field_str(row, c->off);
         lxw_format *f = !s ? NULL
                         : strcmp(s, "high") == 0 ? w->f_high
                         : strcmp(s, "medium") == 0 ? w->f_medium
-                                                   : NULL;
+                                                   : w->f_text;
         return put_text(w, ws, r, col, s, f);
     }
     case K_TIME:
@@ -709,13 +728,13 @@ static cr_err put_cell(wctx *w, lxw_worksheet *ws, lxw_row_t r, lxw_col_t col,
     case K_LONG:
         return put_num(w, ws, r, col, (double)field_long(row, c->off), w->f_int);
     case K_YES:
-        return field_bool(row, c->off) ? put_text(w, ws, r, col, "yes", NULL) : CR_OK;
+        return field_bool(row, c->off) ? put_text(w, ws, r, col, "yes", w->f_text) : CR_OK;
     case K_SOURCE: {
         bool oom;
         const char *s = source_text(w, field_str(row, c->off), field_long(row, c->off2), &oom);
         if (oom)
             return cr_error(CR_ENOMEM, "workbook %s: out of memory", w->path);
-        return put_text(w, ws, r, col, s, NULL);
+        return put_text(w, ws, r, col, s, w->f_text);
     }
     }
     return cr_error(CR_EINTERNAL, "workbook %s: unknown column kind", w->path);
@@ -738,7 +757,7 @@ static cr_err write_table(wctx *w, lxw_worksheet *ws, const table_spec *t)
     for (size_t i = 0; i < t->n; i++) {
         const void *rowp = (const char *)t->rows + i * t->size;
         for (size_t c = 0; c < t->ncols; c++) {
-            double cw = cell_width(w, &t->cols[c], rowp) + 1;
+            double cw = cell_width(w, &t->cols[c], rowp) + 2;   /* a gap to the next column */
             if (cw > width[c])
                 width[c] = cw > WIDTH_CAP ? WIDTH_CAP : cw;
         }
@@ -751,13 +770,24 @@ static cr_err write_table(wctx *w, lxw_worksheet *ws, const table_spec *t)
     worksheet_freeze_panes(ws, 1, 0);
     worksheet_set_landscape(ws);
     worksheet_fit_to_pages(ws, 1, 0);
+    if (w->r->dry_run) {
+        /* every sheet of a dry run says so: a red tab, and on paper a header */
+        worksheet_set_tab_color(ws, 0xC00000);
+        rc = xl_check(w, worksheet_set_header(ws, "&C&\"-,Bold\"DRY RUN: nothing was recorded or sent"),
+                      0, 0);
+        if (rc != CR_OK)
+            return rc;
+    }
     rc = xl_check(w, worksheet_repeat_rows(ws, 0, 0), 0, 0);
     if (rc != CR_OK)
         return rc;
     rc = xl_check(w, worksheet_autofilter(ws, 0, 0, (lxw_row_t)t->n, (lxw_col_t)(t->ncols - 1)),
                   0, 0);
-    for (size_t c = 0; c < t->ncols && rc == CR_OK; c++)
-        rc = put_text(w, ws, 0, (lxw_col_t)c, t->cols[c].header, w->f_header);
+    for (size_t c = 0; c < t->ncols && rc == CR_OK; c++) {
+        col_kind k = t->cols[c].kind;
+        bool num = k == K_MONEY || k == K_LONG || k == K_TIME;   /* right-aligned values */
+        rc = put_text(w, ws, 0, (lxw_col_t)c, t->cols[c].header, num ? w->f_header_num : w->f_header);
+    }
     row = 1;
     for (size_t i = 0; i < t->n && rc == CR_OK; i++, row++) {
         const void *rowp = (const char *)t->rows + i * t->size;
@@ -884,11 +914,12 @@ static void sp_label_count(wctx *w, splan *p, const char *label, long v)
     p->row++;
 }
 
-/* Header cells of a small table on the current row, then the next row. */
-static void sp_header(wctx *w, splan *p, const char *const *h, size_t n)
+/* Header cells of a small table on the current row, then the next row;
+ * bit I of NUM: column I holds numbers (its header right-aligned over them). */
+static void sp_header(wctx *w, splan *p, const char *const *h, size_t n, unsigned num)
 {
     for (size_t i = 0; i < n; i++)
-        sp_text(p, (lxw_col_t)i, h[i], w->f_header, true);
+        sp_text(p, (lxw_col_t)i, h[i], (num >> i) & 1 ? w->f_header_num : w->f_header, true);
     p->row++;
 }
 
@@ -1026,7 +1057,7 @@ static cr_err plan_decision(wctx *w, splan *p, const char *name, const cr_rep_ro
     if (rc != CR_OK)
         return cr_error(rc, "workbook %s: out of memory", w->path);
     if (ng == 0) {
-        sp_text(p, 0, name, NULL, true);
+        sp_text(p, 0, name, w->f_text, true);
         sp_num(p, 2, 0, 0, w->f_count);
         p->row++;
     }
@@ -1044,8 +1075,8 @@ static cr_err plan_decision(wctx *w, splan *p, const char *name, const cr_rep_ro
             rc = cr_error(CR_ENOMEM, "workbook %s: out of memory", w->path);
             break;
         }
-        sp_text(p, 0, name, NULL, true);
-        sp_text(p, 1, g[i].currency, NULL, true);
+        sp_text(p, 0, name, w->f_text, true);
+        sp_text(p, 1, g[i].currency, w->f_text, true);
         sp_num(p, 2, (double)g[i].count, 0, w->f_count);
         scell *c = sp_num(p, 3, v, e, f);
         if (c)
@@ -1134,7 +1165,7 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
     /* Decisions by currency */
     sp_text(p, 0, "Decisions by currency", w->f_section, false);
     p->row++;
-    sp_header(w, p, dec_h, NCOLS(dec_h));
+    sp_header(w, p, dec_h, NCOLS(dec_h), 0xC);
     dec_first = p->row;
     rc = plan_decision(w, p, "capture", r->captures, r->n_captures, &dec_max);
     if (rc == CR_OK)
@@ -1143,7 +1174,7 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
         rc = plan_decision(w, p, "pending", r->pending, r->n_pending, &dec_max);
     if (rc != CR_OK)
         return rc;
-    sp_text(p, 0, "ship_replacement", NULL, true);
+    sp_text(p, 0, "ship_replacement", w->f_text, true);
     sp_num(p, 2, (double)r->n_fulfillment, 0, w->f_count);
     if ((long)r->n_fulfillment > dec_max)
         dec_max = (long)r->n_fulfillment;
@@ -1158,9 +1189,9 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
     ch->at_col = 5;
     sp_text(p, 0, "Open exceptions by code", w->f_section, false);
     p->row++;
-    sp_header(w, p, code_h, NCOLS(code_h));
+    sp_header(w, p, code_h, NCOLS(code_h), 0x4);
     if (ncodes == 0) {
-        sp_text(p, 0, "none", NULL, true);
+        sp_text(p, 0, "none", w->f_text, true);
         p->row++;
     } else {
         ch->by_code = true;
@@ -1170,8 +1201,8 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
         for (size_t i = 0; i < ncodes; i++) {
             const code_group *g = &(*codes)[i];
             int k = sev_rank(g->severity);
-            sp_text(p, 0, g->code, NULL, true);
-            sp_text(p, 1, g->severity, k == 0 ? w->f_high : k == 1 ? w->f_medium : NULL, true);
+            sp_text(p, 0, g->code, w->f_text, true);
+            sp_text(p, 1, g->severity, k == 0 ? w->f_high : k == 1 ? w->f_medium : w->f_text, true);
             sp_num(p, 2, (double)g->count, 0, w->f_count);
             sev_n[k] += g->count;
             if (g->count > ch->max_count)
@@ -1185,14 +1216,14 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
     p->row += 2;
     sp_text(p, 0, "Open exceptions by severity", w->f_section, false);
     p->row++;
-    sp_header(w, p, sev_h, NCOLS(sev_h));
+    sp_header(w, p, sev_h, NCOLS(sev_h), 0x2);
     for (int k = 0; k < 3; k++) {
-        sp_text(p, 0, sevs[k], k == 0 ? w->f_high : k == 1 ? w->f_medium : NULL, true);
+        sp_text(p, 0, sevs[k], k == 0 ? w->f_high : k == 1 ? w->f_medium : w->f_text, true);
         sp_num(p, 1, (double)sev_n[k], 0, w->f_count);
         p->row++;
     }
     if (sev_n[3]) {
-        sp_text(p, 0, "other", NULL, true);
+        sp_text(p, 0, "other", w->f_text, true);
         sp_num(p, 1, (double)sev_n[3], 0, w->f_count);
         p->row++;
     }
@@ -1213,22 +1244,22 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
     p->row++;
     p->files_first = p->row;
     p->files_cols = (lxw_col_t)NCOLS(file_h);
-    sp_header(w, p, file_h, NCOLS(file_h));
+    sp_header(w, p, file_h, NCOLS(file_h), 0xF0);
     if (r->n_files == 0) {
-        sp_text(p, 0, "none", NULL, true);
+        sp_text(p, 0, "none", w->f_text, true);
         p->row++;
     }
     for (size_t i = 0; i < r->n_files; i++) {
         const cr_rep_file *f = &r->files[i];
-        sp_text(p, 0, f->name, NULL, true);
-        sp_text(p, 1, f->kind, NULL, true);
-        sp_text(p, 2, f->feed, NULL, true);
-        sp_text(p, 3, f->outcome, NULL, true);
+        sp_text(p, 0, f->name, w->f_text, true);
+        sp_text(p, 1, f->kind, w->f_text, true);
+        sp_text(p, 2, f->feed, w->f_text, true);
+        sp_text(p, 3, f->outcome, w->f_text, true);
         sp_num(p, 4, (double)f->rows, 0, w->f_count);
         sp_num(p, 5, (double)f->accepted, 0, w->f_count);
         sp_num(p, 6, (double)f->rejected, 0, w->f_count);
         sp_num(p, 7, (double)f->ignored, 0, w->f_count);
-        sp_text(p, 8, f->detail, NULL, true);
+        sp_text(p, 8, f->detail, w->f_text, true);
         p->row++;
     }
     p->files_last = p->row - 1;
