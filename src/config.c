@@ -136,9 +136,10 @@ static bool get_int(cfgp *p, const yaml_node_t *n, const char *key, long lo, lon
     return true;
 }
 
-/* Reads a list of scalars.  A bare scalar is refused, not taken as a list
- * of one: "card_brands: visa, mastercard" would be one brand named
- * "visa, mastercard", and no card allowed. */
+/* Reads a list of scalars; a single scalar is a list of one ("premium_regions:
+ * US").  A scalar with a comma is refused, not one item: "card_brands: visa,
+ * mastercard" would be one brand named "visa, mastercard", and no card
+ * allowed. */
 static bool get_strlist(cfgp *p, const yaml_node_t *n, const char *key, cr_strlist *out)
 {
     for (size_t i = 0; i < out->n; i++)
@@ -146,6 +147,19 @@ static bool get_strlist(cfgp *p, const yaml_node_t *n, const char *key, cr_strli
     free(out->items);
     out->items = NULL;
     out->n = 0;
+    if (n->type == YAML_SCALAR_NODE) {
+        if (strchr(scalar(n), ',')) {
+            perr(p, n, key, "must be a list: write [%s]", scalar(n));
+            return false;
+        }
+        out->items = calloc(1, sizeof *out->items);
+        if (!out->items || !(out->items[0] = cr_strdup(scalar(n)))) {
+            perr(p, n, key, "out of memory");
+            return false;
+        }
+        out->n = 1;
+        return true;
+    }
     if (!want(p, n, YAML_SEQUENCE_NODE, key))
         return false;
     size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
