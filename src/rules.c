@@ -571,7 +571,9 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
             if (strcmp(sn, first) != 0) {
                 if ((x = cr_excs_add(excs, CR_X_MULTIPLE_RECEIPTS, c->claim_id, c->claim_id)))
                     snprintf(x->detail, sizeof x->detail,
-                             "check-ins with different serials; the earliest (%s:%ld) decides",
+                             "check-ins with different serials; %s (%s:%ld) decides",
+                             e->at == checkin->at ? "of those at one time the one read last"
+                                                  : "the earliest",
                              checkin->file ? checkin->file : "?", checkin->line);
                 break;
             }

@@ -1747,6 +1747,10 @@ static void two_checkins_at_once(int genuine1, const char *serial2, int genuine2
     CHECK(ev[1].duplicate == copy);
     decide(&f, &cl[0], ev, 2);
     CHECK_INT(nexc(&f.ex, CR_X_MULTIPLE_RECEIPTS), copy ? 0 : 1);
+    const cr_exc *m = find_exc(&f.ex, CR_X_MULTIPLE_RECEIPTS);
+    static const char tie[] = "check-ins with different serials; of those at one time the one"
+                              " read last (depot_20261121.csv:";
+    CHECK(!m || strncmp(m->detail, tie, sizeof tie - 1) == 0);
     CHECK_INT(f.d.kind, kind);
     CHECK_STR(f.d.reason, reason);
     fx_close(&f);
