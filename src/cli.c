@@ -42,7 +42,9 @@ static const char help_text[] =
     "workbook.\n"
     "\n"
     "  run            ingest new inbox files and decide as of --as-of (default now;\n"
-    "                 a bare DATE is the end of that day in the configured zone)\n"
+    "                 a bare DATE is the end of that day in the configured zone;\n"
+    "                 a DATETIME is ISO 8601 with Z or an offset, or local time\n"
+    "                 in that zone without one: 2026-11-20T18:00)\n"
     "    --from A --to B   replay the nightly run for each day A..B, in order\n"
     "    --dry-run         decide and write the workbook, change nothing else\n"
     "    --report FILE     the workbook path (a single run only)\n"
@@ -50,14 +52,17 @@ static const char help_text[] =
     "                      can have changed since the last run)\n"
     "    --quiet, --verbose\n"
     "  claim ID       one claim's whole history\n"
-    "  ack            acknowledge exceptions, with a note\n"
+    "  ack            acknowledge exceptions, with a note (all named IDs or none)\n"
+    "    --code CODE       every open exception of CODE\n"
+    "    --first-seen-before DATE   with --code: only those first seen before DATE\n"
+    "    --by NAME         who (default $SUDO_USER, $LOGNAME, $USER, the account)\n"
     "  check-config   print the effective configuration\n"
     "\n"
     "The configuration is --config FILE, else $CARERECON_CONFIG, else\n"
     "config/carerecon.yaml.  Exit status: 0 done, 64 bad usage, 65 an input file\n"
     "was rejected (or an unknown claim/exception), 66 claim database or inbox\n"
-    "missing, 73 an output cannot be created, 74 I/O error, 75 another run holds\n"
-    "the lock, 78 bad configuration.\n";
+    "missing, 70 internal error, 73 an output cannot be created, 74 I/O error,\n"
+    "75 another run holds the lock, 78 bad configuration.\n";
 
 static cr_err usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -346,6 +351,7 @@ static cr_err cmd_claim(int argc, char **argv)
             cfgp = optarg;
         else if (c == 'h') {
             fputs(usage_text, stdout);
+            fputs(help_text, stdout);
             return CR_OK;
         } else
             return usage("claim: unknown or incomplete option");
@@ -442,7 +448,7 @@ static cr_err cmd_ack(int argc, char **argv)
         case 'b': before = optarg; break;
         case 'n': note = optarg; break;
         case 'y': by = optarg; break;
-        case 'h': fputs(usage_text, stdout); return CR_OK;
+        case 'h': fputs(usage_text, stdout); fputs(help_text, stdout); return CR_OK;
         default: return usage("ack: unknown or incomplete option");
         }
     }
@@ -557,6 +563,7 @@ static cr_err cmd_check_config(int argc, char **argv)
             cfgp = optarg;
         else if (c == 'h') {
             fputs(usage_text, stdout);
+            fputs(help_text, stdout);
             return CR_OK;
         } else
             return usage("check-config: unknown or incomplete option");

@@ -140,7 +140,10 @@ static void skipped(cr_verbosity v, const char *name, const char *kind, const cr
                     const char *seen_name, bool unread, cr_run_stats *stats, cr_file_list *files)
 {
     char d[600];
-    snprintf(d, sizeof d, "same content as %s, ingested before", seen_name);
+    if (strcmp(seen_name, name) != 0)
+        snprintf(d, sizeof d, "same content as %s, ingested before", seen_name);
+    else
+        snprintf(d, sizeof d, "ingested before; not read again");
     if (strcmp(seen_name, name) != 0)
         cr_info(v, "%s: skipped: %s", name, d);
     else
