@@ -120,7 +120,7 @@ expect_eq seen_remembered "$(q "$C" "select count(*) from inbox_seen")" \
 cr run --config "$CFG" --as-of 2026-11-20 --verbose
 expect_err seen_not_read_again "depot_20261120.csv: skipped: unchanged on disk since it was ingested; not read again"
 xlsx seen_still_reported_skipped "$(ls -t "$C"/reports/carerecon_*.xlsx | head -1)" \
-    "find:Summary=same content as depot_20261120.csv, ingested before"
+    "findrow:Summary=depot_20261120.csv,skipped,ingested before; not read again"
 events_before=$(q "$C" "select count(*) from events")
 # rewritten in place (the same inode and size, a different serial), then
 # given back its old modification time
