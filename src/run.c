@@ -1074,10 +1074,18 @@ cleanup:
     return rc;
 }
 
+static int i64_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* Applies the settlement table and records confirmations. */
 static cr_err settle_all(night *n)
 {
     cr_err rc;
+    int64_t *held = NULL;
+    size_t nheld = 0;
     cr_payview *pv = calloc(n->nclaims ? n->nclaims : 1, sizeof *pv);
     if (!pv)
         return cr_error(CR_ENOMEM, "out of memory");
@@ -1125,8 +1133,27 @@ static cr_err settle_all(night *n)
             .amount = r->has_amount ? r->amount : 0, .currency = r->currency,
             .booked_at = r->booked_at, .file = r->file, .line = r->line};
     }
+    /* the recorded actions some claim confirms tonight (by id, sorted) */
+    if (!n->backfill) {
+        if (!(held = malloc((n->nclaims ? n->nclaims : 1) * sizeof *held))) {
+            rc = cr_error(CR_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        for (size_t i = 0; i < n->nclaims; i++)
+            if (pv[i].confirmed_row && pv[i].action_id)
+                held[nheld++] = pv[i].action_id;
+        qsort(held, nheld, sizeof *held, i64_cmp);
+    }
     for (size_t i = 0; i < n->nclaims; i++) {
-        if (!pv[i].confirmed_row)
+        /* a recorded confirmation that no row gives any more (its row is now
+         * the duplicate of an earlier, mismatching one a late file brought)
+         * is taken back, unless another claim of the hold confirms it; a
+         * backfill, which sees fewer rows, leaves it */
+        const cr_action *was = n->pay_of[i] >= 0 ? &n->actions[n->pay_of[i]] : NULL;
+        if (!pv[i].confirmed_row &&
+            (n->backfill || !was || !was->confirmed_row || n->newpay_of[i] >= 0 ||
+             !pv[i].action_id ||
+             bsearch(&pv[i].action_id, held, nheld, sizeof *held, i64_cmp)))
             continue;
         if (n->newpay_of[i] >= 0) {
             /* issued tonight: recorded with its confirmation (record_new_actions) */
@@ -1139,8 +1166,7 @@ static cr_err settle_all(night *n)
         /* recorded, or recorded with another row: a row booked earlier
          * that came in a late file confirms it now (the first in booked
          * order; the other is the duplicate) */
-        const cr_action *a = n->pay_of[i] >= 0 ? &n->actions[n->pay_of[i]] : NULL;
-        if (a && a->confirmed_row == pv[i].confirmed_row)
+        if (was && was->confirmed_row == pv[i].confirmed_row)
             continue;
         rec_item *it = rec_next(n->rec);
         if (!it) {
@@ -1153,6 +1179,7 @@ static cr_err settle_all(night *n)
         it->at = pv[i].confirmed_at;
     }
 cleanup:
+    free(held);
     free(pv);
     return rc;
 }

@@ -1162,8 +1162,13 @@ cr_err cr_store_action_confirm(cr_store *s, int64_t action_id, int64_t row_id, c
     if (!st)
         return CR_EIO;
     sqlite3_bind_int64(st, 1, action_id);
-    sqlite3_bind_int64(st, 2, row_id);
-    sqlite3_bind_int64(st, 3, at);
+    if (row_id) {        /* 0: no row confirms it (any more) */
+        sqlite3_bind_int64(st, 2, row_id);
+        sqlite3_bind_int64(st, 3, at);
+    } else {
+        sqlite3_bind_null(st, 2);
+        sqlite3_bind_null(st, 3);
+    }
     return step_done(s, st, "confirm an action");
 }
 

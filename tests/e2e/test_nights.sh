@@ -139,3 +139,18 @@ cr run --config "$L/config/carerecon.yaml" --as-of 2026-11-24 --quiet
 expect_eq late_confirm_moves_to_earlier "$(q "$L" "select f.name || ':' || s.line from actions a join settlements s on s.row_id = a.confirmed_row join files f using(file_id) where a.claim_id = 'CE2611-000104'")" \
     "settlement_detail_report_late_20261121.csv:2"
 expect_eq late_confirm_duplicate_on_later "$(q "$L" "select count(*) from exceptions where code = 'DUPLICATE_CAPTURE' and claim_id = 'CE2611-000104' and source_file = 'settlement_detail_report_batch_20261121.csv' and source_line = 7")" 1
+# the same with a late row of another amount: it is the amount mismatch,
+# the row that confirmed is now the duplicate, and nothing confirms the
+# action any more
+L2=$TMP/lateconfirm2
+newenv "$L2"
+cr run --config "$L2/config/carerecon.yaml" --as-of 2026-11-20 --quiet
+cr run --config "$L2/config/carerecon.yaml" --as-of 2026-11-21 --quiet
+check late_mismatch_was_confirmed test -n "$(q "$L2" "select confirmed_row from actions where claim_id = 'CE2611-000104'")"
+{
+    head -1 "$L2/fixtures/inbox/settlements/settlement_detail_report_batch_20261121.csv"
+    echo "CareExpressCOM,CareExpressUS,8816179120083352,CE2611-000104,mc,2026-11-21 06:00:00,PST,Settled,8890180000079100,USD,,2099.00,1,USD,,2085.69,13.31,414"
+} >"$L2/fixtures/inbox/settlements/settlement_detail_report_late_20261121.csv"
+cr run --config "$L2/config/carerecon.yaml" --as-of 2026-11-24 --quiet
+expect_eq late_mismatch_unconfirms "$(q "$L2" "select coalesce(confirmed_row, 'none') from actions where claim_id = 'CE2611-000104'")" none
+expect_eq late_mismatch_raised "$(q "$L2" "select count(*) from exceptions where code = 'SETTLEMENT_AMOUNT_MISMATCH' and claim_id = 'CE2611-000104'")" 1
