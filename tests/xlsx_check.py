@@ -17,6 +17,9 @@ Checks (SHEET is a sheet name, CELL like D2):
     numfmt:SHEET!CELL=FMT     the cell's number format
     fmtof:SHEET=KEY|VALUE|FMT in the first row showing KEY, the cell
                               showing VALUE has number format FMT
+    align:SHEET!CELL=V,H      the cell's vertical and horizontal alignment
+                              (openpyxl's names; None when not set)
+    pageheader:SHEET=TEXT     the printed page header contains TEXT
     find:SHEET=TEXT           some cell shows exactly TEXT
     findrow:SHEET=A,B,...     some row shows all of these texts
     absent:SHEET=TEXT         no cell of the sheet shows exactly TEXT
@@ -112,6 +115,17 @@ def check(wb, spec):
             got = c.number_format
         if got != value:
             raise AssertionError("%s is %r" % (ref, got))
+    elif kind == "align":
+        name, ref = split_ref(arg)
+        a = sheet(wb, name)[ref].alignment
+        got = "%s,%s" % (a.vertical, a.horizontal)
+        if got != value:
+            raise AssertionError("%s is aligned %s" % (ref, got))
+    elif kind == "pageheader":
+        h = sheet(wb, arg).oddHeader
+        got = " ".join(str(p.text or "") for p in (h.left, h.center, h.right))
+        if value not in got:
+            raise AssertionError("page header is %r" % got)
     elif kind == "fmtof":
         key, val, fmt = value.split("|", 2)
         for row in sheet(wb, arg).iter_rows():

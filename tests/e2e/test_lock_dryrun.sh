@@ -47,6 +47,11 @@ expect_eq dry_run_no_action_files "$(ls "$E/reports/actions" | wc -l)" "$nfiles"
 check dry_run_workbook test -s "$E/reports/carerecon_20261121_dryrun.xlsx"
 expect_err dry_run_summary "DRY RUN"
 xlsx dry_run_marked "$E/reports/carerecon_20261121_dryrun.xlsx" "contains:Summary=DRY RUN"
+# and every list sheet prints it in its page header
+xlsx dry_run_every_sheet "$E/reports/carerecon_20261121_dryrun.xlsx" \
+    "pageheader:Captures=DRY RUN: nothing was recorded or sent" \
+    "pageheader:Exceptions=DRY RUN: nothing was recorded or sent" \
+    "pageheader:Rejected Rows=DRY RUN: nothing was recorded or sent"
 
 # a dry run on a fresh place creates no state database
 F=$TMP/fresh

@@ -48,6 +48,11 @@ xlsx amount_is_number "$W" "type:Captures!D2=n" "numfmt:Captures!D2=[\$USD] #,##
 xlsx amount_in_yen "$W" "fmtof:Pending=CE2611-009001|150000|[\$JPY] #,##0"
 xlsx summary_amount_in_cad "$W" "fmtof:Summary=CAD|1019|[\$CAD] #,##0.00"
 xlsx deadline_is_date "$W" "type:Captures!G2=d"
+# a list's cells sit at the top of their row (a wrapped Detail keeps its
+# row's values on one line), text one step in, number headers right-aligned
+xlsx cells_at_top "$W" "align:Captures!A2=top,left" "align:Captures!D2=top,None" \
+    "align:Captures!G2=top,None" "align:Exceptions!F2=top,left"
+xlsx number_header_right "$W" "align:Captures!D1=None,right" "align:Captures!A1=None,left"
 xlsx capped_amount "$W" "findrow:Captures=CE2611-000110,1599"
 xlsx formula_serial_is_text "$W" "find:Captures==HYPERLINK(\"http://x.invalid\",\"click\")" "noformula"
 xlsx pending_days_left_number "$W" "type:Pending!D2=n" "type:Pending!C2=d"
