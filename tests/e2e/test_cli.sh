@@ -7,6 +7,12 @@ newenv "$E"
 
 cr --help;                 expect_rc help_exits_0 0
 check help_lists_commands grep -q 'check-config' "$OUT"
+# every subcommand's --help gives the whole help: ack's options, exit 70
+for sub in run claim ack check-config; do
+    cr $sub --help
+    check "help_${sub//-/_}_whole" grep -q -- '--first-seen-before DATE   with --code' "$OUT"
+    check "help_${sub//-/_}_exit_70" grep -q '70 internal error' "$OUT"
+done
 cr --version;              expect_rc version_exits_0 0
 check version_prints grep -q '^carerecon [0-9]' "$OUT"
 cr;                        expect_rc no_command_64 64
