@@ -120,6 +120,27 @@ static bool date_syntax_ok(const char *s)
     return parse_as_of(s, NULL, &t) == CR_OK;
 }
 
+/* The folder of file PATH, in BUF (N bytes): "." for a bare name, "/" for
+ * one at the root. */
+static const char *parent_dir(const char *path, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", path);
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return ".";
+    if (slash == buf)
+        return "/";
+    *slash = '\0';
+    return buf;
+}
+
+/* Makes the folder of the state database (the run lock sits beside it). */
+static cr_err state_dir(const cr_config *cfg)
+{
+    char buf[4096];
+    return cr_make_dirs(parent_dir(cfg->state_db, buf, sizeof buf));
+}
+
 /* The folders a run writes into, made (or, for --report FILE, found)
  * before anything is read or decided: a night that could not write its
  * workbook or its action files stopped with 73 only after its actions were
@@ -134,9 +155,7 @@ static cr_err output_dirs(const cr_config *cfg, const char *report, bool dry)
         return rc;
     if (!report)
         return cr_make_dirs(cfg->report_dir);
-    snprintf(dir, sizeof dir, "%s", report);
-    char *slash = strrchr(dir, '/');
-    const char *d = !slash ? "." : slash == dir ? "/" : (*slash = '\0', dir);
+    const char *d = parent_dir(report, dir, sizeof dir);
     if (stat(d, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return cr_error(CR_ECANTCREAT, "--report %s: there is no folder %s; nothing was done",
                         report, d);
@@ -157,17 +176,9 @@ static cr_err open_state(const cr_config *cfg, bool dry, bool must_exist, cr_sto
                         cfg->state_db);
     if (!exists && dry)
         return cr_store_open(":memory:", true, st);
-    if (!exists) {
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s", cfg->state_db);
-        char *slash = strrchr(dir, '/');
-        if (slash && slash != dir) {
-            *slash = '\0';
-            cr_err rc = cr_make_dirs(dir);
-            if (rc != CR_OK)
-                return rc;
-        }
-    }
+    cr_err rc;
+    if (!exists && (rc = state_dir(cfg)) != CR_OK)
+        return rc;
     return cr_store_open(cfg->state_db, true, st);
 }
 
@@ -249,17 +260,9 @@ static cr_err cmd_run(int argc, char **argv)
         goto cleanup;
     struct stat sb;
     bool fresh = stat(cfg->state_db, &sb) != 0;
-    if (!(dry && fresh)) {
-        /* a dry run on a fresh machine creates nothing: no folder, no lock */
-        char dir[4096];
-        snprintf(dir, sizeof dir, "%s", cfg->state_db);
-        char *slash = strrchr(dir, '/');
-        if (slash && slash != dir) {
-            *slash = '\0';
-            if ((rc = cr_make_dirs(dir)) != CR_OK)
-                goto cleanup;
-        }
-    }
+    /* a dry run on a fresh machine creates nothing: no folder, no lock */
+    if (!(dry && fresh) && (rc = state_dir(cfg)) != CR_OK)
+        goto cleanup;
     if (!(dry && fresh) && (rc = cr_run_lock(cfg, &lock)) != CR_OK)
         goto cleanup;
     if ((rc = open_state(cfg, dry, false, &st)) != CR_OK ||

@@ -621,19 +621,6 @@ cr_err cr_store_run_finish(cr_store *s, int64_t run_id, const char *status, cr_t
     return rc;
 }
 
-cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count)
-{
-    sqlite3_stmt *st = prepare(s, "SELECT count(*) FROM runs WHERE status = 'running' AND run_id < ?");
-    if (!st)
-        return CR_EIO;
-    sqlite3_bind_int64(st, 1, before_run);
-    *count = sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : 0;
-    sqlite3_finalize(st);
-    return CR_OK;
-}
-
-/* --- files and rows ------------------------------------------------------ */
-
 /* Steps ST (prepared and bound, or NULL: CR_EIO) once: *OUT gets its first
  * column, 0 when it gives no row; ST is finalized. */
 static cr_err scalar_i64(cr_store *s, sqlite3_stmt *st, const char *what, int64_t *out)
@@ -645,6 +632,19 @@ static cr_err scalar_i64(cr_store *s, sqlite3_stmt *st, const char *what, int64_
     sqlite3_finalize(st);
     return r == SQLITE_ROW || r == SQLITE_DONE ? CR_OK : db_error(s->db, what);
 }
+
+cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT count(*) FROM runs WHERE status = 'running' AND run_id < ?");
+    int64_t v = 0;
+    if (st)
+        sqlite3_bind_int64(st, 1, before_run);
+    cr_err rc = scalar_i64(s, st, "count unfinished runs", &v);
+    *count = (long)v;
+    return rc;
+}
+
+/* --- files and rows ------------------------------------------------------ */
 
 cr_err cr_store_file_resent(cr_store *s, const char *name, int64_t file_id, int64_t *run_id)
 {

@@ -18,6 +18,11 @@ CSV
 sqlite3 "$E/fixtures/claims.db" "INSERT INTO claims VALUES ('CE2611-009001', 'premium', 'US',
   'Mini 4', 'JPYSN0001', 0, 150000, 'JPY', 5000, 'JPYREF1', 150000, 'visa',
   '2026-11-18T10:00:00-05:00', NULL, '2027-11-18', 1, 'active')"
+# and one whose currency is not a three-letter code (bad claim data): its
+# amount gets the bare number format, no code
+sqlite3 "$E/fixtures/claims.db" "INSERT INTO claims VALUES ('CE2611-009002', 'premium', 'US',
+  'Mini 4', 'ODDSN0001', 0, 70000, 'US\$', 5000, 'ODDREF1', 70000, 'visa',
+  '2026-11-18T10:00:00-05:00', NULL, '2027-11-18', 1, 'active')"
 cr run --config "$CFG" --as-of 2026-11-20
 W=$E/reports/carerecon_20261120_run1.xlsx
 check workbook_written test -s "$W"
@@ -46,6 +51,7 @@ xlsx capture_row "$W" "findrow:Captures=CE2611-000104,SN_MISMATCH,88161791200833
 # currency's exponent; a sheet of mixed currencies shows each amount's
 xlsx amount_is_number "$W" "type:Captures!D2=n" "numfmt:Captures!D2=[\$USD] #,##0.00"
 xlsx amount_in_yen "$W" "fmtof:Pending=CE2611-009001|150000|[\$JPY] #,##0"
+xlsx amount_odd_currency_bare "$W" "fmtof:Pending=CE2611-009002|700|#,##0.00"
 xlsx summary_amount_in_cad "$W" "fmtof:Summary=CAD|1019|[\$CAD] #,##0.00"
 xlsx deadline_is_date "$W" "type:Captures!G2=d"
 # a list's cells sit at the top of their row (a wrapped Detail keeps its

@@ -291,6 +291,37 @@ static bool open_both(const char *cpath, const char *path, cr_config **cfg, cr_c
     return *cfg && *cdb && *s;
 }
 
+/* open_both, then every claim of the claim database into *ALL (*N; the
+ * tests below hold three). */
+static bool open_loaded(const char *cpath, const char *path, cr_config **cfg, cr_claimsdb **cdb,
+                        cr_store **s, cr_pool *pool, cr_claim **all, size_t *n)
+{
+    if (!open_both(cpath, path, cfg, cdb, s))
+        return false;
+    CHECK(cr_claimsdb_load(*cdb, *cfg, pool, all, n) == CR_OK);
+    CHECK_INT(*n, 3);
+    return true;
+}
+
+/* Undoes open_loaded and removes the test's folder DIR. */
+static void close_loaded(const char *dir, cr_pool *pool, cr_claim *all, cr_claimsdb *cdb,
+                         cr_store *s, cr_config *cfg)
+{
+    static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm", "claims.db",
+                                        "claims.db-wal", "claims.db-shm"};
+    char path[4096];
+    free(all);
+    cr_pool_release(pool);
+    cr_claimsdb_close(cdb);
+    cr_store_close(s);
+    cr_config_free(cfg);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    CHECK(rmdir(dir) == 0);
+}
+
 /* Records ALL[0..N) in the state as read now, but the claim EXCEPT. */
 static void put_states(cr_store *s, const cr_claim *all, size_t n, const char *except)
 {
@@ -323,13 +354,11 @@ TEST(store_claimsdb_changed_counts_gone_claims_and_snapshot_holds)
     cr_config *cfg = NULL;
     cr_claimsdb *cdb = NULL;
     cr_store *s = NULL;
-    if (!open_both(cpath, path, &cfg, &cdb, &s))
-        return;
     cr_pool pool = CR_POOL_INIT;
     cr_claim *all = NULL, *ch = NULL;
     size_t n = 0, nch = 0, gone = 0;
-    CHECK(cr_claimsdb_load(cdb, cfg, &pool, &all, &n) == CR_OK);
-    CHECK_INT(n, 3);
+    if (!open_loaded(cpath, path, &cfg, &cdb, &s, &pool, &all, &n))
+        return;
     /* the state knows A (gone), B (as now), C (gone), D (as it was), E, G (gone) */
     put_states(s, all, n, "CE-F");
     put_claim(s, "CE-A", "SN-A", "PA-A", true);
@@ -362,19 +391,8 @@ TEST(store_claimsdb_changed_counts_gone_claims_and_snapshot_holds)
     CHECK(cr_claimsdb_load_ids(cdb, cfg, &pool, d, 1, &got, &ngot) == CR_OK);
     CHECK(ngot == 1 && strcmp(got[0].norm_sn, "SND9") == 0);
     free(got);
-    free(all);
-    cr_pool_release(&pool);
-    cr_claimsdb_close(cdb);
-    cr_store_close(s);
-    cr_config_free(cfg);
     sqlite3_close(db);
-    static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm", "claims.db",
-                                        "claims.db-wal", "claims.db-shm"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    CHECK(rmdir(dir) == 0);
+    close_loaded(dir, &pool, all, cdb, s, cfg);
 }
 
 /* A claim database whose claim_id is declared COLLATE NOCASE (its index in
@@ -396,30 +414,17 @@ TEST(store_claimsdb_changed_nocase_claim_ids)
     cr_config *cfg = NULL;
     cr_claimsdb *cdb = NULL;
     cr_store *s = NULL;
-    if (!open_both(cpath, path, &cfg, &cdb, &s))
-        return;
     cr_pool pool = CR_POOL_INIT;
     cr_claim *all = NULL, *ch = NULL;
     size_t n = 0, nch = 0, gone = 0;
-    CHECK(cr_claimsdb_load(cdb, cfg, &pool, &all, &n) == CR_OK);
-    CHECK_INT(n, 3);
+    if (!open_loaded(cpath, path, &cfg, &cdb, &s, &pool, &all, &n))
+        return;
     put_states(s, all, n, NULL);
     CHECK(cr_claimsdb_changed(cdb, s, &pool, &ch, &nch, &gone) == CR_OK);
     CHECK_INT(nch, 0);
     CHECK_INT(gone, 0);
     free(ch);
-    free(all);
-    cr_pool_release(&pool);
-    cr_claimsdb_close(cdb);
-    cr_store_close(s);
-    cr_config_free(cfg);
-    static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm", "claims.db",
-                                        "claims.db-wal", "claims.db-shm"};
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    CHECK(rmdir(dir) == 0);
+    close_loaded(dir, &pool, all, cdb, s, cfg);
 }
 
 static void *nothing(void *p)
