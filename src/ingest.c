@@ -627,6 +627,11 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
 
     if ((rc = inbox_check(dir, kname)) != CR_OK)
         return rc;
+    /* a file's look on disk is remembered under the folder's canonical
+     * path: the same inbox named another way (a relative --config, another
+     * working folder, a symbolic link) is not read all over again */
+    char canon[4096];
+    const char *at = realpath(dir, canon) ? canon : dir;
     if (!(d = opendir(dir)))
         return cr_error(CR_ENOINPUT, "inbox.%s %s: %s", kname, dir, strerror(errno));
     struct dirent *e;
@@ -655,7 +660,7 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
         dir_entry *x = &ents[i];
         char path[4096], sha[65];
         bool hit = false, found = false;
-        snprintf(path, sizeof path, "%s/%s", dir, x->name);
+        snprintf(path, sizeof path, "%s/%s", at, x->name);
         for (size_t f = 0; f < cfg->n_feeds && !x->feed; f++)
             if (cfg->feeds[f].kind == kind && cr_feed_matches(&cfg->feeds[f], x->name))
                 x->feed = &cfg->feeds[f];

@@ -119,6 +119,15 @@ expect_eq seen_remembered "$(q "$C" "select count(*) from inbox_seen")" \
     "$(q "$C" "select count(*) from files where status='ingested'")"
 cr run --config "$CFG" --as-of 2026-11-20 --verbose
 expect_err seen_not_read_again "depot_20261120.csv: skipped: unchanged on disk since it was ingested; not read again"
+# the same inbox named another way (a relative --config from its folder,
+# a path through a symbolic link) is the same inbox: not read again
+(cd "$C/config" && cr run --config ./carerecon.yaml --as-of 2026-11-20 --verbose)
+expect_err seen_relative_config_not_read_again "depot_20261120.csv: skipped: unchanged on disk since it was ingested; not read again"
+ln -s "$C" "$TMP/seen-link"
+cr run --config "$TMP/seen-link/config/carerecon.yaml" --as-of 2026-11-20 --verbose
+expect_err seen_linked_config_not_read_again "depot_20261120.csv: skipped: unchanged on disk since it was ingested; not read again"
+expect_eq seen_one_look_per_file "$(q "$C" "select count(*) from inbox_seen")" \
+    "$(q "$C" "select count(*) from files where status='ingested'")"
 xlsx seen_still_reported_skipped "$(ls -t "$C"/reports/carerecon_*.xlsx | head -1)" \
     "findrow:Summary=depot_20261120.csv,skipped,ingested before; not read again"
 events_before=$(q "$C" "select count(*) from events")
