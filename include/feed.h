@@ -59,7 +59,7 @@ typedef struct cr_settle_row {
 } cr_settle_row;
 
 typedef struct cr_reject_row {
-    long line;                /* 0 for a whole-file reject */
+    long line;                /* a whole-file reject: the header's line (0: none) */
     cr_reason reason;
     const char *field;        /* the canonical field at fault, or NULL */
     const char *detail;       /* what was wrong, for a person */
@@ -79,6 +79,8 @@ typedef struct cr_feed_stats {
     long accepted;
     long rejected;
     long ignored;
+    long header_line;          /* the header record's line (0: no header) */
+    const char *header_field;  /* a file rejected whole: the field whose column is at fault, or NULL */
 } cr_feed_stats;
 
 /* Reads DATA[0..LEN) with FEED's layout.  Returns CR_OK when the file was

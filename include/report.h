@@ -79,7 +79,7 @@ typedef struct cr_report {
     const cr_rep_row *pending;   size_t n_pending;
     const cr_rep_row *fulfillment; size_t n_fulfillment;
     const cr_exc_row *exceptions; size_t n_exceptions;   /* open as of as_of */
-    const cr_reject_view *rejects; size_t n_rejects;     /* this run's, incl. whole files (line 0) */
+    const cr_reject_view *rejects; size_t n_rejects;     /* this run's, incl. whole files (at the header line) */
     const cr_rep_file *files;    size_t n_files;
     const cr_rep_refund *refunds; size_t n_refunds;      /* ingested by this run (complete) */
     const char *payment_file;    /* action files of this run, or NULL */

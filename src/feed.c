@@ -117,15 +117,18 @@ static int find_col(const cr_csv_record *h, const char *name)
     return found;
 }
 
-static bool header_col(fstate *st, const cr_csv_record *h, const char *name, int *out)
+/* Finds column NAME, which FIELD (a canonical field name) is read from;
+ * when it is absent or twice, says so in WHY and names the field. */
+static bool header_col(fstate *st, const cr_csv_record *h, const char *name, const char *field,
+                       int *out)
 {
     int c = find_col(h, name);
-    if (c == -1) {
-        snprintf(st->why, st->whylen, "the header has no column \"%s\"", name);
-        return false;
-    }
-    if (c == -2) {
-        snprintf(st->why, st->whylen, "the header has column \"%s\" more than once", name);
+    if (c == -1 || c == -2) {
+        snprintf(st->why, st->whylen,
+                 c == -1 ? "the header has no column \"%s\" (field %s, header at line %ld)"
+                         : "the header has column \"%s\" more than once (field %s, header at line %ld)",
+                 name, field, h->line);
+        st->stats->header_field = field;
         return false;
     }
     *out = c;
@@ -148,15 +151,16 @@ static bool read_header(fstate *st, const cr_csv_record *h)
     for (int fi = 0; fi < CR_F_COUNT; fi++)
         for (int j = 0; j < CR_MAX_COLS_PER_FIELD; j++) {
             st->col[fi][j] = -1;
-            if (j < f->ncolumns[fi] && !header_col(st, h, f->columns[fi][j], &st->col[fi][j]))
+            if (j < f->ncolumns[fi] &&
+                !header_col(st, h, f->columns[fi][j], cr_field_name(fi), &st->col[fi][j]))
                 return false;
         }
     st->event_col = st->type_col = st->tz_col = -1;
-    if (f->event_column && !header_col(st, h, f->event_column, &st->event_col))
+    if (f->event_column && !header_col(st, h, f->event_column, "event", &st->event_col))
         return false;
-    if (f->type_column && !header_col(st, h, f->type_column, &st->type_col))
+    if (f->type_column && !header_col(st, h, f->type_column, "type", &st->type_col))
         return false;
-    if (f->timezone_column && !header_col(st, h, f->timezone_column, &st->tz_col))
+    if (f->timezone_column && !header_col(st, h, f->timezone_column, "timezone", &st->tz_col))
         return false;
     return true;
 }
@@ -483,6 +487,7 @@ static cr_err on_record(void *ud, const cr_csv_record *r)
     fstate *st = ud;
     if (!st->have_header) {
         st->have_header = true;
+        st->stats->header_line = r->line;
         if (!read_header(st, r)) {
             st->file_rejected = true;
             return CR_EDATA;

@@ -520,8 +520,8 @@ static cr_err ingest_read(cr_store *st, int64_t run_id, cr_time_t now,
         if ((rc = cr_store_savepoint_rollback(st)) != CR_OK || (rc = cr_store_savepoint(st)) != CR_OK)
             goto cleanup;
         int64_t fid = 0;
-        cr_reject_row rj = {.line = 0, .reason = CR_R_MISSING_COLUMN, .detail = why,
-                            .raw = NULL, .raw_len = 0};
+        cr_reject_row rj = {.line = fs.header_line, .reason = CR_R_MISSING_COLUMN,
+                            .field = fs.header_field, .detail = why, .raw = NULL, .raw_len = 0};
         fs.rows = fs.accepted = fs.rejected = fs.ignored = 0;
         rc = cr_store_file_add(st, run_id, sha, name, feed->name, feed->kind, "rejected", &fs, why,
                                now, &fid);

@@ -33,7 +33,11 @@ expect_eq good_file_ingested "$(q "$E" "select count(*) from events")" 1
 expect_eq broken_nothing_ingested "$(q "$E" "select count(*) from files where name='depot_broken.csv' and status='ingested'")" 0
 expect_eq copy_not_ingested "$(q "$E" "select count(*) from files where name='depot_copy.csv'")" 0
 expect_eq hidden_file_not_read "$(q "$E" "select count(*) from files where name like '.%'")" 0
-expect_eq reject_stored "$(q "$E" "select file_name||':'||line||' '||reason||' '||field from rejects where line>0")" "depot_a.csv:5 BAD_BOOLEAN genuine"
+expect_eq reject_stored "$(q "$E" "select file_name||':'||line||' '||reason||' '||field from rejects where reason<>'MISSING_COLUMN'")" "depot_a.csv:5 BAD_BOOLEAN genuine"
+# a file rejected whole names its header's line (after the two preamble
+# lines) and the field whose column is missing, in the state and on stderr
+expect_eq whole_file_reject_line_field "$(q "$E" "select file_name||':'||line||' '||reason||' '||field from rejects where reason='MISSING_COLUMN'")" "depot_broken.csv:3 MISSING_COLUMN tracking_number"
+expect_err whole_file_names_field_line '"Tracking No" (field tracking_number, header at line 3)'
 expect_eq reject_raw_kept "$(q "$E" "select raw from rejects where line=5")" "B,CE2611-000102,x,2026-11-19T10:00:00-05:00,T2,maybe,Y,"
 sums_after=$(cd "$R" && sha256sum * .depot_partial.csv; ls -la --time-style=+%s "$R")
 expect_eq inputs_untouched "$sums_after" "$sums_before"

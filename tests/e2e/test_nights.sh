@@ -37,11 +37,11 @@ expect_eq decision_rows_match_state "$(q "$E" "select count(*) from claim_state 
      using(claim_id) where d.run_id = 1 and d.decision <> s.decision")" 0
 check decision_rows_many test "$(q "$E" "select count(*) from decisions where run_id = 1")" -gt 16
 expect_eq night1_open_exceptions "$(q "$E" "select count(*) from exceptions where status='open'")" 22
-expect_eq night1_rejected_rows "$(q "$E" "select count(*) from rejects where run_id=1 and line>0")" 6
-expect_eq night1_rejected_file "$(q "$E" "select reason||' '||file_name from rejects where line=0")" "MISSING_COLUMN depot_20261121_broken.csv"
+expect_eq night1_rejected_rows "$(q "$E" "select count(*) from rejects where run_id=1 and reason<>'MISSING_COLUMN'")" 6
+expect_eq night1_rejected_file "$(q "$E" "select reason||' '||file_name||':'||line||' '||field from rejects where reason='MISSING_COLUMN'")" "MISSING_COLUMN depot_20261121_broken.csv:3 event_at"
 expect_eq broken_file_nothing_ingested "$(q "$E" "select count(*) from files where name='depot_20261121_broken.csv' and status='ingested'")" 0
 expect_eq provenance_kept "$(q "$E" "select f.name||':'||e.line from events e join files f using(file_id) where e.serial like '%3QDSL5R0A2B7C9%'")" "depot_20261120.csv:19"
-expect_eq reject_has_raw "$(q "$E" "select count(*) from rejects where line>0 and (raw is null or raw='' or field is null and reason<>'BAD_ROW')")" 0
+expect_eq reject_has_raw "$(q "$E" "select count(*) from rejects where reason<>'MISSING_COLUMN' and (raw is null or raw='' or field is null and reason<>'BAD_ROW')")" 0
 expect_eq actions_recorded_written "$(q "$E" "select count(*) from actions where action_id not in (select action_id from unwritten)")" 16
 check unique_action_per_claim_in_db \
     bash -c "! sqlite3 '$E/var/carerecon.db' \"insert into actions(claim_id,kind,action,run_id,issued_at) values('CE2611-000101','payment','capture',1,0)\""

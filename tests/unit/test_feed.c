@@ -583,6 +583,10 @@ TEST(feed_whole_file_rejects)
               CR_EDATA);
     CHECK_INT(k.calls, 0);
     CHECK(strstr(why, "Genuine") != NULL);
+    /* ... named with its field and the header's line */
+    CHECK_STR(st.header_field, "genuine");
+    CHECK_INT(st.header_line, 1);
+    CHECK(strstr(why, "(field genuine, header at line 1)") != NULL);
 
     /* a mapped column twice (names compared trimmed, ignoring case) */
     snprintf(buf, sizeof buf, "RMA No,Tracking No,Checked In,Serial No,Battery Returned,Genuine,"
@@ -592,6 +596,7 @@ TEST(feed_whole_file_rejects)
               CR_EDATA);
     CHECK_INT(k.calls, 0);
     CHECK(strstr(why, "Tracking No") != NULL);
+    CHECK_STR(st.header_field, "tracking_number");
 
     /* an unmapped column twice is fine */
     snprintf(buf, sizeof buf, "Note,RMA No,Tracking No,Checked In,Serial No,Battery Returned,"
@@ -624,6 +629,7 @@ TEST(feed_whole_file_rejects)
     CHECK_INT(fs_parse_with(feed_yaml, "carrier", c1, strlen(c1), &k, &st, why, sizeof why),
               CR_EDATA);
     CHECK(strstr(why, "Activity Code") != NULL);
+    CHECK_STR(st.header_field, "event");
     const char *p1 = "Psp Reference,Merchant Reference,Payment Method,Creation Date,Type,"
                      "Gross Currency,Gross Debit (GC),Gross Credit (GC)\n"
                      "P,M,visa,2026-03-10 10:00:00,Settled,USD,,1.00\n";
