@@ -78,8 +78,12 @@ bool cr_threads_allowed(void);
 /* Safe string helpers. */
 char *cr_strdup(const char *s);             /* NULL on NULL or no memory */
 char *cr_strndup(const char *s, size_t n);
+/* The length of the blank S starts with (ASCII space, tab, CR, LF, or a
+ * Unicode space, zero-width space or BOM in UTF-8), 0 when none. */
+size_t cr_blank_len(const char *s);
+void cr_trim_span(const char **s, size_t *n); /* S[0..N) without blanks at either end */
 int cr_strcasecmp_trim(const char *a, const char *b); /* trims both; 0 when equal ignoring ASCII case */
-char *cr_trim_inplace(char *s);             /* trims ASCII spaces, tabs, CR, LF */
+char *cr_trim_inplace(char *s);             /* trims blanks (cr_blank_len) at both ends */
 
 /* Makes room for one more element in a growable array: *(T **)PITEMS
  * holds N elements of SIZE bytes in room for *CAP.  When full, the room

@@ -155,21 +155,65 @@ char *cr_strndup(const char *s, size_t n)
     return p;
 }
 
-static bool is_trim(int c)
+/* Blanks a field is trimmed of (and a serial loses anywhere): ASCII space,
+ * tab, CR and LF, and in UTF-8 the spaces a spreadsheet, a web page or a
+ * scanner leaves in text: no-break space (U+00A0), ogham space (U+1680),
+ * the typographic spaces U+2000..U+200A, the zero-width space and joiners
+ * U+200B..U+200D, narrow no-break space (U+202F), medium mathematical space
+ * (U+205F), word joiner (U+2060), ideographic space (U+3000) and a byte
+ * order mark inside text (U+FEFF).  Returns the blank's length at S, 0 when
+ * S does not start with one. */
+size_t cr_blank_len(const char *s)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    const unsigned char *u = (const unsigned char *)s;
+    switch (u[0]) {
+    case ' ': case '\t': case '\r': case '\n':
+        return 1;
+    case 0xC2:
+        return u[1] == 0xA0 ? 2 : 0;
+    case 0xE1:
+        return u[1] == 0x9A && u[2] == 0x80 ? 3 : 0;
+    case 0xE2:
+        if (u[1] == 0x80 && ((u[2] >= 0x80 && u[2] <= 0x8D) || u[2] == 0xAF))
+            return 3;
+        return u[1] == 0x81 && (u[2] == 0x9F || u[2] == 0xA0) ? 3 : 0;
+    case 0xE3:
+        return u[1] == 0x80 && u[2] == 0x80 ? 3 : 0;
+    case 0xEF:
+        return u[1] == 0xBB && u[2] == 0xBF ? 3 : 0;
+    default:
+        return 0;
+    }
+}
+
+void cr_trim_span(const char **s, size_t *n)
+{
+    const char *b = *s, *e = *s + *n;
+    size_t k;
+    while (b < e && (k = cr_blank_len(b)) > 0 && k <= (size_t)(e - b))
+        b += k;
+    /* the end of the last character that is not a blank */
+    const char *end = b;
+    for (const char *p = b; p < e;) {
+        k = cr_blank_len(p);
+        if (k > 0 && k <= (size_t)(e - p)) {
+            p += k;
+        } else {
+            p++;
+            end = p;
+        }
+    }
+    *s = b;
+    *n = (size_t)(end - b);
 }
 
 char *cr_trim_inplace(char *s)
 {
     if (!s)
         return s;
-    char *b = s;
-    while (is_trim((unsigned char)*b))
-        b++;
-    size_t n = strlen(b);
-    while (n > 0 && is_trim((unsigned char)b[n - 1]))
-        n--;
+    const char *b = s;
+    size_t n = strlen(s);
+    cr_trim_span(&b, &n);
     memmove(s, b, n);
     s[n] = '\0';
     return s;
@@ -177,15 +221,9 @@ char *cr_trim_inplace(char *s)
 
 int cr_strcasecmp_trim(const char *a, const char *b)
 {
-    while (is_trim((unsigned char)*a))
-        a++;
-    while (is_trim((unsigned char)*b))
-        b++;
     size_t na = strlen(a), nb = strlen(b);
-    while (na > 0 && is_trim((unsigned char)a[na - 1]))
-        na--;
-    while (nb > 0 && is_trim((unsigned char)b[nb - 1]))
-        nb--;
+    cr_trim_span(&a, &na);
+    cr_trim_span(&b, &nb);
     size_t n = na < nb ? na : nb;
     for (size_t i = 0; i < n; i++) {
         int x = tolower((unsigned char)a[i]), y = tolower((unsigned char)b[i]);

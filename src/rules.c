@@ -120,19 +120,46 @@ void cr_exc_id(cr_code code, const char *subject, char out[24])
     snprintf(out, 24, "EX-%016llX", (unsigned long long)h);
 }
 
+/* The length of a Unicode dash that stands for a hyphen at S (UTF-8):
+ * hyphen, non-breaking hyphen, figure dash, en dash, em dash (U+2010..U+2014),
+ * minus sign (U+2212), small and full-width hyphen-minus (U+FE63, U+FF0D);
+ * 0 when none.  Spreadsheets and word processors put them in for '-'. */
+static size_t dash_len(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (u[0] == 0xE2 && u[1] == 0x80 && u[2] >= 0x90 && u[2] <= 0x94)
+        return 3;
+    if (u[0] == 0xE2 && u[1] == 0x88 && u[2] == 0x92)
+        return 3;
+    if (u[0] == 0xEF && ((u[1] == 0xB9 && u[2] == 0xA3) || (u[1] == 0xBC && u[2] == 0x8D)))
+        return 3;
+    return 0;
+}
+
 void cr_serial_normalize(const char *in, char *out, size_t n)
 {
-    size_t k = 0;
+    size_t k = 0, b;
     if (!n)
         return;
     if (!in)
         in = "";
-    while (*in && ((unsigned char)*in <= 0x20 || *in == 0x7f))
-        in++;
+    for (;;) {
+        if (*in && ((unsigned char)*in <= 0x20 || *in == 0x7f))
+            in++;
+        else if ((b = cr_blank_len(in)) > 0)
+            in += b;
+        else
+            break;
+    }
     if (in[0] == ']' && in[1] && in[2])
         in += 3;
-    for (; *in && k + 1 < n; in++) {
+    while (*in && k + 1 < n) {
         unsigned char c = (unsigned char)*in;
+        if ((b = cr_blank_len(in)) > 0 || (b = dash_len(in)) > 0) {
+            in += b;
+            continue;
+        }
+        in++;
         if (c < 0x20 || c == 0x7f || c == ' ' || c == '-')
             continue;
         out[k++] = (char)toupper(c);
@@ -167,20 +194,15 @@ int cr_claim_id_cmp(const char *a, const char *b)
 
 bool cr_claim_key(const char *id, char *out, size_t n)
 {
-    size_t k = 0;
     if (!id || !n)
         return false;
-    while (*id == ' ' || *id == '\t' || *id == '\r' || *id == '\n')
-        id++;
-    for (; *id; id++) {
-        if (k + 1 >= n)
-            return false;
-        out[k++] = (char)tolower((unsigned char)*id);
-    }
-    while (k > 0 && (out[k - 1] == ' ' || out[k - 1] == '\t' || out[k - 1] == '\r' ||
-                     out[k - 1] == '\n'))
-        k--;
-    out[k] = '\0';
+    size_t len = strlen(id);
+    cr_trim_span(&id, &len);
+    if (len + 1 > n)
+        return false;
+    for (size_t k = 0; k < len; k++)
+        out[k] = (char)tolower((unsigned char)id[k]);
+    out[len] = '\0';
     return true;
 }
 

@@ -161,3 +161,22 @@ cr run --config "$RS/config/carerecon.yaml" --as-of 2026-11-21
 expect_err resent_said "depot_20261121.csv: sent again with other content (a file of this name was ingested by run 1)"
 xlsx resent_in_files_table "$RS/reports/carerecon_20261121_run2.xlsx" \
     "contains:Summary=sent again with other content (a file of this name was ingested by run 1)"
+
+# Text pasted from a web page or a spreadsheet: a no-break space after the
+# serial and the claim reference, an ideographic space and en dashes in a
+# serial.  They are blanks and hyphens: the units match their claims and
+# are released (before, SN_MISMATCH captures and UNMATCHED_RECEIPT).
+N=$TMP/nbsp
+newenv "$N"
+rm -f "$N"/fixtures/inbox/receipts/* "$N"/fixtures/inbox/settlements/*
+printf '%s\n' 'Service Center Check-in Export' 'Generated 2026-11-20 23:00' \
+    'RMA No,Tracking No,Checked In,Serial No,Battery Returned (Y/N),Genuine (Y/N),Notes' \
+    $'CE2611-000101\u00a0,T1,2026-11-19T10:00:00-05:00,1581F5BHD23B7M2\u00a0,Y,Y,web portal' \
+    $'\u3000CE2611-000123,T2,2026-11-19T10:00:00-05:00,3XSCK6R0B14\u2013V7C\u3000,Y,Y,spreadsheet' \
+    >"$N/fixtures/inbox/receipts/depot_20261120.csv"
+cr run --config "$N/config/carerecon.yaml" --as-of 2026-11-20 --quiet
+expect_rc nbsp_night_ok 0
+expect_eq nbsp_serial_released "$(grep -c '^CE2611-000\(101\|123\):release,release,.*,RETURNED$' \
+    "$N/reports/actions/payment_actions_20261120_run1.csv")" 2
+expect_eq nbsp_no_mismatch "$(q "$N" "select count(*) from exceptions where code in
+    ('UNMATCHED_RECEIPT','SN_NEAR_MATCH') or claim_id in ('CE2611-000101','CE2611-000123')")" 0

@@ -3,7 +3,8 @@
 # (Migration 3: the `unwritten` list and CHECKs without IN lists; 4: the
 # rows dated after the last as-of in events_later / settlements_later; 5:
 # the claim_state lookup indexes rebuilt covering by the next night; 6:
-# claim_state.action_match, filled in by the next night; 7: action_alias.)
+# claim_state.action_match, filled in by the next night; 7: action_alias;
+# 8: lookup keys made again with Unicode blanks trimmed.)
 #
 # data/state_v2_killed.sql: the state at schema 2 (before the `unwritten`
 # list) of the fixture night 2026-11-20, killed right after its decision
@@ -29,7 +30,7 @@ nact=$(q "$E" "select count(*) || ' ' || sum(confirmed_row is not null) from act
 # a lookup opens the state and migrates it; the action is still unwritten
 cr claim --config "$CFG" CE2611-000101
 expect_rc lookup_after_migration 0
-expect_eq migrated_to_7 "$(q "$E" "pragma user_version")" 7
+expect_eq migrated_to_8 "$(q "$E" "pragma user_version")" 8
 expect_eq action_match_added "$(q "$E" "select count(*) from pragma_table_info('claim_state') where name = 'action_match'")" 1
 # migration 4: rows dated after the last as-of are listed, the date indexes gone
 expect_eq events_later_listed "$(q "$E" "select count(*) from events_later")" \
@@ -91,3 +92,30 @@ if grep -q "release RETURNED 2199.00 USD in payment_actions_20261121_run2.csv" "
 else
     fail lookup_names_the_file "$(grep action "$OUT")"
 fi
+
+# migration 8: keys a state at schema 7 made with no-break spaces and dashes
+# kept (claim reference, serial, merchant reference, claim id, hold) are made
+# again as new rows get them; plain ASCII rows are left as they were
+U=$TMP/m8
+newenv "$U"
+cr run --config "$U/config/carerecon.yaml" --as-of 2026-11-20 --quiet
+sqlite3 "$U/var/carerecon.db" "pragma user_version = 7;
+    update events set claim_ref = claim_ref || char(160), claim_key = claim_key || char(160),
+        serial = serial || char(8211) || 'X', serial_norm = serial_norm || char(8211) || 'X',
+        tracking = tracking || char(160)
+        where event_id = (select min(event_id) from events where serial_norm is not null);
+    update settlements set merchant_ref = char(12288) || merchant_ref, merchant_key = char(12288) || merchant_key,
+        psp_ref = psp_ref || char(65279) where row_id = (select min(row_id) from settlements);
+    update claim_state set norm_sn = norm_sn || char(160), preauth_ref = preauth_ref || char(160)
+        where claim_id = 'CE2611-000101'"
+ev=$(q "$U" "select event_id from events where claim_ref like '%' || char(160)")
+cr claim --config "$U/config/carerecon.yaml" CE2611-000101
+expect_eq migrated_8 "$(q "$U" "pragma user_version")" 8
+expect_eq m8_event_keys "$(q "$U" "select claim_key = lower(trim(claim_ref, char(160))) and
+    serial_norm = upper(replace(replace(trim(serial, char(8211) || 'X'), '-', ''), ' ', '')) || 'X' and
+    tracking not like '%' || char(160) from events where event_id = $ev")" 1
+expect_eq m8_settlement_keys "$(q "$U" "select merchant_key = lower(trim(merchant_ref, char(12288))) and
+    psp_ref not like '%' || char(65279) from settlements where row_id = (select min(row_id) from settlements)")" 1
+expect_eq m8_claim_state "$(q "$U" "select norm_sn || ' ' || preauth_ref from claim_state where claim_id = 'CE2611-000101'")" \
+    "$(sqlite3 "$U/fixtures/claims.db" "select registered_sn || ' ' || preauth_ref from claims where claim_id = 'CE2611-000101'")"
+expect_eq m8_ascii_rows_unchanged "$(q "$U" "select count(*) from events where event_id <> $ev and claim_key is not lower(trim(claim_ref))")" 0

@@ -387,6 +387,45 @@ TEST(rules_serial_normalize_prefix_after_leading_newline)
     CHECK_STR(norm("\r\n]C11581F5BKD23A", b, sizeof b), "1581F5BKD23A");
 }
 
+/* Spaces and hyphens as spreadsheets, web pages and scanners write them
+ * (UTF-8): no-break, narrow no-break, ideographic and zero-width spaces and
+ * a BOM inside the text are spaces; the hyphen, non-breaking hyphen, en
+ * dash, minus sign and full-width hyphen-minus are hyphens.  Other
+ * non-ASCII text stays (and so differs). */
+TEST(rules_serial_normalize_unicode_blanks_and_dashes)
+{
+    char b[64];
+    CHECK_STR(norm("SN001ABC\xC2\xA0", b, sizeof b), "SN001ABC");            /* U+00A0 */
+    CHECK_STR(norm("\xC2\xA0]C1SN001ABC", b, sizeof b), "SN001ABC");         /* then a prefix */
+    CHECK_STR(norm("SN001\xE2\x80\xAF" "ABC", b, sizeof b), "SN001ABC");     /* U+202F */
+    CHECK_STR(norm("\xE3\x80\x80SN001ABC", b, sizeof b), "SN001ABC");       /* U+3000 */
+    CHECK_STR(norm("\xEF\xBB\xBFSN001\xE2\x80\x8B" "ABC", b, sizeof b), "SN001ABC"); /* FEFF, 200B */
+    CHECK_STR(norm("SN\xE2\x80\x90" "001\xE2\x80\x93" "ABC", b, sizeof b), "SN001ABC"); /* 2010, 2013 */
+    CHECK_STR(norm("SN\xE2\x88\x92" "001\xEF\xBC\x8D" "ABC", b, sizeof b), "SN001ABC"); /* 2212, FF0D */
+    CHECK_STR(norm("SN001\xC3\xA9", b, sizeof b), "SN001\xC3\xA9");          /* an accent stays */
+    /* a blank cut short at the end of the text is not one */
+    CHECK_STR(norm("SN1\xE2\x80", b, sizeof b), "SN1\xE2\x80");
+}
+
+/* Claim ids and every field are trimmed of the same blanks */
+TEST(rules_trim_unicode_blanks)
+{
+    char k[32], t[32];
+    CHECK(cr_claim_key("\xC2\xA0" "CE-003\xC2\xA0", k, sizeof k));
+    CHECK_STR(k, "ce-003");
+    CHECK(cr_claim_key("CE-003\xE3\x80\x80\xEF\xBB\xBF", k, sizeof k));
+    CHECK_STR(k, "ce-003");
+    CHECK_INT(cr_claim_id_cmp("CE-003\xC2\xA0", " ce-003"), 0);
+    CHECK(cr_claim_id_cmp("CE-003\xC2\xA0X", "CE-003X") != 0);   /* inside: not trimmed */
+    snprintf(t, sizeof t, "%s", "\xE2\x80\x89 1,299.00\xC2\xA0\t");
+    CHECK_STR(cr_trim_inplace(t), "1,299.00");
+    snprintf(t, sizeof t, "%s", "\xC2\xA0\xC2\xA0");
+    CHECK_STR(cr_trim_inplace(t), "");
+    snprintf(t, sizeof t, "%s", "caf\xC3\xA9\xC2\xA0");
+    CHECK_STR(cr_trim_inplace(t), "caf\xC3\xA9");
+    CHECK_INT((int)cr_blank_len("\xC2"), 0);   /* cut short */
+}
+
 /* "when two serials differ but would be equal with O->0, I->1, L->1, S->5
  * folded ... SN_NEAR_MATCH" */
 TEST(rules_serial_near_match)
