@@ -2,9 +2,10 @@
  * csvread.h - CSV records from a buffer through libcsv in strict mode,
  * with what libcsv does not give: physical line numbers, the raw text of
  * each record, bounds on field size and count, BOM and preamble handling,
- * and recovery after broken quoting (the parse goes on at the line after
- * the one where the broken record started, so one bad row loses nothing
- * else).
+ * a quote inside an unquoted field read as a character (strict libcsv
+ * refuses it; such a record is read again by that rule), and recovery
+ * after broken quoting (the parse goes on at the line after the one where
+ * the broken record started, so one bad row loses nothing else).
  *
  * libcsv is spoken to here only.
  */

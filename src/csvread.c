@@ -192,6 +192,102 @@ static const char *recover(reader *r, const char *end, const char *why)
     return after;
 }
 
+/* Appends C to the growing buffer *B (length *N, capacity *CAP). */
+static bool buf_put(char **b, size_t *n, size_t *cap, char c)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 256;
+        char *nb = realloc(*b, nc);
+        if (!nb)
+            return false;
+        *b = nb;
+        *cap = nc;
+    }
+    (*b)[(*n)++] = c;
+    return true;
+}
+
+/* A record strict libcsv refused, read again by the rule spreadsheets and
+ * Python's csv module follow: a quote inside a field that does not start
+ * with one is a character (`6" arm`, `Signed: "J SMITH"`).  A field that
+ * starts with a quote must still close it (`""` inside is a quote), then
+ * meet the delimiter or the end of the record, and the record must end
+ * where LINE_END is (the end of the line where libcsv stopped): so nothing
+ * past what libcsv had read is taken in.  On success the record is handed
+ * on and true returned; otherwise the reader is left as it was. */
+static bool lenient(reader *r, const char *start, const char *line_end)
+{
+    const char d = r->o->delimiter;
+    const char *p = start, *e = line_end;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    bool ok = false;
+    /* the record must end with the line: drop its line end */
+    if (e > p && e[-1] == r->eol)
+        e--;
+    if (r->eol == '\n' && e > p && e[-1] == '\r')
+        e--;
+    rec_reset(r);
+    r->active = true;
+    for (;;) {
+        const char *q = p;
+        while (q < e && (*q == ' ' || *q == '\t') && *q != d)
+            q++;
+        n = 0;
+        if (q < e && *q == '"') {
+            for (q++;; q++) {
+                if (q >= e)
+                    goto done; /* never closed on this line */
+                if (*q == '"') {
+                    if (q + 1 < e && q[1] == '"')
+                        q++;
+                    else
+                        break;
+                }
+                if (!buf_put(&buf, &n, &cap, *q)) {
+                    r->rc = CR_ENOMEM;
+                    goto done;
+                }
+            }
+            q++;
+            while (q < e && (*q == ' ' || *q == '\t') && *q != d)
+                q++;
+            if (q < e && *q != d)
+                goto done; /* text after a closing quote: broken */
+            on_field(buf ? buf : "", n, r);
+        } else {
+            q = p;
+            while (q < e && *q != d)
+                if (*q == '\n' || *q == '\r')
+                    goto done; /* a line end outside quotes: libcsv's record end */
+                else
+                    q++;
+            on_field((void *)p, (size_t)(q - p), r);
+        }
+        if (r->rc != CR_OK)
+            goto done;
+        if (q >= e)
+            break;
+        p = q + 1; /* past the delimiter */
+        if (p >= e) {
+            on_field((void *)"", 0, r); /* a delimiter ends the line: one more, empty field */
+            break;
+        }
+    }
+    ok = true;
+done:
+    free(buf);
+    if (!ok || r->rc != CR_OK) {
+        rec_reset(r);
+        return false;
+    }
+    r->start_pos = start;
+    r->line_end = line_end;
+    r->emitted_in_line = false;
+    emit(r);
+    return true;
+}
+
 cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv_fn fn, void *ud)
 {
     struct csv_parser p;
@@ -283,12 +379,22 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
                 r.start_pos = pos;
             }
             long l = r.start_line;
+            const char *from = r.start_pos;
+            bool fresh = !r.emitted_in_line; /* no record ended earlier in this line */
             csv_free(&p);
             if ((rc = parser_init(&p, opts)) != CR_OK) {
                 r.rc = rc;
                 break;
             }
             r.start_line = l;
+            if (fresh && lenient(&r, from, le)) {
+                /* a quote inside an unquoted field: read as a character */
+                pos = le;
+                r.line++;
+                continue;
+            }
+            if (r.rc != CR_OK)
+                break;
             pos = recover(&r, end, "broken quoting (a stray or unclosed quote)");
             r.line = l + 1;
             continue;

@@ -165,7 +165,9 @@ xlsx resent_in_files_table "$RS/reports/carerecon_20261121_run2.xlsx" \
 # Text pasted from a web page or a spreadsheet: a no-break space after the
 # serial and the claim reference, an ideographic space and en dashes in a
 # serial.  They are blanks and hyphens: the units match their claims and
-# are released (before, SN_MISMATCH captures and UNMATCHED_RECEIPT).
+# are released (before, SN_MISMATCH captures and UNMATCHED_RECEIPT).  A
+# note with an inch mark (a quote in an unquoted field) is read, not
+# rejected as broken quoting (which captured the unit as NOT_RETURNED).
 N=$TMP/nbsp
 newenv "$N"
 rm -f "$N"/fixtures/inbox/receipts/* "$N"/fixtures/inbox/settlements/*
@@ -173,10 +175,12 @@ printf '%s\n' 'Service Center Check-in Export' 'Generated 2026-11-20 23:00' \
     'RMA No,Tracking No,Checked In,Serial No,Battery Returned (Y/N),Genuine (Y/N),Notes' \
     $'CE2611-000101\u00a0,T1,2026-11-19T10:00:00-05:00,1581F5BHD23B7M2\u00a0,Y,Y,web portal' \
     $'\u3000CE2611-000123,T2,2026-11-19T10:00:00-05:00,3XSCK6R0B14\u2013V7C\u3000,Y,Y,spreadsheet' \
+    'CE2611-000110,T3,2026-11-19T10:00:00-05:00,1581F4XFC22A7Q3,N,Y,6" gimbal arm scuffed' \
     >"$N/fixtures/inbox/receipts/depot_20261120.csv"
 cr run --config "$N/config/carerecon.yaml" --as-of 2026-11-20 --quiet
 expect_rc nbsp_night_ok 0
-expect_eq nbsp_serial_released "$(grep -c '^CE2611-000\(101\|123\):release,release,.*,RETURNED$' \
-    "$N/reports/actions/payment_actions_20261120_run1.csv")" 2
+expect_eq nbsp_serial_released "$(grep -c '^CE2611-000\(101\|123\|110\):release,release,.*,RETURNED$' \
+    "$N/reports/actions/payment_actions_20261120_run1.csv")" 3
+expect_eq stray_quote_row_read "$(q "$N" "select count(*) from rejects")" 0
 expect_eq nbsp_no_mismatch "$(q "$N" "select count(*) from exceptions where code in
     ('UNMATCHED_RECEIPT','SN_NEAR_MATCH') or claim_id in ('CE2611-000101','CE2611-000123')")" 0
