@@ -55,6 +55,8 @@ typedef struct cr_feed {
     char *datetime_format;
     cr_tz *tz;                   /* for times without an offset */
     char *tz_name;
+    bool tz_set;               /* the feed names its timezone (else UTC, and a time without an
+                                * offset in a format with %z is refused) */
     char *event;                 /* constant event, or NULL */
     char *event_column;
     cr_kvlist event_values;      /* value -> shipped|delivered|received|ignore */

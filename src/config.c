@@ -566,6 +566,7 @@ static bool parse_feed(cfgp *p, const yaml_node_t *n, const char *key, cr_feed *
         } else if (strcmp(kn, "timezone") == 0) {
             ok = get_str(p, v, sub, &f->tz_name);
             if (ok) {
+                f->tz_set = true;
                 cr_tz_free(f->tz);
                 f->tz = cr_tz_load(f->tz_name);
                 if (!f->tz) {

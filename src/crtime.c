@@ -923,10 +923,30 @@ static bool dt_directive(char d, const char **sp, dt_state *st)
 }
 
 /* Matches FMT against the text at *SP, advancing *SP. */
+/* Whether FMT is only a UTC offset at its end: "%z", perhaps after blanks. */
+static bool only_offset(const char *fmt)
+{
+    while (*fmt == ' ' || *fmt == '\t')
+        fmt++;
+    return fmt[0] == '%' && fmt[1] == 'z' && !fmt[2];
+}
+
 static bool dt_scan(const char *fmt, const char **sp, dt_state *st)
 {
     bool prev_num = false;     /* the directive before was a number, packed against this one */
     while (*fmt) {
+        if (only_offset(fmt)) {
+            /* a value that ends before its offset has none: the caller
+             * reads it in its time zone (SPEC 3: "for times without an
+             * offset") */
+            const char *t = *sp;
+            while (*t == ' ' || *t == '\t')
+                t++;
+            if (!*t) {
+                *sp = t;
+                return true;
+            }
+        }
         if (*fmt == ' ' || *fmt == '\t') {
             while (*fmt == ' ' || *fmt == '\t')
                 fmt++;

@@ -276,6 +276,14 @@ static int read_instant(fstate *st, const cr_csv_record *r, cr_field f, cr_time_
         *out = civil_utc(&civ, off);
         return -1;
     }
+    if (!zone && st->tz_col < 0 && !fd->tz_set && strstr(fmt, "%z")) {
+        /* the format has room for an offset the value left out, and the
+         * feed names no time zone to read it in: UTC would be a guess */
+        snprintf(st->detail, sizeof st->detail,
+                 "%s \"%.100s\" has no UTC offset, and feed %s names no timezone to read it in",
+                 cr_field_name(f), st->buf, fd->name);
+        return CR_R_BAD_DATETIME;
+    }
     if (!zone && st->tz_col >= 0) {
         zone = val(r, st->tz_col);
         if (!zone) {

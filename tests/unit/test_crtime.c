@@ -871,8 +871,16 @@ TEST(crtime_parse_datetime_offsets)
     }
     CHECK_INT(pdt("%F %T %z", "2026-11-20 19:03:55 +0100", &c, &has, &off), CR_OK);
     CHECK_INT(off, 3600);
+    /* a value that ends before its offset has none (the caller's zone applies) */
+    CHECK_INT(pdt("%F %T%z", "2026-11-20 19:03:55", &c, &has, &off), CR_OK);
+    CHECK(!has);
+    CHECK_INT(c.hour, 19);
+    CHECK_INT(pdt("%F %T %z", "2026-11-20 19:03:55", &c, &has, &off), CR_OK);
+    CHECK(!has);
+    /* only at the end: an offset the format wants before other text stays required */
+    CHECK_INT(pdt("%F %T%z x", "2026-11-20 19:03:55 x", &c, &has, &off), CR_EPARSE);
     static const char *bad[] = {"2026-11-20 19:03:55+1", "2026-11-20 19:03:55+01:",
-                                "2026-11-20 19:03:55+0160", "2026-11-20 19:03:55",
+                                "2026-11-20 19:03:55+0160", "2026-11-20 19:03:55 +",
                                 "2026-11-20 19:03:55UTC", "2026-11-20 19:03:55+01:00:00"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK_INT(pdt("%F %T%z", bad[i], &c, &has, &off), CR_EPARSE);

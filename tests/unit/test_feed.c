@@ -420,7 +420,7 @@ TEST(feed_bad_datetime)
         "CE1,1Z1,2026-02-30T10:00:00Z,SN1,Y,Y\n"
         "CE2,1Z2,2026-03-01T25:61:00Z,SN2,Y,Y\n"
         "CE3,1Z3,yesterday,SN3,Y,Y\n"
-        "CE4,1Z4,2026-03-01T10:00:00,SN4,Y,Y\n";    /* %z required by the format */
+        "CE4,1Z4,2026-03-01T10:00:00+5,SN4,Y,Y\n";   /* an offset cut short */
     CHECK_INT(fs_parse("depot", in, &k, &st), CR_OK);
     CHECK_INT(k.nr, 0);
     CHECK_INT(k.nj, 4);
@@ -903,6 +903,29 @@ TEST(feed_settlement_offsets_tab)
     CHECK_INT(k.nj, 1);
     CHECK_INT(J(&k, 0)->reason, CR_R_BAD_DATETIME);
     CHECK_INT(J(&k, 0)->line, 4);
+    /* a time without its offset, and the feed names no zone: not a guess at UTC */
+    CHECK(J(&k, 0)->detail && strstr(J(&k, 0)->detail, "has no UTC offset, and feed simple names no"
+                                                      " timezone") != NULL);
+    fs_free(&k);
+}
+
+/* SPEC 3: a feed's timezone is "for times without an offset", also when
+ * its format ends in %z: a value that leaves the offset out is local time
+ * of the feed's zone. */
+TEST(feed_offset_left_out_reads_feed_zone)
+{
+    fsink k = {0};
+    cr_feed_stats st;
+    const char *in = DEPOT_HDR
+        "CE1,1Z1,2026-03-01T10:00:00,SN1,Y,Y\n"        /* EST */
+        "CE2,1Z2,2026-07-01T10:00:00 ,SN2,Y,Y\n"       /* EDT */
+        "CE3,1Z3,2026-07-01T10:00:00Z,SN3,Y,Y\n";      /* an offset wins */
+    CHECK_INT(fs_parse("depot", in, &k, &st), CR_OK);
+    CHECK_INT(k.nj, 0);
+    CHECK_INT(k.nr, 3);
+    CHECK_INT(R(&k, 0)->at, utc(2026, 3, 1, 15, 0, 0));
+    CHECK_INT(R(&k, 1)->at, utc(2026, 7, 1, 14, 0, 0));
+    CHECK_INT(R(&k, 2)->at, utc(2026, 7, 1, 10, 0, 0));
     fs_free(&k);
 }
 
