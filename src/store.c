@@ -2108,10 +2108,13 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
     /* One query over the five sources, each row formatted by SQL's printf
      * from bound values only, ordered by time. */
     static const char sql[] =
-        "WITH mine AS (SELECT event_id, tracking FROM events"
-        "   WHERE upper(trim(claim_ref)) = upper(trim(?1))"
-        "   OR (kind = 2 AND ?3 <> '' AND"
-        "       substr(replace(replace(upper(serial), '-', ''), ' ', ''), -length(?3)) = ?3)),"
+        /* SPEC 4's matching: the events that name the claim, the received
+         * events with its serial that name no other claim it knows, and
+         * the events of their tracking numbers */
+        "WITH mine AS (SELECT event_id, tracking FROM events WHERE claim_key = ?4"
+        "   UNION SELECT event_id, tracking FROM events"
+        "   WHERE kind = 2 AND ?3 <> '' AND serial_norm = ?3 AND (claim_key IS NULL OR"
+        "     claim_key NOT IN (SELECT key FROM claim_state WHERE key <> ?4))),"
         " evs AS (SELECT * FROM events WHERE event_id IN (SELECT event_id FROM mine)"
         "   OR tracking IN (SELECT tracking FROM mine WHERE tracking IS NOT NULL))"
         "SELECT at, what, text, amount, currency, tail, source FROM ("
@@ -2122,7 +2125,10 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
         "   CASE WHEN e.serial IS NOT NULL THEN ' serial ' || e.serial ELSE '' END,"
         "   CASE WHEN e.kind = 2 THEN printf(' battery %s genuine %s',"
         "     CASE e.battery WHEN 1 THEN 'returned' ELSE 'NOT returned' END,"
-        "     CASE e.genuine WHEN 1 THEN 'yes' ELSE 'NO' END) ELSE '' END) AS text,"
+        "     CASE e.genuine WHEN 1 THEN 'yes' ELSE 'NO' END) ELSE '' END"
+        "   || CASE WHEN e.claim_ref IS NULL THEN ''"
+        "      WHEN e.claim_key IS ?4 THEN '' ELSE ' (claim ref ' || e.claim_ref || ')' END)"
+        "   AS text,"
         "  NULL AS amount, NULL AS currency, NULL AS tail,"
         "  f.name || ':' || e.line AS source"
         " FROM evs e JOIN files f USING(file_id)"
@@ -2145,7 +2151,7 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
         "   WHEN 3 THEN 'refund' WHEN 4 THEN 'fee' ELSE 'chargeback' END || ')',"
         "  s.amount, s.currency, NULL,"
         "  f.name || ':' || s.line FROM settlements s JOIN files f USING(file_id)"
-        " WHERE (?2 IS NOT NULL AND s.psp_ref = ?2) OR upper(trim(s.merchant_ref)) = upper(trim(?1))"
+        " WHERE (?2 IS NOT NULL AND s.psp_ref = ?2) OR s.merchant_key = ?4"
         " UNION ALL"
         " SELECT x.first_seen, 'exception', x.code || ' ' || x.exc_id || ' [' || x.status"
         "  || coalesce(' by ' || x.ack_by, '') || coalesce(': ' || x.ack_note, '') || '] '"
@@ -2161,6 +2167,9 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
     bind_text(st, 1, claim_id);
     bind_text(st, 2, preauth_ref);
     bind_text(st, 3, norm_sn ? norm_sn : "");
+    char key[256];
+    if (cr_claim_key(claim_id, key, sizeof key))
+        bind_text(st, 4, key);
     while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
         cr_history_item h = {
             .at = col_time(st, 0), .what = col_text(st, 1), .text = col_text(st, 2),

@@ -116,3 +116,25 @@ n_open=$(q "$E" "select count(*) from exceptions where status='open' and code='U
 cr ack --config "$CFG" --code unconfirmed_action --note "in bulk"
 expect_rc ack_code_lower_case_exit_0 0
 check ack_code_lower_case_count grep -q "acknowledged $n_open exception" "$OUT"
+
+# A claim's history lists the events SPEC 4 gives it: a check-in that names
+# another claim is that claim's, even with this claim's serial; a serial
+# that only ends with this one's is another serial.  An event listed through
+# its serial or tracking number that names another claim says so.
+H=$TMP/history
+newenv "$H"
+rm -f "$H"/fixtures/inbox/receipts/* "$H"/fixtures/inbox/settlements/*
+printf '%s\n' 'Service Center Check-in Export' 'Generated 2026-11-20 23:00' \
+    'RMA No,Tracking No,Checked In,Serial No,Battery Returned (Y/N),Genuine (Y/N),Notes' \
+    'CE2611-000101,T1,2026-11-19T10:00:00-05:00,3XSCK6R0B14V7C,Y,Y,wrong unit in the box' \
+    'CE9999-000001,T2,2026-11-19T11:00:00-05:00,RMA-3XSCK6R0B14V7C,Y,Y,suffix only' \
+    'CE9999-000002,T3,2026-11-19T12:00:00-05:00,3XSCK6R0B14V7C,Y,Y,unknown ref: by serial' \
+    >"$H/fixtures/inbox/receipts/depot_20261120.csv"
+cr run --config "$H/config/carerecon.yaml" --as-of 2026-11-20 --quiet
+cr claim --config "$H/config/carerecon.yaml" CE2611-000123
+expect_rc history_claim_ok 0
+check history_other_claims_checkin_left_out bash -c "! grep -q 'tracking T1 ' '$OUT'"
+check history_suffix_serial_left_out bash -c "! grep -q 'tracking T2 ' '$OUT'"
+check history_serial_match_listed grep -q "tracking T3 serial 3XSCK6R0B14V7C .*(claim ref CE9999-000002)" "$OUT"
+cr claim --config "$H/config/carerecon.yaml" CE2611-000101
+check history_own_checkin_listed grep -q "tracking T1 serial 3XSCK6R0B14V7C battery returned genuine yes  (depot" "$OUT"
