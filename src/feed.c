@@ -139,7 +139,9 @@ static bool read_header(fstate *st, const cr_csv_record *h)
 {
     const cr_feed *f = st->feed;
     if (h->bad) {
-        snprintf(st->why, st->whylen, "the header line cannot be read: %s", h->bad);
+        bool nul = strstr(h->bad, "NUL") != NULL;
+        snprintf(st->why, st->whylen, "the header line cannot be read: %s%s", h->bad,
+                 nul ? " (UTF-16 text, or not text at all: save it as CSV in UTF-8)" : "");
         return false;
     }
     if (h->nfields > st->cfg->max_columns) {
@@ -533,6 +535,12 @@ cr_err cr_feed_parse(const cr_config *cfg, const cr_feed *feed, const char *data
     memset(stats, 0, sizeof *stats);
     if (whylen)
         why[0] = '\0';
+    if (len >= 2 && (((unsigned char)data[0] == 0xFF && (unsigned char)data[1] == 0xFE) ||
+                     ((unsigned char)data[0] == 0xFE && (unsigned char)data[1] == 0xFF))) {
+        snprintf(why, whylen, "the file is UTF-16 text (it starts with a UTF-16 byte order mark):"
+                              " save it as CSV in UTF-8");
+        return CR_EDATA;
+    }
     cr_err rc = cr_csv_read(data, len, &o, on_record, &st);
     if (rc == CR_EDATA && st.file_rejected)
         return CR_EDATA;

@@ -619,6 +619,17 @@ TEST(feed_whole_file_rejects)
         CHECK(why[0] != '\0');
     }
 
+    /* UTF-16 (a spreadsheet's "Unicode text"): said so, with its BOM or without */
+    static const char u16[] = "\xFF\xFER\0M\0A\0 \0N\0o\0\n\0";
+    CHECK_INT(fs_parse_with(feed_yaml, "depot", u16, sizeof u16 - 1, &k, &st, why, sizeof why),
+              CR_EDATA);
+    CHECK(strstr(why, "UTF-16") != NULL);
+    CHECK_INT(k.calls, 0);
+    CHECK_INT(fs_parse_with(feed_yaml, "depot", u16 + 2, sizeof u16 - 3, &k, &st, why, sizeof why),
+              CR_EDATA);
+    CHECK(strstr(why, "NUL") != NULL && strstr(why, "UTF-16") != NULL);
+    CHECK_INT(k.calls, 0);
+
     /* only the preamble of a skip_lines feed */
     CHECK_INT(fs_parse_with(feed_yaml, "local", "a\nb\n", 4, &k, &st, why, sizeof why), CR_EDATA);
     CHECK_INT(k.calls, 0);
