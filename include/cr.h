@@ -83,6 +83,8 @@ char *cr_strndup(const char *s, size_t n);
 size_t cr_blank_len(const char *s);
 void cr_trim_span(const char **s, size_t *n); /* S[0..N) without blanks at either end */
 int cr_strcasecmp_trim(const char *a, const char *b); /* trims both; 0 when equal ignoring ASCII case */
+/* Removes the files in folder DIR (not below it) and DIR; true when DIR is gone. */
+bool cr_remove_tree(const char *dir);
 char *cr_trim_inplace(char *s);             /* trims blanks (cr_blank_len) at both ends */
 
 /* Makes room for one more element in a growable array: *(T **)PITEMS

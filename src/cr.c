@@ -2,6 +2,7 @@
 #include "cr.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 const char *cr_strerror(cr_err e)
 {
@@ -290,4 +292,21 @@ bool cr_grow(void *pitems, size_t *cap, size_t n, size_t size, size_t min)
     memcpy(pitems, &grown, sizeof grown);
     *cap = nc;
     return true;
+}
+
+bool cr_remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d)
+        return false;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    return rmdir(dir) == 0;
 }

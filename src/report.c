@@ -1465,7 +1465,7 @@ cr_err cr_report_write(const cr_report *r, const char *path)
                                               "Rejected Rows", "Refunds"};
     cr_err rc = CR_OK;
     wctx w = {0};
-    char *dir = NULL, *tmp = NULL;
+    char *dir = NULL, *tmp = NULL, *tmpd = NULL;
     bool tmp_made = false;
     lxw_workbook *wb = NULL;
     lxw_worksheet *ws[NCOLS(sheet_names)] = {0};
@@ -1511,8 +1511,24 @@ cr_err cr_report_write(const cr_report *r, const char *path)
         goto cleanup;
     }
 
+    /* libxlsxwriter's own temporary files (one per sheet, unlinked as soon
+     * as made) go into a folder of this workbook's: one a kill leaves is
+     * recognised by its name and removed by the next run (cr_report_sweep) */
+    tmpd = malloc(strlen(path) + sizeof ".tmpd-XXXXXX");
+    if (!tmpd) {
+        rc = cr_error(CR_ENOMEM, "workbook %s: out of memory", path);
+        goto cleanup;
+    }
+    snprintf(tmpd, strlen(path) + sizeof ".tmpd-XXXXXX", "%s.tmpd-XXXXXX", path);
+    if (!mkdtemp(tmpd)) {
+        rc = cr_error(CR_ECANTCREAT, "workbook %s: cannot create %s: %s", path, tmpd,
+                      strerror(errno));
+        free(tmpd);
+        tmpd = NULL;
+        goto cleanup;
+    }
     opts.constant_memory = LXW_TRUE;
-    opts.tmpdir = dir;
+    opts.tmpdir = tmpd;
     wb = workbook_new_opt(tmp, &opts);
     if (!wb) {
         rc = cr_error(CR_ECANTCREAT, "workbook %s: cannot create the workbook", path);
@@ -1579,6 +1595,10 @@ cleanup:
         workbook_close(wb);   /* also closes its temporary files; the result is removed below */
     if (tmp_made)
         unlink(tmp);
+    if (tmpd) {
+        cr_remove_tree(tmpd);
+        free(tmpd);
+    }
     free(w.clean);
     free(w.esc);
     free(w.tmp);

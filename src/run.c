@@ -1385,14 +1385,22 @@ static void sweep_temp(const char *dir, const char *workbook)
         return;
     while ((e = readdir(d))) {
         const char *nm = e->d_name;
-        if ((nm[0] == '.' && strstr(nm, ".csv.tmp-") &&
-             (strncmp(nm, ".payment_actions_", 17) == 0 || strncmp(nm, ".fulfillment_", 13) == 0)) ||
+        /* a workbook's folder of libxlsxwriter's temporaries: ".tmpd-" */
+        bool folder = (strncmp(nm, "carerecon_", 10) == 0 && strstr(nm, ".xlsx.tmpd-")) ||
+                      (workbook && strncmp(nm, workbook, wl) == 0 &&
+                       strncmp(nm + wl, ".tmpd-", 6) == 0 && strlen(nm + wl + 6) == 6);
+        if (folder || (nm[0] == '.' && strstr(nm, ".csv.tmp-") &&
+                       (strncmp(nm, ".payment_actions_", 17) == 0 ||
+                        strncmp(nm, ".fulfillment_", 13) == 0)) ||
             (strncmp(nm, "carerecon_", 10) == 0 && strstr(nm, ".xlsx.tmp-")) ||
             (workbook && strncmp(nm, workbook, wl) == 0 && strncmp(nm + wl, ".tmp-", 5) == 0 &&
              strlen(nm + wl + 5) == 6)) {
             char p[4096];
             snprintf(p, sizeof p, "%s/%s", dir, nm);
-            unlink(p);
+            if (folder)
+                cr_remove_tree(p);
+            else
+                unlink(p);
         }
     }
     closedir(d);

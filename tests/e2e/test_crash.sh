@@ -102,18 +102,30 @@ expect_eq crash_before_commit_no_workbook "$(ls "$W/reports" | grep -c '^carerec
 mkdir -p "$W/reports"
 echo partial >"$W/reports/carerecon_20261120_run1.xlsx.tmp-Ab12Cd"
 echo mine >"$W/reports/budget.xlsx.tmp-1"
+# libxlsxwriter's temporaries live in a folder of the workbook's (a kill
+# between making one and unlinking it leaves it there); a file like theirs
+# outside such a folder is not ours
+mkdir "$W/reports/carerecon_20261120_run1.xlsx.tmpd-Q1w2E3"
+: >"$W/reports/carerecon_20261120_run1.xlsx.tmpd-Q1w2E3/tmp.Ab12Cd34Ef"
+: >"$W/reports/tmp.Zz12Cd34Ef"
 "$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
 expect_eq crash_rerun_workbook "$(ls "$W/reports" | grep -c '^carerecon_20261120_run2\.xlsx$')" 1
 expect_eq crash_rerun_no_temporary_left "$(ls -a "$W/reports" "$W/reports/actions" | grep -c '^carerecon_.*\.tmp-\|^\..*\.tmp-')" 0
 check crash_rerun_leaves_other_files test -f "$W/reports/budget.xlsx.tmp-1"
+check crash_rerun_temporary_folder_removed test ! -e "$W/reports/carerecon_20261120_run1.xlsx.tmpd-Q1w2E3"
+check crash_rerun_no_temporary_folder_left bash -c "! ls -a '$W/reports' | grep -q 'tmpd-'"
+check crash_rerun_leaves_lookalike test -f "$W/reports/tmp.Zz12Cd34Ef"
 # the same for a workbook written elsewhere with --report
 mkdir -p "$W/elsewhere"
 echo partial >"$W/elsewhere/night.xlsx.tmp-Zz98Yx"
 echo mine >"$W/elsewhere/night.xlsx.tmp-1"
+mkdir "$W/elsewhere/night.xlsx.tmpd-Zz98Yx"
+: >"$W/elsewhere/night.xlsx.tmpd-Zz98Yx/tmp.Ab12Cd34Ef"
 "$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-21 --quiet --report "$W/elsewhere/night.xlsx" 2>/dev/null
 check crash_report_path_workbook test -f "$W/elsewhere/night.xlsx"
 check crash_report_path_temporary_removed test ! -e "$W/elsewhere/night.xlsx.tmp-Zz98Yx"
 check crash_report_path_other_file_kept test -f "$W/elsewhere/night.xlsx.tmp-1"
+check crash_report_path_temporary_folder_removed test ! -e "$W/elsewhere/night.xlsx.tmpd-Zz98Yx"
 
 # the state database restored from an older copy: run numbers repeat, so
 # the next run's action files are named as files already there from the
