@@ -83,6 +83,9 @@ char *cr_strndup(const char *s, size_t n);
 size_t cr_blank_len(const char *s);
 void cr_trim_span(const char **s, size_t *n); /* S[0..N) without blanks at either end */
 int cr_strcasecmp_trim(const char *a, const char *b); /* trims both; 0 when equal ignoring ASCII case */
+/* The folder of file PATH: "." for a bare name, "/" for one at the root,
+ * else PATH up to its last '/' in BUF (N bytes). */
+const char *cr_parent_dir(const char *path, char *buf, size_t n);
 /* Removes the files in folder DIR (not below it) and DIR; true when DIR is gone. */
 bool cr_remove_tree(const char *dir);
 char *cr_trim_inplace(char *s);             /* trims blanks (cr_blank_len) at both ends */

@@ -120,25 +120,11 @@ static bool date_syntax_ok(const char *s)
     return parse_as_of(s, NULL, &t) == CR_OK;
 }
 
-/* The folder of file PATH, in BUF (N bytes): "." for a bare name, "/" for
- * one at the root. */
-static const char *parent_dir(const char *path, char *buf, size_t n)
-{
-    snprintf(buf, n, "%s", path);
-    char *slash = strrchr(buf, '/');
-    if (!slash)
-        return ".";
-    if (slash == buf)
-        return "/";
-    *slash = '\0';
-    return buf;
-}
-
 /* Makes the folder of the state database (the run lock sits beside it). */
 static cr_err state_dir(const cr_config *cfg)
 {
     char buf[4096];
-    return cr_make_dirs(parent_dir(cfg->state_db, buf, sizeof buf));
+    return cr_make_dirs(cr_parent_dir(cfg->state_db, buf, sizeof buf));
 }
 
 /* The folders a run writes into, made (or, for --report FILE, found)
@@ -155,7 +141,7 @@ static cr_err output_dirs(const cr_config *cfg, const char *report, bool dry)
         return rc;
     if (!report)
         return cr_make_dirs(cfg->report_dir);
-    const char *d = parent_dir(report, dir, sizeof dir);
+    const char *d = cr_parent_dir(report, dir, sizeof dir);
     if (stat(d, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return cr_error(CR_ECANTCREAT, "--report %s: there is no folder %s; nothing was done",
                         report, d);

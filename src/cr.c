@@ -310,3 +310,15 @@ bool cr_remove_tree(const char *dir)
     closedir(d);
     return rmdir(dir) == 0;
 }
+
+const char *cr_parent_dir(const char *path, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", path);
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return ".";
+    if (slash == buf)
+        return "/";
+    *slash = '\0';
+    return buf;
+}

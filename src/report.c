@@ -1399,12 +1399,8 @@ cleanup:
 /* The folder of PATH ("." when it names none); malloc'd, NULL on no memory. */
 static char *dir_of(const char *path)
 {
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return cr_strdup(".");
-    if (slash == path)
-        return cr_strdup("/");
-    return cr_strndup(path, (size_t)(slash - path));
+    char buf[4096];
+    return cr_strdup(cr_parent_dir(path, buf, sizeof buf));
 }
 
 /* fsyncs PATH (a file or a folder).  Returns 0 or an errno value. */

@@ -1336,6 +1336,12 @@ static cr_err load_unlisted(night *n)
         return rc;
     if (!found)
         n->listed = 0;
+    int published = 0;
+    if ((rc = cr_store_runs_published(n->st, n->run_id, n->listed, &published)) != CR_OK)
+        return rc;
+    if (published)
+        cr_info(n->o->v, "%d earlier run%s stopped after %s workbook was published: not listed again",
+                published, published == 1 ? "" : "s", published == 1 ? "its" : "their");
     return cr_store_actions_unlisted(n->st, n->run_id, n->listed, &n->pool, &n->unlisted,
                                      &n->nunlisted);
 }
@@ -1412,13 +1418,19 @@ static void sweep_workbook_temp(const char *path)
 {
     const char *slash = strrchr(path, '/');
     char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    sweep_temp(dir, slash ? slash + 1 : path);
+    sweep_temp(cr_parent_dir(path, dir, sizeof dir), slash ? slash + 1 : path);
+}
+
+/* PATH with its folder's real path (the next run may start elsewhere), in
+ * BUF; PATH itself when the folder cannot be resolved. */
+static const char *real_path(const char *path, char *buf, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096], real[4096];
+    if (!realpath(cr_parent_dir(path, dir, sizeof dir), real) ||
+        (size_t)snprintf(buf, n, "%s/%s", strcmp(real, "/") ? real : "", slash ? slash + 1 : path) >= n)
+        return path;
+    return buf;
 }
 
 /* --- the report ---------------------------------------------------------- */
@@ -1932,6 +1944,14 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         (rc = cr_store_run_finish(st, n.run_id, "decided", (cr_time_t)time(NULL), &n.stats)) != CR_OK)
         goto cleanup;
     phase(o->v, "record", &t0);
+    if (in_tx && prc == CR_OK) {
+        /* where its workbook will be: a run killed after publishing it and
+         * before saying so is not listed again (cr_store_runs_published) */
+        char where[4096];
+        if ((rc = cr_store_run_workbook(st, n.run_id, real_path(job.path, where, sizeof where))) !=
+            CR_OK)
+            goto cleanup;
+    }
     if (in_tx) {
         cr_fault_point("before decision commit");
         if ((rc = cr_store_commit(st)) != CR_OK)
@@ -1958,6 +1978,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         else if (prc == CR_OK)
             report_write(&job);
         threaded = false;
+        cr_fault_point("after workbook published");
         cr_err lrc = mark_listed(&n, &job);
         if (rc != CR_OK || (rc = lrc) != CR_OK)
             goto cleanup;

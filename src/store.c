@@ -172,6 +172,12 @@ static const char *const migrations[] = {
     "UPDATE claim_state SET key = coalesce(cr_key(claim_id), '') WHERE claim_id GLOB '*[^ -~]*';"
     "UPDATE claim_state SET norm_sn = cr_sn(norm_sn) WHERE norm_sn GLOB '*[^ -~]*';"
     "UPDATE claim_state SET preauth_ref = cr_trim(preauth_ref) WHERE preauth_ref GLOB '*[^ -~]*';",
+    /* 9: where a run's workbook was to be published (recorded with its
+     * decisions), and whether a later run found it there: a run killed
+     * after its workbook took its name, but before it said so, is not
+     * listed again by the next workbook (cr_store_runs_published) */
+    "ALTER TABLE runs ADD COLUMN workbook TEXT;"
+    "ALTER TABLE runs ADD COLUMN published INTEGER NOT NULL DEFAULT 0;",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -674,6 +680,50 @@ cr_err cr_store_run_finish(cr_store *s, int64_t run_id, const char *status, cr_t
     return rc;
 }
 
+cr_err cr_store_run_workbook(cr_store *s, int64_t run_id, const char *path)
+{
+    sqlite3_stmt *st = prepare(s, "UPDATE runs SET workbook = ?2 WHERE run_id = ?1");
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, run_id);
+    bind_text(st, 2, path);
+    cr_err rc = step_done(s, st, "record the workbook's name");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+cr_err cr_store_runs_published(cr_store *s, int64_t run_id, int64_t listed, int *found)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT run_id, workbook FROM runs WHERE run_id > ?2 AND"
+                                  " run_id < ?1 AND status <> 'done' AND NOT published AND"
+                                  " workbook IS NOT NULL ORDER BY run_id");
+    int64_t ids[64];
+    int n = 0, r;
+    *found = 0;
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, listed);
+    while (n < 64 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        struct stat sb;
+        const char *wb = col_text(st, 1);
+        if (wb && stat(wb, &sb) == 0 && S_ISREG(sb.st_mode))
+            ids[n++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    cr_err rc = CR_OK;
+    for (int i = 0; i < n && rc == CR_OK; i++) {
+        if (!(st = prepare(s, "UPDATE runs SET published = 1 WHERE run_id = ?1")))
+            return CR_EIO;
+        sqlite3_bind_int64(st, 1, ids[i]);
+        rc = step_done(s, st, "record a published workbook");
+        sqlite3_finalize(st);
+    }
+    if (rc == CR_OK)
+        *found = n;
+    return rc;
+}
+
 /* Steps ST (prepared and bound, or NULL: CR_EIO) once: *OUT gets its first
  * column, 0 when it gives no row; ST is finalized. */
 static cr_err scalar_i64(cr_store *s, sqlite3_stmt *st, const char *what, int64_t *out)
@@ -879,7 +929,8 @@ cr_err cr_store_reject_add(cr_store *s, int64_t run_id, int64_t file_id, const c
 
 /* The runs after ?2 and before ?1 that never published their workbook */
 #define UNLISTED_RUNS                                                                      \
-    "(run_id > ?2 AND run_id < ?1 AND run_id IN (SELECT run_id FROM runs WHERE status <> 'done'))"
+    "(run_id > ?2 AND run_id < ?1 AND run_id IN (SELECT run_id FROM runs WHERE status <> 'done'" \
+    " AND NOT published))"
 
 cr_err cr_store_rejects_of_run(cr_store *s, int64_t run_id, int64_t listed, cr_reject_fn fn, void *ud)
 {
@@ -1051,7 +1102,7 @@ cr_err cr_store_actions_unlisted(cr_store *s, int64_t run_id, int64_t listed, cr
     /* actions has no index by run: the scan (0.13 s at a million actions)
      * only when a run is unlisted, which is rare (a killed night) */
     sqlite3_stmt *st = prepare(s, "SELECT count(*) FROM runs WHERE run_id > ?2 AND run_id < ?1 AND"
-                                  " status <> 'done'");
+                                  " status <> 'done' AND NOT published");
     int64_t unlisted = 0;
     if (st) {
         sqlite3_bind_int64(st, 1, run_id);

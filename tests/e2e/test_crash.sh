@@ -174,6 +174,35 @@ xlsx listed_once "$K/reports/carerecon_20261121_run3.xlsx" \
     "absent:Captures=issued by run 1, whose workbook was not written" \
     "rows:Rejected Rows=$(q "$K" "select count(*) from rejects where run_id = 3")"
 
+# a night killed after its workbook took its name, before it said so: the
+# next run finds the workbook where it was to be and lists nothing of that
+# night again (before, its actions were listed twice and counted again),
+# also when it is started from another folder
+P=$TMP/killedafterwb
+newenv "$P"
+cp -r "$P" "$P.probe"
+at=$(CARERECON_CRASH_TRACE=1 "$BIN" run --quiet --config "$P.probe/config/carerecon.yaml" --as-of 2026-11-20 2>&1 |
+    sed -n 's/^carerecon: fault point \([0-9]*\): after workbook published$/\1/p')
+check published_point_found test -n "$at"
+( CARERECON_CRASH_AT=$at "$BIN" run --quiet --config "$P/config/carerecon.yaml" --as-of 2026-11-20; exit $? ) 2>/dev/null
+check published_workbook_there test -f "$P/reports/carerecon_20261120_run1.xlsx"
+expect_eq published_run_not_done "$(q "$P" "select status from runs where run_id = 1")" decided
+(cd "$P/config" && cr run --config ./carerecon.yaml --as-of 2026-11-21 --verbose)
+expect_err published_said "1 earlier run stopped after its workbook was published: not listed again"
+xlsx published_not_listed_again "$P/reports/carerecon_20261121_run2.xlsx" \
+    "absent:Captures=issued by run 1, whose workbook was not written" \
+    "absent:Releases=issued by run 1, whose workbook was not written" \
+    "rows:Rejected Rows=$(q "$P" "select count(*) from rejects where run_id = 2")"
+expect_eq published_marked "$(q "$P" "select published from runs where run_id = 1")" 1
+# ... but a workbook gone from where it was published leaves the run unlisted
+Q=$TMP/killedafterwb2
+newenv "$Q"
+( CARERECON_CRASH_AT=$at "$BIN" run --quiet --config "$Q/config/carerecon.yaml" --as-of 2026-11-20; exit $? ) 2>/dev/null
+rm -f "$Q/reports/carerecon_20261120_run1.xlsx"
+cr run --config "$Q/config/carerecon.yaml" --as-of 2026-11-21
+xlsx unpublished_listed "$Q/reports/carerecon_20261121_run2.xlsx" \
+    "contains:Releases=issued by run 1, whose workbook was not written"
+
 # a night whose workbook is written but whose action file cannot be (a
 # folder is in the way of its name): the next run writes its actions, and
 # lists nothing of it again, since its workbook lists them

@@ -4,7 +4,8 @@
 # rows dated after the last as-of in events_later / settlements_later; 5:
 # the claim_state lookup indexes rebuilt covering by the next night; 6:
 # claim_state.action_match, filled in by the next night; 7: action_alias;
-# 8: lookup keys made again with Unicode blanks trimmed.)
+# 8: lookup keys made again with Unicode blanks trimmed; 9: runs.workbook and
+# runs.published.)
 #
 # data/state_v2_killed.sql: the state at schema 2 (before the `unwritten`
 # list) of the fixture night 2026-11-20, killed right after its decision
@@ -30,7 +31,7 @@ nact=$(q "$E" "select count(*) || ' ' || sum(confirmed_row is not null) from act
 # a lookup opens the state and migrates it; the action is still unwritten
 cr claim --config "$CFG" CE2611-000101
 expect_rc lookup_after_migration 0
-expect_eq migrated_to_8 "$(q "$E" "pragma user_version")" 8
+expect_eq migrated_to_9 "$(q "$E" "pragma user_version")" 9
 expect_eq action_match_added "$(q "$E" "select count(*) from pragma_table_info('claim_state') where name = 'action_match'")" 1
 # migration 4: rows dated after the last as-of are listed, the date indexes gone
 expect_eq events_later_listed "$(q "$E" "select count(*) from events_later")" \
@@ -100,6 +101,7 @@ U=$TMP/m8
 newenv "$U"
 cr run --config "$U/config/carerecon.yaml" --as-of 2026-11-20 --quiet
 sqlite3 "$U/var/carerecon.db" "pragma user_version = 7;
+    alter table runs drop column workbook; alter table runs drop column published;
     update events set claim_ref = claim_ref || char(160), claim_key = claim_key || char(160),
         serial = serial || char(8211) || 'X', serial_norm = serial_norm || char(8211) || 'X',
         tracking = tracking || char(160)
@@ -110,7 +112,7 @@ sqlite3 "$U/var/carerecon.db" "pragma user_version = 7;
         where claim_id = 'CE2611-000101'"
 ev=$(q "$U" "select event_id from events where claim_ref like '%' || char(160)")
 cr claim --config "$U/config/carerecon.yaml" CE2611-000101
-expect_eq migrated_8 "$(q "$U" "pragma user_version")" 8
+expect_eq migrated_8 "$(q "$U" "pragma user_version")" 9
 expect_eq m8_event_keys "$(q "$U" "select claim_key = lower(trim(claim_ref, char(160))) and
     serial_norm = upper(replace(replace(trim(serial, char(8211) || 'X'), '-', ''), ' ', '')) || 'X' and
     tracking not like '%' || char(160) from events where event_id = $ev")" 1
