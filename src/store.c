@@ -680,50 +680,6 @@ cr_err cr_store_run_finish(cr_store *s, int64_t run_id, const char *status, cr_t
     return rc;
 }
 
-cr_err cr_store_run_workbook(cr_store *s, int64_t run_id, const char *path)
-{
-    sqlite3_stmt *st = prepare(s, "UPDATE runs SET workbook = ?2 WHERE run_id = ?1");
-    if (!st)
-        return CR_EIO;
-    sqlite3_bind_int64(st, 1, run_id);
-    bind_text(st, 2, path);
-    cr_err rc = step_done(s, st, "record the workbook's name");
-    sqlite3_finalize(st);
-    return rc;
-}
-
-cr_err cr_store_runs_published(cr_store *s, int64_t run_id, int64_t listed, int *found)
-{
-    sqlite3_stmt *st = prepare(s, "SELECT run_id, workbook FROM runs WHERE run_id > ?2 AND"
-                                  " run_id < ?1 AND status <> 'done' AND NOT published AND"
-                                  " workbook IS NOT NULL ORDER BY run_id");
-    int64_t ids[64];
-    int n = 0, r;
-    *found = 0;
-    if (!st)
-        return CR_EIO;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_int64(st, 2, listed);
-    while (n < 64 && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        struct stat sb;
-        const char *wb = col_text(st, 1);
-        if (wb && stat(wb, &sb) == 0 && S_ISREG(sb.st_mode))
-            ids[n++] = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-    cr_err rc = CR_OK;
-    for (int i = 0; i < n && rc == CR_OK; i++) {
-        if (!(st = prepare(s, "UPDATE runs SET published = 1 WHERE run_id = ?1")))
-            return CR_EIO;
-        sqlite3_bind_int64(st, 1, ids[i]);
-        rc = step_done(s, st, "record a published workbook");
-        sqlite3_finalize(st);
-    }
-    if (rc == CR_OK)
-        *found = n;
-    return rc;
-}
-
 /* Steps ST (prepared and bound, or NULL: CR_EIO) once: *OUT gets its first
  * column, 0 when it gives no row; ST is finalized. */
 static cr_err scalar_i64(cr_store *s, sqlite3_stmt *st, const char *what, int64_t *out)
@@ -1132,6 +1088,40 @@ static cr_err exec_text_num(cr_store *s, const char *sql, const char *what, cons
     sqlite3_bind_int64(st, 2, num);
     cr_err rc = step_done(s, st, what);
     sqlite3_finalize(st);
+    return rc;
+}
+
+cr_err cr_store_run_workbook(cr_store *s, int64_t run_id, const char *path)
+{
+    return exec_text_num(s, "UPDATE runs SET workbook = ?1 WHERE run_id = ?2",
+                         "record the workbook's name", path, run_id);
+}
+
+cr_err cr_store_runs_published(cr_store *s, int64_t run_id, int64_t listed, int *found)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT run_id, workbook FROM runs WHERE run_id > ?2 AND"
+                                  " run_id < ?1 AND status <> 'done' AND NOT published AND"
+                                  " workbook IS NOT NULL ORDER BY run_id");
+    int64_t ids[64];
+    int n = 0;
+    *found = 0;
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, listed);
+    while (n < 64 && sqlite3_step(st) == SQLITE_ROW) {
+        struct stat sb;
+        const char *wb = col_text(st, 1);
+        if (wb && stat(wb, &sb) == 0 && S_ISREG(sb.st_mode))
+            ids[n++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    cr_err rc = CR_OK;
+    for (int i = 0; i < n && rc == CR_OK; i++) /* (no text: ?1 is unused) */
+        rc = exec_text_num(s, "UPDATE runs SET published = 1 WHERE run_id = ?2",
+                           "record a published workbook", NULL, ids[i]);
+    if (rc == CR_OK)
+        *found = n;
     return rc;
 }
 
