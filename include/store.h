@@ -34,6 +34,16 @@ void cr_store_hand(cr_store *s, pthread_t t);
 cr_err cr_store_open_reader(cr_store *s, cr_store **out);
 int cr_store_schema_version(cr_store *s);
 
+/* While ON, commits do not wait for the disk (synchronous NORMAL): for the
+ * ingestion's commit per file.  Losing those to a power cut loses nothing
+ * (the files are still in the inbox, and are read again); in write-ahead
+ * log mode the next commit with OFF (FULL, the default) makes every commit
+ * before it durable too, so the decisions never stand on rows that are not.
+ * Inside a transaction it changes nothing (SQLite refuses it there). */
+cr_err cr_store_sync_ingest(cr_store *s, bool on);
+/* The connection's PRAGMA synchronous (2 FULL, 1 NORMAL), -1 on error. */
+int cr_store_sync_level(cr_store *s);
+
 /* Transactions.  Savepoints nest inside an outer transaction. */
 cr_err cr_store_begin(cr_store *s);
 cr_err cr_store_commit(cr_store *s);

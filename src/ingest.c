@@ -751,6 +751,9 @@ cr_err cr_ingest(const cr_config *cfg, cr_store *st, int64_t run_id, cr_time_t n
     /* both inboxes there before either is read: a night that stops for a
      * missing one has taken in nothing */
     cr_err rc = inbox_check(cfg->inbox_receipts, "receipts");
+    /* a file's commit need not wait for the disk (cr_store_sync_ingest) */
+    if (rc == CR_OK)
+        rc = cr_store_sync_ingest(st, true);
     if (rc == CR_OK)
         rc = inbox_check(cfg->inbox_settlements, "settlements");
     if (rc == CR_OK)
@@ -759,6 +762,9 @@ cr_err cr_ingest(const cr_config *cfg, cr_store *st, int64_t run_id, cr_time_t n
     if (rc == CR_OK)
         rc = ingest_dir(cfg, st, run_id, now, v, cfg->inbox_settlements, CR_FEED_SETTLEMENTS, stats,
                         files, &rejected);
+    cr_err src = cr_store_sync_ingest(st, false);
+    if (rc == CR_OK)
+        rc = src;
     if (rc == CR_OK && rejected)
         rc = CR_EDATA;
     return rc;

@@ -630,6 +630,14 @@ cr_err cr_store_rollback(cr_store *s)
 {
     return sqlite3_get_autocommit(s->db) ? CR_OK : exec(s, "ROLLBACK");
 }
+cr_err cr_store_sync_ingest(cr_store *s, bool on)
+{
+    /* inside a transaction (a dry run's) nothing commits before its end */
+    if (!sqlite3_get_autocommit(s->db))
+        return CR_OK;
+    return exec(s, on ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL");
+}
+
 cr_err cr_store_savepoint(cr_store *s) { return exec(s, "SAVEPOINT cr_file"); }
 cr_err cr_store_savepoint_release(cr_store *s) { return exec(s, "RELEASE cr_file"); }
 cr_err cr_store_savepoint_rollback(cr_store *s)
@@ -1089,6 +1097,13 @@ static cr_err exec_text_num(cr_store *s, const char *sql, const char *what, cons
     cr_err rc = step_done(s, st, what);
     sqlite3_finalize(st);
     return rc;
+}
+
+int cr_store_sync_level(cr_store *s)
+{
+    sqlite3_stmt *st = prepare(s, "PRAGMA synchronous");
+    int64_t v = -1;
+    return scalar_i64(s, st, "read the sync level", &v) == CR_OK ? (int)v : -1;
 }
 
 cr_err cr_store_run_workbook(cr_store *s, int64_t run_id, const char *path)

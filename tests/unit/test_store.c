@@ -457,3 +457,28 @@ TEST(store_connection_used_only_by_its_thread)
     CHECK_INT(v, 1);
     cr_store_close(s);
 }
+
+/* The ingestion's commits do not wait for the disk; everything else does
+ * (FULL is 2, NORMAL 1), and inside a transaction nothing changes. */
+TEST(store_sync_ingest_levels)
+{
+    char dir[] = "/tmp/cr_sync_XXXXXX", path[64];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/s.db", dir);
+    cr_store *s = NULL;
+    CHECK(cr_store_open(path, true, &s) == CR_OK);
+    if (!s)
+        return;
+    CHECK_INT(cr_store_sync_level(s), 2);
+    CHECK(cr_store_sync_ingest(s, true) == CR_OK);
+    CHECK_INT(cr_store_sync_level(s), 1);
+    CHECK(cr_store_sync_ingest(s, false) == CR_OK);
+    CHECK_INT(cr_store_sync_level(s), 2);
+    CHECK(cr_store_begin(s) == CR_OK);
+    CHECK(cr_store_sync_ingest(s, true) == CR_OK);
+    CHECK_INT(cr_store_sync_level(s), 2);
+    CHECK(cr_store_rollback(s) == CR_OK);
+    cr_store_close(s);
+    snprintf(path, sizeof path, "rm -rf %s", dir);
+    CHECK_INT(system(path), 0);
+}
