@@ -250,10 +250,22 @@ long cr_claim_find(const cr_claim *claims, size_t n, const char *id)
     char key[256];
     if (!id || !cr_claim_key(id, key, sizeof key))
         return -1;
-    /* the first of equal keys: a claim entered twice resolves the same
-     * way whichever of the night's claims lie around it */
+    /* of claims entered twice (ids equal but for case or spaces), the one
+     * ID names exactly, else the first: the same claim whichever of the
+     * night's claims lie around it */
     size_t f = key_lower_bound(claims, n, key);
-    return f < n && key_cmp(&claims[f], key) == 0 ? (long)f : -1;
+    if (f >= n || key_cmp(&claims[f], key) != 0)
+        return -1;
+    const char *t = id;
+    size_t tn = strlen(id);
+    cr_trim_span(&t, &tn);
+    for (size_t i = f; i < n && key_cmp(&claims[i], key) == 0; i++) {
+        const char *c = claims[i].claim_id;
+        size_t cn = c ? strlen(c) : 0;
+        if (c && (cr_trim_span(&c, &cn), cn == tn) && memcmp(c, t, tn) == 0)
+            return (long)i;
+    }
+    return (long)f;
 }
 
 long cr_claim_find_exact(const cr_claim *claims, size_t n, const char *id)

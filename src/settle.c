@@ -130,11 +130,21 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
         if (r->booked_at > as_of)
             continue;
         if (r->psp_ref) {
-            /* the first claim with the reference: the same claim whichever
-             * others a night holds */
+            /* of the claims with the reference (a hold two claims share),
+             * the one whose payment action is on it, else the one the row's
+             * merchant reference names, else the first: the same claim
+             * whichever others a night holds (a night holds all of a hold's) */
             size_t f = cr_keyed_find(refs, nref, r->psp_ref);
-            if (f < nref && strcmp(refs[f].key, r->psp_ref) == 0)
-                r->claim = (int)refs[f].idx;
+            int best = -1;
+            for (size_t g = f; g < nref && strcmp(refs[g].key, r->psp_ref) == 0; g++) {
+                size_t ci = refs[g].idx;
+                int score = (pay[ci].kind != CR_PAY_NONE ? 2 : 0) +
+                            (r->merchant_ref && cr_claim_id_cmp(claims[ci].claim_id, r->merchant_ref) == 0);
+                if (score > best) {
+                    best = score;
+                    r->claim = (int)ci;
+                }
+            }
         }
         if (r->claim < 0 && r->merchant_ref) {
             long c = cr_claim_find(claims, nclaims, r->merchant_ref);

@@ -444,7 +444,7 @@ TEST(rules_serial_near_match)
 /* A claim entered twice (ids that differ only in case or spaces share a
  * key): the night's claim order puts them by exact id, and a lookup by
  * either id finds the first, whichever claims surround them. */
-TEST(rules_claim_find_first_of_equal_keys)
+TEST(rules_claim_find_exact_else_first_of_equal_keys)
 {
     static const char *const ids[] = {"CE-3", "ce-1 ", "CE-0", "CE-1", "CE-2", " Ce-1"};
     char keys[6][16];
@@ -459,12 +459,14 @@ TEST(rules_claim_find_first_of_equal_keys)
     CHECK_STR(all[1].claim_id, " Ce-1");   /* the three ce-1 by exact id */
     CHECK_STR(all[2].claim_id, "CE-1");
     CHECK_STR(all[3].claim_id, "ce-1 ");
-    /* every window of the sorted claims that holds all three finds the first */
+    /* every window of the sorted claims that holds all three finds the one
+     * named exactly (trimmed), else the first */
     for (size_t lo = 0; lo <= 1; lo++)
         for (size_t hi = 4; hi <= 6; hi++) {
-            long f = cr_claim_find(all + lo, hi - lo, "CE-1");
-            CHECK_INT(f, (long)(1 - lo));
-            CHECK_INT(cr_claim_find(all + lo, hi - lo, "ce-1 "), f);
+            CHECK_INT(cr_claim_find(all + lo, hi - lo, "CE-1"), (long)(2 - lo));
+            CHECK_INT(cr_claim_find(all + lo, hi - lo, " ce-1\xC2\xA0"), (long)(3 - lo));
+            CHECK_INT(cr_claim_find(all + lo, hi - lo, "Ce-1"), (long)(1 - lo));
+            CHECK_INT(cr_claim_find(all + lo, hi - lo, "cE-1"), (long)(1 - lo)); /* none exactly */
         }
     CHECK_INT(cr_claim_find(all, 6, "CE-9"), -1);
     CHECK_INT(cr_claim_find(all, 6, "CE-3"), 5);

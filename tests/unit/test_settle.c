@@ -672,3 +672,33 @@ TEST(settle_resent_row_in_another_file_counts_once)
     CHECK_INT(f.pay[A].confirmed_row, 1);
     sfx_close(&f);
 }
+
+/* Two claims share one hold (one pre-authorization, one action: B's).  A
+ * row on the hold goes to the claim whose action is on it, whichever claim
+ * sorts first; with no action on it, to the claim its merchant reference
+ * names; else to the first.  Before, it went to A: UNEXPECTED_RELEASE on
+ * A and B's release unconfirmed. */
+TEST(settle_shared_hold_row_goes_to_the_action_claim)
+{
+    sfx f;
+    sfx_open(&f);
+    f.cl[B].preauth_ref = "PSP-A";
+    issue(&f, B, CR_PAY_RELEASE, ISSUED, HOLD);
+    row(&f, "PSP-A", "CE2611-000202", CR_ST_RELEASE, -1, NULL, "2026-11-17T09:00:00Z", NULL);
+    row(&f, "PSP-A", "CE2611-000201", CR_ST_RELEASE, -1, NULL, "2026-11-17T10:00:00Z", NULL);
+    settle(&f);
+    CHECK_INT(f.ex.n, 0);
+    CHECK_INT(f.rows[0].claim, B);
+    CHECK_INT(f.rows[1].claim, B);
+    CHECK_INT(f.pay[B].confirmed_row, 1);
+
+    sfx_close(&f);
+    sfx_open(&f);
+    f.cl[B].preauth_ref = "PSP-A";
+    row(&f, "PSP-A", "CE2611-000202", CR_ST_FEE, FEE, "USD", "2026-11-17T09:00:00Z", NULL);
+    row(&f, "PSP-A", "other", CR_ST_FEE, FEE, "USD", "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    CHECK_INT(f.rows[0].claim, B);   /* named by its merchant reference */
+    CHECK_INT(f.rows[1].claim, A);   /* neither: the first */
+    sfx_close(&f);
+}
