@@ -201,6 +201,17 @@ static cr_action *new_action(night *n)
  * runs before it that never published theirs */
 #define META_LISTED "listed_through_run"
 
+/* Changes with a release of carerecon that decides claims otherwise from
+ * the same data (3: unknown status, empty serial and what a basic claim
+ * ships with are invalid claim data; exact claim ids and shared holds).
+ * It is mixed into the configuration's mark, so the first night after such
+ * an upgrade looks at every claim, as after a change of configuration. */
+#define RULES_VERSION 3
+static int64_t config_mark(const cr_config *cfg)
+{
+    return (int64_t)(cfg->hash ^ ((uint64_t)RULES_VERSION * 0x9e3779b97f4a7c15ULL));
+}
+
 /* Whether this night may look only at what can have changed: a forward
  * run (as-of not before the last one) with the same configuration, over
  * a state with its lookup indexes, and a claim database that only grew.
@@ -216,9 +227,13 @@ static bool can_increment(night *n, cr_claimsdb *cdb, int64_t meta[N_META])
     for (int i = 0; i < N_META; i++)
         if (cr_store_meta_get(n->st, keys[i], &meta[i], &found) != CR_OK || !found)
             return false;
-    if (cr_store_meta_get(n->st, META_CONFIG, &cfg_hash, &found) != CR_OK || !found ||
-        (uint64_t)cfg_hash != n->cfg->hash)
+    if (cr_store_meta_get(n->st, META_CONFIG, &cfg_hash, &found) != CR_OK || !found)
         return false;
+    if (cfg_hash != config_mark(n->cfg)) {
+        cr_info(n->o->v, "the configuration, or this carerecon's rules, changed since the last"
+                         " night: this night looks at every claim");
+        return false;
+    }
     if (cr_store_meta_get(n->st, META_INDEXED, &indexed, &found) != CR_OK || !found || !indexed)
         return false;
     /* the last run decided an earlier date than the one before it: the
@@ -1757,7 +1772,7 @@ static cr_err record_watermarks(night *n)
         (rc = cr_store_meta_set(n->st, META_EVENT, ev)) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_ROW, row)) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_CLAIMS, n->claims_rowid)) != CR_OK ||
-        (rc = cr_store_meta_set(n->st, META_CONFIG, (int64_t)n->cfg->hash)) != CR_OK ||
+        (rc = cr_store_meta_set(n->st, META_CONFIG, config_mark(n->cfg))) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_STAMP, n->claims_stamp)) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_BACKFILL, found && prev > n->D)) != CR_OK ||
         (rc = cr_store_meta_set(n->st, META_MATCHED, n->matched[CR_MATCH_ISSUED].total)) != CR_OK ||

@@ -1666,7 +1666,7 @@ cr_err cr_store_exc_resolve_unseen(cr_store *s, int64_t run_id, cr_time_t as_of,
     "UPDATE exceptions SET status = 'resolved', resolved_run = ?1, resolved_at = ?2"            \
     " WHERE status = 'open' AND last_run <> ?1 AND last_seen <= ?2"                            \
     " AND code IN ('AWAITING_CHECKIN','AUTH_EXPIRES_BEFORE_DEADLINE',"                          \
-    "              'UNCONFIRMED_ACTION','MISSING_PREAUTH')"
+    "              'UNCONFIRMED_ACTION','MISSING_PREAUTH','CLAIM_DATA_INVALID')"
     /* an incremental night looked only at its subset: only there can a
      * waiting condition have gone */
     sqlite3_stmt *st = prepare(
@@ -2354,7 +2354,10 @@ static bool col_int(sqlite3_stmt *st, int i, int64_t *out, bool *is_null)
         char *end = NULL;
         errno = 0;
         long long v = strtoll(s, &end, 10);
-        if (*s && !errno && end && *end == '\0') {
+        size_t b;
+        while (end && end != s && (b = cr_blank_len(end)) > 0)
+            end += b; /* "75900 " as typed */
+        if (*s && !errno && end && end != s && *end == '\0') {
             *out = v;
             return true;
         }
@@ -2440,13 +2443,38 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
         return false;
     c->premium = c->plan && cr_strcasecmp_trim(c->plan, "premium") == 0;
     c->active = c->status && cr_strcasecmp_trim(c->status, "active") == 0;
+    /* a status that is neither (NULL, "closed"): the claim cannot be left
+     * alone in silence, its hold held for ever; it is looked at, and
+     * raises CLAIM_DATA_INVALID instead of a decision */
+    bool status_unknown = !c->active && !(c->status && cr_strcasecmp_trim(c->status, "cancelled") == 0);
+    if (status_unknown)
+        c->active = true;
     cr_serial_normalize(c->registered_sn, c->norm_sn, sizeof c->norm_sn);
     c->paid_at = CR_TIME_NONE;
     c->refresh_expires_on = INT32_MIN;
 
 #define INVALID(msg) do { if (!c->invalid) c->invalid = (msg); } while (0)
+    if (status_unknown)
+        INVALID("status is neither active nor cancelled");
+    const char *cid = c->claim_id;
+    size_t cidn = strlen(cid);
+    cr_trim_span(&cid, &cidn);
+    if (!cidn)
+        INVALID("claim_id is blank");
     if (!c->plan || (!c->premium && cr_strcasecmp_trim(c->plan, "basic") != 0))
         INVALID("plan is neither basic nor premium");
+    if (!c->norm_sn[0])
+        INVALID("registered_sn is empty: a returned unit's serial cannot be compared with it");
+    if (!c->premium) {
+        const char *r = c->region, *m = c->product_model;
+        size_t rn = r ? strlen(r) : 0, mn = m ? strlen(m) : 0;
+        if (r)
+            cr_trim_span(&r, &rn);
+        if (m)
+            cr_trim_span(&m, &mn);
+        if (!rn || !mn)
+            INVALID("region or product_model is empty: a replacement cannot be shipped");
+    }
     if (!col_int(st, 5, &v, &isnull) || isnull)
         INVALID("battery_registered is not 0 or 1");
     else
@@ -2468,6 +2496,11 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     if (!c->currency || strlen(c->currency) != 3)
         INVALID("currency is not a three-letter code");
     const char *paid = col_text(st, 12);
+    char paid_buf[64];
+    if (paid) {
+        snprintf(paid_buf, sizeof paid_buf, "%s", paid);
+        paid = cr_trim_inplace(paid_buf);
+    }
     if (!paid || cr_parse_iso_instant(paid, &c->paid_at) != CR_OK) {
         c->paid_at = CR_TIME_NONE;
         INVALID("paid_at is not an ISO 8601 time with an offset");

@@ -138,3 +138,20 @@ check history_suffix_serial_left_out bash -c "! grep -q 'tracking T2 ' '$OUT'"
 check history_serial_match_listed grep -q "tracking T3 serial 3XSCK6R0B14V7C .*(claim ref CE9999-000002)" "$OUT"
 cr claim --config "$H/config/carerecon.yaml" CE2611-000101
 check history_own_checkin_listed grep -q "tracking T1 serial 3XSCK6R0B14V7C battery returned genuine yes  (depot" "$OUT"
+
+# A premium claim with no registered serial is not decided (a checked-in
+# unit cannot be compared: before, it was captured SN_MISMATCH) and says
+# so; once the claim database is fixed, the next night (incremental)
+# decides it and the exception resolves.
+V=$TMP/invalid
+newenv "$V"
+sqlite3 "$V/fixtures/claims.db" "update claims set registered_sn = NULL where claim_id = 'CE2611-000104'"
+cr run --config "$V/config/carerecon.yaml" --as-of 2026-11-20 --quiet
+expect_eq invalid_not_decided "$(grep -c '^CE2611-000104:' "$V/reports/actions/payment_actions_20261120_run1.csv")" 0
+expect_eq invalid_said "$(q "$V" "select status || ' ' || detail from exceptions where code = 'CLAIM_DATA_INVALID' and claim_id = 'CE2611-000104'")" \
+    "open registered_sn is empty: a returned unit's serial cannot be compared with it"
+sqlite3 "$V/fixtures/claims.db" "update claims set registered_sn = '1581F5BHD2340O1' where claim_id = 'CE2611-000104'"
+cr run --config "$V/config/carerecon.yaml" --as-of 2026-11-21 --verbose
+check invalid_next_night_incremental grep -q "incremental night" "$ERR"
+expect_eq invalid_resolved "$(q "$V" "select status from exceptions where code = 'CLAIM_DATA_INVALID' and claim_id = 'CE2611-000104'")" resolved
+expect_eq invalid_fixed_decided "$(grep -c '^CE2611-000104:capture' "$V/reports/actions/payment_actions_20261121_run2.csv")" 1

@@ -116,6 +116,94 @@ TEST(store_claim_fingerprint_is_the_text_of_every_column)
     unlink(path);
 }
 
+/* Claim rows the rules cannot decide on say why (CLAIM_DATA_INVALID), and
+ * values as typed by hand are read: a serial missing or blank, a status
+ * that is neither active nor cancelled (looked at, so that it is reported,
+ * not left alone), a blank id, a basic claim with no model or region; and
+ * a time or a number with blanks around it. */
+TEST(store_claim_rows_invalid_or_as_typed)
+{
+    char path[] = "/tmp/carerecon-unit-claims-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    close(fd);
+    sqlite3 *db = NULL;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+#define ROW(id, plan, model, sn, paid, value, status)                                          \
+    "INSERT INTO claims VALUES(" id ",'" plan "','US'," model "," sn ",0," value ",'USD',100,"     \
+    "'PA-'||random(),100000,'visa'," paid ",14,'2027-11-01',1," status ");"
+    const char *sql =
+        "CREATE TABLE claims(claim_id TEXT PRIMARY KEY, plan TEXT, region TEXT,"
+        " product_model TEXT, registered_sn TEXT, battery_registered INTEGER,"
+        " product_value INTEGER, currency TEXT, service_fee INTEGER, preauth_ref TEXT NULL,"
+        " preauth_amount INTEGER NULL, card_brand TEXT NULL, paid_at TEXT, return_days INTEGER NULL,"
+        " refresh_expires_on TEXT, replacements_left INTEGER, status TEXT);"
+        ROW("'OK'", "premium", "'Air 3'", "'SN1'", "' 2026-11-02T10:15:00Z '", "'100000 '", "'active'")
+        ROW("'NOSN'", "premium", "'Air 3'", "NULL", "'2026-11-02T10:15:00Z'", "100000", "'active'")
+        ROW("'BLANKSN'", "premium", "'Air 3'", "' - '", "'2026-11-02T10:15:00Z'", "100000", "'active'")
+        ROW("'CLOSED'", "premium", "'Air 3'", "'SN4'", "'2026-11-02T10:15:00Z'", "100000", "'closed'")
+        ROW("'NOSTATUS'", "premium", "'Air 3'", "'SN5'", "'2026-11-02T10:15:00Z'", "100000", "NULL")
+        ROW("'GONE'", "premium", "'Air 3'", "'SN6'", "'2026-11-02T10:15:00Z'", "100000", "' Cancelled'")
+        ROW("' '", "premium", "'Air 3'", "'SN7'", "'2026-11-02T10:15:00Z'", "100000", "'active'")
+        ROW("'BASIC'", "basic", "NULL", "'SN8'", "'2026-11-02T10:15:00Z'", "100000", "'active'")
+        ROW("'REAL'", "premium", "'Air 3'", "'SN9'", "'2026-11-02T10:15:00Z'", "100000.5", "'active'");
+#undef ROW
+    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    cr_config *cfg = NULL;
+    CHECK(cr_config_load("config/carerecon.yaml", &cfg) == CR_OK);
+    cr_claimsdb *cdb = NULL;
+    CHECK(cfg && cr_claimsdb_open(path, &cdb) == CR_OK);
+    cr_pool pool = CR_POOL_INIT;
+    cr_claim *claims = NULL;
+    size_t n = 0;
+    CHECK(cdb && cr_claimsdb_load(cdb, cfg, &pool, &claims, &n) == CR_OK);
+    CHECK_INT(n, 9);
+    static const struct {
+        const char *id, *why; /* why: a part of c->invalid, or NULL: valid */
+        bool active;
+    } want[] = {
+        {"OK", NULL, true},
+        {"NOSN", "registered_sn is empty", true},
+        {"BLANKSN", "registered_sn is empty", true},
+        {"CLOSED", "status is neither active nor cancelled", true},
+        {"NOSTATUS", "status is neither active nor cancelled", true},
+        {"GONE", NULL, false},
+        {" ", "claim_id is blank", true},
+        {"BASIC", "region or product_model is empty", true},
+        {"REAL", "product_value", true},   /* a REAL is not minor units */
+    };
+    for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
+        long i = cr_claim_find_exact(claims, n, want[w].id);
+        CHECK(i >= 0);
+        if (i < 0)
+            continue;
+        const char *inv = claims[i].invalid;
+        if (!want[w].why) {
+            if (inv)
+                fprintf(stderr, "  claim '%s': invalid '%s'\n", want[w].id, inv);
+            CHECK(inv == NULL);
+        } else {
+            if (!inv || !strstr(inv, want[w].why))
+                fprintf(stderr, "  claim '%s': invalid '%s'\n", want[w].id, inv ? inv : "(none)");
+            CHECK(inv && strstr(inv, want[w].why));
+        }
+        CHECK_INT(claims[i].active, want[w].active);
+    }
+    long ok = cr_claim_find_exact(claims, n, "OK");
+    if (ok >= 0) {
+        CHECK_INT(claims[ok].paid_at, 1793614500);   /* 2026-11-02T10:15:00Z */
+        CHECK_INT(claims[ok].product_value, 100000);
+    }
+    free(claims);
+    cr_pool_release(&pool);
+    cr_claimsdb_close(cdb);
+    cr_config_free(cfg);
+    sqlite3_close(db);
+    unlink(path);
+}
+
 /* --- the incremental night's closure (cr_store_subset_begin) ------------- */
 
 static void put_claim_due(cr_store *s, const char *id, const char *sn, const char *hold,
