@@ -176,8 +176,8 @@ static const char *const migrations[] = {
      * decisions), and whether a later run found it there: a run killed
      * after its workbook took its name, but before it said so, is not
      * listed again by the next workbook (cr_store_runs_published) */
-    "ALTER TABLE runs ADD COLUMN workbook TEXT;"
-    "ALTER TABLE runs ADD COLUMN published INTEGER NOT NULL DEFAULT 0;",
+    ("ALTER TABLE runs ADD COLUMN workbook TEXT;"
+     "ALTER TABLE runs ADD COLUMN published INTEGER NOT NULL DEFAULT 0;"),
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
