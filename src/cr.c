@@ -188,25 +188,31 @@ size_t cr_blank_len(const char *s)
     }
 }
 
+/* The length of the blank that ends at E (B its start bound), 0 when none.
+ * A lead byte is never a continuation byte in UTF-8, so a blank's bytes
+ * found before E are that blank. */
+static size_t blank_before(const char *b, const char *e)
+{
+    for (size_t k = 1; k <= 3 && k <= (size_t)(e - b); k++) {
+        size_t l = cr_blank_len(e - k);
+        if (l == k)
+            return k;
+        if (l)
+            return 0;
+    }
+    return 0;
+}
+
 void cr_trim_span(const char **s, size_t *n)
 {
     const char *b = *s, *e = *s + *n;
     size_t k;
     while (b < e && (k = cr_blank_len(b)) > 0 && k <= (size_t)(e - b))
         b += k;
-    /* the end of the last character that is not a blank */
-    const char *end = b;
-    for (const char *p = b; p < e;) {
-        k = cr_blank_len(p);
-        if (k > 0 && k <= (size_t)(e - p)) {
-            p += k;
-        } else {
-            p++;
-            end = p;
-        }
-    }
+    while (e > b && (k = blank_before(b, e)) > 0)
+        e -= k;
     *s = b;
-    *n = (size_t)(end - b);
+    *n = (size_t)(e - b);
 }
 
 char *cr_trim_inplace(char *s)
