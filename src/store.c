@@ -232,14 +232,15 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_EXC_UPD] = "UPDATE exceptions SET detail = ?2, reference = ?3,"
                   " first_seen = min(first_seen, ?4), last_seen = max(last_seen, ?4),"
                   " last_run = ?5,"
-                  /* seen again after it was resolved: open again; seen by a
-                   * backfill as of a time before it was resolved: it held
-                   * then, and stays resolved */
-                  " status = CASE WHEN status = 'resolved' AND ?4 > resolved_at THEN 'open'"
+                  /* seen again as of its resolution or after: open again (a
+                   * rerun of that date with a late file); seen by a backfill
+                   * as of a time before it was resolved: it held then, and
+                   * stays resolved */
+                  " status = CASE WHEN status = 'resolved' AND ?4 >= resolved_at THEN 'open'"
                   "   ELSE status END,"
-                  " resolved_run = CASE WHEN status = 'resolved' AND ?4 > resolved_at THEN NULL"
+                  " resolved_run = CASE WHEN status = 'resolved' AND ?4 >= resolved_at THEN NULL"
                   "   ELSE resolved_run END,"
-                  " resolved_at = CASE WHEN status = 'resolved' AND ?4 > resolved_at THEN NULL"
+                  " resolved_at = CASE WHEN status = 'resolved' AND ?4 >= resolved_at THEN NULL"
                   "   ELSE resolved_at END"
                   " WHERE exc_id = ?1",
     [Q_ACTION_ADD] = ACTION_INS ACTION_ROW " ON CONFLICT(claim_id,kind) DO NOTHING",
@@ -1595,6 +1596,8 @@ cr_err cr_store_ensure_indexes(cr_store *s)
                    "  WHERE serial_norm IS NOT NULL;"
                    "CREATE INDEX IF NOT EXISTS settlements_psp ON settlements(psp_ref);"
                    "CREATE INDEX IF NOT EXISTS settlements_merchant ON settlements(merchant_key);"
+                   "CREATE INDEX IF NOT EXISTS actions_psp ON actions(psp_ref, claim_id)"
+                   "  WHERE kind = 'payment';"
                    /* key, serial and hold reference cover the closure's reads
                     * (cr_store_subset_begin); the due timers are few */
                    "CREATE INDEX IF NOT EXISTS claim_state_key ON claim_state(key, norm_sn);"
@@ -1915,6 +1918,11 @@ static cr_err subset_grow(cr_store *s)
         " WHERE merchant_key IN " NEW_KEYS("0"),
         "INSERT OR IGNORE INTO temp.sub_rows SELECT row_id, ?2 FROM settlements"
         " WHERE psp_ref IN " NEW_KEYS("3"),
+        /* a hold's payment action, whichever claim it was issued for: that
+         * claim may carry another hold by now, or be gone from the claim
+         * database, and a hold is acted on once */
+        "INSERT OR IGNORE INTO temp.sub_claims SELECT claim_id, ?2 FROM actions"
+        " WHERE kind = 'payment' AND psp_ref IN " NEW_KEYS("3"),
     };
 #undef NEW_KEYS
     const size_t nkeys = sizeof keys_sql / sizeof keys_sql[0];

@@ -346,3 +346,61 @@ sqlite3 "$R/fixtures/claims.db" "update claims set return_days = 21 where claim_
 "$BIN" run --config "$R/config/carerecon.yaml" --as-of 2026-11-22 --verbose 2>"$ERR" >/dev/null
 check corrected_id_night_incremental grep -q "incremental night" "$ERR"
 expect_eq corrected_id_one_capture "$(cat "$R"/reports/actions/payment_actions_*.csv | grep -c ",$hold,")" 1
+
+# A hold's action whose claim carries another hold by now (its reference
+# corrected), or is gone from the claim database, with no settlement row on
+# the hold: a new claim entered with that hold on a later, incremental night
+# meets the action (previously issued), as a night over everything does.
+# Before, the incremental night issued a second capture on the hold.
+for how in corrected deleted; do
+    I=$TMP/oldhold.$how
+    F=$TMP/oldhold.$how.full
+    newenv "$I"
+    rm -f "$I"/fixtures/inbox/receipts/*broken*
+    cp -r "$I" "$F"
+    nights 2026-11-20
+    hold=$(sqlite3 -batch -noheader "$I/fixtures/claims.db" "select preauth_ref from claims where claim_id = 'CE2611-000108'")
+    for e in "$I" "$F"; do
+        if [ $how = corrected ]; then
+            sqlite3 "$e/fixtures/claims.db" "update claims set preauth_ref = '8866170000000001' where claim_id = 'CE2611-000108'"
+        else
+            sqlite3 "$e/fixtures/claims.db" "create table kept as select * from claims where claim_id = 'CE2611-000108';
+                delete from claims where claim_id = 'CE2611-000108'"
+        fi
+    done
+    nights 2026-11-21
+    for e in "$I" "$F"; do
+        sqlite3 "$e/fixtures/claims.db" "insert into claims select 'CE2611-000208', plan, region, product_model,
+            '5RNSG2P0A99Z9Z', battery_registered, product_value, currency, service_fee, '$hold',
+            preauth_amount, card_brand, paid_at, return_days, refresh_expires_on, replacements_left,
+            status from $( [ $how = corrected ] && echo claims || echo kept ) where claim_id = 'CE2611-000108'"
+    done
+    "$BIN" run --config "$I/config/carerecon.yaml" --as-of 2026-11-22 --verbose 2>"$ERR" >/dev/null
+    "$BIN" run --config "$F/config/carerecon.yaml" --as-of 2026-11-22 --quiet --full 2>/dev/null
+    check old_hold_${how}_night_incremental grep -q "incremental night" "$ERR"
+    compare old_hold_${how}_incremental_equals_full "$I" "$F"
+    expect_eq old_hold_${how}_one_action "$(cat "$I"/reports/actions/payment_actions_*.csv | grep -c ",$hold,")" 1
+done
+
+# A waiting exception resolved by a night comes back when that date is run
+# again with a late file (claim 138 shipped before its deadline after all):
+# it opens again then, on both kinds of night, and stays open on the next
+# incremental night.  Before, the rerun left it resolved and only a night
+# over everything opened it again.
+I=$TMP/reopen
+F=$TMP/reopen.full
+newenv "$I"
+rm -f "$I"/fixtures/inbox/receipts/*broken*
+cp -r "$I" "$F"
+nights 2026-11-20 2026-11-21
+expect_eq reopen_resolved_first "$(q "$I" "select status from exceptions where claim_id = 'CE2611-000138' and code = 'AUTH_EXPIRES_BEFORE_DEADLINE'")" resolved
+for e in "$I" "$F"; do
+    printf '%s\n%s\n' "Tracking Number,Activity Code,Activity Date,Activity Time,Reference Number 1,Reference Number 2,Shipper Name,Shipper City,Shipper State,Package Weight" \
+        "1Z9R4E819037411380,P,20261119,120000,CE2611-000138,CARE EXPRESS RETURN,K. Lee,Austin,TX,1.0" \
+        >"$e/fixtures/inbox/receipts/carrier_20261121_late.csv"
+done
+nights 2026-11-21
+expect_eq reopen_on_rerun "$(q "$I" "select status from exceptions where claim_id = 'CE2611-000138' and code = 'AUTH_EXPIRES_BEFORE_DEADLINE'")" open
+nights 2026-11-22
+expect_eq reopen_stays_open "$(q "$I" "select status from exceptions where claim_id = 'CE2611-000138' and code = 'AUTH_EXPIRES_BEFORE_DEADLINE'")" open
+compare reopen_incremental_equals_full "$I" "$F"
