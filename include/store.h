@@ -67,7 +67,7 @@ cr_err cr_store_run_start(cr_store *s, cr_time_t as_of, const char *mode, cr_tim
 cr_err cr_store_run_workbook(cr_store *s, int64_t run_id, const char *path);
 /* Marks as published the runs after LISTED and before RUN_ID that did not
  * finish but whose workbook is there (a regular file where it was to be
- * published): they are not listed again.  *FOUND: how many (at most 64 a
+ * published, written since the run started): they are not listed again.  *FOUND: how many (at most 64 a
  * night; more are left for the next). */
 cr_err cr_store_runs_published(cr_store *s, int64_t run_id, int64_t listed, int *found);
 cr_err cr_store_run_finish(cr_store *s, int64_t run_id, const char *status, cr_time_t now,

@@ -1115,9 +1115,9 @@ cr_err cr_store_run_workbook(cr_store *s, int64_t run_id, const char *path)
 
 cr_err cr_store_runs_published(cr_store *s, int64_t run_id, int64_t listed, int *found)
 {
-    sqlite3_stmt *st = prepare(s, "SELECT run_id, workbook FROM runs WHERE run_id > ?2 AND"
-                                  " run_id < ?1 AND status <> 'done' AND NOT published AND"
-                                  " workbook IS NOT NULL ORDER BY run_id");
+    sqlite3_stmt *st = prepare(s, "SELECT run_id, workbook, started_at FROM runs WHERE"
+                                  " run_id > ?2 AND run_id < ?1 AND status <> 'done' AND"
+                                  " NOT published AND workbook IS NOT NULL ORDER BY run_id");
     int64_t ids[64];
     int n = 0;
     *found = 0;
@@ -1126,9 +1126,12 @@ cr_err cr_store_runs_published(cr_store *s, int64_t run_id, int64_t listed, int 
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_int64(st, 2, listed);
     while (n < 64 && sqlite3_step(st) == SQLITE_ROW) {
+        /* written since the run started: not an older workbook of the same
+         * name (a --report path given every night) */
         struct stat sb;
         const char *wb = col_text(st, 1);
-        if (wb && stat(wb, &sb) == 0 && S_ISREG(sb.st_mode))
+        if (wb && stat(wb, &sb) == 0 && S_ISREG(sb.st_mode) &&
+            (int64_t)sb.st_mtime >= sqlite3_column_int64(st, 2))
             ids[n++] = sqlite3_column_int64(st, 0);
     }
     sqlite3_finalize(st);

@@ -194,6 +194,25 @@ xlsx published_not_listed_again "$P/reports/carerecon_20261121_run2.xlsx" \
     "absent:Releases=issued by run 1, whose workbook was not written" \
     "rows:Rejected Rows=$(q "$P" "select count(*) from rejects where run_id = 2")"
 expect_eq published_marked "$(q "$P" "select published from runs where run_id = 1")" 1
+# ... but a workbook gone from where it was published leaves the run
+# unlisted, and so does an older file under its name (a --report path given
+# every night: the killed night's workbook was never written there)
+O=$TMP/killedreport
+newenv "$O"
+cr run --config "$O/config/carerecon.yaml" --as-of 2026-11-19 --quiet --report "$O/latest.xlsx"
+touch -d '1 hour ago' "$O/latest.xlsx"
+cp -r "$O" "$O.probe"
+sed -i "s|$O/|$O.probe/|g" "$O.probe/config/carerecon.yaml"
+at=$(CARERECON_CRASH_TRACE=1 "$BIN" run --quiet --config "$O.probe/config/carerecon.yaml" --as-of 2026-11-20 \
+    --report "$O.probe/latest.xlsx" 2>&1 | sed -n 's/^carerecon: fault point \([0-9]*\): after decision commit$/\1/p')
+check report_path_point_found test -n "$at"
+( CARERECON_CRASH_AT=$at "$BIN" run --quiet --config "$O/config/carerecon.yaml" --as-of 2026-11-20 \
+    --report "$O/latest.xlsx"; exit $? ) 2>/dev/null
+expect_eq report_path_killed_run_not_done "$(q "$O" "select status from runs where run_id = 2")" decided
+cr run --config "$O/config/carerecon.yaml" --as-of 2026-11-21 --report "$O/latest.xlsx"
+expect_eq report_path_older_file_not_taken "$(q "$O" "select published from runs where run_id = 2")" 0
+xlsx report_path_killed_run_listed "$O/latest.xlsx" \
+    "contains:Captures=issued by run 2, whose workbook was not written"
 # ... but a workbook gone from where it was published leaves the run unlisted
 Q=$TMP/killedafterwb2
 newenv "$Q"
