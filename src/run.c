@@ -1397,6 +1397,15 @@ static cr_err list_unlisted(night *n)
  * (".payment_actions_....csv.tmp-PID"), workbooks ("carerecon_....xlsx.tmp-
  * XXXXXX") and, when WORKBOOK is not NULL, those of that file name
  * ("WORKBOOK.tmp-XXXXXX", a --report path).  Only one run holds the lock. */
+/* Whether NM is "NAME.xlsx" SUFFIX and six characters: a temporary of a
+ * workbook (mkstemp's and mkdtemp's six). */
+static bool temp_of_xlsx(const char *nm, const char *suffix)
+{
+    const char *at = strstr(nm, suffix);
+    size_t sl = strlen(suffix);
+    return at && at - nm > 5 && strncmp(at - 5, ".xlsx", 5) == 0 && strlen(at + sl) == 6;
+}
+
 static void sweep_temp(const char *dir, const char *workbook)
 {
     DIR *d = opendir(dir);
@@ -1406,16 +1415,20 @@ static void sweep_temp(const char *dir, const char *workbook)
         return;
     while ((e = readdir(d))) {
         const char *nm = e->d_name;
-        /* a workbook's folder of libxlsxwriter's temporaries: ".tmpd-" */
+        /* a workbook's folder of libxlsxwriter's temporaries: ".tmpd-"; in
+         * a --report folder also those of the workbooks earlier runs were
+         * given there under other names (any "X.xlsx.tmp-XXXXXX") */
         bool folder = (strncmp(nm, "carerecon_", 10) == 0 && strstr(nm, ".xlsx.tmpd-")) ||
-                      (workbook && strncmp(nm, workbook, wl) == 0 &&
-                       strncmp(nm + wl, ".tmpd-", 6) == 0 && strlen(nm + wl + 6) == 6);
+                      (workbook && ((strncmp(nm, workbook, wl) == 0 &&
+                                     strncmp(nm + wl, ".tmpd-", 6) == 0 && strlen(nm + wl + 6) == 6) ||
+                                    temp_of_xlsx(nm, ".tmpd-")));
         if (folder || (nm[0] == '.' && strstr(nm, ".csv.tmp-") &&
                        (strncmp(nm, ".payment_actions_", 17) == 0 ||
                         strncmp(nm, ".fulfillment_", 13) == 0)) ||
             (strncmp(nm, "carerecon_", 10) == 0 && strstr(nm, ".xlsx.tmp-")) ||
-            (workbook && strncmp(nm, workbook, wl) == 0 && strncmp(nm + wl, ".tmp-", 5) == 0 &&
-             strlen(nm + wl + 5) == 6)) {
+            (workbook && ((strncmp(nm, workbook, wl) == 0 && strncmp(nm + wl, ".tmp-", 5) == 0 &&
+                           strlen(nm + wl + 5) == 6) ||
+                          temp_of_xlsx(nm, ".tmp-")))) {
             char p[4096];
             snprintf(p, sizeof p, "%s/%s", dir, nm);
             if (folder)

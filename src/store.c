@@ -892,10 +892,13 @@ cr_err cr_store_reject_add(cr_store *s, int64_t run_id, int64_t file_id, const c
     return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a rejected row");
 }
 
-/* The runs after ?2 and before ?1 that never published their workbook */
+/* The runs after ?2 and before ?1 that never published their workbook,
+ * and that no published workbook listed (a run that stopped after
+ * publishing its workbook listed every such run before it) */
+#define AFTER_PUBLISHED "(SELECT coalesce(max(run_id), 0) FROM runs WHERE published)"
 #define UNLISTED_RUNS                                                                      \
-    "(run_id > ?2 AND run_id < ?1 AND run_id IN (SELECT run_id FROM runs WHERE status <> 'done'" \
-    " AND NOT published))"
+    "(run_id > ?2 AND run_id < ?1 AND run_id > " AFTER_PUBLISHED " AND run_id IN"              \
+    " (SELECT run_id FROM runs WHERE status <> 'done' AND NOT published))"
 
 cr_err cr_store_rejects_of_run(cr_store *s, int64_t run_id, int64_t listed, cr_reject_fn fn, void *ud)
 {
@@ -1067,7 +1070,7 @@ cr_err cr_store_actions_unlisted(cr_store *s, int64_t run_id, int64_t listed, cr
     /* actions has no index by run: the scan (0.13 s at a million actions)
      * only when a run is unlisted, which is rare (a killed night) */
     sqlite3_stmt *st = prepare(s, "SELECT count(*) FROM runs WHERE run_id > ?2 AND run_id < ?1 AND"
-                                  " status <> 'done' AND NOT published");
+                                  " status <> 'done' AND NOT published AND run_id > " AFTER_PUBLISHED);
     int64_t unlisted = 0;
     if (st) {
         sqlite3_bind_int64(st, 1, run_id);

@@ -121,7 +121,13 @@ echo partial >"$W/elsewhere/night.xlsx.tmp-Zz98Yx"
 echo mine >"$W/elsewhere/night.xlsx.tmp-1"
 mkdir "$W/elsewhere/night.xlsx.tmpd-Zz98Yx"
 : >"$W/elsewhere/night.xlsx.tmpd-Zz98Yx/tmp.Ab12Cd34Ef"
+# ... and of a workbook an earlier run was given there under another name
+echo partial >"$W/elsewhere/night_001.xlsx.tmp-Qq11Ww"
+mkdir "$W/elsewhere/night_001.xlsx.tmpd-Qq11Ww"
+echo mine >"$W/elsewhere/notes.txt.tmp-Qq11Ww"
 "$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-21 --quiet --report "$W/elsewhere/night.xlsx" 2>/dev/null
+check crash_report_path_other_names_removed bash -c "! ls '$W/elsewhere' | grep -q '^night_001'"
+check crash_report_path_non_workbook_kept test -f "$W/elsewhere/notes.txt.tmp-Qq11Ww"
 check crash_report_path_workbook test -f "$W/elsewhere/night.xlsx"
 check crash_report_path_temporary_removed test ! -e "$W/elsewhere/night.xlsx.tmp-Zz98Yx"
 check crash_report_path_other_file_kept test -f "$W/elsewhere/night.xlsx.tmp-1"
@@ -194,6 +200,32 @@ xlsx published_not_listed_again "$P/reports/carerecon_20261121_run2.xlsx" \
     "absent:Releases=issued by run 1, whose workbook was not written" \
     "rows:Rejected Rows=$(q "$P" "select count(*) from rejects where run_id = 2")"
 expect_eq published_marked "$(q "$P" "select published from runs where run_id = 1")" 1
+# a night killed after its decision commit, then the next one killed after
+# publishing its workbook (which listed the first one's actions): the run
+# after lists neither again (before, the first night's actions were listed
+# by two workbooks).  The fault points are probed in place, the outputs put
+# back: the inbox's quick check depends on where the files are.
+crash_in_place() { # ENV POINT ARGS...: runs ENV's next run until fault point POINT
+    local env=$1 point=$2 k
+    shift 2
+    rm -rf "$env.snap" && mkdir "$env.snap" && cp -a "$env/var" "$env/reports" "$env.snap/"
+    k=$(CARERECON_CRASH_TRACE=1 "$BIN" run --quiet --config "$env/config/carerecon.yaml" "$@" 2>&1 |
+        sed -n "s/^carerecon: fault point \([0-9]*\): $point\$/\1/p" | head -1)
+    rm -rf "$env/var" "$env/reports" && cp -a "$env.snap/var" "$env.snap/reports" "$env/"
+    ( CARERECON_CRASH_AT=${k:-0} "$BIN" run --quiet --config "$env/config/carerecon.yaml" "$@"; exit $? ) 2>/dev/null
+    [ -n "$k" ]
+}
+Y=$TMP/twokills
+newenv "$Y"
+cr run --config "$Y/config/carerecon.yaml" --as-of 2026-11-19 --quiet
+check twokills_first crash_in_place "$Y" "after decision commit" --as-of 2026-11-20
+check twokills_second crash_in_place "$Y" "after workbook published" --as-of 2026-11-21
+cr run --config "$Y/config/carerecon.yaml" --as-of 2026-11-22
+xlsx twokills_second_listed_first "$Y/reports/carerecon_20261121_run3.xlsx" \
+    "contains:Captures=issued by run 2, whose workbook was not written"
+xlsx twokills_not_listed_again "$Y/reports/carerecon_20261122_run4.xlsx" \
+    "absent:Captures=issued by run 2, whose workbook was not written"
+
 # ... but a workbook gone from where it was published leaves the run
 # unlisted, and so does an older file under its name (a --report path given
 # every night: the killed night's workbook was never written there)
