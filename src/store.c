@@ -2544,12 +2544,14 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
 
 /* Appends the claims ST yields to *CL (CNT of CAP). */
 static cr_err claims_from(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st,
-                          cr_claim **cl, size_t *cnt, size_t *cap)
+                          cr_claim **cl, size_t *cnt, size_t *cap, size_t *no_id)
 {
     int r;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+            (*no_id)++;   /* nothing can name it: said by claims_load */
             continue;
+        }
         if (!cr_grow(cl, cap, *cnt, sizeof **cl, 1024) ||
             !claim_from_row(cfg, pool, st, &(*cl)[*cnt]))
             return cr_error(CR_ENOMEM, "out of memory loading claims");
@@ -2567,7 +2569,7 @@ static cr_err claims_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, i
 {
     sqlite3_stmt *st = NULL;
     cr_claim *cl = NULL;
-    size_t cnt = 0, cap = 0;
+    size_t cnt = 0, cap = 0, no_id = 0;
     cr_err rc = CR_OK;
     const char *sql = ids          ? CLAIM_SELECT " WHERE claim_id = ?"
                       : after >= 0 ? CLAIM_SELECT " WHERE rowid > ?"
@@ -2583,7 +2585,7 @@ static cr_err claims_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, i
         for (size_t i = 0; i < nids && rc == CR_OK; i++) {
             sqlite3_reset(st);
             bind_text(st, 1, ids[i]);
-            rc = claims_from(c, cfg, pool, st, &cl, &cnt, &cap);
+            rc = claims_from(c, cfg, pool, st, &cl, &cnt, &cap, &no_id);
         }
         sqlite3_reset(st);
         if (tx)
@@ -2591,9 +2593,14 @@ static cr_err claims_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, i
     } else {
         if (after >= 0)
             sqlite3_bind_int64(st, 1, after);
-        rc = claims_from(c, cfg, pool, st, &cl, &cnt, &cap);
+        rc = claims_from(c, cfg, pool, st, &cl, &cnt, &cap, &no_id);
     }
     sqlite3_finalize(st);
+    if (rc == CR_OK && no_id)
+        cr_warn("claim database %s: %zu row%s without a claim_id: nothing can name %s, so %s"
+                " not decided; give %s an id",
+                c->path, no_id, no_id == 1 ? "" : "s", no_id == 1 ? "it" : "them",
+                no_id == 1 ? "it is" : "they are", no_id == 1 ? "it" : "them");
     if (rc != CR_OK) {
         free(cl);
         return rc;

@@ -155,3 +155,7 @@ cr run --config "$V/config/carerecon.yaml" --as-of 2026-11-21 --verbose
 check invalid_next_night_incremental grep -q "incremental night" "$ERR"
 expect_eq invalid_resolved "$(q "$V" "select status from exceptions where code = 'CLAIM_DATA_INVALID' and claim_id = 'CE2611-000104'")" resolved
 expect_eq invalid_fixed_decided "$(grep -c '^CE2611-000104:capture' "$V/reports/actions/payment_actions_20261121_run2.csv")" 1
+# a claims row without an id cannot be named by anything: said, not skipped in silence
+sqlite3 "$V/fixtures/claims.db" "insert into claims(claim_id, plan, status) values(NULL, 'premium', 'active')"
+cr run --config "$V/config/carerecon.yaml" --as-of 2026-11-22 --quiet
+expect_err null_id_said "1 row without a claim_id: nothing can name it, so it is not decided; give it an id"
