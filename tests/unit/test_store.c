@@ -50,24 +50,71 @@ static uint64_t reference_fp(sqlite3 *db, const char *claim_id)
     return h;
 }
 
-TEST(store_claim_fingerprint_is_the_text_of_every_column)
+/* A new state database in a new folder made from DIR ("...XXXXXX"), its
+ * path in PATH (N bytes); NULL (the check failed) when it cannot be made. */
+static cr_store *tmp_store(char *dir, char *path, size_t n)
 {
-    char path[] = "/tmp/carerecon-unit-claims-XXXXXX";
-    int fd = mkstemp(path);
+    cr_store *s = NULL;
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, n, "%s/state.db", dir);
+    CHECK(cr_store_open(path, true, &s) == CR_OK);
+    return s;
+}
+
+/* SPEC 2.1's claims table */
+#define CLAIMS_TABLE                                                                          \
+    "CREATE TABLE claims(claim_id TEXT PRIMARY KEY, plan TEXT, region TEXT,"                   \
+    " product_model TEXT, registered_sn TEXT, battery_registered INTEGER,"                    \
+    " product_value INTEGER, currency TEXT, service_fee INTEGER, preauth_ref TEXT NULL,"      \
+    " preauth_amount INTEGER NULL, card_brand TEXT NULL, paid_at TEXT, return_days INTEGER NULL," \
+    " refresh_expires_on TEXT, replacements_left INTEGER, status TEXT);"
+
+/* A claim database made by SQL in a temporary file, its claims loaded with
+ * the shipped configuration (claims_fix_open), and undone (claims_fix_close). */
+typedef struct claims_fix {
+    char path[40];
+    sqlite3 *db;
+    cr_config *cfg;
+    cr_claimsdb *cdb;
+    cr_pool pool;
+    cr_claim *claims;
+    size_t n;
+} claims_fix;
+
+static bool claims_fix_open(claims_fix *f, const char *sql)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->path, sizeof f->path, "/tmp/carerecon-unit-claims-XXXXXX");
+    f->pool = (cr_pool)CR_POOL_INIT;
+    int fd = mkstemp(f->path);
     CHECK(fd >= 0);
     if (fd < 0)
-        return;
+        return false;
     close(fd);
-    sqlite3 *db = NULL;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_open(f->path, &f->db) == SQLITE_OK);
+    CHECK(sqlite3_exec(f->db, sql, NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(cr_config_load("config/carerecon.yaml", &f->cfg) == CR_OK);
+    CHECK(f->cfg && cr_claimsdb_open(f->path, &f->cdb) == CR_OK);
+    CHECK(f->cdb && cr_claimsdb_load(f->cdb, f->cfg, &f->pool, &f->claims, &f->n) == CR_OK);
+    return f->cdb != NULL;
+}
+
+static void claims_fix_close(claims_fix *f)
+{
+    free(f->claims);
+    cr_pool_release(&f->pool);
+    cr_claimsdb_close(f->cdb);
+    cr_config_free(f->cfg);
+    sqlite3_close(f->db);
+    unlink(f->path);
+}
+
+TEST(store_claim_fingerprint_is_the_text_of_every_column)
+{
     /* integers of every size and sign, text and real numbers where
      * integers are expected, NULLs */
     const char *sql =
-        "CREATE TABLE claims(claim_id TEXT PRIMARY KEY, plan TEXT, region TEXT,"
-        " product_model TEXT, registered_sn TEXT, battery_registered INTEGER,"
-        " product_value INTEGER, currency TEXT, service_fee INTEGER, preauth_ref TEXT NULL,"
-        " preauth_amount INTEGER NULL, card_brand TEXT NULL, paid_at TEXT, return_days INTEGER NULL,"
-        " refresh_expires_on TEXT, replacements_left INTEGER, status TEXT);"
+        CLAIMS_TABLE
         "INSERT INTO claims VALUES('CE-1','premium','US','Mini 4 Pro','SN1',1,115900,'USD',2900,"
         " 'PA-1',115900,'Visa','2026-11-01T10:00:00Z',14,'2027-11-01',2,'active');"
         "INSERT INTO claims VALUES('CE-2','premium','US','Mini 4 Pro','SN2',0,0,'USD',-1,"
@@ -81,16 +128,11 @@ TEST(store_claim_fingerprint_is_the_text_of_every_column)
          * blanks around it, a time without seconds */
         "INSERT INTO claims VALUES('CE-5','premium','US','Air 3','SN5',1,100000,' usd ',10,"
         " ' PA-5	',100000,'visa','2026-11-02T10:15-05:00',30,'2027-11-02',1,'active');";
-    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
-
-    cr_config *cfg = NULL;
-    CHECK(cr_config_load("config/carerecon.yaml", &cfg) == CR_OK);
-    cr_claimsdb *cdb = NULL;
-    CHECK(cfg && cr_claimsdb_open(path, &cdb) == CR_OK);
-    cr_pool pool = CR_POOL_INIT;
-    cr_claim *claims = NULL;
-    size_t n = 0;
-    CHECK(cdb && cr_claimsdb_load(cdb, cfg, &pool, &claims, &n) == CR_OK);
+    claims_fix f;
+    if (!claims_fix_open(&f, sql))
+        return;
+    cr_claim *claims = f.claims;
+    size_t n = f.n;
     CHECK_INT(n, 5);
     long five = cr_claim_find(claims, n, "CE-5");
     CHECK(five >= 0);
@@ -101,19 +143,14 @@ TEST(store_claim_fingerprint_is_the_text_of_every_column)
         CHECK_INT(claims[five].paid_at, 1793632500);   /* 2026-11-02T15:15:00Z */
     }
     for (size_t i = 0; i < n; i++) {
-        uint64_t want = reference_fp(db, claims[i].claim_id);
+        uint64_t want = reference_fp(f.db, claims[i].claim_id);
         CHECK(want != 0);
         if (claims[i].fp != want)
             fprintf(stderr, "  claim %s: fingerprint %llx, want %llx\n", claims[i].claim_id,
                     (unsigned long long)claims[i].fp, (unsigned long long)want);
         CHECK(claims[i].fp == want);
     }
-    free(claims);
-    cr_pool_release(&pool);
-    cr_claimsdb_close(cdb);
-    cr_config_free(cfg);
-    sqlite3_close(db);
-    unlink(path);
+    claims_fix_close(&f);
 }
 
 /* Claim rows the rules cannot decide on say why (CLAIM_DATA_INVALID), and
@@ -123,23 +160,11 @@ TEST(store_claim_fingerprint_is_the_text_of_every_column)
  * a time or a number with blanks around it. */
 TEST(store_claim_rows_invalid_or_as_typed)
 {
-    char path[] = "/tmp/carerecon-unit-claims-XXXXXX";
-    int fd = mkstemp(path);
-    CHECK(fd >= 0);
-    if (fd < 0)
-        return;
-    close(fd);
-    sqlite3 *db = NULL;
-    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
 #define ROW(id, plan, model, sn, paid, value, status)                                          \
     "INSERT INTO claims VALUES(" id ",'" plan "','US'," model "," sn ",0," value ",'USD',100,"     \
     "'PA-'||random(),100000,'visa'," paid ",14,'2027-11-01',1," status ");"
     const char *sql =
-        "CREATE TABLE claims(claim_id TEXT PRIMARY KEY, plan TEXT, region TEXT,"
-        " product_model TEXT, registered_sn TEXT, battery_registered INTEGER,"
-        " product_value INTEGER, currency TEXT, service_fee INTEGER, preauth_ref TEXT NULL,"
-        " preauth_amount INTEGER NULL, card_brand TEXT NULL, paid_at TEXT, return_days INTEGER NULL,"
-        " refresh_expires_on TEXT, replacements_left INTEGER, status TEXT);"
+        CLAIMS_TABLE
         ROW("'OK'", "premium", "'Air 3'", "'SN1'", "' 2026-11-02T10:15:00Z '", "'100000 '", "'active'")
         ROW("'NOSN'", "premium", "'Air 3'", "NULL", "'2026-11-02T10:15:00Z'", "100000", "'active'")
         ROW("'BLANKSN'", "premium", "'Air 3'", "' - '", "'2026-11-02T10:15:00Z'", "100000", "'active'")
@@ -150,15 +175,11 @@ TEST(store_claim_rows_invalid_or_as_typed)
         ROW("'BASIC'", "basic", "NULL", "'SN8'", "'2026-11-02T10:15:00Z'", "100000", "'active'")
         ROW("'REAL'", "premium", "'Air 3'", "'SN9'", "'2026-11-02T10:15:00Z'", "100000.5", "'active'");
 #undef ROW
-    CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
-    cr_config *cfg = NULL;
-    CHECK(cr_config_load("config/carerecon.yaml", &cfg) == CR_OK);
-    cr_claimsdb *cdb = NULL;
-    CHECK(cfg && cr_claimsdb_open(path, &cdb) == CR_OK);
-    cr_pool pool = CR_POOL_INIT;
-    cr_claim *claims = NULL;
-    size_t n = 0;
-    CHECK(cdb && cr_claimsdb_load(cdb, cfg, &pool, &claims, &n) == CR_OK);
+    claims_fix f;
+    if (!claims_fix_open(&f, sql))
+        return;
+    cr_claim *claims = f.claims;
+    size_t n = f.n;
     CHECK_INT(n, 9);
     static const struct {
         const char *id, *why; /* why: a part of c->invalid, or NULL: valid */
@@ -196,12 +217,7 @@ TEST(store_claim_rows_invalid_or_as_typed)
         CHECK_INT(claims[ok].paid_at, 1793614500);   /* 2026-11-02T10:15:00Z */
         CHECK_INT(claims[ok].product_value, 100000);
     }
-    free(claims);
-    cr_pool_release(&pool);
-    cr_claimsdb_close(cdb);
-    cr_config_free(cfg);
-    sqlite3_close(db);
-    unlink(path);
+    claims_fix_close(&f);
 }
 
 /* --- the incremental night's closure (cr_store_subset_begin) ------------- */
@@ -272,10 +288,7 @@ static void subset_of(cr_store *s, int64_t last_event, int64_t last_row, char *o
 TEST(store_subset_closes_over_every_key_on_one_or_two_connections)
 {
     char dir[] = "/tmp/carerecon-unit-subset-XXXXXX", path[64];
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/state.db", dir);
-    cr_store *s = NULL;
-    CHECK(cr_store_open(path, true, &s) == CR_OK);
+    cr_store *s = tmp_store(dir, path, sizeof path);
     if (!s)
         return;
     int64_t run = 0, file = 0;
@@ -551,10 +564,7 @@ TEST(store_connection_used_only_by_its_thread)
 TEST(store_sync_ingest_levels)
 {
     char dir[] = "/tmp/cr_sync_XXXXXX", path[64];
-    CHECK(mkdtemp(dir) != NULL);
-    snprintf(path, sizeof path, "%s/s.db", dir);
-    cr_store *s = NULL;
-    CHECK(cr_store_open(path, true, &s) == CR_OK);
+    cr_store *s = tmp_store(dir, path, sizeof path);
     if (!s)
         return;
     CHECK_INT(cr_store_sync_level(s), 2);
