@@ -63,11 +63,12 @@ typedef struct cr_run_stats {
 cr_err cr_store_run_start(cr_store *s, cr_time_t as_of, const char *mode, cr_time_t now,
                           int64_t *run_id);
 /* Records PATH as where run RUN_ID's workbook is to be published (in the
- * transaction of its decisions). */
-cr_err cr_store_run_workbook(cr_store *s, int64_t run_id, const char *path);
+ * transaction of its decisions), and AFTER_NS (nanoseconds since 1970) as
+ * the time before which a file there is not its workbook (the run's start). */
+cr_err cr_store_run_workbook(cr_store *s, int64_t run_id, const char *path, int64_t after_ns);
 /* Marks as published the runs after LISTED and before RUN_ID that did not
  * finish but whose workbook is there (a regular file where it was to be
- * published, written since the run started): they are not listed again.  *FOUND: how many (at most 64 a
+ * published, written since AFTER_NS): they are not listed again.  *FOUND: how many (at most 64 a
  * night; more are left for the next). */
 cr_err cr_store_runs_published(cr_store *s, int64_t run_id, int64_t listed, int *found);
 cr_err cr_store_run_finish(cr_store *s, int64_t run_id, const char *status, cr_time_t now,

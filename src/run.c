@@ -1826,6 +1826,9 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     int64_t meta[N_META];
     long unfinished = 0;
 
+    /* a file at the workbook's path written before now is not this run's */
+    struct timespec began;
+    clock_gettime(CLOCK_REALTIME, &began);
     pthread_mutex_init(&job.mu, NULL);
     pthread_cond_init(&job.cv, NULL);
     n.day = cr_tz_day_of(cfg->tz, n.D);
@@ -1976,8 +1979,8 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         /* where its workbook will be: a run killed after publishing it and
          * before saying so is not listed again (cr_store_runs_published) */
         char where[4096];
-        if ((rc = cr_store_run_workbook(st, n.run_id, real_path(job.path, where, sizeof where))) !=
-            CR_OK)
+        if ((rc = cr_store_run_workbook(st, n.run_id, real_path(job.path, where, sizeof where),
+                                        (int64_t)began.tv_sec * 1000000000 + began.tv_nsec)) != CR_OK)
             goto cleanup;
     }
     if (in_tx) {

@@ -171,12 +171,16 @@ static const char *const migrations[] = {
     "UPDATE settlements SET psp_ref = cr_trim(psp_ref) WHERE psp_ref GLOB '*[^ -~]*';"
     "UPDATE claim_state SET key = coalesce(cr_key(claim_id), '') WHERE claim_id GLOB '*[^ -~]*';"
     "UPDATE claim_state SET norm_sn = cr_sn(norm_sn) WHERE norm_sn GLOB '*[^ -~]*';"
-    "UPDATE claim_state SET preauth_ref = cr_trim(preauth_ref) WHERE preauth_ref GLOB '*[^ -~]*';",
+    "UPDATE claim_state SET preauth_ref = cr_trim(preauth_ref) WHERE preauth_ref GLOB '*[^ -~]*';"
+    /* a hold's action is found by its reference (one pre-authorization,
+     * one action): it must read as the claim's hold reads now */
+    "UPDATE actions SET psp_ref = cr_trim(psp_ref) WHERE psp_ref GLOB '*[^ -~]*';",
     /* 9: where a run's workbook was to be published (recorded with its
      * decisions), and whether a later run found it there: a run killed
      * after its workbook took its name, but before it said so, is not
      * listed again by the next workbook (cr_store_runs_published) */
     ("ALTER TABLE runs ADD COLUMN workbook TEXT;"
+     "ALTER TABLE runs ADD COLUMN workbook_after INTEGER;"
      "ALTER TABLE runs ADD COLUMN published INTEGER NOT NULL DEFAULT 0;"),
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
@@ -1110,34 +1114,45 @@ int cr_store_sync_level(cr_store *s)
     return scalar_i64(s, st, "read the sync level", &v) == CR_OK ? (int)v : -1;
 }
 
-cr_err cr_store_run_workbook(cr_store *s, int64_t run_id, const char *path)
+cr_err cr_store_run_workbook(cr_store *s, int64_t run_id, const char *path, int64_t after_ns)
 {
-    return exec_text_num(s, "UPDATE runs SET workbook = ?1 WHERE run_id = ?2",
-                         "record the workbook's name", path, run_id);
+    sqlite3_stmt *st = prepare(s, "UPDATE runs SET workbook = ?1, workbook_after = ?3"
+                                  " WHERE run_id = ?2");
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, path);
+    sqlite3_bind_int64(st, 2, run_id);
+    sqlite3_bind_int64(st, 3, after_ns);
+    cr_err rc = step_done(s, st, "record the workbook's name");
+    sqlite3_finalize(st);
+    return rc;
 }
 
 cr_err cr_store_runs_published(cr_store *s, int64_t run_id, int64_t listed, int *found)
 {
-    sqlite3_stmt *st = prepare(s, "SELECT run_id, workbook, started_at FROM runs WHERE"
+    sqlite3_stmt *st = prepare(s, "SELECT run_id, workbook, workbook_after FROM runs WHERE"
                                   " run_id > ?2 AND run_id < ?1 AND status <> 'done' AND"
                                   " NOT published AND workbook IS NOT NULL ORDER BY run_id");
     int64_t ids[64];
-    int n = 0;
+    int n = 0, r = SQLITE_DONE;
     *found = 0;
     if (!st)
         return CR_EIO;
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_int64(st, 2, listed);
-    while (n < 64 && sqlite3_step(st) == SQLITE_ROW) {
-        /* written since the run started: not an older workbook of the same
-         * name (a --report path given every night) */
+    while (n < 64 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        /* written since the run started (to the nanosecond): not an older
+         * workbook of the same name (a --report path given every night) */
         struct stat sb;
         const char *wb = col_text(st, 1);
         if (wb && stat(wb, &sb) == 0 && S_ISREG(sb.st_mode) &&
-            (int64_t)sb.st_mtime >= sqlite3_column_int64(st, 2))
+            (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec >=
+                sqlite3_column_int64(st, 2))
             ids[n++] = sqlite3_column_int64(st, 0);
     }
     sqlite3_finalize(st);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return db_error(s->db, "look for published workbooks");
     cr_err rc = CR_OK;
     for (int i = 0; i < n && rc == CR_OK; i++) /* (no text: ?1 is unused) */
         rc = exec_text_num(s, "UPDATE runs SET published = 1 WHERE run_id = ?2",
@@ -2512,8 +2527,14 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     const char *paid = col_text(st, 12);
     char paid_buf[64];
     if (paid) {
-        snprintf(paid_buf, sizeof paid_buf, "%s", paid);
-        paid = cr_trim_inplace(paid_buf);
+        /* blanks around it are read; a longer text is no time */
+        size_t pn = strlen(paid);
+        cr_trim_span(&paid, &pn);
+        if (pn >= sizeof paid_buf)
+            pn = 0;
+        memcpy(paid_buf, paid, pn);
+        paid_buf[pn] = '\0';
+        paid = pn ? paid_buf : NULL;
     }
     if (!paid || cr_parse_iso_instant(paid, &c->paid_at) != CR_OK) {
         c->paid_at = CR_TIME_NONE;

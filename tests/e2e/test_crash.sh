@@ -238,6 +238,8 @@ sed -i "s|$O/|$O.probe/|g" "$O.probe/config/carerecon.yaml"
 at=$(CARERECON_CRASH_TRACE=1 "$BIN" run --quiet --config "$O.probe/config/carerecon.yaml" --as-of 2026-11-20 \
     --report "$O.probe/latest.xlsx" 2>&1 | sed -n 's/^carerecon: fault point \([0-9]*\): after decision commit$/\1/p')
 check report_path_point_found test -n "$at"
+# the older workbook written in the second the killed run starts, before it
+touch -d "@$(date +%s)" "$O/latest.xlsx"
 ( CARERECON_CRASH_AT=$at "$BIN" run --quiet --config "$O/config/carerecon.yaml" --as-of 2026-11-20 \
     --report "$O/latest.xlsx"; exit $? ) 2>/dev/null
 expect_eq report_path_killed_run_not_done "$(q "$O" "select status from runs where run_id = 2")" decided

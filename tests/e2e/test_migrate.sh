@@ -101,7 +101,9 @@ U=$TMP/m8
 newenv "$U"
 cr run --config "$U/config/carerecon.yaml" --as-of 2026-11-20 --quiet
 sqlite3 "$U/var/carerecon.db" "pragma user_version = 7;
-    alter table runs drop column workbook; alter table runs drop column published;
+    alter table runs drop column workbook; alter table runs drop column workbook_after;
+    alter table runs drop column published;
+    update actions set psp_ref = psp_ref || char(160) where claim_id = 'CE2611-000101';
     update events set claim_ref = claim_ref || char(160), claim_key = claim_key || char(160),
         serial = serial || char(8211) || 'X', serial_norm = serial_norm || char(8211) || 'X',
         tracking = tracking || char(160)
@@ -120,4 +122,6 @@ expect_eq m8_settlement_keys "$(q "$U" "select merchant_key = lower(trim(merchan
     psp_ref not like '%' || char(65279) from settlements where row_id = (select min(row_id) from settlements)")" 1
 expect_eq m8_claim_state "$(q "$U" "select norm_sn || ' ' || preauth_ref from claim_state where claim_id = 'CE2611-000101'")" \
     "$(sqlite3 "$U/fixtures/claims.db" "select registered_sn || ' ' || preauth_ref from claims where claim_id = 'CE2611-000101'")"
+expect_eq m8_action_hold "$(q "$U" "select psp_ref from actions where claim_id = 'CE2611-000101'")" \
+    "$(sqlite3 "$U/fixtures/claims.db" "select preauth_ref from claims where claim_id = 'CE2611-000101'")"
 expect_eq m8_ascii_rows_unchanged "$(q "$U" "select count(*) from events where event_id <> $ev and claim_key is not lower(trim(claim_ref))")" 0

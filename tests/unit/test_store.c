@@ -173,14 +173,16 @@ TEST(store_claim_rows_invalid_or_as_typed)
         ROW("'GONE'", "premium", "'Air 3'", "'SN6'", "'2026-11-02T10:15:00Z'", "100000", "' Cancelled'")
         ROW("' '", "premium", "'Air 3'", "'SN7'", "'2026-11-02T10:15:00Z'", "100000", "'active'")
         ROW("'BASIC'", "basic", "NULL", "'SN8'", "'2026-11-02T10:15:00Z'", "100000", "'active'")
-        ROW("'REAL'", "premium", "'Air 3'", "'SN9'", "'2026-11-02T10:15:00Z'", "100000.5", "'active'");
+        ROW("'REAL'", "premium", "'Air 3'", "'SN9'", "'2026-11-02T10:15:00Z'", "100000.5", "'active'")
+        ROW("'LONGPAID'", "premium", "'Air 3'", "'SN10'",
+            "'2026-11-02T10:15:00Z' || printf('%50s', '') || 'garbage'", "100000", "'active'");
 #undef ROW
     claims_fix f;
     if (!claims_fix_open(&f, sql))
         return;
     cr_claim *claims = f.claims;
     size_t n = f.n;
-    CHECK_INT(n, 9);
+    CHECK_INT(n, 10);
     static const struct {
         const char *id, *why; /* why: a part of c->invalid, or NULL: valid */
         bool active;
@@ -194,6 +196,7 @@ TEST(store_claim_rows_invalid_or_as_typed)
         {" ", "claim_id is blank", true},
         {"BASIC", "region or product_model is empty", true},
         {"REAL", "product_value", true},   /* a REAL is not minor units */
+        {"LONGPAID", "paid_at", true},     /* text past 63 bytes is read, not cut off */
     };
     for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
         long i = cr_claim_find_exact(claims, n, want[w].id);
