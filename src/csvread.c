@@ -35,6 +35,7 @@ typedef struct reader {
     const char *line_end; /* end of the physical line being fed (past '\n') */
     long line;
     bool emitted_in_line; /* a record ended inside the current line */
+    long fragment_end;    /* the last line of a broken record read again line by line */
     char eol;             /* what ends a line: '\n' (LF, CRLF), or '\r' (a file of bare CRs) */
 } reader;
 
@@ -387,7 +388,9 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
                 break;
             }
             r.start_line = l;
-            if (fresh && lenient(&r, from, le)) {
+            /* the lines of a broken record, read again after it, are parts
+             * of it: never taken in by the lenient rule */
+            if (fresh && l > r.fragment_end && lenient(&r, from, le)) {
                 /* a quote inside an unquoted field: read as a character */
                 pos = le;
                 r.line++;
@@ -395,6 +398,8 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
             }
             if (r.rc != CR_OK)
                 break;
+            if (r.line > l && r.line > r.fragment_end)
+                r.fragment_end = r.line;
             pos = recover(&r, end, "broken quoting (a stray or unclosed quote)");
             r.line = l + 1;
             continue;

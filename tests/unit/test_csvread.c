@@ -407,6 +407,24 @@ TEST(csv_stray_quote_still_broken)
     csv_coll_free(&c);
 }
 
+/* The lines of a broken multi-line record, read again after it, are not
+ * taken in by the lenient rule: the fragment `more"junk,x` stays a bad row,
+ * and the line after the broken record's last is read as usual */
+TEST(csv_stray_quote_not_in_a_broken_records_lines)
+{
+    csv_coll c;
+    CHECK_INT(csv_reads("h1,h2\nA1,\"note\nmore\"junk,x\nnext,6\" arm\n", &c), CR_OK);
+    CHECK_INT(c.n, 4);
+    CHECK_INT(rbad(&c, 1), 1);
+    CHECK_INT(rline(&c, 1), 2);
+    CHECK_INT(rbad(&c, 2), 1);   /* line 3, a part of the record of line 2 */
+    CHECK_INT(rline(&c, 2), 3);
+    CHECK_INT(rbad(&c, 3), 0);
+    CHECK_INT(rline(&c, 3), 4);
+    CHECK_STR(fld(&c, 3, 1), "6\" arm");
+    csv_coll_free(&c);
+}
+
 /* A tab-separated export with a quoted name in an unquoted field */
 TEST(csv_stray_quote_tab_delimited)
 {
