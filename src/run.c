@@ -1355,8 +1355,10 @@ static cr_err load_unlisted(night *n)
     if ((rc = cr_store_runs_published(n->st, n->run_id, n->listed, &published)) != CR_OK)
         return rc;
     if (published)
-        cr_info(n->o->v, "%d earlier run%s stopped after %s workbook was published: not listed again",
-                published, published == 1 ? "" : "s", published == 1 ? "its" : "their");
+        cr_info(n->o->v, "%d earlier run%s stopped after publishing %s workbook; %s actions are"
+                         " listed there and not repeated in this one",
+                published, published == 1 ? "" : "s", published == 1 ? "its" : "their",
+                published == 1 ? "its" : "their");
     return cr_store_actions_unlisted(n->st, n->run_id, n->listed, &n->pool, &n->unlisted,
                                      &n->nunlisted);
 }
@@ -1982,6 +1984,13 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         if ((rc = cr_store_run_workbook(st, n.run_id, real_path(job.path, where, sizeof where),
                                         (int64_t)began.tv_sec * 1000000000 + began.tv_nsec)) != CR_OK)
             goto cleanup;
+    }
+    if (in_tx && cr_store_sync_level(st) != 2) {
+        /* the decisions must be on disk before any action file is written
+         * (the ingestion's commits do not wait: cr_store_sync_ingest) */
+        rc = cr_error(CR_EIO, "internal error: the decisions would commit without waiting for the"
+                              " disk; nothing was issued");
+        goto cleanup;
     }
     if (in_tx) {
         cr_fault_point("before decision commit");

@@ -194,7 +194,7 @@ check published_point_found test -n "$at"
 check published_workbook_there test -f "$P/reports/carerecon_20261120_run1.xlsx"
 expect_eq published_run_not_done "$(q "$P" "select status from runs where run_id = 1")" decided
 (cd "$P/config" && cr run --config ./carerecon.yaml --as-of 2026-11-21 --verbose)
-expect_err published_said "1 earlier run stopped after its workbook was published: not listed again"
+expect_err published_said "1 earlier run stopped after publishing its workbook; its actions are listed there and not repeated in this one"
 xlsx published_not_listed_again "$P/reports/carerecon_20261121_run2.xlsx" \
     "absent:Captures=issued by run 1, whose workbook was not written" \
     "absent:Releases=issued by run 1, whose workbook was not written" \

@@ -404,3 +404,19 @@ expect_eq reopen_on_rerun "$(q "$I" "select status from exceptions where claim_i
 nights 2026-11-22
 expect_eq reopen_stays_open "$(q "$I" "select status from exceptions where claim_id = 'CE2611-000138' and code = 'AUTH_EXPIRES_BEFORE_DEADLINE'")" open
 compare reopen_incremental_equals_full "$I" "$F"
+
+# A changed configuration, or a state last run by a carerecon whose rules
+# decided otherwise (its mark in meta differs), makes the next night look at
+# every claim and say so; the night after is incremental again.
+M=$TMP/mark
+newenv "$M"
+"$BIN" run --config "$M/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+echo "# edited" >>"$M/config/carerecon.yaml"
+"$BIN" run --config "$M/config/carerecon.yaml" --as-of 2026-11-21 --verbose 2>"$ERR" >/dev/null
+check mark_config_changed_full grep -q "the configuration, or this carerecon's rules, changed since the last night: this night looks at every claim" "$ERR"
+"$BIN" run --config "$M/config/carerecon.yaml" --as-of 2026-11-22 --verbose 2>"$ERR" >/dev/null
+check mark_then_incremental grep -q "incremental night" "$ERR"
+q "$M" "update meta set value = value + 1 where key = 'config_hash'"
+"$BIN" run --config "$M/config/carerecon.yaml" --as-of 2026-11-23 --verbose 2>"$ERR" >/dev/null
+check mark_rules_changed_full grep -q "this night looks at every claim" "$ERR"
+check mark_rules_changed_not_incremental bash -c "! grep -q 'incremental night' '$ERR'"

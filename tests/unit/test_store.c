@@ -175,7 +175,9 @@ TEST(store_claim_rows_invalid_or_as_typed)
         ROW("'BASIC'", "basic", "NULL", "'SN8'", "'2026-11-02T10:15:00Z'", "100000", "'active'")
         ROW("'REAL'", "premium", "'Air 3'", "'SN9'", "'2026-11-02T10:15:00Z'", "100000.5", "'active'")
         ROW("'LONGPAID'", "premium", "'Air 3'", "'SN10'",
-            "'2026-11-02T10:15:00Z' || printf('%50s', '') || 'garbage'", "100000", "'active'");
+            "'2026-11-02T10:15:00Z' || printf('%50s', '') || 'garbage'", "100000", "'active'")
+        "UPDATE claims SET preauth_ref = 'pa-ok' || char(160), currency = char(12288) || 'usd'"
+        " WHERE claim_id = 'OK';";
 #undef ROW
     claims_fix f;
     if (!claims_fix_open(&f, sql))
@@ -219,6 +221,9 @@ TEST(store_claim_rows_invalid_or_as_typed)
     if (ok >= 0) {
         CHECK_INT(claims[ok].paid_at, 1793614500);   /* 2026-11-02T10:15:00Z */
         CHECK_INT(claims[ok].product_value, 100000);
+        /* a hold reference and a currency as pasted: Unicode blanks trimmed */
+        CHECK_STR(claims[ok].preauth_ref, "pa-ok");
+        CHECK_STR(claims[ok].currency, "USD");
     }
     claims_fix_close(&f);
 }
