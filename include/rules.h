@@ -57,14 +57,16 @@ const char *cr_severity_name(cr_severity s);
 bool cr_code_is_waiting(cr_code c);
 
 /* One finding.  SUBJECT identifies what it is about (a claim id, a
- * "file:line", a processor reference); with CODE it makes the stable ID. */
+ * "file:line", a processor reference); with CODE it makes the stable ID.
+ * The strings are whole (never cut: a subject cut short could give two
+ * findings one ID), "" when there is none, and live in the list's pool. */
 typedef struct cr_exc {
     cr_code code;
-    char claim_id[64];
-    char subject[160];
-    char reference[96];
-    char detail[320];
-    char source_file[128];
+    const char *claim_id;
+    const char *subject;
+    const char *reference;
+    const char *detail;
+    const char *source_file;
     long source_line;
 } cr_exc;
 
@@ -72,9 +74,14 @@ typedef struct cr_excs {
     cr_exc *items;
     size_t n, cap;
     bool oom;
+    cr_pool pool;              /* the findings' strings */
 } cr_excs;
 /* Appends a finding; on no memory sets ->oom and drops it. */
 cr_exc *cr_excs_add(cr_excs *l, cr_code code, const char *claim_id, const char *subject);
+/* Sets FIELD (a string of a finding of L) to the formatted text; on no
+ * memory sets ->oom and leaves FIELD as it was. */
+void cr_exc_set(cr_excs *l, const char **field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void cr_excs_release(cr_excs *l);
 /* The stable ID of CODE + SUBJECT: "EX-" and 16 hex digits. */
 void cr_exc_id(cr_code code, const char *subject, char out[24]);

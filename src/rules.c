@@ -4,6 +4,7 @@
 #include "rules.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,17 +91,48 @@ cr_exc *cr_excs_add(cr_excs *l, cr_code code, const char *claim_id, const char *
         l->oom = true;
         return NULL;
     }
+    const char *id = cr_pool_strdup(&l->pool, claim_id ? claim_id : "");
+    const char *subj = cr_pool_strdup(&l->pool, subject ? subject : (claim_id ? claim_id : ""));
+    if (!id || !subj) {
+        l->oom = true;
+        return NULL;
+    }
     cr_exc *e = &l->items[l->n++];
-    memset(e, 0, sizeof *e);
-    e->code = code;
-    snprintf(e->claim_id, sizeof e->claim_id, "%s", claim_id ? claim_id : "");
-    snprintf(e->subject, sizeof e->subject, "%s", subject ? subject : (claim_id ? claim_id : ""));
+    *e = (cr_exc){.code = code, .claim_id = id, .subject = subj, .reference = "", .detail = "",
+                  .source_file = ""};
     return e;
+}
+
+void cr_exc_set(cr_excs *l, const char **field, const char *fmt, ...)
+{
+    char buf[512], *big = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    const char *text = buf;
+    if (len >= (int)sizeof buf) {
+        if (!(big = malloc((size_t)len + 1))) {
+            l->oom = true;
+            return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(big, (size_t)len + 1, fmt, ap);
+        va_end(ap);
+        text = big;
+    }
+    const char *d = len < 0 ? NULL : cr_pool_strndup(&l->pool, text, (size_t)len);
+    free(big);
+    if (d)
+        *field = d;
+    else
+        l->oom = true;
 }
 
 void cr_excs_release(cr_excs *l)
 {
     free(l->items);
+    cr_pool_release(&l->pool);
     memset(l, 0, sizeof *l);
 }
 
@@ -372,7 +404,7 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
     cr_keyed *byt = NULL, *bys = NULL;
     const cr_event **order = NULL;
     size_t nt = 0, ns = 0, no = 0;
-    char src[160];
+    char src[512];                 /* a file name (at most NAME_MAX bytes) and a line */
 
     byt = malloc((n ? n : 1) * sizeof *byt);
     bys = malloc((nclaims ? nclaims : 1) * sizeof *bys);
@@ -452,23 +484,23 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
         if (ev[i].claim < 0) {
             cr_exc *x = cr_excs_add(excs, CR_X_UNMATCHED_RECEIPT, NULL, src);
             if (x) {
-                snprintf(x->reference, sizeof x->reference, "%s",
+                cr_exc_set(excs, &x->reference, "%s",
                          ev[i].tracking ? ev[i].tracking : (ev[i].claim_ref ? ev[i].claim_ref : ""));
-                snprintf(x->detail, sizeof x->detail,
+                cr_exc_set(excs, &x->detail,
                          "%s event at %s matches no claim (claim ref \"%s\", tracking \"%s\")",
                          cr_event_name(ev[i].kind), src, ev[i].claim_ref ? ev[i].claim_ref : "",
                          ev[i].tracking ? ev[i].tracking : "");
-                snprintf(x->source_file, sizeof x->source_file, "%s", ev[i].file ? ev[i].file : "");
+                cr_exc_set(excs, &x->source_file, "%s", ev[i].file ? ev[i].file : "");
                 x->source_line = ev[i].line;
             }
         } else if (!claims[ev[i].claim].active) {
             const cr_claim *c = &claims[ev[i].claim];
             cr_exc *x = cr_excs_add(excs, CR_X_RECEIPT_FOR_CANCELLED_CLAIM, c->claim_id, c->claim_id);
             if (x) {
-                snprintf(x->reference, sizeof x->reference, "%s", ev[i].tracking ? ev[i].tracking : "");
-                snprintf(x->detail, sizeof x->detail, "%s event (%s) for a claim whose status is %s",
+                cr_exc_set(excs, &x->reference, "%s", ev[i].tracking ? ev[i].tracking : "");
+                cr_exc_set(excs, &x->detail, "%s event (%s) for a claim whose status is %s",
                          cr_event_name(ev[i].kind), src, c->status ? c->status : "?");
-                snprintf(x->source_file, sizeof x->source_file, "%s", ev[i].file ? ev[i].file : "");
+                cr_exc_set(excs, &x->source_file, "%s", ev[i].file ? ev[i].file : "");
                 x->source_line = ev[i].line;
             }
         }
@@ -489,7 +521,7 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
                     continue;
                 cr_exc *x = cr_excs_add(excs, CR_X_SERIAL_REUSED, c->claim_id, c->claim_id);
                 if (x)
-                    snprintf(x->detail, sizeof x->detail,
+                    cr_exc_set(excs, &x->detail,
                              "registered serial is on %zu active claims", cnt);
             }
         i = j;
@@ -520,16 +552,16 @@ static void claim_checks(const cr_rules_ctx *rc, const cr_claim *c, cr_excs *exc
     if (c->premium && c->has_preauth_amount && c->preauth_amount > c->product_value &&
         (x = cr_excs_add(excs, CR_X_PREAUTH_EXCEEDS_VALUE, c->claim_id, c->claim_id))) {
         char a[48], b[48];
-        snprintf(x->detail, sizeof x->detail, "hold %s exceeds product value %s; a capture is capped",
+        cr_exc_set(excs, &x->detail, "hold %s exceeds product value %s; a capture is capped",
                  cr_policy_amount(p, c->preauth_amount, c->currency, a, sizeof a),
                  cr_policy_amount(p, c->product_value, c->currency, b, sizeof b));
     }
     if (c->premium && !cr_strlist_has(&p->premium_regions, c->region) &&
         (x = cr_excs_add(excs, CR_X_PREMIUM_REGION_NOT_ALLOWED, c->claim_id, c->claim_id)))
-        snprintf(x->detail, sizeof x->detail, "premium plan in region %s", c->region ? c->region : "?");
+        cr_exc_set(excs, &x->detail, "premium plan in region %s", c->region ? c->region : "?");
     if (c->card_brand && *c->card_brand && !cr_strlist_has(&p->card_brands, c->card_brand) &&
         (x = cr_excs_add(excs, CR_X_CARD_BRAND_NOT_ALLOWED, c->claim_id, c->claim_id)))
-        snprintf(x->detail, sizeof x->detail, "card brand %s is not accepted", c->card_brand);
+        cr_exc_set(excs, &x->detail, "card brand %s is not accepted", c->card_brand);
     bool no_left = c->replacements_left <= 0;
     bool expired = c->refresh_expires_on != INT32_MIN &&
                    cr_tz_day_of(rc->tz, c->paid_at) > c->refresh_expires_on;
@@ -538,12 +570,12 @@ static void claim_checks(const cr_rules_ctx *rc, const cr_claim *c, cr_excs *exc
         char d[16];
         cr_format_day(c->refresh_expires_on, d, sizeof d);
         if (no_left && expired)
-            snprintf(x->detail, sizeof x->detail,
+            cr_exc_set(excs, &x->detail,
                      "no replacement left, and paid after the plan ended on %s", d);
         else if (no_left)
-            snprintf(x->detail, sizeof x->detail, "no replacement left on the plan");
+            cr_exc_set(excs, &x->detail, "no replacement left on the plan");
         else
-            snprintf(x->detail, sizeof x->detail, "paid after the plan ended on %s", d);
+            cr_exc_set(excs, &x->detail, "paid after the plan ended on %s", d);
     }
 }
 
@@ -570,7 +602,7 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
         return;
     if (c->invalid) {
         if ((x = cr_excs_add(excs, CR_X_CLAIM_DATA_INVALID, c->claim_id, c->claim_id)))
-            snprintf(x->detail, sizeof x->detail, "%s", c->invalid);
+            cr_exc_set(excs, &x->detail, "%s", c->invalid);
         snprintf(d->detail, sizeof d->detail, "claim data invalid: %s", c->invalid);
         return;
     }
@@ -604,7 +636,7 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
             cr_serial_normalize(e->serial, sn, sizeof sn);
             if (strcmp(sn, first) != 0) {
                 if ((x = cr_excs_add(excs, CR_X_MULTIPLE_RECEIPTS, c->claim_id, c->claim_id)))
-                    snprintf(x->detail, sizeof x->detail,
+                    cr_exc_set(excs, &x->detail,
                              "check-ins with different serials; %s (%s:%ld) decides",
                              e->at == checkin->at ? "of those at one time the one read last"
                                                   : "the earliest",
@@ -618,7 +650,7 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
     if (c->premium &&
         (!c->preauth_ref || !*c->preauth_ref || !c->has_preauth_amount || c->preauth_amount <= 0)) {
         if ((x = cr_excs_add(excs, CR_X_MISSING_PREAUTH, c->claim_id, c->claim_id)))
-            snprintf(x->detail, sizeof x->detail, "premium claim without %s; not decided",
+            cr_exc_set(excs, &x->detail, "premium claim without %s; not decided",
                      (!c->preauth_ref || !*c->preauth_ref) ? "a pre-authorization reference"
                                                            : "a positive hold amount");
         d->detail[0] = '\0';
@@ -652,11 +684,11 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
             add_detail(d, buf);
             if (cr_serial_near_match(sn, c->norm_sn) &&
                 (x = cr_excs_add(excs, CR_X_SN_NEAR_MATCH, c->claim_id, c->claim_id))) {
-                snprintf(x->detail, sizeof x->detail,
+                cr_exc_set(excs, &x->detail,
                          "received %s and registered %s differ only in look-alike characters "
                          "(O/0, I/1, L/1, S/5); a person should look",
                          sn, c->norm_sn);
-                snprintf(x->source_file, sizeof x->source_file, "%s", checkin->file ? checkin->file : "");
+                cr_exc_set(excs, &x->source_file, "%s", checkin->file ? checkin->file : "");
                 x->source_line = checkin->line;
             }
         }
@@ -676,8 +708,8 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
             d->kind = CR_D_NONCONFORMING;
             d->reason = first_nc;
             if ((x = cr_excs_add(excs, CR_X_NONCONFORMING_BASIC, c->claim_id, c->claim_id))) {
-                snprintf(x->detail, sizeof x->detail, "%s", d->detail);
-                snprintf(x->source_file, sizeof x->source_file, "%s", checkin->file ? checkin->file : "");
+                cr_exc_set(excs, &x->detail, "%s", d->detail);
+                cr_exc_set(excs, &x->source_file, "%s", checkin->file ? checkin->file : "");
                 x->source_line = checkin->line;
             }
         } else {
@@ -712,7 +744,7 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
                 (x = cr_excs_add(excs, CR_X_AWAITING_CHECKIN, c->claim_id, c->claim_id))) {
                 char t[32];
                 cr_format_zoned(rc->tz, d->delivered_at, t, sizeof t);
-                snprintf(x->detail, sizeof x->detail,
+                cr_exc_set(excs, &x->detail,
                          "delivered %s and not checked in after %d days", t, p->checkin_sla_days);
             }
         }
@@ -739,11 +771,11 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
             char a[32], b[32];
             cr_format_zoned(rc->tz, d->hold_expires, a, sizeof a);
             cr_format_zoned(rc->tz, limit, b, sizeof b);
-            snprintf(x->detail, sizeof x->detail,
+            cr_exc_set(excs, &x->detail,
                      "the %s hold expires %s, before the %s %s; re-authorize in time",
                      c->card_brand ? c->card_brand : "card", a,
                      shipped_in_time ? "end of transit grace" : "return deadline", b);
-            snprintf(x->reference, sizeof x->reference, "%s", c->preauth_ref);
+            cr_exc_set(excs, &x->reference, "%s", c->preauth_ref);
         }
     }
 }

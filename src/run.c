@@ -625,12 +625,12 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
         if (n->pay_of[i] >= 0) {
             const cr_action *a = &n->actions[n->pay_of[i]];
             if ((x = meet_action(n, c, a, strcmp(a->action, want) == 0, t, match))) {
-                snprintf(x->detail, sizeof x->detail,
+                cr_exc_set(&n->excs, &x->detail,
                          "%s was issued by run %lld (%s); now decided %s %s: %s", a->action,
                          (long long)a->run_id, t, want, d->reason ? d->reason : "",
                          strcmp(a->action, "capture") == 0 ? "refund the customer"
                                                            : "collect the default cost");
-                snprintf(x->reference, sizeof x->reference, "%s", c->preauth_ref ? c->preauth_ref : "");
+                cr_exc_set(&n->excs, &x->reference, "%s", c->preauth_ref ? c->preauth_ref : "");
             }
             return CR_OK;
         }
@@ -639,12 +639,12 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
             /* another claim's action already holds this pre-authorization */
             const cr_action *o = hold_action(n, *hold);
             if ((x = meet_action(n, c, o, strcmp(o->action, want) == 0, t, match))) {
-                snprintf(x->detail, sizeof x->detail,
+                cr_exc_set(&n->excs, &x->detail,
                          "the hold already has a %s, issued for claim %s by run %lld (%s); this claim "
                          "is decided %s %s: nothing is issued, a hold is acted on once",
                          o->action, o->claim_id, (long long)o->run_id, t, want,
                          d->reason ? d->reason : "");
-                snprintf(x->reference, sizeof x->reference, "%s", c->preauth_ref);
+                cr_exc_set(&n->excs, &x->reference, "%s", c->preauth_ref);
             }
             return CR_OK;
         }
@@ -670,10 +670,10 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
             if (d->hold_expires != CR_TIME_NONE && n->D > d->hold_expires &&
                 (x = claim_exc(n, CR_X_AUTH_EXPIRED, c))) {
                 cr_format_zoned(n->cfg->tz, d->hold_expires, t, sizeof t);
-                snprintf(x->detail, sizeof x->detail,
+                cr_exc_set(&n->excs, &x->detail,
                          "capture issued after the %s hold expired on %s",
                          c->card_brand ? c->card_brand : "card", t);
-                snprintf(x->reference, sizeof x->reference, "%s", c->preauth_ref ? c->preauth_ref : "");
+                cr_exc_set(&n->excs, &x->reference, "%s", c->preauth_ref ? c->preauth_ref : "");
             }
         } else {
             n->stats.releases++;
@@ -684,7 +684,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
         if (n->ful_of[i] >= 0) {
             const cr_action *a = &n->actions[n->ful_of[i]];
             if ((x = meet_action(n, c, a, d->kind == CR_D_SHIP, t, match)))
-                snprintf(x->detail, sizeof x->detail,
+                cr_exc_set(&n->excs, &x->detail,
                          "replacement shipment was issued by run %lld (%s); the unit is now found "
                          "non-conforming (%s)",
                          (long long)a->run_id, t, d->reason ? d->reason : "");

@@ -77,13 +77,12 @@ static int row_order(const void *a, const void *b)
 /* Fills the common parts of a settlement finding about row R. */
 static cr_exc *row_exc(cr_excs *excs, cr_code code, const cr_claim *c, const cr_srow *r)
 {
-    char subject[160];
     const char *ref = r->psp_ref ? r->psp_ref : (r->merchant_ref ? r->merchant_ref : "");
-    snprintf(subject, sizeof subject, "%s@%s:%ld", ref, r->file ? r->file : "?", r->line);
-    cr_exc *x = cr_excs_add(excs, code, c ? c->claim_id : NULL, subject);
+    cr_exc *x = cr_excs_add(excs, code, c ? c->claim_id : NULL, "");
     if (x) {
-        snprintf(x->reference, sizeof x->reference, "%s", ref);
-        snprintf(x->source_file, sizeof x->source_file, "%s", r->file ? r->file : "");
+        cr_exc_set(excs, &x->subject, "%s@%s:%ld", ref, r->file ? r->file : "?", r->line);
+        cr_exc_set(excs, &x->reference, "%s", ref);
+        cr_exc_set(excs, &x->source_file, "%s", r->file ? r->file : "");
         x->source_line = r->line;
     }
     return x;
@@ -164,7 +163,7 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
         if (r->claim < 0) {
             if ((x = row_exc(excs, CR_X_UNMATCHED_SETTLEMENT, NULL, r))) {
                 fmt_amt(policy, r, a, sizeof a);
-                snprintf(x->detail, sizeof x->detail, "%s row (%s, %s) matches no claim",
+                cr_exc_set(excs, &x->detail, "%s row (%s, %s) matches no claim",
                          r->raw_type ? r->raw_type : cr_settle_type_name(r->type), a,
                          r->merchant_ref ? r->merchant_ref : "no merchant reference");
             }
@@ -182,14 +181,14 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
                 p->seen_same_type = true;
                 if (seen_capture[r->claim]) {
                     if ((x = row_exc(excs, CR_X_DUPLICATE_CAPTURE, c, r)))
-                        snprintf(x->detail, sizeof x->detail, "a second capture (%s)", a);
+                        cr_exc_set(excs, &x->detail, "a second capture (%s)", a);
                 } else if (strcmp(r->currency, p->currency ? p->currency : "") != 0) {
                     if ((x = row_exc(excs, CR_X_CURRENCY_MISMATCH, c, r)))
-                        snprintf(x->detail, sizeof x->detail, "captured %s, issued %s", a,
+                        cr_exc_set(excs, &x->detail, "captured %s, issued %s", a,
                                  cr_policy_amount(policy, p->amount, p->currency, b, sizeof b));
                 } else if (r->amount != p->amount) {
                     if ((x = row_exc(excs, CR_X_SETTLEMENT_AMOUNT_MISMATCH, c, r)))
-                        snprintf(x->detail, sizeof x->detail, "captured %s, issued %s", a,
+                        cr_exc_set(excs, &x->detail, "captured %s, issued %s", a,
                                  cr_policy_amount(policy, p->amount, p->currency, b, sizeof b));
                 } else if (!p->confirmed_row) {
                     p->confirmed_row = r->id;
@@ -197,10 +196,10 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
                 }
             } else if (k == CR_PAY_RELEASE) {
                 if ((x = row_exc(excs, CR_X_CAPTURED_AFTER_RELEASE, c, r)))
-                    snprintf(x->detail, sizeof x->detail, "captured %s after the hold was released",
+                    cr_exc_set(excs, &x->detail, "captured %s after the hold was released",
                              a);
             } else if ((x = row_exc(excs, CR_X_UNEXPECTED_CAPTURE, c, r))) {
-                snprintf(x->detail, sizeof x->detail, "captured %s with no capture issued", a);
+                cr_exc_set(excs, &x->detail, "captured %s with no capture issued", a);
             }
             seen_capture[r->claim] = true;
             break;
@@ -212,32 +211,32 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
                     p->confirmed_at = r->booked_at;
                 }
             } else if ((x = row_exc(excs, CR_X_UNEXPECTED_RELEASE, c, r))) {
-                snprintf(x->detail, sizeof x->detail, "hold released with %s",
+                cr_exc_set(excs, &x->detail, "hold released with %s",
                          k == CR_PAY_CAPTURE ? "a capture issued" : "no release issued");
             }
             break;
         case CR_ST_EXPIRED:
             if (k != CR_PAY_RELEASE && (x = row_exc(excs, CR_X_PREAUTH_EXPIRED_AT_PROCESSOR, c, r)))
-                snprintf(x->detail, sizeof x->detail, "the hold expired at the processor with %s",
+                cr_exc_set(excs, &x->detail, "the hold expired at the processor with %s",
                          k == CR_PAY_CAPTURE ? "a capture issued" : "no action issued");
             break;
         case CR_ST_FEE:
             if ((!r->has_amount || r->amount != c->service_fee ||
                  strcmp(r->currency, c->currency ? c->currency : "") != 0) &&
                 (x = row_exc(excs, CR_X_FEE_MISMATCH, c, r)))
-                snprintf(x->detail, sizeof x->detail, "fee %s, service fee is %s", a,
+                cr_exc_set(excs, &x->detail, "fee %s, service fee is %s", a,
                          cr_policy_amount(policy, c->service_fee, c->currency, b, sizeof b));
             break;
         case CR_ST_CHARGEBACK:
             if ((x = row_exc(excs, CR_X_CHARGEBACK, c, r)))
-                snprintf(x->detail, sizeof x->detail, "chargeback of %s", a);
+                cr_exc_set(excs, &x->detail, "chargeback of %s", a);
             break;
         case CR_ST_REFUND:
             break;
         }
         if (r->card_brand && c->card_brand && strcmp(r->card_brand, c->card_brand) != 0 &&
             (x = row_exc(excs, CR_X_CARD_MISMATCH, c, r)))
-            snprintf(x->detail, sizeof x->detail, "settled on %s, the claim's card is %s",
+            cr_exc_set(excs, &x->detail, "settled on %s, the claim's card is %s",
                      r->card_brand, c->card_brand);
     }
 
@@ -249,9 +248,9 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
         if (as_of - p->issued_at > (cr_time_t)policy->settlement_confirm_days * CR_SECONDS_PER_DAY &&
             (x = cr_excs_add(excs, CR_X_UNCONFIRMED_ACTION, claims[i].claim_id, claims[i].claim_id))) {
             cr_format_zoned(tz, p->issued_at, b, sizeof b);
-            snprintf(x->reference, sizeof x->reference, "%s",
+            cr_exc_set(excs, &x->reference, "%s",
                      claims[i].preauth_ref ? claims[i].preauth_ref : "");
-            snprintf(x->detail, sizeof x->detail,
+            cr_exc_set(excs, &x->detail,
                      "%s issued %s has no %s settlement row after %d days",
                      p->kind == CR_PAY_CAPTURE ? "capture" : "release", b,
                      p->kind == CR_PAY_CAPTURE ? "capture" : "release",

@@ -439,6 +439,36 @@ TEST(settle_unmatched_settlement)
     sfx_close(&f);
 }
 
+/* Two unmatched rows with a long reference in a file with a long name are
+ * two findings with two IDs: the subject "ref@file:line" is never cut
+ * (cut at 160 bytes, both lost their line numbers and shared one ID, so
+ * one of them disappeared from the Exceptions sheet). */
+TEST(settle_long_reference_findings_keep_their_own_ids)
+{
+    sfx f;
+    sfx_open(&f);
+    char ref[200], file[240];
+    memset(ref, 'R', sizeof ref - 1);
+    ref[sizeof ref - 1] = '\0';
+    memset(file, 'f', sizeof file - 5);
+    snprintf(file + sizeof file - 5, 5, ".csv");
+    for (int k = 0; k < 2; k++)
+        row(&f, ref, "CE2611-999999", CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T09:00:00Z", "visa")->file =
+            file;
+    settle(&f);
+    CHECK_INT(nexc(&f.ex, CR_X_UNMATCHED_SETTLEMENT), 2);
+    if (f.ex.n == 2) {
+        char id0[24], id1[24];
+        cr_exc_id(f.ex.items[0].code, f.ex.items[0].subject, id0);
+        cr_exc_id(f.ex.items[1].code, f.ex.items[1].subject, id1);
+        CHECK(strcmp(id0, id1) != 0);
+        CHECK_STR(f.ex.items[0].reference, ref);
+        CHECK_STR(f.ex.items[1].source_file, file);
+        CHECK(strstr(f.ex.items[1].subject, ".csv:12") != NULL);
+    }
+    sfx_close(&f);
+}
+
 /* "matched by psp_reference = preauth_ref, else by merchant_reference =
  * claim_id": with no psp reference, the merchant reference matches. */
 TEST(settle_match_by_merchant_reference)
