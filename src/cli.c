@@ -217,13 +217,15 @@ static cr_err cmd_run(int argc, char **argv)
         return usage("run: --report names the workbook of a single run, not of --from/--to");
     cr_day_t dfrom = 0, dto = 0;
     if (from && cr_parse_date(from, &dfrom) != CR_OK)
-        return usage("run: --from '%s' is not a date (YYYY-MM-DD)", from);
+        return usage("run: --from '%s' is not a day of the calendar (YYYY-MM-DD)", from);
     if (to && cr_parse_date(to, &dto) != CR_OK)
-        return usage("run: --to '%s' is not a date (YYYY-MM-DD)", to);
+        return usage("run: --to '%s' is not a day of the calendar (YYYY-MM-DD)", to);
     if (from && dto < dfrom)
         return usage("run: --to %s is before --from %s", to, from);
     if (from && dto - dfrom > 3660)
         return usage("run: --from/--to spans more than ten years");
+    if (as_of && !date_syntax_ok(as_of) && strlen(as_of) == 10 && as_of[4] == '-' && as_of[7] == '-')
+        return usage("run: --as-of '%s' is not a day of the calendar", as_of);
     if (as_of && !date_syntax_ok(as_of))
         return usage("run: --as-of '%s' is neither a date (YYYY-MM-DD) nor an ISO 8601 instant",
                      as_of);
@@ -390,13 +392,13 @@ static cr_err cmd_claim(int argc, char **argv)
         printf("  INVALID DATA       %s\n", cl.invalid);
     printf("\n%shistory%s (times in %s)\n", tty ? "\033[1m" : "", tty ? "\033[0m" : "",
            cfg->timezone_name);
-    if ((rc = open_state(cfg, false, true, &st)) != CR_OK) {
-        if (rc == CR_ENOINPUT) {
-            printf("  no run has been made yet\n");
-            rc = CR_OK;
-        }
+    struct stat sb;
+    if (stat(cfg->state_db, &sb) != 0 && errno == ENOENT) {
+        printf("  no run has been made yet (no state database %s)\n", cfg->state_db);
         goto cleanup;
     }
+    if ((rc = open_state(cfg, false, true, &st)) != CR_OK)
+        goto cleanup;
     histctx hc = {cfg, tty, 0};
     if ((rc = cr_store_claim_history(st, cl.claim_id, cl.preauth_ref, cl.norm_sn, print_history,
                                      &hc)) != CR_OK)
@@ -476,6 +478,16 @@ static cr_err cmd_ack(int argc, char **argv)
     }
     if ((rc = cr_config_load(config_path(cfgp), &cfg)) != CR_OK)
         goto cleanup;
+    /* no state and not even its folder, where the lock file would go */
+    struct stat sb;
+    char dbuf[4096];
+    const char *dir = cr_parent_dir(cfg->state_db, dbuf, sizeof dbuf);
+    if (stat(cfg->state_db, &sb) != 0 && errno == ENOENT && dir && stat(dir, &sb) != 0 &&
+        errno == ENOENT) {
+        rc = cr_error(CR_ENOINPUT, "ack: no run has been made yet, so there is nothing to acknowledge"
+                                   " (no state database %s)", cfg->state_db);
+        goto cleanup;
+    }
     if ((rc = cr_run_lock(cfg, &lock)) != CR_OK)
         goto cleanup;
     if ((rc = open_state(cfg, false, true, &st)) != CR_OK)

@@ -461,8 +461,11 @@ static cr_err settle_row(fstate *st, const cr_csv_record *r)
                 row.has_amount = false;
             } else if (e != CR_OK)
                 return reject(st, r, CR_R_BAD_AMOUNT, "amount",
-                              "amount \"%.40s\" is not a %s amount with at most %d decimals", a,
-                              row.currency, ex);
+                              "amount \"%.40s\" is not a %s amount with at most %d decimals%s", a,
+                              row.currency, ex,
+                              strchr(a, ',') && !strchr(a, '.')
+                                  ? " (a decimal comma? the decimal separator is a point)"
+                                  : "");
             else if (row.amount == INT64_MIN)
                 return reject(st, r, CR_R_BAD_AMOUNT, "amount", "amount \"%.40s\" is out of range",
                               a);

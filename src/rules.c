@@ -487,9 +487,10 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
                 cr_exc_set(excs, &x->reference, "%s",
                          ev[i].tracking ? ev[i].tracking : (ev[i].claim_ref ? ev[i].claim_ref : ""));
                 cr_exc_set(excs, &x->detail,
-                         "%s event at %s matches no claim (claim ref \"%s\", tracking \"%s\")",
+                         "%s event at %s matches no claim (claim ref \"%s\", tracking \"%s\","
+                         " serial \"%s\")",
                          cr_event_name(ev[i].kind), src, ev[i].claim_ref ? ev[i].claim_ref : "",
-                         ev[i].tracking ? ev[i].tracking : "");
+                         ev[i].tracking ? ev[i].tracking : "", ev[i].serial ? ev[i].serial : "");
                 cr_exc_set(excs, &x->source_file, "%s", ev[i].file ? ev[i].file : "");
                 x->source_line = ev[i].line;
             }
@@ -520,9 +521,30 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
                 if (!paid_by(c, as_of))
                     continue;
                 cr_exc *x = cr_excs_add(excs, CR_X_SERIAL_REUSED, c->claim_id, c->claim_id);
-                if (x)
+                if (x) {
+                    /* the serial and the other claims (the first few), to find them */
+                    char others[256] = "";
+                    size_t used = 0, listed = 0;
+                    for (size_t m = i; m < j; m++) {
+                        const cr_claim *o = &claims[bys[m].idx];
+                        if (m == k || !paid_by(o, as_of))
+                            continue;
+                        if (listed == 3) {
+                            snprintf(others + used, sizeof others - used, ", ...");
+                            break;
+                        }
+                        int w = snprintf(others + used, sizeof others - used, "%s%s",
+                                         listed ? ", " : "", o->claim_id);
+                        if (w < 0 || (size_t)w >= sizeof others - used)
+                            break;
+                        used += (size_t)w;
+                        listed++;
+                    }
                     cr_exc_set(excs, &x->detail,
-                             "registered serial is on %zu active claims", cnt);
+                               "registered serial %s is on %zu active claims; also on %s",
+                               c->norm_sn, cnt, others);
+                    cr_exc_set(excs, &x->reference, "%s", c->norm_sn);
+                }
             }
         i = j;
     }
@@ -635,12 +657,17 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
                 continue;
             cr_serial_normalize(e->serial, sn, sizeof sn);
             if (strcmp(sn, first) != 0) {
-                if ((x = cr_excs_add(excs, CR_X_MULTIPLE_RECEIPTS, c->claim_id, c->claim_id)))
+                if ((x = cr_excs_add(excs, CR_X_MULTIPLE_RECEIPTS, c->claim_id, c->claim_id))) {
                     cr_exc_set(excs, &x->detail,
-                             "check-ins with different serials; %s (%s:%ld) decides",
+                             "check-ins with different serials (%s at %s:%ld, %s at %s:%ld);"
+                             " %s decides",
+                             first, checkin->file ? checkin->file : "?", checkin->line, sn,
+                             e->file ? e->file : "?", e->line,
                              e->at == checkin->at ? "of those at one time the one read last"
-                                                  : "the earliest",
-                             checkin->file ? checkin->file : "?", checkin->line);
+                                                  : "the earliest");
+                    cr_exc_set(excs, &x->source_file, "%s", checkin->file ? checkin->file : "");
+                    x->source_line = checkin->line;
+                }
                 break;
             }
         }

@@ -625,9 +625,11 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
         if (n->pay_of[i] >= 0) {
             const cr_action *a = &n->actions[n->pay_of[i]];
             if ((x = meet_action(n, c, a, strcmp(a->action, want) == 0, t, match))) {
+                char amt[48];
+                cr_policy_amount(&n->cfg->policy, a->amount, a->currency, amt, sizeof amt);
                 cr_exc_set(&n->excs, &x->detail,
-                         "%s was issued by run %lld (%s); now decided %s %s: %s", a->action,
-                         (long long)a->run_id, t, want, d->reason ? d->reason : "",
+                         "%s of %s was issued by run %lld (%s); now decided %s %s: %s", a->action,
+                         amt, (long long)a->run_id, t, want, d->reason ? d->reason : "",
                          strcmp(a->action, "capture") == 0 ? "refund the customer"
                                                            : "collect the default cost");
                 cr_exc_set(&n->excs, &x->reference, "%s", c->preauth_ref ? c->preauth_ref : "");
@@ -1027,6 +1029,30 @@ static cr_err record_claim(night *n, size_t i, const cr_decision *d, bool issued
     return CR_OK;
 }
 
+/* Whether claim I's hold was already acted on (a capture or release issued
+ * for it, or for another claim on the same hold): a claim pending again
+ * (a late file showed a timely delivery after a capture for NOT_RETURNED)
+ * has no hold left to re-authorize. */
+static bool held_no_more(night *n, size_t i)
+{
+    const cr_claim *c = &n->claims[i];
+    /* issued by the as-of instant: a backfilled date before it still had the hold */
+    if (n->pay_of[i] >= 0)
+        return n->actions[n->pay_of[i]].issued_at <= n->D;
+    long *hold = c->preauth_ref && *c->preauth_ref ? hold_find(n, c->preauth_ref) : NULL;
+    return hold && *hold != -1 && hold_action(n, *hold)->issued_at <= n->D;
+}
+
+/* Removes the findings of CODE from L[FROM..]. */
+static void drop_exc(cr_excs *l, size_t from, cr_code code)
+{
+    size_t k = from;
+    for (size_t j = from; j < l->n; j++)
+        if (l->items[j].code != code)
+            l->items[k++] = l->items[j];
+    l->n = k;
+}
+
 /* Matches, decides and applies actions to every claim. */
 static cr_err decide_all(night *n)
 {
@@ -1068,8 +1094,10 @@ static cr_err decide_all(night *n)
     }
     for (size_t i = 0; i < n->nclaims; i++) {
         cr_decision d;
-        size_t before = n->nnew;
+        size_t before = n->nnew, xbefore = n->excs.n;
         cr_decide(&rctx, &n->claims[i], byclaim + start[i], start[i + 1] - start[i], &d, &n->excs);
+        if (d.kind == CR_D_PENDING && held_no_more(n, i))
+            drop_exc(&n->excs, xbefore, CR_X_AUTH_EXPIRES_BEFORE_DEADLINE);
         cr_action_match match;
         if ((rc = act(n, i, &d, &match)) != CR_OK ||
             (rc = report_row(n, i, &d, n->nnew > before ? &n->new_actions[n->nnew - 1] : NULL)) !=

@@ -9,6 +9,11 @@ newenv "$E"
 cr claim --config "$CFG" CE2611-000104
 expect_rc claim_before_any_run 0
 check claim_before_run_says_so grep -q "no run has been made yet" "$OUT"
+check claim_before_run_no_error bash -c "! grep -q 'error' '$ERR'"
+cr ack --config "$CFG" --code SN_NEAR_MATCH --note x
+expect_rc ack_before_any_run 66
+expect_err ack_before_run_says_so "no run has been made yet, so there is nothing to acknowledge"
+check ack_before_run_makes_nothing test ! -e "$E/var"
 
 cr run --config "$CFG" --as-of 2026-11-20 --quiet
 cr run --config "$CFG" --as-of 2026-11-21 --quiet

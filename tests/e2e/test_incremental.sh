@@ -383,17 +383,26 @@ for how in corrected deleted; do
 done
 
 # A waiting exception resolved by a night comes back when that date is run
-# again with a late file (claim 138 shipped before its deadline after all):
-# it opens again then, on both kinds of night, and stays open on the next
-# incremental night.  Before, the rerun left it resolved and only a night
-# over everything opened it again.
+# again and finds it again: claim 138 (pending, its hold expiring before its
+# deadline) is cancelled for night 2026-11-21, which resolves it; then it is
+# active again and a late file says it shipped before its deadline, and
+# 2026-11-21 is run again: the exception opens again then, on both kinds of
+# night, and stays open on the next incremental night.  Before, the rerun
+# left it resolved and only a night over everything opened it again.  (Left
+# active, 138 is captured NOT_RETURNED on 2026-11-21, and a claim whose hold
+# was acted on raises no AUTH_EXPIRES_BEFORE_DEADLINE: test_pending_again.)
 I=$TMP/reopen
 F=$TMP/reopen.full
 newenv "$I"
 rm -f "$I"/fixtures/inbox/receipts/*broken*
 cp -r "$I" "$F"
-nights 2026-11-20 2026-11-21
+nights 2026-11-20
+set_138() { for e in "$I" "$F"; do sqlite3 "$e/fixtures/claims.db" "update claims set status = '$1' where claim_id = 'CE2611-000138'"; done; }
+set_138 cancelled
+nights 2026-11-21
 expect_eq reopen_resolved_first "$(q "$I" "select status from exceptions where claim_id = 'CE2611-000138' and code = 'AUTH_EXPIRES_BEFORE_DEADLINE'")" resolved
+expect_eq reopen_no_action_138 "$(q "$I" "select count(*) from actions where claim_id = 'CE2611-000138'")" 0
+set_138 active
 for e in "$I" "$F"; do
     printf '%s\n%s\n' "Tracking Number,Activity Code,Activity Date,Activity Time,Reference Number 1,Reference Number 2,Shipper Name,Shipper City,Shipper State,Package Weight" \
         "1Z9R4E819037411380,P,20261119,120000,CE2611-000138,CARE EXPRESS RETURN,K. Lee,Austin,TX,1.0" \

@@ -52,6 +52,7 @@ check night2_payment_file same_rows "$A/payment_actions_20261121_run2.csv" "$X/p
 check night2_fulfillment_file same_rows "$A/fulfillment_20261121_run2.csv" "$X/fulfillment_20261121_run2.csv"
 expect_eq night2_open_exceptions "$(q "$E" "select count(*) from exceptions where status='open'")" 31
 expect_eq night2_conflict_122 "$(q "$E" "select claim_id from exceptions where code='ACTION_CONFLICT'")" "CE2611-000122"
+expect_eq night2_conflict_122_says_amount "$(q "$E" "select detail like 'capture of 2199.00 USD was issued by run 1 %refund the customer' from exceptions where code='ACTION_CONFLICT'")" 1
 expect_eq night2_no_second_action_122 "$(q "$E" "select count(*) from actions where claim_id='CE2611-000122'")" 1
 expect_eq night2_resolved_waiting "$(q "$E" "select group_concat(code||' '||claim_id, '; ') from (select * from exceptions where status='resolved' order by code, claim_id)")" \
     "AUTH_EXPIRES_BEFORE_DEADLINE CE2611-000121; AUTH_EXPIRES_BEFORE_DEADLINE CE2611-000138; AWAITING_CHECKIN CE2611-000119"
