@@ -75,6 +75,8 @@ cr_err cr_store_run_finish(cr_store *s, int64_t run_id, const char *status, cr_t
                            const cr_run_stats *st);
 /* Runs that started and never finished (killed), for a warning. */
 cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count);
+/* Whether the state records live run RUN_ID. */
+cr_err cr_store_run_live(cr_store *s, int64_t run_id, bool *live);
 
 /* --- files and their rows --- */
 /* Looks a content hash up; *FOUND tells, NAME gets the name it came in as. */
@@ -169,6 +171,8 @@ cr_err cr_store_action_retarget(cr_store *s, int64_t action_id, const char *file
 cr_err cr_store_action_mark_written(cr_store *s, int64_t action_id, const char *file_name);
 /* Marks every action not written yet as written (into the file it is
  * planned in): after a run wrote its files with all of them. */
+/* Marks written the actions recorded for file FILE_NAME. */
+cr_err cr_store_actions_file_written(cr_store *s, const char *file_name);
 cr_err cr_store_actions_all_written(cr_store *s);
 
 /* --- decisions (recorded when a claim's decision changes) --- */

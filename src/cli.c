@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -593,6 +594,9 @@ static const struct {
 
 int cr_cli_main(int argc, char **argv)
 {
+    /* a log reader that goes away (`run 2>&1 | head`, a dead log shipper)
+     * must not kill a night half-way: writes to it fail and are dropped */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2)
         return cr_exit_code(usage("no command given"));
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

@@ -40,19 +40,48 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 cr_err cr_run_lock(const cr_config *cfg, int *fd)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s.lock", cfg->state_db);
+    /* beside the state database's real file: two configurations naming it
+     * by two paths (a symbolic link, "..") take one lock */
+    char path[4096], real[PATH_MAX], dbuf[4096], link[PATH_MAX];
+    const char *db = cfg->state_db;
+    struct stat sb;
+    ssize_t ll;
+    if (realpath(db, real))
+        db = real;
+    else if (errno == ENOENT) {
+        /* not made yet, perhaps through a link to where it will be */
+        if (lstat(db, &sb) == 0 && S_ISLNK(sb.st_mode) &&
+            (ll = readlink(db, link, sizeof link - 1)) > 0) {
+            link[ll] = '\0';
+            const char *ldir = cr_parent_dir(db, dbuf, sizeof dbuf);
+            if (link[0] != '/' && ldir && strlen(ldir) + strlen(link) + 2 < sizeof path) {
+                snprintf(path, sizeof path, "%s/%s", ldir, link);
+                snprintf(link, sizeof link, "%s", path);
+            }
+            db = link;
+        }
+        const char *dir = cr_parent_dir(db, dbuf, sizeof dbuf), *base = strrchr(db, '/');
+        char rdir[PATH_MAX];
+        if (dir && realpath(dir, rdir) && strlen(rdir) + strlen(base ? base : db) + 2 < sizeof real) {
+            snprintf(real, sizeof real, "%s/%s", strcmp(rdir, "/") == 0 ? "" : rdir,
+                     base ? base + 1 : db);
+            db = real;
+        }
+    }
+    snprintf(path, sizeof path, "%s.lock", db);
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
     if (*fd < 0)
         return cr_error(CR_ECANTCREAT, "cannot create lock file %s: %s", path, strerror(errno));
@@ -1345,9 +1374,20 @@ static cr_err emit_actions(night *n)
     }
     if ((rc = cr_store_commit(n->st)) != CR_OK)
         goto cleanup;
-    if ((rc = cr_actions_write_payment(n->cfg, n->cfg->actions_dir, n->pay_name, pay, npay)) != CR_OK ||
-        (rc = cr_actions_write_fulfillment(n->cfg->actions_dir, n->ful_name, ful, nful)) != CR_OK)
+    if ((rc = cr_actions_write_payment(n->cfg, n->cfg->actions_dir, n->pay_name, pay, npay)) != CR_OK)
         goto cleanup;
+    cr_fault_point("after payment file");
+    if ((rc = cr_actions_write_fulfillment(n->cfg->actions_dir, n->ful_name, ful, nful)) != CR_OK) {
+        /* the payment file is out (an uploader may take it before the next
+         * run looks for it by name): its actions are written */
+        if (cr_store_begin(n->st) == CR_OK) {
+            if (cr_store_actions_file_written(n->st, n->pay_name) == CR_OK)
+                cr_store_commit(n->st);
+            else
+                cr_store_rollback(n->st);
+        }
+        goto cleanup;
+    }
     /* every action not written yet went into these two files */
     if ((rc = cr_store_begin(n->st)) != CR_OK)
         goto cleanup;
@@ -1842,6 +1882,69 @@ static void summary_line(const night *n, const char *report)
             report ? report : "(not written)");
 }
 
+/* The run number in an action file's name ("payment_actions_20261120_run7.csv",
+ * "fulfillment_20261120_run7.csv"), or 0 when NAME is not one. */
+static int64_t action_file_run(const char *name)
+{
+    static const char *const prefixes[] = {"payment_actions_", "fulfillment_"};
+    for (size_t k = 0; k < 2; k++) {
+        size_t pl = strlen(prefixes[k]);
+        if (strncmp(name, prefixes[k], pl) != 0)
+            continue;
+        const char *p = name + pl;
+        for (int d = 0; d < 8; d++, p++)
+            if (*p < '0' || *p > '9')
+                return 0;
+        if (strncmp(p, "_run", 4) != 0 || p[4] < '1' || p[4] > '9')
+            return 0;
+        char *end;
+        errno = 0;
+        long long r = strtoll(p + 4, &end, 10);
+        return errno == 0 && strcmp(end, ".csv") == 0 ? (int64_t)r : 0;
+    }
+    return 0;
+}
+
+/* Refuses a live run when actions_dir holds action files of runs the state
+ * does not record: the state was restored from an older copy, cut short
+ * (a zero-byte file), or the configuration points at another one.  Their
+ * actions are unknown to it, and it would issue them again (the opposite
+ * one, even, for a claim decided otherwise since). */
+static cr_err foreign_action_files(const cr_config *cfg, cr_store *st, int64_t run_id)
+{
+    DIR *d = opendir(cfg->actions_dir);
+    if (!d)
+        return CR_OK;   /* made later, or says why then */
+    cr_err rc = CR_OK;
+    char first[256] = "";
+    long count = 0;
+    const struct dirent *e;
+    while (rc == CR_OK && (e = readdir(d))) {
+        int64_t r = action_file_run(e->d_name);
+        bool live = false;
+        if (r <= 0 || (r < run_id && (rc = cr_store_run_live(st, r, &live)) == CR_OK && live))
+            continue;
+        char path[4096];
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s", cfg->actions_dir, e->d_name);
+        if (rc != CR_OK || lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+            continue;   /* a folder in the way of a name says so when written */
+        if (!count++ || strcmp(e->d_name, first) < 0)
+            snprintf(first, sizeof first, "%s", e->d_name);
+    }
+    closedir(d);
+    if (rc == CR_OK && count)
+        rc = cr_error(CR_ECANTCREAT,
+                      "%s holds %ld action file(s) of runs the state database %s does not record (%s%s);"
+                      " nothing was issued. Is the state restored from an older copy, cut short, or"
+                      " is this the wrong state_db? Their actions are unknown to it and would be"
+                      " issued again. Restore the latest state database (moving those files out of"
+                      " %s lets the run go on, and it then acts again on their claims)",
+                      cfg->actions_dir, count, cfg->state_db, first, count > 1 ? ", ..." : "",
+                      cfg->actions_dir);
+    return rc;
+}
+
 cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const cr_run_opts *o)
 {
     cr_err rc, ingest_rc = CR_OK;
@@ -1889,6 +1992,8 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
             goto cleanup;
         }
     }
+    if (!n.dry && (rc = foreign_action_files(cfg, st, n.run_id)) != CR_OK)
+        goto cleanup;
     if (cr_store_runs_unfinished(st, n.run_id, &unfinished) == CR_OK && unfinished > 0 && !n.dry)
         cr_info(o->v, "%ld earlier run(s) did not finish; their recorded actions are completed now",
                 unfinished);

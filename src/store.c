@@ -716,6 +716,17 @@ cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count)
     return rc;
 }
 
+cr_err cr_store_run_live(cr_store *s, int64_t run_id, bool *live)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT count(*) FROM runs WHERE run_id = ? AND mode = 'live'");
+    int64_t v = 0;
+    if (st)
+        sqlite3_bind_int64(st, 1, run_id);
+    cr_err rc = scalar_i64(s, st, "look a run up", &v);
+    *live = v > 0;
+    return rc;
+}
+
 /* --- files and rows ------------------------------------------------------ */
 
 cr_err cr_store_file_resent(cr_store *s, const char *name, int64_t file_id, int64_t *run_id)
@@ -1326,6 +1337,18 @@ cr_err cr_store_action_mark_written(cr_store *s, int64_t action_id, const char *
 cr_err cr_store_actions_all_written(cr_store *s)
 {
     return exec(s, "DELETE FROM unwritten");
+}
+
+cr_err cr_store_actions_file_written(cr_store *s, const char *file_name)
+{
+    sqlite3_stmt *st = prepare(s, "DELETE FROM unwritten WHERE action_id IN"
+                                  " (SELECT action_id FROM actions WHERE file_name = ?)");
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, file_name);
+    cr_err rc = step_done(s, st, "mark a file's actions written");
+    sqlite3_finalize(st);
+    return rc;
 }
 
 /* --- decisions ----------------------------------------------------------- */

@@ -105,3 +105,13 @@ expect_eq report_dir_blocked_no_action "$(q "$E" "select count(*) from actions" 
 cr run --config "$CFG" --as-of 2026-11-20 --report "$E/nothere/x.xlsx"; expect_rc report_file_no_folder_73 73
 expect_err report_file_no_folder_says "there is no folder $E/nothere; nothing was done"
 check report_file_no_folder_nothing_issued bash -c "! ls \"$E\"/reports/actions/payment_actions_20261120_run*.csv 2>/dev/null"
+
+# a log reader that goes away early (`2>&1 | head -1`): the night goes on
+# and ends as it would (65: the fixtures hold a file rejected whole), its
+# actions recorded; before, SIGPIPE killed it mid-ingest (141, nothing done)
+P=$TMP/pipe
+newenv "$P"
+"$BIN" run --config "$P/config/carerecon.yaml" --as-of 2026-11-20 --verbose 2>&1 | head -1 >/dev/null
+expect_eq pipe_closed_night_ends "${PIPESTATUS[0]}" 65
+check pipe_closed_actions_recorded test "$(q "$P" "select count(*) from actions")" -gt 0
+expect_eq pipe_closed_run_done "$(q "$P" "select status from runs")" done

@@ -271,3 +271,25 @@ check no_action_file_next_writes_them grep -q "CE2611-000144:capture" \
     "$A/reports/actions/payment_actions_20261120_run2.csv"
 xlsx no_action_file_not_listed_again "$A/reports/carerecon_20261120_run2.xlsx" \
     "rows:Captures=0" "absent:Captures=issued by run 1, whose workbook was not written"
+
+# the payment file goes out, then the fulfillment file cannot be written (a
+# folder in the way of its name; a full disk does the same): the payment
+# file's actions are written, and when an uploader has taken the file
+# before the next run, that run does not issue them again (it looked for
+# the file by name and wrote every action it did not find)
+A=$TMP/nofulfil
+newenv "$A"
+mkdir -p "$A/reports/actions/fulfillment_20261120_run1.csv"
+cr run --config "$A/config/carerecon.yaml" --as-of 2026-11-20
+check nofulfil_fails test "$RC" -ne 0
+check nofulfil_payment_out test -s "$A/reports/actions/payment_actions_20261120_run1.csv"
+expect_eq nofulfil_payment_marked_written "$(q "$A" "select count(*) from unwritten u join actions a using(action_id) where a.kind = 'payment'")" 0
+expect_eq nofulfil_fulfillment_unwritten "$(q "$A" "select count(*) from unwritten u join actions a using(action_id) where a.kind = 'fulfillment'")" \
+    "$(q "$A" "select count(*) from actions where kind = 'fulfillment'")"
+mkdir -p "$TMP/uploaded"
+mv "$A/reports/actions/payment_actions_20261120_run1.csv" "$TMP/uploaded/"
+rmdir "$A/reports/actions/fulfillment_20261120_run1.csv"
+cr run --config "$A/config/carerecon.yaml" --as-of 2026-11-20
+expect_eq nofulfil_payments_not_again "$(grep -c ':capture\|:release' "$A/reports/actions/payment_actions_20261120_run2.csv")" 0
+check nofulfil_shipments_written grep -q "^CE2611-000134," "$A/reports/actions/fulfillment_20261120_run2.csv"
+expect_eq nofulfil_nothing_unwritten "$(q "$A" "select count(*) from unwritten")" 0

@@ -18,6 +18,14 @@ check locked_no_state test ! -e "$E/var/carerecon.db"
 check locked_no_actions test ! -e "$E/reports/actions"
 cr ack --config "$CFG" --code SN_NEAR_MATCH --note x
 expect_rc ack_locked_75 75
+# the same state database named through a symbolic link (another folder's
+# configuration): the same lock
+mkdir -p "$TMP/linked"
+ln -s "$E/var/carerecon.db" "$TMP/linked/state.db"
+sed "s|^state_db:.*|state_db: $TMP/linked/state.db|" "$CFG" >"$E/config/linked.yaml"
+cr run --config "$E/config/linked.yaml" --as-of 2026-11-20
+expect_rc locked_through_link_75 75
+check locked_through_link_no_state test ! -e "$E/var/carerecon.db"
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 

@@ -102,3 +102,19 @@ xlsx refund_amount_is_number "$W2" "type:Refunds!D2=n" "type:Refunds!F2=d"
 cr run --config "$CFG" --as-of 2026-11-22 --report "$TMP/mine.xlsx"
 check report_flag_path test -s "$TMP/mine.xlsx"
 xlsx refund_listed_once "$TMP/mine.xlsx" "rows:Refunds=0"
+
+# more rows than a sheet holds (Excel: 1,048,576; here made 5 through
+# CARERECON_TEST_SHEET_ROWS): the sheet lists what fits and says how many
+# are left out and where they are; the workbook is written and the night
+# ends as it would.  Before, the workbook failed (74), and since the next
+# run lists the rows of a run without a workbook, it failed every night.
+S=$TMP/sheetcap
+newenv "$S"
+RC=0
+CARERECON_TEST_SHEET_ROWS=5 "$BIN" run --config "$S/config/carerecon.yaml" --as-of 2026-11-20 >"$OUT" 2>"$ERR" || RC=$?
+expect_rc sheet_cap_night_ends 65
+expect_err sheet_cap_warns "sheet Captures lists 3 of its 10 rows"
+xlsx sheet_cap_lists_what_fits "$S/reports/carerecon_20261120_run1.xlsx" "rows:Captures=4" \
+    "cell:Captures!A5=7 more rows not shown (a sheet holds 5 rows): every capture is in the run's payment action file" \
+    "rows:Rejected Rows=4" "contains:Rejected Rows=more rows not shown"
+expect_eq sheet_cap_file_has_all "$(grep -c ':capture,' "$S/reports/actions/payment_actions_20261120_run1.csv")" 10
