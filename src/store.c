@@ -2317,6 +2317,17 @@ static cr_err claimsdb_error(const char *path, sqlite3 *db)
     if (e == SQLITE_BUSY || e == SQLITE_LOCKED)
         return cr_error(CR_EIO, "claim database %s: locked by another program for more than 5 s: %s",
                         path, sqlite3_errmsg(db));
+    int x = sqlite3_extended_errcode(db);
+    if (x == SQLITE_READONLY_ROLLBACK || x == SQLITE_READONLY_RECOVERY)
+        /* a hot journal (SQLITE_READONLY_ROLLBACK) or a log to recover: a
+         * program writing to it stopped mid-transaction, and only a writer
+         * may roll that back; carerecon opens it read-only */
+        return cr_error(CR_EIO,
+                        "claim database %s: a program writing to it stopped in the middle of a"
+                        " transaction (its journal %s-journal or log %s-wal is left to roll back),"
+                        " and carerecon only reads it; have its owner open it once to recover"
+                        " (for example sqlite3 %s 'PRAGMA quick_check'), then run again (%s)",
+                        path, path, path, path, sqlite3_errmsg(db));
     return cr_error(CR_ENOINPUT, "claim database %s: %s", path, sqlite3_errmsg(db));
 }
 

@@ -115,3 +115,24 @@ newenv "$P"
 expect_eq pipe_closed_night_ends "${PIPESTATUS[0]}" 65
 check pipe_closed_actions_recorded test "$(q "$P" "select count(*) from actions")" -gt 0
 expect_eq pipe_closed_run_done "$(q "$P" "select status from runs")" done
+
+# the claim database's writer died mid-transaction and left a hot journal:
+# carerecon (read-only) cannot roll it back; it says so and what to do (74),
+# instead of "attempt to write a readonly database" and 66 ("missing")
+H=$TMP/hot
+newenv "$H"
+"$PY" - "$H/fixtures/claims.db" <<'PYEOF'
+import os, sqlite3, sys
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("pragma cache_size=1")
+c.execute("begin")
+c.execute("update claims set registered_sn = registered_sn || 'X'")
+c.execute("create table big as with recursive r(x) as (select 1 union all select x+1 from r"
+          " where x < 20000) select x, randomblob(100) b from r")
+os._exit(0)
+PYEOF
+check hot_journal_left test -s "$H/fixtures/claims.db-journal"
+cr run --config "$H/config/carerecon.yaml" --as-of 2026-11-20
+expect_rc hot_journal_74 74
+expect_err hot_journal_says_what "stopped in the middle of a transaction"
+check hot_journal_nothing_issued test ! -e "$H/reports/actions/payment_actions_20261120_run1.csv"
