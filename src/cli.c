@@ -301,13 +301,13 @@ typedef struct histctx {
 static cr_err print_history(void *ud, const cr_history_item *h)
 {
     histctx *c = ud;
-    char t[32] = "";
-    if (h->at != CR_TIME_NONE)
-        cr_format_local(c->cfg->tz, h->at, t, sizeof t);
+    char t[48] = "";
+    if (h->at != CR_TIME_NONE)   /* with its offset: the two 01:30 of a repeated hour read apart */
+        cr_format_zoned(c->cfg->tz, h->at, t, sizeof t);
     if (c->tty)
-        printf("%-19s  \033[1m%-10s\033[0m %s", t, h->what, h->text ? h->text : "");
+        printf("%-26s  \033[1m%-10s\033[0m %s", t, h->what, h->text ? h->text : "");
     else
-        printf("%-19s  %-10s %s", t, h->what, h->text ? h->text : "");
+        printf("%-26s  %-10s %s", t, h->what, h->text ? h->text : "");
     if (h->has_amount) {
         char amt[40];
         int ex = cr_currency_exponent(c->cfg->policy.currency_exponents,

@@ -32,7 +32,10 @@ cr claim --config "$CFG" CE2611-000104
 expect_rc claim_exit_0 0
 check claim_header grep -q "^claim CE2611-000104  premium active" "$OUT"
 check claim_event_with_source grep -qE "event +received .*\(depot_2026112[01]\.csv:[0-9]+\)" "$OUT"
-check claim_decision grep -qE "decision +capture SN_MISMATCH" "$OUT"
+check claim_decision grep -qE "decision +capture SN_MISMATCH: received " "$OUT"
+check claim_reason_said_once bash -c "! grep -q 'SN_MISMATCH: SN_MISMATCH' '$OUT'"
+# times with their offset: the two 01:30 of a repeated hour read apart
+check claim_times_with_offset grep -qE "^2026-11-20 23:59:59 -05:00  decision" "$OUT"
 check claim_action_file grep -qE "action +capture SN_MISMATCH 2199.00 USD in payment_actions_20261120_run1.csv - confirmed by settlement_detail_report_batch_20261121.csv:[0-9]+" "$OUT"
 check claim_settlement_rows test "$(grep -c "settlement " "$OUT")" -ge 2
 check claim_exception_status grep -qE "exception +SN_NEAR_MATCH EX-[0-9A-F]{16} \[open\]" "$OUT"
