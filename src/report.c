@@ -1222,6 +1222,10 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
     if ((long)r->n_fulfillment > dec_max)
         dec_max = (long)r->n_fulfillment;
     dec_last = p->row;
+    p->row++;
+    /* what the rows count: this run's actions, and every claim still waiting */
+    sp_text(p, 0, "capture, release, ship_replacement: issued by this run; pending: every claim"
+                  " still waiting as of this run (its hold)", w->f_text, false);
     p->row += 2;
 
     /* Open exceptions by code, then by severity; the chart to their right */
