@@ -613,15 +613,24 @@ static bool next_transition(const cr_tz *tz, int64_t t, int64_t *at, int32_t *of
  * offset of the segment before. */
 cr_time_t cr_tz_to_utc(const cr_tz *tz, const cr_civil *local)
 {
-    int64_t l = civil_secs(local), seg = l - MAX_UTOFF - HOUR, at;
+    /* segment [seg, end) has offset OFF: it shows LOCAL at l - off when
+     * that falls inside it.  Every instant that can show LOCAL lies within
+     * MAX_UTOFF of it, and transitions ascend, so the walk ends. */
+    int64_t l = civil_secs(local), seg = l - MAX_UTOFF - HOUR, at, gap;
     int32_t off = cr_tz_offset_at(tz, seg), next;
-    for (int i = 0; i < 64; i++) {
-        if (!tz || !next_transition(tz, seg, &at, &next) || l - off < at || l - next < at)
-            break;
+    gap = l - off;
+    for (;;) {
+        bool more = tz && next_transition(tz, seg, &at, &next);
+        int64_t u = l - off;
+        if (u >= seg && (!more || u < at))
+            return u;            /* the first segment showing it: the earlier instant */
+        if (u >= seg)
+            gap = u;             /* LOCAL is past this segment: the offset before a gap */
+        if (!more || at > l + MAX_UTOFF + HOUR)
+            return gap;
         seg = at;
         off = next;
     }
-    return l - off;
 }
 
 void cr_tz_from_utc(const cr_tz *tz, cr_time_t t, cr_civil *out)

@@ -997,3 +997,39 @@ TEST(crtime_parse_format_roundtrip)
     }
     CHECK_INT(bad, 0);
 }
+
+/* A zone whose transitions are seconds apart (fuzzed TZif data, no real
+ * zone has them): a local time that exists is read back as an instant that
+ * shows it.  The walk over segments stopped at the first "gap" it met and
+ * gave an instant of another segment (06:00:53 read as 21621, which shows
+ * 06:00:21). */
+TEST(crtime_to_utc_close_transitions)
+{
+    static const char tzif[] =
+        "\x54\x5a\x69\x66\x00\x32\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+        "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x04\x00\x00\x00\x00"
+        "\x00\x00\x00\x06\x00\x00\x00\x04\x00\x00\x00\x12\x80\x00\x00\x03"
+        "\x00\x00\x00\x00\x00\x00\x00\x28\x32\xd2\xcc\xa8\x71\x18\xcc\x05"
+        "\x74\x95\x12\x98\x01\x02\x03\x02\x03\x02\x00\x00\x52\xf8\x00\x00"
+        "\x00\x00\x00\x20\x00\x00\x00\x00\xff\x07\x00\x00\x00\x00\x00\x00"
+        "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff\xff"
+        "\x01\x00\x00\x16\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+        "\xff\xff\xff\xff\xff\xff\xff\xff\xff\x00\x00\xcc\x95\x54\x00\x00"
+        "\x00\x00\x00\x0a";
+    cr_tz *tz = cr_tz_from_tzif("fuzz", tzif, sizeof tzif - 1);
+    CHECK(tz != NULL);
+    if (!tz)
+        return;
+    for (cr_time_t t = 21500; t < 21800; t++) {
+        cr_civil c, c2;
+        cr_tz_from_utc(tz, t, &c);
+        cr_tz_from_utc(tz, cr_tz_to_utc(tz, &c), &c2);
+        if (memcmp(&c, &c2, sizeof c) != 0) {
+            fprintf(stderr, "  %lld: %02d:%02d:%02d read back as %02d:%02d:%02d\n", (long long)t,
+                    c.hour, c.minute, c.second, c2.hour, c2.minute, c2.second);
+            CHECK(false);
+            break;
+        }
+    }
+    cr_tz_free(tz);
+}
