@@ -751,14 +751,20 @@ static size_t sheet_rows(void)
 }
 
 /* Where the rows of sheet NAME that do not fit it are found. */
-static const char *all_rows_in(const char *name)
+static const char *all_rows_in(const char *name, bool dry)
 {
+    if (dry)
+        return "a dry run records nothing and writes no action file; a live run lists the same"
+               " rows in the state database and its action files";
     static const struct {
         const char *sheet, *where;
     } w[] = {
-        {"Captures", "every capture is in the run's payment action file"},
-        {"Releases", "every release is in the run's payment action file"},
-        {"Fulfillment", "every shipment is in the run's fulfillment file"},
+        {"Captures", "every capture is in the payment action files (this run's, and an earlier"
+                     " run's that had no workbook)"},
+        {"Releases", "every release is in the payment action files (this run's, and an earlier"
+                     " run's that had no workbook)"},
+        {"Fulfillment", "every shipment is in the fulfillment files (this run's, and an earlier"
+                        " run's that had no workbook)"},
         {"Pending", "every pending claim is in the state database's claim_state table"},
         {"Exceptions", "every exception is in the state database's exceptions table"},
         {"Rejected Rows", "every rejected row is in the state database's rejects table"},
@@ -846,11 +852,12 @@ static cr_err write_table(wctx *w, lxw_worksheet *ws, const table_spec *t)
             rc = put_cell(w, ws, row, (lxw_col_t)c, &t->cols[c], rowp);
     }
     if (rc == CR_OK && shown < t->n) {
-        char note[256];
+        char note[512];
+        const char *where = all_rows_in(t->name, w->r->dry_run);
         snprintf(note, sizeof note, "%zu more rows not shown (a sheet holds %zu rows): %s", t->n - shown,
-                 cap, all_rows_in(t->name));
+                 cap, where);
         cr_warn("workbook %s: sheet %s lists %zu of its %zu rows; %s", w->path, t->name, shown, t->n,
-                all_rows_in(t->name));
+                where);
         rc = put_text(w, ws, row, 0, note, w->f_text);
     }
     return rc;

@@ -62,15 +62,16 @@ cr_err cr_run_lock(const cr_config *cfg, int *fd)
     if (realpath(db, real))
         db = real;
     else if (errno == ENOENT) {
-        /* not made yet, perhaps through a link to where it will be */
-        if (lstat(db, &sb) == 0 && S_ISLNK(sb.st_mode) &&
-            (ll = readlink(db, link, sizeof link - 1)) > 0) {
-            link[ll] = '\0';
+        /* not made yet, perhaps through links to where it will be */
+        for (int hop = 0; hop < 16 && lstat(db, &sb) == 0 && S_ISLNK(sb.st_mode) &&
+                          (ll = readlink(db, path, sizeof path - 1)) > 0;
+             hop++) {
+            path[ll] = '\0';
             const char *ldir = cr_parent_dir(db, dbuf, sizeof dbuf);
-            if (link[0] != '/' && ldir && strlen(ldir) + strlen(link) + 2 < sizeof path) {
-                snprintf(path, sizeof path, "%s/%s", ldir, link);
+            if (path[0] != '/' && ldir && strlen(ldir) + strlen(path) + 2 < sizeof link)
+                snprintf(link, sizeof link, "%s/%s", ldir, path);
+            else
                 snprintf(link, sizeof link, "%s", path);
-            }
             db = link;
         }
         const char *dir = cr_parent_dir(db, dbuf, sizeof dbuf), *base = strrchr(db, '/');
@@ -232,10 +233,12 @@ static cr_action *new_action(night *n)
 
 /* Changes with a release of carerecon that decides claims otherwise from
  * the same data (3: unknown status, empty serial and what a basic claim
- * ships with are invalid claim data; exact claim ids and shared holds).
+ * ships with are invalid claim data; exact claim ids and shared holds;
+ * 4: no AUTH_EXPIRES_BEFORE_DEADLINE for a hold acted on, exception
+ * subjects whole).
  * It is mixed into the configuration's mark, so the first night after such
  * an upgrade looks at every claim, as after a change of configuration. */
-#define RULES_VERSION 3
+#define RULES_VERSION 4
 static int64_t config_mark(const cr_config *cfg)
 {
     return (int64_t)(cfg->hash ^ ((uint64_t)RULES_VERSION * 0x9e3779b97f4a7c15ULL));
@@ -1072,14 +1075,22 @@ static bool held_no_more(night *n, size_t i)
     return hold && *hold != -1 && hold_action(n, *hold)->issued_at <= n->D;
 }
 
-/* Removes the findings of CODE from L[FROM..]. */
-static void drop_exc(cr_excs *l, size_t from, cr_code code)
+/* Drops the night's AUTH_EXPIRES_BEFORE_DEADLINE ("re-authorize in time")
+ * of claims whose hold was acted on, by this night's actions too (so that
+ * a claim decided before the claim whose capture takes their shared hold
+ * is treated as one decided after it). */
+static void drop_reauthorize(night *n)
 {
-    size_t k = from;
-    for (size_t j = from; j < l->n; j++)
-        if (l->items[j].code != code)
-            l->items[k++] = l->items[j];
-    l->n = k;
+    size_t k = 0;
+    for (size_t j = 0; j < n->excs.n; j++) {
+        const cr_exc *x = &n->excs.items[j];
+        long c = x->code == CR_X_AUTH_EXPIRES_BEFORE_DEADLINE
+                     ? cr_claim_find_exact(n->claims, n->nclaims, x->claim_id)
+                     : -1;
+        if (c < 0 || !held_no_more(n, (size_t)c))
+            n->excs.items[k++] = *x;
+    }
+    n->excs.n = k;
 }
 
 /* Matches, decides and applies actions to every claim. */
@@ -1123,10 +1134,8 @@ static cr_err decide_all(night *n)
     }
     for (size_t i = 0; i < n->nclaims; i++) {
         cr_decision d;
-        size_t before = n->nnew, xbefore = n->excs.n;
+        size_t before = n->nnew;
         cr_decide(&rctx, &n->claims[i], byclaim + start[i], start[i + 1] - start[i], &d, &n->excs);
-        if (d.kind == CR_D_PENDING && held_no_more(n, i))
-            drop_exc(&n->excs, xbefore, CR_X_AUTH_EXPIRES_BEFORE_DEADLINE);
         cr_action_match match;
         if ((rc = act(n, i, &d, &match)) != CR_OK ||
             (rc = report_row(n, i, &d, n->nnew > before ? &n->new_actions[n->nnew - 1] : NULL)) !=
@@ -1138,6 +1147,7 @@ static cr_err decide_all(night *n)
         if ((rc = record_claim(n, i, &d, issued_now, match)) != CR_OK)
             goto cleanup;
     }
+    drop_reauthorize(n);
     if (n->excs.oom)
         rc = cr_error(CR_ENOMEM, "out of memory");
 cleanup:
@@ -1910,7 +1920,7 @@ static int64_t action_file_run(const char *name)
  * (a zero-byte file), or the configuration points at another one.  Their
  * actions are unknown to it, and it would issue them again (the opposite
  * one, even, for a claim decided otherwise since). */
-static cr_err foreign_action_files(const cr_config *cfg, cr_store *st, int64_t run_id)
+static cr_err foreign_action_files(const cr_config *cfg, cr_store *st)
 {
     DIR *d = opendir(cfg->actions_dir);
     if (!d)
@@ -1922,7 +1932,7 @@ static cr_err foreign_action_files(const cr_config *cfg, cr_store *st, int64_t r
     while (rc == CR_OK && (e = readdir(d))) {
         int64_t r = action_file_run(e->d_name);
         bool live = false;
-        if (r <= 0 || (r < run_id && (rc = cr_store_run_live(st, r, &live)) == CR_OK && live))
+        if (r <= 0 || ((rc = cr_store_run_live(st, r, &live)) == CR_OK && live))
             continue;
         char path[4096];
         struct stat sb;
@@ -1970,30 +1980,15 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
             goto cleanup;
         outer_tx = true;
     }
+    /* before this run is recorded: a refused run must not make the next
+     * attempt take the unknown files for this run's */
+    if (!n.dry && (rc = foreign_action_files(cfg, st)) != CR_OK)
+        goto cleanup;
     if ((rc = cr_store_run_start(st, n.D, n.dry ? "dry-run" : "live", (cr_time_t)time(NULL),
                                  &n.run_id)) != CR_OK)
         goto cleanup;
     cr_fault_point("run recorded");
     cr_actions_file_names(n.day, n.run_id, n.pay_name, n.ful_name, sizeof n.pay_name);
-    /* a run's files are named by its new run number: one already there was
-     * written by a state database that knew more runs than this one (this
-     * one restored from an older copy); its actions are unknown here, and
-     * recovering actions by file name would take that file for this run's */
-    for (int k = 0; k < 2 && !n.dry; k++) {
-        const char *name = k ? n.ful_name : n.pay_name;
-        if (cr_actions_file_exists(cfg->actions_dir, name)) {
-            rc = cr_error(CR_ECANTCREAT,
-                          "%s/%s already exists, but this is run %lld of the state database %s: is"
-                          " the state restored from an older copy? Nothing was issued. Restore the"
-                          " latest state, or move out of %s the action files of runs this state does"
-                          " not know (the processor drops an idempotency key it has seen)",
-                          cfg->actions_dir, name, (long long)n.run_id, cfg->state_db,
-                          cfg->actions_dir);
-            goto cleanup;
-        }
-    }
-    if (!n.dry && (rc = foreign_action_files(cfg, st, n.run_id)) != CR_OK)
-        goto cleanup;
     if (cr_store_runs_unfinished(st, n.run_id, &unfinished) == CR_OK && unfinished > 0 && !n.dry)
         cr_info(o->v, "%ld earlier run(s) did not finish; their recorded actions are completed now",
                 unfinished);

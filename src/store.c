@@ -1662,6 +1662,9 @@ static bool same_text(const char *a, const char *b)
 
 /* --- exceptions ---------------------------------------------------------- */
 
+/* Before 2026-11-27, exception subjects were cut to this many bytes. */
+#define OLD_SUBJECT_MAX 159
+
 cr_err cr_store_exc_seen(cr_store *s, const cr_exc *x, int64_t run_id, cr_time_t as_of,
                          bool *is_new)
 {
@@ -1676,6 +1679,29 @@ cr_err cr_store_exc_seen(cr_store *s, const cr_exc *x, int64_t run_id, cr_time_t
     sqlite3_reset(st);
     if (r != SQLITE_ROW && r != SQLITE_DONE)
         return db_error(s->db, "look an exception up");
+    size_t len = strlen(x->subject);
+    if (*is_new && len >= OLD_SUBJECT_MAX) {
+        /* recorded by a carerecon that cut subjects to 159 bytes: the same
+         * finding under the ID of its cut subject takes its whole one */
+        char *cut = cr_strndup(x->subject, OLD_SUBJECT_MAX), old[24];
+        if (!cut)
+            return cr_error(CR_ENOMEM, "out of memory");
+        cr_exc_id(x->code, cut, old);
+        free(cut);
+        sqlite3_stmt *ad = prepare(s, "UPDATE exceptions SET exc_id = ?1, subject = ?2"
+                                      " WHERE exc_id = ?3 AND code = ?4");
+        if (!ad)
+            return CR_EIO;
+        bind_text(ad, 1, id);
+        bind_text(ad, 2, x->subject);
+        bind_text(ad, 3, old);
+        bind_text(ad, 4, cr_code_name(x->code));
+        r = sqlite3_step(ad);
+        *is_new = sqlite3_changes(s->db) == 0;
+        sqlite3_finalize(ad);
+        if (r != SQLITE_DONE)
+            return db_error(s->db, "take up an exception recorded with a cut subject");
+    }
     if (*is_new) {
         st = stmt(s, Q_EXC_INS);
         if (!st)

@@ -149,7 +149,7 @@ actions_before=$(q "$S" "select count(*) from actions")
 files_before=$(ls "$S"/reports/actions | wc -l)
 cr run --config "$CFG" --as-of 2026-11-21
 expect_rc restored_state_refused 73
-expect_err restored_state_says_why "is the state restored from an older copy? Nothing was issued"
+expect_err restored_state_says_why "nothing was issued. Is the state restored from an older copy"
 expect_eq restored_state_nothing_recorded "$(q "$S" "select count(*) from actions")" "$actions_before"
 expect_eq restored_state_no_file_written "$(ls "$S"/reports/actions | wc -l)" "$files_before"
 

@@ -26,6 +26,10 @@ sed "s|^state_db:.*|state_db: $TMP/linked/state.db|" "$CFG" >"$E/config/linked.y
 cr run --config "$E/config/linked.yaml" --as-of 2026-11-20
 expect_rc locked_through_link_75 75
 check locked_through_link_no_state test ! -e "$E/var/carerecon.db"
+ln -s state.db "$TMP/linked/two.db"     # a link to the link, relative
+sed "s|^state_db:.*|state_db: $TMP/linked/two.db|" "$CFG" >"$E/config/linked2.yaml"
+cr run --config "$E/config/linked2.yaml" --as-of 2026-11-20
+expect_rc locked_through_two_links_75 75
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null
 

@@ -9,8 +9,10 @@
 # without the capture (a fresh state) still raises it.
 . "$(dirname "$0")/lib.sh"
 
-mkenv() { # DIR
+mkenv() { # DIR [CLAIM ROWS]: the claim rows default to C1's
     local d=$1
+    local rows=${2:-"('C1','premium','US','M','SN1',0,100000,'USD',5000,'R1',100000,'visa',
+        '2026-11-01T00:00:00Z',NULL,'2027-01-01',1,'active')"}
     mkdir -p "$d/config" "$d/inbox/receipts" "$d/inbox/settlements"
     cat >"$d/config/carerecon.yaml" <<'YAML'
 timezone: UTC
@@ -45,8 +47,7 @@ YAML
         currency TEXT, service_fee INTEGER, preauth_ref TEXT, preauth_amount INTEGER, card_brand TEXT,
         paid_at TEXT, return_days INTEGER, refresh_expires_on TEXT, replacements_left INTEGER,
         status TEXT);
-      INSERT INTO claims VALUES ('C1','premium','US','M','SN1',0,100000,'USD',5000,'R1',100000,'visa',
-        '2026-11-01T00:00:00Z',NULL,'2027-01-01',1,'active');"
+      INSERT INTO claims VALUES $rows;"
 }
 late_file() { # DIR
     printf 'Tracking,Code,At,Ref\nT1,P,2026-11-10T00:00:00Z,C1\nT1,D,2026-11-14T00:00:00Z,C1\n' \
@@ -77,3 +78,23 @@ late_file "$F"
 cr run --config "$F/config/carerecon.yaml" --as-of 2026-11-20 --quiet
 expect_eq fresh_pending "$(q "$F" "select decision from claim_state where claim_id = 'C1'")" pending
 expect_eq fresh_reauthorize_raised "$(auth_exc "$F")" 1
+
+# Two claims on one hold: C1 (sorts first) pending, its hold expiring before
+# its deadline; C2 captured NOT_RETURNED on 2026-11-03.  The capture takes
+# the hold of C1 too: no "re-authorize" for C1 that night, though C1 is
+# decided before C2's capture is made, and the same on incremental and full
+# nights (once, C1's stayed open on incremental nights until C1 came due).
+shared="('C1','premium','US','M','SN1',0,100000,'USD',5000,'R1',100000,'visa','2026-11-01T12:00:00Z',30,'2027-01-01',1,'active'),
+        ('C2','premium','US','M','SN2',0,100000,'USD',5000,'R1',100000,'visa','2026-11-01T12:00:00Z',1,'2027-01-01',1,'active')"
+for kind in incr full; do
+    mkenv "$TMP/shared_$kind" "$shared"
+    flag=; [ $kind = full ] && flag=--full
+    for night in 2026-11-01 2026-11-03 2026-11-04; do
+        "$BIN" run --config "$TMP/shared_$kind/config/carerecon.yaml" --as-of $night --quiet $flag 2>/dev/null
+        [ $night = 2026-11-01 ] && expect_eq shared_${kind}_reauthorize_before_capture "$(auth_exc "$TMP/shared_$kind")" 1
+        [ $night = 2026-11-03 ] && expect_eq shared_${kind}_c2_captured \
+            "$(q "$TMP/shared_$kind" "select claim_id || ' ' || action from actions")" "C2 capture"
+        [ $night = 2026-11-03 ] && expect_eq shared_${kind}_no_reauthorize_that_night "$(auth_exc "$TMP/shared_$kind")" 0
+    done
+    expect_eq shared_${kind}_no_reauthorize_after "$(auth_exc "$TMP/shared_$kind")" 0
+done

@@ -35,6 +35,15 @@ cr run --config "$CFG" --as-of 2026-11-24 --quiet
 expect_rc older_copy_refused 73
 expect_err older_copy_names_run2 "(fulfillment_20261121_run2.csv, ...)"
 expect_eq older_copy_no_new_file "$(ls "$A" | sort)" "$files_before"
+# a refused run is not recorded: the next attempt (the next cron night) is
+# refused too, and the one after (once, a refused run took the unknown
+# run's number, and the attempt after it issued that run's actions again)
+for k in 2 3; do
+    cr run --config "$CFG" --as-of 2026-11-2$((3 + k)) --quiet
+    expect_rc older_copy_refused_again_$k 73
+done
+expect_eq older_copy_still_no_new_file "$(ls "$A" | sort)" "$files_before"
+expect_eq older_copy_refusals_not_recorded "$(q "$E" "select count(*) from runs")" 1
 
 # C: another state_db (a relative path resolving elsewhere, a typo)
 sed "s|^state_db:.*|state_db: $TMP/elsewhere/state.db|" "$CFG" >"$E/config/other.yaml"

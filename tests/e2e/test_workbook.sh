@@ -115,6 +115,12 @@ CARERECON_TEST_SHEET_ROWS=5 "$BIN" run --config "$S/config/carerecon.yaml" --as-
 expect_rc sheet_cap_night_ends 65
 expect_err sheet_cap_warns "sheet Captures lists 3 of its 10 rows"
 xlsx sheet_cap_lists_what_fits "$S/reports/carerecon_20261120_run1.xlsx" "rows:Captures=4" \
-    "cell:Captures!A5=7 more rows not shown (a sheet holds 5 rows): every capture is in the run's payment action file" \
+    "cell:Captures!A5=7 more rows not shown (a sheet holds 5 rows): every capture is in the payment action files (this run's, and an earlier run's that had no workbook)" \
     "rows:Rejected Rows=4" "contains:Rejected Rows=more rows not shown"
 expect_eq sheet_cap_file_has_all "$(grep -c ':capture,' "$S/reports/actions/payment_actions_20261120_run1.csv")" 10
+D=$TMP/sheetcap_dry
+newenv "$D"
+RC=0
+CARERECON_TEST_SHEET_ROWS=5 "$BIN" run --config "$D/config/carerecon.yaml" --as-of 2026-11-20 --dry-run >"$OUT" 2>"$ERR" || RC=$?
+xlsx sheet_cap_dry_run_says_so "$D/reports/carerecon_20261120_dryrun.xlsx" "rows:Captures=4" \
+    "contains:Captures=a dry run records nothing and writes no action file"

@@ -588,3 +588,47 @@ TEST(store_sync_ingest_levels)
     snprintf(path, sizeof path, "rm -rf %s", dir);
     CHECK_INT(system(path), 0);
 }
+
+/* An exception recorded by a carerecon that cut subjects to 159 bytes (a
+ * long processor reference and file name) is the same exception when seen
+ * again with its whole subject: it takes the whole subject and its ID, and
+ * keeps its status (acknowledged stays acknowledged: before, it came back
+ * as a new open exception and the old one stayed behind). */
+TEST(store_exception_with_cut_subject_taken_up)
+{
+    char dir[] = "/tmp/cr_cut_XXXXXX", path[64];
+    cr_store *s = tmp_store(dir, path, sizeof path);
+    if (!s)
+        return;
+    char subject[240], cut[160], old_id[24], new_id[24];
+    memset(subject, 'R', 200);
+    snprintf(subject + 200, sizeof subject - 200, "@settlement_batch.csv:12");
+    snprintf(cut, sizeof cut, "%s", subject);   /* what the old carerecon kept */
+    cr_exc x = {.code = CR_X_UNMATCHED_SETTLEMENT, .claim_id = "", .subject = cut, .reference = "",
+                .detail = "old", .source_file = ""};
+    bool is_new = false;
+    CHECK(cr_store_begin(s) == CR_OK);
+    CHECK(cr_store_exc_seen(s, &x, 1, 1000, &is_new) == CR_OK);
+    CHECK(is_new);
+    cr_exc_id(x.code, cut, old_id);
+    cr_ack_outcome was;
+    CHECK(cr_store_exc_ack(s, old_id, "seen", "finance", 1001, &was) == CR_OK);
+    /* the next night sees it with the whole subject */
+    x.subject = subject;
+    x.detail = "new";
+    CHECK(cr_store_exc_seen(s, &x, 2, 2000, &is_new) == CR_OK);
+    CHECK(!is_new);
+    cr_exc_id(x.code, subject, new_id);
+    CHECK(strcmp(old_id, new_id) != 0);
+    CHECK(cr_store_exc_ack(s, new_id, "again", "finance", 2001, &was) == CR_OK);
+    CHECK_INT(was, CR_ACK_BEFORE);
+    CHECK_INT(cr_store_exc_ack(s, old_id, "again", "finance", 2001, &was), CR_ENOTFOUND);
+    /* a subject of another code with the same cut is not taken up */
+    x.code = CR_X_UNEXPECTED_CAPTURE;
+    CHECK(cr_store_exc_seen(s, &x, 2, 2000, &is_new) == CR_OK);
+    CHECK(is_new);
+    CHECK(cr_store_commit(s) == CR_OK);
+    cr_store_close(s);
+    snprintf(path, sizeof path, "rm -rf %s", dir);
+    CHECK_INT(system(path), 0);
+}
