@@ -705,24 +705,29 @@ static cr_err scalar_i64(cr_store *s, sqlite3_stmt *st, const char *what, int64_
     return r == SQLITE_ROW || r == SQLITE_DONE ? CR_OK : db_error(s->db, what);
 }
 
+/* scalar_i64 of SQL with ?1 bound to ARG. */
+static cr_err scalar_of(cr_store *s, const char *sql, int64_t arg, const char *what, int64_t *out)
+{
+    sqlite3_stmt *st = prepare(s, sql);
+    if (st)
+        sqlite3_bind_int64(st, 1, arg);
+    return scalar_i64(s, st, what, out);
+}
+
 cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count)
 {
-    sqlite3_stmt *st = prepare(s, "SELECT count(*) FROM runs WHERE status = 'running' AND run_id < ?");
     int64_t v = 0;
-    if (st)
-        sqlite3_bind_int64(st, 1, before_run);
-    cr_err rc = scalar_i64(s, st, "count unfinished runs", &v);
+    cr_err rc = scalar_of(s, "SELECT count(*) FROM runs WHERE status = 'running' AND run_id < ?",
+                          before_run, "count unfinished runs", &v);
     *count = (long)v;
     return rc;
 }
 
 cr_err cr_store_run_live(cr_store *s, int64_t run_id, bool *live)
 {
-    sqlite3_stmt *st = prepare(s, "SELECT count(*) FROM runs WHERE run_id = ? AND mode = 'live'");
     int64_t v = 0;
-    if (st)
-        sqlite3_bind_int64(st, 1, run_id);
-    cr_err rc = scalar_i64(s, st, "look a run up", &v);
+    cr_err rc = scalar_of(s, "SELECT count(*) FROM runs WHERE run_id = ? AND mode = 'live'", run_id,
+                          "look a run up", &v);
     *live = v > 0;
     return rc;
 }
