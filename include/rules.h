@@ -68,6 +68,8 @@ typedef struct cr_exc {
     const char *detail;
     const char *source_file;
     long source_line;
+    const char *currency;          /* the money at stake: AMOUNT of CURRENCY; NULL: none */
+    cr_money_t amount;
 } cr_exc;
 
 typedef struct cr_excs {
@@ -82,6 +84,8 @@ cr_exc *cr_excs_add(cr_excs *l, cr_code code, const char *claim_id, const char *
  * memory sets ->oom and leaves FIELD as it was. */
 void cr_exc_set(cr_excs *l, const char **field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Sets the money at stake in finding X of L: AMOUNT minor units of CURRENCY. */
+void cr_exc_money(cr_excs *l, cr_exc *x, cr_money_t amount, const char *currency);
 void cr_excs_release(cr_excs *l);
 /* The stable ID of CODE + SUBJECT: "EX-" and 16 hex digits. */
 void cr_exc_id(cr_code code, const char *subject, char out[24]);

@@ -290,6 +290,8 @@ typedef struct cr_exc_row {
     int64_t first_run;
     const char *ack_note, *ack_by;
     cr_time_t ack_at, resolved_at;
+    int64_t amount;            /* the money it is about: AMOUNT of CURRENCY; CURRENCY NULL: none */
+    const char *currency;
 } cr_exc_row;
 typedef cr_err (*cr_exc_fn)(void *ud, const cr_exc_row *r);
 

@@ -525,6 +525,7 @@ typedef enum col_kind {
     K_SEVERITY,  /* const char * at off, coloured by value */
     K_TIME,      /* cr_time_t at off */
     K_MONEY,     /* cr_money_t at off, currency (const char *) at off2 */
+    K_AMOUNT,    /* int64_t at off, currency at off2: as K_MONEY, empty when the currency is NULL */
     K_LONG,      /* long at off */
     K_YES,       /* bool at off: "yes" or empty */
     K_SOURCE     /* file (const char *) at off, line (long) at off2: "file:line" */
@@ -541,6 +542,7 @@ typedef struct col_spec {
 #define C_LONG(h, T, f) {h, K_LONG, offsetof(T, f), 0}
 #define C_YES(h, T, f) {h, K_YES, offsetof(T, f), 0}
 #define C_MONEY(h, T, f, cur) {h, K_MONEY, offsetof(T, f), offsetof(T, cur)}
+#define C_AMOUNT(h, T, f, cur) {h, K_AMOUNT, offsetof(T, f), offsetof(T, cur)}
 
 static const col_spec CAPTURE_COLS[] = {
     C_TEXT("Claim ID", cr_rep_row, claim_id),
@@ -597,6 +599,8 @@ static const col_spec EXCEPTION_COLS[] = {
     C_TEXT("Detail", cr_exc_row, detail),
     C_TIME("First Seen", cr_exc_row, first_seen),
     {"Source", K_SOURCE, offsetof(cr_exc_row, source_file), offsetof(cr_exc_row, source_line)},
+    C_AMOUNT("Amount", cr_exc_row, amount, currency),
+    C_TEXT("Currency", cr_exc_row, currency),
 };
 
 static const col_spec REJECT_COLS[] = {
@@ -679,8 +683,11 @@ static double cell_width(wctx *w, const col_spec *c, const void *row)
         return text_width(field_str(row, c->off));
     case K_TIME:
         return field_time(row, c->off) == CR_TIME_NONE ? 0 : TIME_CHARS;
-    case K_MONEY: {
+    case K_MONEY:
+    case K_AMOUNT: {
         const char *cur = field_str(row, c->off2);
+        if (c->kind == K_AMOUNT && !cur)
+            return 0;
         int e = currency_exp(w, cur);
         return number_width(major_units(field_money(row, c->off), e), e) + code_width(cur);
     }
@@ -717,8 +724,11 @@ static cr_err put_cell(wctx *w, lxw_worksheet *ws, lxw_row_t r, lxw_col_t col,
     }
     case K_TIME:
         return put_time(w, ws, r, col, field_time(row, c->off), w->f_time);
-    case K_MONEY: {
+    case K_MONEY:
+    case K_AMOUNT: {
         const char *cur = field_str(row, c->off2);
+        if (c->kind == K_AMOUNT && !cur)
+            return CR_OK;
         int e = currency_exp(w, cur);
         lxw_format *f = money_format(w, cur, e);
         if (!f)
@@ -826,7 +836,7 @@ static cr_err write_table(wctx *w, lxw_worksheet *ws, const table_spec *t)
                   0, 0);
     for (size_t c = 0; c < t->ncols && rc == CR_OK; c++) {
         col_kind k = t->cols[c].kind;
-        bool num = k == K_MONEY || k == K_LONG || k == K_TIME;   /* right-aligned values */
+        bool num = k == K_MONEY || k == K_AMOUNT || k == K_LONG || k == K_TIME; /* right-aligned */
         rc = put_text(w, ws, 0, (lxw_col_t)c, t->cols[c].header, num ? w->f_header_num : w->f_header);
     }
     row = 1;

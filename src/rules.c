@@ -129,6 +129,14 @@ void cr_exc_set(cr_excs *l, const char **field, const char *fmt, ...)
         l->oom = true;
 }
 
+void cr_exc_money(cr_excs *l, cr_exc *x, cr_money_t amount, const char *currency)
+{
+    if (!currency || !*currency)
+        return;
+    x->amount = amount;
+    cr_exc_set(l, &x->currency, "%s", currency);
+}
+
 void cr_excs_release(cr_excs *l)
 {
     free(l->items);
@@ -577,6 +585,7 @@ static void claim_checks(const cr_rules_ctx *rc, const cr_claim *c, cr_excs *exc
         cr_exc_set(excs, &x->detail, "hold %s exceeds product value %s; a capture is capped",
                  cr_policy_amount(p, c->preauth_amount, c->currency, a, sizeof a),
                  cr_policy_amount(p, c->product_value, c->currency, b, sizeof b));
+        cr_exc_money(excs, x, c->preauth_amount, c->currency);
     }
     if (c->premium && !cr_strlist_has(&p->premium_regions, c->region) &&
         (x = cr_excs_add(excs, CR_X_PREMIUM_REGION_NOT_ALLOWED, c->claim_id, c->claim_id)))
@@ -803,6 +812,8 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
                      c->card_brand ? c->card_brand : "card", a,
                      shipped_in_time ? "end of transit grace" : "return deadline", b);
             cr_exc_set(excs, &x->reference, "%s", c->preauth_ref);
+            if (c->has_preauth_amount)
+                cr_exc_money(excs, x, c->preauth_amount, c->currency);
         }
     }
 }

@@ -665,6 +665,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
                          strcmp(a->action, "capture") == 0 ? "refund the customer"
                                                            : "collect the default cost");
                 cr_exc_set(&n->excs, &x->reference, "%s", c->preauth_ref ? c->preauth_ref : "");
+                cr_exc_money(&n->excs, x, a->amount, a->currency);
             }
             return CR_OK;
         }
@@ -679,6 +680,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
                          o->action, o->claim_id, (long long)o->run_id, t, want,
                          d->reason ? d->reason : "");
                 cr_exc_set(&n->excs, &x->reference, "%s", c->preauth_ref);
+                cr_exc_money(&n->excs, x, o->amount, o->currency);
             }
             return CR_OK;
         }
@@ -708,6 +710,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
                          "capture issued after the %s hold expired on %s",
                          c->card_brand ? c->card_brand : "card", t);
                 cr_exc_set(&n->excs, &x->reference, "%s", c->preauth_ref ? c->preauth_ref : "");
+                cr_exc_money(&n->excs, x, a->amount, a->currency);
             }
         } else {
             n->stats.releases++;
@@ -1579,6 +1582,7 @@ static cr_err gather_exc(void *ud, const cr_exc_row *x)
     r->source_file = gdup(g, x->source_file);
     r->ack_note = gdup(g, x->ack_note);
     r->ack_by = gdup(g, x->ack_by);
+    r->currency = gdup(g, x->currency);
     return g->oom ? CR_ENOMEM : CR_OK;
 }
 

@@ -84,6 +84,10 @@ static cr_exc *row_exc(cr_excs *excs, cr_code code, const cr_claim *c, const cr_
         cr_exc_set(excs, &x->reference, "%s", ref);
         cr_exc_set(excs, &x->source_file, "%s", r->file ? r->file : "");
         x->source_line = r->line;
+        if (r->has_amount)
+            cr_exc_money(excs, x, r->amount, r->currency);
+        else if (c && c->has_preauth_amount)   /* a release or expiry row: the hold */
+            cr_exc_money(excs, x, c->preauth_amount, c->currency);
     }
     return x;
 }
@@ -255,6 +259,7 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
                      p->kind == CR_PAY_CAPTURE ? "capture" : "release", b,
                      p->kind == CR_PAY_CAPTURE ? "capture" : "release",
                      policy->settlement_confirm_days);
+            cr_exc_money(excs, x, p->amount, p->currency);
         }
     }
     rc = excs->oom ? CR_ENOMEM : CR_OK;

@@ -182,6 +182,10 @@ static const char *const migrations[] = {
     ("ALTER TABLE runs ADD COLUMN workbook TEXT;"
      "ALTER TABLE runs ADD COLUMN workbook_after INTEGER;"
      "ALTER TABLE runs ADD COLUMN published INTEGER NOT NULL DEFAULT 0;"),
+    /* 10: the money an exception is about (the Exceptions sheet's Amount
+     * and Currency): set when next seen, NULL for those not seen since */
+    ("ALTER TABLE exceptions ADD COLUMN amount INTEGER;"
+     "ALTER TABLE exceptions ADD COLUMN currency TEXT;"),
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -231,9 +235,9 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_DEC_ADD8] = DEC_INS TIMES8(DEC_ROW),
     [Q_EXC_GET] = "SELECT status FROM exceptions WHERE exc_id = ?",
     [Q_EXC_INS] = "INSERT INTO exceptions(exc_id,code,severity,claim_id,subject,reference,detail,"
-                  "source_file,source_line,status,first_seen,first_run,last_seen,last_run)"
-                  " VALUES(?,?,?,?,?,?,?,?,?,'open',?,?,?,?)",
-    [Q_EXC_UPD] = "UPDATE exceptions SET detail = ?2, reference = ?3,"
+                  "source_file,source_line,status,first_seen,first_run,last_seen,last_run,amount,"
+                  "currency) VALUES(?,?,?,?,?,?,?,?,?,'open',?,?,?,?,?,?)",
+    [Q_EXC_UPD] = "UPDATE exceptions SET detail = ?2, reference = ?3, amount = ?6, currency = ?7,"
                   " first_seen = min(first_seen, ?4), last_seen = max(last_seen, ?4),"
                   " last_run = ?5,"
                   /* seen again as of its resolution or after: open again (a
@@ -1725,6 +1729,9 @@ cr_err cr_store_exc_seen(cr_store *s, const cr_exc *x, int64_t run_id, cr_time_t
         sqlite3_bind_int64(st, 11, run_id);
         sqlite3_bind_int64(st, 12, as_of);
         sqlite3_bind_int64(st, 13, run_id);
+        if (x->currency)
+            sqlite3_bind_int64(st, 14, x->amount);
+        bind_text(st, 15, x->currency);
     } else {
         st = stmt(s, Q_EXC_UPD);
         if (!st)
@@ -1734,6 +1741,11 @@ cr_err cr_store_exc_seen(cr_store *s, const cr_exc *x, int64_t run_id, cr_time_t
         bind_text(st, 3, x->reference[0] ? x->reference : NULL);
         sqlite3_bind_int64(st, 4, as_of);
         sqlite3_bind_int64(st, 5, run_id);
+        if (x->currency)
+            sqlite3_bind_int64(st, 6, x->amount);
+        else
+            sqlite3_bind_null(st, 6);
+        bind_text(st, 7, x->currency);
     }
     return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record an exception");
 }
@@ -1762,7 +1774,7 @@ cr_err cr_store_exc_resolve_unseen(cr_store *s, int64_t run_id, cr_time_t as_of,
 
 #define EXC_COLS                                                                           \
     "exc_id, code, severity, claim_id, reference, detail, status, source_file, source_line," \
-    " first_seen, last_seen, first_run, ack_note, ack_by, ack_at, resolved_at"
+    " first_seen, last_seen, first_run, ack_note, ack_by, ack_at, resolved_at, amount, currency"
 
 static cr_exc_row exc_from(sqlite3_stmt *st)
 {
@@ -1771,6 +1783,7 @@ static cr_exc_row exc_from(sqlite3_stmt *st)
         col_text(st, 5), col_text(st, 6), col_text(st, 7), (long)sqlite3_column_int64(st, 8),
         col_time(st, 9), col_time(st, 10), sqlite3_column_int64(st, 11), col_text(st, 12),
         col_text(st, 13), col_time(st, 14), col_time(st, 15),
+        sqlite3_column_int64(st, 16), col_text(st, 17),
     };
     return x;
 }

@@ -91,6 +91,14 @@ cr run --config "$CFG" --as-of 2026-11-21
 W2=$E/reports/carerecon_20261121_run2.xlsx
 xlsx night2_fulfillment_jpy "$W2" "findrow:Fulfillment=CE2611-000136,JP"
 xlsx night2_conflict_listed "$W2" "findrow:Exceptions=ACTION_CONFLICT,CE2611-000122,high"
+# the money each exception is about, as a number finance can sum: the
+# action's amount, the settlement row's, the hold for a release row without
+# one; empty where no money is at stake
+xlsx exceptions_amount_column "$W2" "headers:Exceptions=ID,Code,Severity,Claim ID,Reference,Detail,First Seen,Source,Amount,Currency" \
+    "findrow:Exceptions=ACTION_CONFLICT,CE2611-000122,2199,USD" "fmtof:Exceptions=ACTION_CONFLICT|2199|[\$USD] #,##0.00" \
+    "findrow:Exceptions=CURRENCY_MISMATCH,CE2611-000105,499,CAD" "findrow:Exceptions=UNEXPECTED_RELEASE,CE2611-000113,519,USD"
+expect_eq exceptions_amount_in_state "$(q "$E" "select amount || ' ' || currency from exceptions where code = 'ACTION_CONFLICT'")" "219900 USD"
+expect_eq exceptions_no_amount_awaiting "$(q "$E" "select count(*) from exceptions where code = 'AWAITING_CHECKIN' and (amount is not null or currency is not null)")" 0
 xlsx night2_no_new_rejects "$W2" "rows:Rejected Rows=1"
 # SPEC 4: a refund row is "listed, no exception": the processor's refund
 # of CE2611-000132's fee (69.00 USD), ingested by the night before and
