@@ -1298,8 +1298,10 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
     }
     ch->wanted = true;
     ch->height_px = 288;
-    if (ch->by_code && 90.0 + 26.0 * (double)ncodes > ch->height_px)
-        ch->height_px = 90.0 + 26.0 * (double)ncodes;
+    /* a bar per code, as tall as the table's row beside it, so that the
+     * chart ends with the tables it sits beside (on one printed page) */
+    if (ch->by_code && 90.0 + 20.0 * (double)ncodes > ch->height_px)
+        ch->height_px = 90.0 + 20.0 * (double)ncodes;
     files_at = ch->at_row + (lxw_row_t)(ch->height_px / ROW_PX) + 2;
     p->row = p->row + 1 > files_at ? p->row + 1 : files_at;
 
