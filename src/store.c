@@ -186,6 +186,11 @@ static const char *const migrations[] = {
      * and Currency): set when next seen, NULL for those not seen since */
     ("ALTER TABLE exceptions ADD COLUMN amount INTEGER;"
      "ALTER TABLE exceptions ADD COLUMN currency TEXT;"),
+    /* 11: each new file asks whether a file of its name was ingested before
+     * (cr_store_file_resent): without an index, a scan of every file ever
+     * ingested, so a night of many small files slowed down with history
+     * (1,000 new files: 0.16 s with none before, 11.5 s with 300,000) */
+    "CREATE INDEX files_name ON files(name, file_id) WHERE status = 'ingested';",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -31,7 +31,7 @@ nact=$(q "$E" "select count(*) || ' ' || sum(confirmed_row is not null) from act
 # a lookup opens the state and migrates it; the action is still unwritten
 cr claim --config "$CFG" CE2611-000101
 expect_rc lookup_after_migration 0
-expect_eq migrated_to_10 "$(q "$E" "pragma user_version")" 10
+expect_eq migrated_to_11 "$(q "$E" "pragma user_version")" 11
 expect_eq exception_amount_added "$(q "$E" "select count(*) from pragma_table_info('exceptions') where name in ('amount', 'currency')")" 2
 expect_eq action_match_added "$(q "$E" "select count(*) from pragma_table_info('claim_state') where name = 'action_match'")" 1
 # migration 4: rows dated after the last as-of are listed, the date indexes gone
