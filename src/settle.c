@@ -100,26 +100,118 @@ static void fmt_amt(const cr_policy *p, const cr_srow *r, char *buf, size_t n)
         snprintf(buf, n, "no amount");
 }
 
+/* Claims by hold reference and claim key (then claim order): where a row's
+ * merchant reference is looked up among the claims sharing its hold. */
+typedef struct hold_key {
+    const char *ref, *key;
+    size_t idx;
+} hold_key;
+
+static int hold_key_cmp(const void *a, const void *b)
+{
+    const hold_key *x = a, *y = b;
+    int c = strcmp(x->ref, y->ref);
+    if (!c)
+        c = strcmp(x->key, y->key);
+    return c ? c : (x->idx < y->idx ? -1 : x->idx > y->idx);
+}
+
+/* What is known of the group of claims sharing the hold at refs[f]: its
+ * first claim with a payment action, and whether every claim has a key. */
+typedef struct hold_group {
+    bool known, keyed;
+    long first_pay;            /* -1 none */
+    size_t end;                /* the group is refs[f..end); 0: not found yet */
+} hold_group;
+
+/* The claim a row on hold reference refs[f..e) goes to: the first (in
+ * claim order) of those whose payment action is on it and that the row's
+ * merchant reference names, else of those with a payment action, else of
+ * those it names, else the first.  A group of a few claims is looked at
+ * claim by claim; a large one (a placeholder reference on thousands of
+ * claims, with as many rows) through HK, so that a night does not grow
+ * with rows times claims. */
+static size_t hold_claim(const cr_claim *claims, const cr_payview *pay, const cr_keyed *refs,
+                         size_t f, size_t e, const hold_key *hk, size_t nhk, hold_group *g,
+                         const char *merchant_ref)
+{
+    if (e - f > 16 && !g->known) {
+        g->known = g->keyed = true;
+        g->first_pay = -1;
+        for (size_t k = f; k < e; k++) {
+            g->keyed = g->keyed && claims[refs[k].idx].key;
+            if (g->first_pay < 0 && pay[refs[k].idx].kind != CR_PAY_NONE)
+                g->first_pay = (long)refs[k].idx;
+        }
+    }
+    char mk[256];
+    bool named = merchant_ref && cr_claim_key(merchant_ref, mk, sizeof mk);
+    if (e - f <= 16 || !g->keyed || (merchant_ref && !named)) {
+        size_t pick = refs[f].idx;
+        int best = -1;
+        for (size_t k = f; k < e; k++) {
+            size_t ci = refs[k].idx;
+            int score = (pay[ci].kind != CR_PAY_NONE ? 2 : 0) +
+                        (merchant_ref && cr_claim_id_cmp(claims[ci].claim_id, merchant_ref) == 0);
+            if (score > best) {
+                best = score;
+                pick = ci;
+            }
+        }
+        return pick;
+    }
+    long first_named = -1;
+    if (named) {
+        size_t lo = 0, hi = nhk;   /* the first entry of (ref, key) */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int c = strcmp(hk[mid].ref, refs[f].key);
+            if (!c)
+                c = strcmp(hk[mid].key, mk);
+            if (c < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (size_t k = lo; k < nhk && strcmp(hk[k].ref, refs[f].key) == 0 && strcmp(hk[k].key, mk) == 0;
+             k++) {
+            if (pay[hk[k].idx].kind != CR_PAY_NONE)
+                return hk[k].idx;
+            if (first_named < 0)
+                first_named = (long)hk[k].idx;
+        }
+    }
+    return g->first_pay >= 0 ? (size_t)g->first_pay : first_named >= 0 ? (size_t)first_named : refs[f].idx;
+}
+
 cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t nrows,
                  cr_payview *pay, const cr_policy *policy, const cr_tz *tz, cr_time_t as_of,
                  cr_excs *excs)
 {
     cr_err rc = CR_ENOMEM;
     cr_keyed *refs = NULL;
+    hold_key *hk = NULL;
+    hold_group *groups = NULL;
     cr_srow **order = NULL;
     bool *seen_capture = NULL;
-    size_t nref = 0, no = 0;
+    size_t nref = 0, nhk = 0, no = 0;
     char a[64], b[64];
 
     refs = malloc((nclaims ? nclaims : 1) * sizeof *refs);
+    hk = malloc((nclaims ? nclaims : 1) * sizeof *hk);
+    groups = calloc(nclaims ? nclaims : 1, sizeof *groups);
     order = malloc((nrows ? nrows : 1) * sizeof *order);
     seen_capture = calloc(nclaims ? nclaims : 1, sizeof *seen_capture);
-    if (!refs || !order || !seen_capture)
+    if (!refs || !hk || !groups || !order || !seen_capture)
         goto cleanup;
     for (size_t i = 0; i < nclaims; i++)
-        if (claims[i].preauth_ref && *claims[i].preauth_ref)
+        if (claims[i].preauth_ref && *claims[i].preauth_ref) {
             refs[nref++] = (cr_keyed){claims[i].preauth_ref, i};
+            if (claims[i].key)
+                hk[nhk++] = (hold_key){claims[i].preauth_ref, claims[i].key, i};
+        }
     qsort(refs, nref, sizeof *refs, cr_keyed_cmp);
+    qsort(hk, nhk, sizeof *hk, hold_key_cmp);
     for (size_t i = 0; i < nclaims; i++) {
         pay[i].confirmed_row = 0;
         pay[i].confirmed_at = CR_TIME_NONE;
@@ -138,15 +230,12 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
              * merchant reference names, else the first: the same claim
              * whichever others a night holds (a night holds all of a hold's) */
             size_t f = cr_keyed_find(refs, nref, r->psp_ref);
-            int best = -1;
-            for (size_t g = f; g < nref && strcmp(refs[g].key, r->psp_ref) == 0; g++) {
-                size_t ci = refs[g].idx;
-                int score = (pay[ci].kind != CR_PAY_NONE ? 2 : 0) +
-                            (r->merchant_ref && cr_claim_id_cmp(claims[ci].claim_id, r->merchant_ref) == 0);
-                if (score > best) {
-                    best = score;
-                    r->claim = (int)ci;
-                }
+            if (f < nref) {
+                hold_group *g = &groups[f];
+                if (!g->end)
+                    for (g->end = f; g->end < nref && strcmp(refs[g->end].key, r->psp_ref) == 0;)
+                        g->end++;
+                r->claim = (int)hold_claim(claims, pay, refs, f, g->end, hk, nhk, g, r->merchant_ref);
             }
         }
         if (r->claim < 0 && r->merchant_ref) {
@@ -266,6 +355,8 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
 cleanup:
     free(seen_capture);
     free(order);
+    free(groups);
+    free(hk);
     free(refs);
     return rc;
 }
