@@ -119,9 +119,9 @@ static int hold_key_cmp(const void *a, const void *b)
 /* What is known of the group of claims sharing the hold at refs[f]: its
  * first claim with a payment action, and whether every claim has a key. */
 typedef struct hold_group {
+    size_t f, end;             /* the group is refs[f..end) */
     bool known, keyed;
     long first_pay;            /* -1 none */
-    size_t end;                /* the group is refs[f..end); 0: not found yet */
 } hold_group;
 
 /* The claim a row on hold reference refs[f..e) goes to: the first (in
@@ -131,10 +131,33 @@ typedef struct hold_group {
  * claim by claim; a large one (a placeholder reference on thousands of
  * claims, with as many rows) through HK, so that a night does not grow
  * with rows times claims. */
-static size_t hold_claim(const cr_claim *claims, const cr_payview *pay, const cr_keyed *refs,
-                         size_t f, size_t e, const hold_key *hk, size_t nhk, hold_group *g,
+typedef struct hold_index {
+    hold_key *hk;              /* built when a large group is first met */
+    size_t nhk;
+    bool built, oom;
+} hold_index;
+
+static void hold_index_build(hold_index *h, const cr_claim *claims, size_t nclaims)
+{
+    h->built = true;
+    if (!(h->hk = malloc((nclaims ? nclaims : 1) * sizeof *h->hk))) {
+        h->oom = true;
+        return;
+    }
+    for (size_t i = 0; i < nclaims; i++)
+        if (claims[i].preauth_ref && *claims[i].preauth_ref && claims[i].key)
+            h->hk[h->nhk++] = (hold_key){claims[i].preauth_ref, claims[i].key, i};
+    qsort(h->hk, h->nhk, sizeof *h->hk, hold_key_cmp);
+}
+
+static size_t hold_claim(const cr_claim *claims, size_t nclaims, const cr_payview *pay,
+                         const cr_keyed *refs, size_t f, size_t e, hold_index *h, hold_group *g,
                          const char *merchant_ref)
 {
+    if (e - f > 16 && !h->built)
+        hold_index_build(h, claims, nclaims);
+    const hold_key *hk = h->hk;
+    size_t nhk = h->nhk;
     if (e - f > 16 && !g->known) {
         g->known = g->keyed = true;
         g->first_pay = -1;
@@ -146,7 +169,7 @@ static size_t hold_claim(const cr_claim *claims, const cr_payview *pay, const cr
     }
     char mk[256];
     bool named = merchant_ref && cr_claim_key(merchant_ref, mk, sizeof mk);
-    if (e - f <= 16 || !g->keyed || (merchant_ref && !named)) {
+    if (e - f <= 16 || !g->keyed || (merchant_ref && !named) || h->oom) {
         size_t pick = refs[f].idx;
         int best = -1;
         for (size_t k = f; k < e; k++) {
@@ -190,28 +213,32 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
 {
     cr_err rc = CR_ENOMEM;
     cr_keyed *refs = NULL;
-    hold_key *hk = NULL;
-    hold_group *groups = NULL;
+    hold_index hold = {0};
+    hold_group *large = NULL;  /* the groups of more than 16 claims, by f */
+    size_t nlarge = 0, caplarge = 0;
     cr_srow **order = NULL;
     bool *seen_capture = NULL;
-    size_t nref = 0, nhk = 0, no = 0;
+    size_t nref = 0, no = 0;
     char a[64], b[64];
 
     refs = malloc((nclaims ? nclaims : 1) * sizeof *refs);
-    hk = malloc((nclaims ? nclaims : 1) * sizeof *hk);
-    groups = calloc(nclaims ? nclaims : 1, sizeof *groups);
     order = malloc((nrows ? nrows : 1) * sizeof *order);
     seen_capture = calloc(nclaims ? nclaims : 1, sizeof *seen_capture);
-    if (!refs || !hk || !groups || !order || !seen_capture)
+    if (!refs || !order || !seen_capture)
         goto cleanup;
     for (size_t i = 0; i < nclaims; i++)
-        if (claims[i].preauth_ref && *claims[i].preauth_ref) {
+        if (claims[i].preauth_ref && *claims[i].preauth_ref)
             refs[nref++] = (cr_keyed){claims[i].preauth_ref, i};
-            if (claims[i].key)
-                hk[nhk++] = (hold_key){claims[i].preauth_ref, claims[i].key, i};
-        }
     qsort(refs, nref, sizeof *refs, cr_keyed_cmp);
-    qsort(hk, nhk, sizeof *hk, hold_key_cmp);
+    for (size_t f = 0, e; f < nref; f = e) {
+        for (e = f + 1; e < nref && strcmp(refs[e].key, refs[f].key) == 0;)
+            e++;
+        if (e - f > 16) {
+            if (!cr_grow(&large, &caplarge, nlarge, sizeof *large, 8))
+                goto cleanup;
+            large[nlarge++] = (hold_group){.f = f, .end = e};
+        }
+    }
     for (size_t i = 0; i < nclaims; i++) {
         pay[i].confirmed_row = 0;
         pay[i].confirmed_at = CR_TIME_NONE;
@@ -229,14 +256,27 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
              * the one whose payment action is on it, else the one the row's
              * merchant reference names, else the first: the same claim
              * whichever others a night holds (a night holds all of a hold's) */
-            size_t f = cr_keyed_find(refs, nref, r->psp_ref);
-            if (f < nref) {
-                hold_group *g = &groups[f];
-                if (!g->end)
-                    for (g->end = f; g->end < nref && strcmp(refs[g->end].key, r->psp_ref) == 0;)
-                        g->end++;
-                r->claim = (int)hold_claim(claims, pay, refs, f, g->end, hk, nhk, g, r->merchant_ref);
+            size_t f = cr_keyed_find(refs, nref, r->psp_ref), e = f;
+            hold_group *g = NULL, small = {0};
+            size_t lo = 0, hi = nlarge;   /* a large group starting at f? */
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (large[mid].f < f)
+                    lo = mid + 1;
+                else
+                    hi = mid;
             }
+            if (f < nref && lo < nlarge && large[lo].f == f)
+                g = &large[lo];
+            else {
+                while (e < nref && strcmp(refs[e].key, r->psp_ref) == 0)
+                    e++;
+                small.end = e;
+                g = &small;
+            }
+            if (f < nref)
+                r->claim = (int)hold_claim(claims, nclaims, pay, refs, f, g->end, &hold, g,
+                                           r->merchant_ref);
         }
         if (r->claim < 0 && r->merchant_ref) {
             long c = cr_claim_find(claims, nclaims, r->merchant_ref);
@@ -355,8 +395,8 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
 cleanup:
     free(seen_capture);
     free(order);
-    free(groups);
-    free(hk);
+    free(large);
+    free(hold.hk);
     free(refs);
     return rc;
 }
