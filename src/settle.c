@@ -167,9 +167,13 @@ static size_t hold_claim(const cr_claim *claims, size_t nclaims, const cr_payvie
                 g->first_pay = (long)refs[k].idx;
         }
     }
-    char mk[256];
-    bool named = merchant_ref && cr_claim_key(merchant_ref, mk, sizeof mk);
-    if (e - f <= 16 || !g->keyed || (merchant_ref && !named) || h->oom) {
+    /* a reference too long to key can name only a claim whose id is too
+     * long to key too: those are keyed "" */
+    char mk[256] = "";
+    bool keyable = merchant_ref && cr_claim_key(merchant_ref, mk, sizeof mk);
+    if (!keyable)
+        mk[0] = '\0';
+    if (e - f <= 16 || !g->keyed || h->oom) {
         size_t pick = refs[f].idx;
         int best = -1;
         for (size_t k = f; k < e; k++) {
@@ -184,7 +188,7 @@ static size_t hold_claim(const cr_claim *claims, size_t nclaims, const cr_payvie
         return pick;
     }
     long first_named = -1;
-    if (named) {
+    if (merchant_ref) {
         size_t lo = 0, hi = nhk;   /* the first entry of (ref, key) */
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
@@ -198,6 +202,8 @@ static size_t hold_claim(const cr_claim *claims, size_t nclaims, const cr_payvie
         }
         for (size_t k = lo; k < nhk && strcmp(hk[k].ref, refs[f].key) == 0 && strcmp(hk[k].key, mk) == 0;
              k++) {
+            if (!mk[0] && cr_claim_id_cmp(claims[hk[k].idx].claim_id, merchant_ref) != 0)
+                continue;   /* keyed "": an id too long to key, or a blank one */
             if (pay[hk[k].idx].kind != CR_PAY_NONE)
                 return hk[k].idx;
             if (first_named < 0)

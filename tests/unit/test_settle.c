@@ -753,6 +753,12 @@ TEST(settle_hold_on_many_claims_picks_as_for_few)
         cl[i].key = keys[i];
         pay[i] = (cr_payview){.kind = CR_PAY_NONE, .issued_at = CR_TIME_NONE};
     }
+    /* an id too long to key (keyed ""), named by a reference as long */
+    static char long_id[300], long_ref[300];
+    memset(long_id, 'L', sizeof long_id - 1);
+    memset(long_ref, 'l', sizeof long_ref - 1);
+    cl[20].claim_id = long_id;
+    cl[20].key = "";
     for (int p = 0; p < 2; p++) {
         int k = p ? 35 : 30;
         pay[k] = (cr_payview){.kind = CR_PAY_CAPTURE, .issued_at = T(ISSUED), .amount = HOLD,
@@ -766,9 +772,10 @@ TEST(settle_hold_on_many_claims_picks_as_for_few)
         {"CE-0010", 30},    /* named, but the first with a payment action wins */
         {"CE-9999", 30},    /* names no claim of the hold */
         {NULL, 30},
+        {long_ref, 30},
     };
-    cr_srow rows[4];
-    for (int c = 0; c < 4; c++) {
+    cr_srow rows[5];
+    for (int c = 0; c < 5; c++) {
         memset(&rows[c], 0, sizeof rows[c]);
         rows[c].id = c + 1;
         rows[c].psp_ref = "PSP-X";
@@ -783,18 +790,19 @@ TEST(settle_hold_on_many_claims_picks_as_for_few)
         rows[c].line = 10 + c;
     }
     cr_excs ex = {0};
-    CHECK_INT(cr_settle(cl, N, rows, 4, pay, &pol, NULL, T(AS_OF), &ex), CR_OK);
-    for (int c = 0; c < 4; c++)
+    CHECK_INT(cr_settle(cl, N, rows, 5, pay, &pol, NULL, T(AS_OF), &ex), CR_OK);
+    for (int c = 0; c < 5; c++)
         CHECK_INT(rows[c].claim, cases[c].want);
     cr_excs_release(&ex);
     /* without payment actions: the first it names, else the first */
     for (int p = 0; p < 2; p++)
         pay[p ? 35 : 30].kind = CR_PAY_NONE;
     cr_excs ex2 = {0};
-    CHECK_INT(cr_settle(cl, N, rows, 4, pay, &pol, NULL, T(AS_OF), &ex2), CR_OK);
+    CHECK_INT(cr_settle(cl, N, rows, 5, pay, &pol, NULL, T(AS_OF), &ex2), CR_OK);
     CHECK_INT(rows[0].claim, 35);
     CHECK_INT(rows[1].claim, 10);
     CHECK_INT(rows[2].claim, 0);
     CHECK_INT(rows[3].claim, 0);
+    CHECK_INT(rows[4].claim, 20);   /* the long reference names the long id */
     cr_excs_release(&ex2);
 }
