@@ -51,6 +51,18 @@
 #include <time.h>
 #include <unistd.h>
 
+/* PATH with its folder's real path (the next run may start elsewhere), in
+ * BUF; PATH itself when the folder cannot be resolved. */
+static const char *real_path(const char *path, char *buf, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    char dir[4096], real[4096];
+    if (!realpath(cr_parent_dir(path, dir, sizeof dir), real) ||
+        (size_t)snprintf(buf, n, "%s/%s", strcmp(real, "/") ? real : "", slash ? slash + 1 : path) >= n)
+        return path;
+    return buf;
+}
+
 cr_err cr_run_lock(const cr_config *cfg, int *fd)
 {
     /* beside the state database's real file: two configurations naming it
@@ -74,13 +86,7 @@ cr_err cr_run_lock(const cr_config *cfg, int *fd)
                 snprintf(link, sizeof link, "%s", path);
             db = link;
         }
-        const char *dir = cr_parent_dir(db, dbuf, sizeof dbuf), *base = strrchr(db, '/');
-        char rdir[PATH_MAX];
-        if (dir && realpath(dir, rdir) && strlen(rdir) + strlen(base ? base : db) + 2 < sizeof real) {
-            snprintf(real, sizeof real, "%s/%s", strcmp(rdir, "/") == 0 ? "" : rdir,
-                     base ? base + 1 : db);
-            db = real;
-        }
+        db = real_path(db, real, sizeof real);
     }
     snprintf(path, sizeof path, "%s.lock", db);
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
@@ -1532,17 +1538,6 @@ static void sweep_workbook_temp(const char *path)
     sweep_temp(cr_parent_dir(path, dir, sizeof dir), slash ? slash + 1 : path);
 }
 
-/* PATH with its folder's real path (the next run may start elsewhere), in
- * BUF; PATH itself when the folder cannot be resolved. */
-static const char *real_path(const char *path, char *buf, size_t n)
-{
-    const char *slash = strrchr(path, '/');
-    char dir[4096], real[4096];
-    if (!realpath(cr_parent_dir(path, dir, sizeof dir), real) ||
-        (size_t)snprintf(buf, n, "%s/%s", strcmp(real, "/") ? real : "", slash ? slash + 1 : path) >= n)
-        return path;
-    return buf;
-}
 
 /* --- the report ---------------------------------------------------------- */
 

@@ -436,6 +436,14 @@ static cr_err step_done(cr_store *s, sqlite3_stmt *st, const char *what)
     return CR_OK;
 }
 
+/* step_done of ST, prepared for this one use, which is then finalized. */
+static cr_err step_once(cr_store *s, sqlite3_stmt *st, const char *what)
+{
+    cr_err rc = step_done(s, st, what);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* Runs each statement of SQL[0..N) once, with the integers V[0..NV) bound
  * to ?1..?NV (as far as a statement has parameters).  Stops at an error. */
 static cr_err exec_each(cr_store *s, const char *const *sql, size_t n, const int64_t *v, int nv,
@@ -697,9 +705,7 @@ cr_err cr_store_run_finish(cr_store *s, int64_t run_id, const char *status, cr_t
                 x->exceptions_open};
     for (int i = 0; i < 10; i++)
         sqlite3_bind_int64(st, 4 + i, v[i]);
-    cr_err rc = step_done(s, st, "finish the run");
-    sqlite3_finalize(st);
-    return rc;
+    return step_once(s, st, "finish the run");
 }
 
 /* Steps ST (prepared and bound, or NULL: CR_EIO) once: *OUT gets its first
@@ -806,9 +812,7 @@ cr_err cr_store_inbox_seen_put(cr_store *s, const char *path, const cr_file_stat
         return CR_EIO;
     bind_file_stat(st, path, fs);
     bind_text(st, 7, sha256);
-    cr_err rc = step_done(s, st, "record an inbox file");
-    sqlite3_finalize(st);
-    return rc;
+    return step_once(s, st, "record an inbox file");
 }
 
 cr_err cr_store_file_add(cr_store *s, int64_t run_id, const char *sha256, const char *name,
@@ -847,9 +851,7 @@ cr_err cr_store_file_counts(cr_store *s, int64_t file_id, const cr_feed_stats *f
     sqlite3_bind_int64(st, 3, fs->accepted);
     sqlite3_bind_int64(st, 4, fs->rejected);
     sqlite3_bind_int64(st, 5, fs->ignored);
-    cr_err rc = step_done(s, st, "count a file's rows");
-    sqlite3_finalize(st);
-    return rc;
+    return step_once(s, st, "count a file's rows");
 }
 
 cr_err cr_store_event_add(cr_store *s, int64_t file_id, const cr_receipt_row *r)
@@ -1127,9 +1129,7 @@ static cr_err exec_text_num(cr_store *s, const char *sql, const char *what, cons
         return CR_EIO;
     bind_text(st, 1, text);
     sqlite3_bind_int64(st, 2, num);
-    cr_err rc = step_done(s, st, what);
-    sqlite3_finalize(st);
-    return rc;
+    return step_once(s, st, what);
 }
 
 int cr_store_sync_level(cr_store *s)
@@ -1148,9 +1148,7 @@ cr_err cr_store_run_workbook(cr_store *s, int64_t run_id, const char *path, int6
     bind_text(st, 1, path);
     sqlite3_bind_int64(st, 2, run_id);
     sqlite3_bind_int64(st, 3, after_ns);
-    cr_err rc = step_done(s, st, "record the workbook's name");
-    sqlite3_finalize(st);
-    return rc;
+    return step_once(s, st, "record the workbook's name");
 }
 
 cr_err cr_store_runs_published(cr_store *s, int64_t run_id, int64_t listed, int *found)
@@ -1360,9 +1358,7 @@ cr_err cr_store_actions_file_written(cr_store *s, const char *file_name)
     if (!st)
         return CR_EIO;
     bind_text(st, 1, file_name);
-    cr_err rc = step_done(s, st, "mark a file's actions written");
-    sqlite3_finalize(st);
-    return rc;
+    return step_once(s, st, "mark a file's actions written");
 }
 
 /* --- decisions ----------------------------------------------------------- */
@@ -1848,9 +1844,7 @@ cr_err cr_store_exc_ack(cr_store *s, const char *id, const char *note, const cha
     bind_text(st, 2, note);
     bind_text(st, 3, by);
     sqlite3_bind_int64(st, 4, now);
-    cr_err rc = step_done(s, st, "acknowledge an exception");
-    sqlite3_finalize(st);
-    return rc;
+    return step_once(s, st, "acknowledge an exception");
 }
 
 cr_err cr_store_exc_ack_code(cr_store *s, const char *code, cr_time_t before, const char *note,
@@ -2377,7 +2371,8 @@ static cr_err claimsdb_error(const char *path, sqlite3 *db)
                         "claim database %s: a program writing to it stopped in the middle of a"
                         " transaction (its journal %s-journal or log %s-wal is left to roll back),"
                         " and carerecon only reads it; have its owner open it once to recover"
-                        " (for example sqlite3 %s 'PRAGMA quick_check'), then run again (%s)",
+                        " (for example sqlite3 %s 'PRAGMA quick_check'), then run again"
+                        " (SQLite said: %s)",
                         path, path, path, path, sqlite3_errmsg(db));
     return cr_error(CR_ENOINPUT, "claim database %s: %s", path, sqlite3_errmsg(db));
 }

@@ -68,6 +68,13 @@ expect_eq night2_pending_again "$(q "$E" "select decision || ' ' || state from c
 expect_eq night2_capture_stays_final "$(q "$E" "select count(*) from actions")" 1
 expect_eq night2_no_reauthorize "$(auth_exc "$E")" 0
 expect_eq night2_awaiting_checkin_raised "$(q "$E" "select count(*) from exceptions where code = 'AWAITING_CHECKIN' and status = 'open'")" 1
+# a backfill of a date before the capture was issued: the hold was still
+# there then, so that date's workbook asks for it to be re-authorized
+cr run --config "$E/config/carerecon.yaml" --as-of 2026-11-15 --quiet
+expect_rc backfill_exit 0
+xlsx backfill_before_capture_reauthorize "$E/reports/carerecon_20261115_run3.xlsx" \
+    "findrow:Exceptions=AUTH_EXPIRES_BEFORE_DEADLINE,C1"
+expect_eq backfill_capture_not_repeated "$(q "$E" "select count(*) from actions")" 1
 xlsx night2_workbook_no_reauthorize "$E/reports/carerecon_20261120_run2.xlsx" \
     "find:Exceptions=AWAITING_CHECKIN" "absent:Exceptions=AUTH_EXPIRES_BEFORE_DEADLINE" "findrow:Pending=C1,awaiting_checkin"
 

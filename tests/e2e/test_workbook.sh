@@ -91,6 +91,8 @@ cr run --config "$CFG" --as-of 2026-11-21
 W2=$E/reports/carerecon_20261121_run2.xlsx
 xlsx night2_fulfillment_jpy "$W2" "findrow:Fulfillment=CE2611-000136,JP"
 xlsx night2_conflict_listed "$W2" "findrow:Exceptions=ACTION_CONFLICT,CE2611-000122,high"
+xlsx summary_says_what_decisions_count "$W2" \
+    "contains:Summary=capture, release, ship_replacement: issued by this run; pending: every claim still waiting"
 # the money each exception is about, as a number finance can sum: the
 # action's amount, the settlement row's, the hold for a release row without
 # one; empty where no money is at stake
