@@ -100,10 +100,18 @@ bool cr_grow(void *pitems, size_t *cap, size_t n, size_t size, size_t min);
  * frees everything; a zeroed struct is an empty pool (CR_POOL_INIT). */
 typedef struct cr_pool {
     struct cr_pool_block *head;
+    const char **set;          /* the strings cr_pool_intern has copied (open addressing) */
+    size_t set_mask, set_n;
 } cr_pool;
-#define CR_POOL_INIT {NULL}
+#define CR_POOL_INIT {NULL, NULL, 0, 0}
 /* Copies S (N bytes) into the pool, NUL-terminated; NULL on no memory. */
 char *cr_pool_strndup(cr_pool *p, const char *s, size_t n);
+/* The same as cr_pool_strndup, except that a string copied before by this
+ * function is not copied again: for the values a column repeats on every
+ * row (a file name, a currency, a plan).  The result must not be written
+ * to.  Past CR_POOL_SET_MAX different strings it copies every time. */
+const char *cr_pool_intern(cr_pool *p, const char *s, size_t n);
+#define CR_POOL_SET_MAX 65536
 /* Copies S, or returns NULL for NULL. */
 char *cr_pool_strdup(cr_pool *p, const char *s);
 void cr_pool_release(cr_pool *p);

@@ -114,7 +114,8 @@ typedef struct cr_claim {
     cr_day_t refresh_expires_on;   /* INT32_MIN when unreadable */
     int replacements_left;
     const char *invalid;           /* why the row cannot be read, or NULL */
-    char norm_sn[64];              /* normalized registered serial */
+    const char *norm_sn;           /* normalized registered serial (cr_serial_normalize,
+                                    * at most 63 bytes), "" when none */
     uint64_t fp;                   /* fingerprint of the claim row as read (0: not read) */
 } cr_claim;
 

@@ -272,8 +272,57 @@ char *cr_pool_strdup(cr_pool *p, const char *s)
     return s ? cr_pool_strndup(p, s, strlen(s)) : NULL;
 }
 
+static uint64_t pool_hash(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Puts S into the set of P, which has room (open addressing, linear probe). */
+static void pool_set_put(cr_pool *p, const char *s)
+{
+    size_t i = (size_t)pool_hash(s, strlen(s)) & p->set_mask;
+    while (p->set[i])
+        i = (i + 1) & p->set_mask;
+    p->set[i] = s;
+}
+
+const char *cr_pool_intern(cr_pool *p, const char *s, size_t n)
+{
+    if (p->set) {
+        for (size_t i = (size_t)pool_hash(s, n) & p->set_mask; p->set[i]; i = (i + 1) & p->set_mask)
+            if (memcmp(p->set[i], s, n) == 0 && p->set[i][n] == '\0')
+                return p->set[i];
+    }
+    char *d = cr_pool_strndup(p, s, n);
+    if (!d || p->set_n >= CR_POOL_SET_MAX)
+        return d;
+    if (!p->set || (p->set_n + 1) * 2 > p->set_mask + 1) {
+        /* at most half full: grow (a failure only means no sharing) */
+        size_t cap = p->set ? (p->set_mask + 1) * 2 : 64;
+        const char **old = p->set, **set = calloc(cap, sizeof *set);
+        if (!set)
+            return d;
+        size_t old_cap = old ? p->set_mask + 1 : 0;
+        p->set = set;
+        p->set_mask = cap - 1;
+        for (size_t i = 0; i < old_cap; i++)
+            if (old[i])
+                pool_set_put(p, old[i]);
+        free(old);
+    }
+    pool_set_put(p, d);
+    p->set_n++;
+    return d;
+}
+
 void cr_pool_release(cr_pool *p)
 {
+    free(p->set);
+    p->set = NULL;
+    p->set_mask = p->set_n = 0;
     struct cr_pool_block *b = p->head;
     while (b) {
         struct cr_pool_block *n = b->next;

@@ -404,11 +404,34 @@ static char *pool_col(cr_pool *p, sqlite3_stmt *st, int i, bool *oom)
     return r;
 }
 
+/* Column I of ST as text in POOL, copied once for all the rows that hold
+ * the same value (cr_pool_intern): a column that repeats a few values. */
+static const char *pool_col_same(cr_pool *p, sqlite3_stmt *st, int i, bool *oom)
+{
+    const char *t = col_text(st, i);
+    if (!t)
+        return NULL;
+    const char *r = cr_pool_intern(p, t, (size_t)sqlite3_column_bytes(st, i));
+    if (!r)
+        *oom = true;
+    return r;
+}
+
+/* SN normalized (cr_serial_normalize) in POOL, "" when nothing is left;
+ * NULL on no memory. */
+static const char *pool_serial(cr_pool *pool, const char *sn)
+{
+    char n[64];
+    cr_serial_normalize(sn, n, sizeof n);
+    return n[0] ? cr_pool_strdup(pool, n) : "";
+}
+
 /* Column I of ST as text in POOL without surrounding blanks (NULL when
  * NULL or blank), upper-cased when UPPER: a hold reference or a currency
  * the claim database holds as typed, for comparing with the processor's
- * (whose fields are read trimmed) and for the action files. */
-static char *pool_col_clean(cr_pool *p, sqlite3_stmt *st, int i, bool upper, bool *oom)
+ * (whose fields are read trimmed) and for the action files.  An upper-cased
+ * value (a currency) is copied once for all the rows that hold it. */
+static const char *pool_col_clean(cr_pool *p, sqlite3_stmt *st, int i, bool upper, bool *oom)
 {
     const char *t = col_text(st, i);
     if (!t)
@@ -417,12 +440,21 @@ static char *pool_col_clean(cr_pool *p, sqlite3_stmt *st, int i, bool upper, boo
     cr_trim_span(&t, &n);
     if (!n)
         return NULL;
-    char *r = cr_pool_strndup(p, t, n);
+    const char *r;
+    char b[64];
+    if (upper && n < sizeof b) {
+        for (size_t k = 0; k < n; k++)
+            b[k] = (char)((t[k] >= 'a' && t[k] <= 'z') ? t[k] - 32 : t[k]);
+        r = cr_pool_intern(p, b, n);
+    } else {
+        char *d = cr_pool_strndup(p, t, n);
+        if (d && upper)
+            for (char *c = d; *c; c++)
+                *c = (char)((*c >= 'a' && *c <= 'z') ? *c - 32 : *c);
+        r = d;
+    }
     if (!r)
         *oom = true;
-    else if (upper)
-        for (char *c = r; *c; c++)
-            *c = (char)((*c >= 'a' && *c <= 'z') ? *c - 32 : *c);
     return r;
 }
 
@@ -1001,7 +1033,7 @@ static bool fill_event(cr_pool *pool, sqlite3_stmt *st, void *item)
     e->at = sqlite3_column_int64(st, 5);
     e->battery_returned = sqlite3_column_type(st, 6) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 6);
     e->genuine = sqlite3_column_type(st, 7) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 7);
-    e->file = pool_col(pool, st, 8, &oom);
+    e->file = pool_col_same(pool, st, 8, &oom);
     e->line = (long)sqlite3_column_int64(st, 9);
     e->claim = -1;
     return !oom;
@@ -1026,13 +1058,13 @@ static bool fill_srow(cr_pool *pool, sqlite3_stmt *st, void *item)
     x->psp_ref = pool_col(pool, st, 1, &oom);
     x->merchant_ref = pool_col(pool, st, 2, &oom);
     x->type = (cr_settle_type)sqlite3_column_int(st, 3);
-    x->raw_type = pool_col(pool, st, 4, &oom);
+    x->raw_type = pool_col_same(pool, st, 4, &oom);
     x->has_amount = sqlite3_column_type(st, 5) != SQLITE_NULL;
     x->amount = sqlite3_column_int64(st, 5);
     snprintf(x->currency, sizeof x->currency, "%s", col_text(st, 6) ? col_text(st, 6) : "");
     x->booked_at = sqlite3_column_int64(st, 7);
-    x->card_brand = pool_col(pool, st, 8, &oom);
-    x->file = pool_col(pool, st, 9, &oom);
+    x->card_brand = pool_col_same(pool, st, 8, &oom);
+    x->file = pool_col_same(pool, st, 9, &oom);
     x->line = (long)sqlite3_column_int64(st, 10);
     x->file_id = sqlite3_column_int64(st, 11);
     x->claim = -1;
@@ -1059,20 +1091,20 @@ static bool fill_action(cr_pool *pool, sqlite3_stmt *st, void *item)
     bool oom = false;
     x->id = sqlite3_column_int64(st, 0);
     x->claim_id = pool_col(pool, st, 1, &oom);
-    x->kind = pool_col(pool, st, 2, &oom);
-    x->action = pool_col(pool, st, 3, &oom);
-    x->reason = pool_col(pool, st, 4, &oom);
+    x->kind = pool_col_same(pool, st, 2, &oom);
+    x->action = pool_col_same(pool, st, 3, &oom);
+    x->reason = pool_col_same(pool, st, 4, &oom);
     x->amount = sqlite3_column_int64(st, 5);
-    x->currency = pool_col(pool, st, 6, &oom);
+    x->currency = pool_col_same(pool, st, 6, &oom);
     x->psp_ref = pool_col(pool, st, 7, &oom);
     x->run_id = sqlite3_column_int64(st, 8);
     x->issued_at = sqlite3_column_int64(st, 9);
-    x->file_name = pool_col(pool, st, 10, &oom);
+    x->file_name = pool_col_same(pool, st, 10, &oom);
     x->written = sqlite3_column_int(st, 11) != 0;
     x->confirmed_row = sqlite3_column_int64(st, 12);
     x->confirmed_at = col_time(st, 13);
-    x->region = pool_col(pool, st, 14, &oom);
-    x->product_model = pool_col(pool, st, 15, &oom);
+    x->region = pool_col_same(pool, st, 14, &oom);
+    x->product_model = pool_col_same(pool, st, 15, &oom);
     x->received_sn = pool_col(pool, st, 16, &oom);
     x->received_at = col_time(st, 17);
     return !oom;
@@ -2527,13 +2559,13 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     memset(c, 0, sizeof *c);
     c->fp = row_fingerprint(st);
     c->claim_id = pool_col(pool, st, 0, &oom);
-    c->plan = pool_col(pool, st, 1, &oom);
-    c->region = pool_col(pool, st, 2, &oom);
-    c->product_model = pool_col(pool, st, 3, &oom);
+    c->plan = pool_col_same(pool, st, 1, &oom);
+    c->region = pool_col_same(pool, st, 2, &oom);
+    c->product_model = pool_col_same(pool, st, 3, &oom);
     c->registered_sn = pool_col(pool, st, 4, &oom);
     c->currency = pool_col_clean(pool, st, 7, true, &oom);
     c->preauth_ref = pool_col_clean(pool, st, 9, false, &oom);
-    c->status = pool_col(pool, st, 16, &oom);
+    c->status = pool_col_same(pool, st, 16, &oom);
     const char *brand = col_text(st, 11);
     if (brand) {
         char b[64];
@@ -2541,7 +2573,7 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
         cr_trim_inplace(b);
         for (char *p = b; *p; p++)
             *p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
-        c->card_brand = *b ? cr_pool_strdup(pool, b) : NULL;
+        c->card_brand = *b ? cr_pool_intern(pool, b, strlen(b)) : NULL;
     }
     if (oom || !c->claim_id)
         return !oom;
@@ -2558,7 +2590,8 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     bool status_unknown = !c->active && !(c->status && cr_strcasecmp_trim(c->status, "cancelled") == 0);
     if (status_unknown)
         c->active = true;
-    cr_serial_normalize(c->registered_sn, c->norm_sn, sizeof c->norm_sn);
+    if (!(c->norm_sn = pool_serial(pool, c->registered_sn)))
+        return false;
     c->paid_at = CR_TIME_NONE;
     c->refresh_expires_on = INT32_MIN;
 
@@ -2784,8 +2817,8 @@ cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim 
         char key[256];
         x->claim_id = cr_pool_strdup(pool, id);
         x->key = cr_claim_key(id, key, sizeof key) ? cr_pool_strdup(pool, key) : cr_pool_strdup(pool, "");
-        cr_serial_normalize(col_text(st, 4), x->norm_sn, sizeof x->norm_sn);
-        bool oom = false;
+        x->norm_sn = pool_serial(pool, col_text(st, 4));
+        bool oom = !x->norm_sn;
         x->preauth_ref = pool_col_clean(pool, st, 9, false, &oom);
         if (!x->claim_id || !x->key || oom) {
             rc = cr_error(CR_ENOMEM, "out of memory");
@@ -2831,6 +2864,9 @@ cr_err cr_claimsdb_snapshot(cr_claimsdb *c, bool begin)
             return cr_error(CR_EIO, "claim database %s: ending the read: %s", c->path,
                             sqlite3_errmsg(c->db));
         c->snapshot = false;
+        /* its cached pages (up to 16 MB) are not read again soon: the
+         * night's own data can use the memory */
+        sqlite3_db_release_memory(c->db);
         return CR_OK;
     }
     /* BEGIN opens the transaction, the first read starts the snapshot */

@@ -123,10 +123,14 @@ static void fx_close(fx *f)
 #define OPEN(f, as_of) do { if (!fx_open(&(f), "UTC", "capture", (as_of))) return; } while (0)
 #define OPEN_Z(f, zone, late, as_of) do { if (!fx_open(&(f), (zone), (late), (as_of))) return; } while (0)
 
+static cr_pool sn_pool = CR_POOL_INIT;   /* the claims' normalized serials */
+
 static void set_sn(cr_claim *c, const char *sn)
 {
+    char n[64];
     c->registered_sn = sn;
-    cr_serial_normalize(sn, c->norm_sn, sizeof c->norm_sn);
+    cr_serial_normalize(sn, n, sizeof n);
+    c->norm_sn = cr_pool_strdup(&sn_pool, n);
 }
 
 /* An active, conforming premium claim, eligible, in the US, paid PAID_AT. */
