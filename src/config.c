@@ -520,6 +520,7 @@ static bool parse_feed(cfgp *p, const yaml_node_t *n, const char *key, cr_feed *
         return false;
     }
     bool rc = f->kind == CR_FEED_RECEIPTS;
+    const yaml_node_t *bool_nodes[2] = {NULL, NULL};   /* true_values, false_values as written */
     for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
         yaml_node_t *k = node(p, pr->key), *v = node(p, pr->value);
         if (!k || !v || !want(p, k, YAML_SCALAR_NODE, key))
@@ -596,8 +597,10 @@ static bool parse_feed(cfgp *p, const yaml_node_t *n, const char *key, cr_feed *
             ok = get_kvlist(p, v, sub, false, 0, 0, event_names, &f->event_values);
         } else if (rc && strcmp(kn, "true_values") == 0) {
             ok = get_strlist(p, v, sub, &f->true_values);
+            bool_nodes[0] = v;
         } else if (rc && strcmp(kn, "false_values") == 0) {
             ok = get_strlist(p, v, sub, &f->false_values);
+            bool_nodes[1] = v;
         } else if (!rc && strcmp(kn, "type_column") == 0) {
             ok = get_str(p, v, sub, &f->type_column);
         } else if (!rc && strcmp(kn, "type_values") == 0) {
@@ -653,6 +656,27 @@ static bool parse_feed(cfgp *p, const yaml_node_t *n, const char *key, cr_feed *
             l.items[l.n++] = cr_strdup(t[i]);
         f->false_values = l;
     }
+    /* a value both true and false (values compare case-insensitively):
+     * the row's meaning would depend on which list is looked at first */
+    for (size_t i = 0; rc && i < f->true_values.n; i++)
+        for (size_t j = 0; j < f->false_values.n; j++)
+            if (cr_strcasecmp_trim(f->true_values.items[i], f->false_values.items[j]) == 0) {
+                const char *both = "a value must be true or false, not both";
+                char sub[256];
+                if (bool_nodes[1]) {
+                    snprintf(sub, sizeof sub, "%s.false_values", key);
+                    perr(p, bool_nodes[1], sub, "'%s' is also %s: %s", f->false_values.items[j],
+                         bool_nodes[0] ? "in true_values"
+                                       : "one of the default true values (Y, YES, 1, TRUE, T)",
+                         both);
+                } else {
+                    snprintf(sub, sizeof sub, "%s.true_values", key);
+                    perr(p, bool_nodes[0] ? bool_nodes[0] : n, sub,
+                         "'%s' is also one of the default false values (N, NO, 0, FALSE, F): %s",
+                         f->true_values.items[i], both);
+                }
+                return false;
+            }
     return check_feed(p, n, key, f);
 }
 

@@ -167,13 +167,70 @@ static char line_end_of(const char *p, const char *end)
     return '\n';
 }
 
-static cr_err parser_init(struct csv_parser *p, const cr_csv_opts *o)
+static int lf_only(unsigned char c)
+{
+    return c == '\n';
+}
+
+/* A parser for a file whose lines end with EOL: in a file of LF lines
+ * (CRLF ones too) only LF ends a record, so that a lone CR inside a field
+ * is a character of it (the README's promise), not the end of a record
+ * that cuts the row in two; the CR of a CRLF is left out when it is fed. */
+static cr_err parser_init(struct csv_parser *p, const cr_csv_opts *o, char eol)
 {
     if (csv_init(p, CSV_STRICT | CSV_STRICT_FINI) != 0)
         return CR_ENOMEM;
+    if (eol == '\n')
+        csv_set_term_func(p, lf_only);
     csv_set_delim(p, (unsigned char)o->delimiter);
     csv_set_blk_size(p, 4096);
     return CR_OK;
+}
+
+/* libcsv's parser states (libcsv.c): inside a field, and after a quote
+ * inside a quoted field (a second quote makes it a character). */
+#define LIBCSV_IN_FIELD 2
+#define LIBCSV_AFTER_QUOTE 3
+
+/* Where the record P was parsing when it stopped at FROM ends: past the
+ * line end outside quotes that ends it, with quotes followed as libcsv
+ * does (a field that starts with a quote runs to the quote that closes it,
+ * "" inside being a quote); NULL when a quote is still open at END. */
+static const char *record_end(const char *from, const char *end, const struct csv_parser *p,
+                              char delim, char eol)
+{
+    const char *c = from;
+    bool quoted = p->quoted != 0, field_start = false;
+    if (quoted && p->pstate == LIBCSV_AFTER_QUOTE) {
+        if (c < end && *c == '"')
+            c++; /* "" inside: still quoted */
+        else
+            quoted = false;
+    }
+    while (c < end) {
+        if (quoted) {
+            const char *qq = memchr(c, '"', (size_t)(end - c));
+            if (!qq)
+                return NULL;
+            if (qq + 1 < end && qq[1] == '"') {
+                c = qq + 2;
+                continue;
+            }
+            c = qq + 1;
+            quoted = false;
+            continue;
+        }
+        if (*c == eol)
+            return c + 1;
+        if (*c == delim)
+            field_start = true;
+        else if (*c == '"' && field_start)
+            quoted = true;
+        else if (*c != ' ' && *c != '\t')
+            field_start = false;
+        c++;
+    }
+    return end;
 }
 
 /* Reports the record that started at the remembered line as broken, and
@@ -259,7 +316,7 @@ static bool lenient(reader *r, const char *start, const char *line_end)
         } else {
             q = p;
             while (q < e && *q != d)
-                if (*q == '\n' || *q == '\r')
+                if (*q == '\n' || (*q == '\r' && r->eol == '\r'))
                     goto done; /* a line end outside quotes: libcsv's record end */
                 else
                     q++;
@@ -302,7 +359,12 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
     r.eol = line_end_of(pos, end);
     for (int i = 0; i < opts->skip_lines && pos < end; i++, r.line++)
         pos = next_line(pos, end, r.eol);
-    if ((rc = parser_init(&p, opts)) != CR_OK)
+    /* a report glued under a title line keeps its own BOM before the
+     * header: left out as at the start of the file (a quoted header name
+     * after it would otherwise not be seen as quoted) */
+    if (opts->skip_lines > 0 && end - pos >= 3 && memcmp(pos, "\xEF\xBB\xBF", 3) == 0)
+        pos += 3;
+    if ((rc = parser_init(&p, opts, r.eol)) != CR_OK)
         return rc;
 
     while (r.rc == CR_OK) {
@@ -311,7 +373,7 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
                 /* unterminated quote at the end: report it and go on after its line */
                 long l = r.start_line;
                 csv_free(&p);
-                if ((rc = parser_init(&p, opts)) != CR_OK) {
+                if ((rc = parser_init(&p, opts, r.eol)) != CR_OK) {
                     r.rc = rc;
                     break;
                 }
@@ -338,9 +400,14 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
             r.start_line = r.line;
             r.start_pos = pos;
         }
-        bool broken = false;
+        bool broken = false, skipped = false;
+        /* the CR of a CRLF line end, fed only inside a quoted field */
+        const char *cr = r.eol == '\n' && le - pos >= 2 && le[-1] == '\n' && le[-2] == '\r' ? le - 2 : NULL;
         for (const char *q = pos; q < le && r.rc == CR_OK;) {
-            size_t n = (size_t)(le - q) > PIECE ? PIECE : (size_t)(le - q);
+            if (q == cr && !(p.quoted && p.pstate == LIBCSV_IN_FIELD))
+                q++;
+            const char *stop = cr && q < cr ? cr : le;
+            size_t n = (size_t)(stop - q) > PIECE ? PIECE : (size_t)(stop - q);
             size_t used = csv_parse(&p, q, n, on_field, on_row, &r);
             if (used != n) {
                 broken = true;
@@ -355,23 +422,41 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
                 r.start_pos = pos;
             }
             if (r.active && p.entry_pos > opts->max_field + 8192) {
-                /* a field that keeps growing: drop the record, go on at the next line */
+                /* a field that keeps growing: drop the record, go on
+                 * where it ends (a quoted field's lines are its own, never
+                 * rows), or, when its quote never closes, on the line
+                 * after the one where it started */
                 long l = r.start_line;
+                const char *after = record_end(q, end, &p, opts->delimiter, r.eol);
                 csv_free(&p);
-                if ((rc = parser_init(&p, opts)) != CR_OK) {
+                if ((rc = parser_init(&p, opts, r.eol)) != CR_OK) {
                     r.rc = rc;
                     break;
                 }
-                rec_reset(&r);
-                r.active = true;
-                r.start_line = l;
-                r.bad = "a field is longer than the configured maximum";
                 if (!r.start_pos)
                     r.start_pos = pos;
-                emit(&r);
+                r.start_line = l;
+                if (!after) {
+                    pos = recover(&r, end, "a field is longer than the configured maximum,"
+                                           " and its quote is never closed");
+                    r.line = l + 1;
+                } else {
+                    rec_reset(&r);
+                    r.active = true;
+                    r.start_line = l;
+                    r.bad = "a field is longer than the configured maximum";
+                    r.line_end = after;
+                    emit(&r);
+                    for (const char *c = pos; c < after; c++)
+                        r.line += *c == r.eol;
+                    pos = after;
+                }
+                skipped = true;
                 break;
             }
         }
+        if (skipped)
+            continue;
         if (broken) {
             if (!r.active) {
                 /* broken before its first field, after a record ended
@@ -383,7 +468,7 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
             const char *from = r.start_pos;
             bool fresh = !r.emitted_in_line; /* no record ended earlier in this line */
             csv_free(&p);
-            if ((rc = parser_init(&p, opts)) != CR_OK) {
+            if ((rc = parser_init(&p, opts, r.eol)) != CR_OK) {
                 r.rc = rc;
                 break;
             }

@@ -661,6 +661,20 @@ TEST(config_err_event_rules)
                   "    columns: {claim_ref: C, event_at: A}\n"));
     CHECK(cfg_bad("feeds[0].kind:", CFG_PATHS "feeds:\n" RFEED("r") "    kind: magic\n"
                   "    event: shipped\n    columns: {claim_ref: C, event_at: A}\n"));
+    /* a value both true and false (a battery "N" read as returned) */
+    CHECK(cfg_bad("test.yaml:15:|feeds[0].false_values:|'n'|in true_values",
+                  CFG_PATHS "feeds:\n" RFEED("r") "    event: received\n"
+                  "    true_values: [Y, OK, N]\n"
+                  "    false_values: [n, MISSING]\n"
+                  "    columns: {claim_ref: C, event_at: A}\n"));
+    CHECK(cfg_bad("feeds[0].true_values:|' no '|default false",
+                  CFG_PATHS "feeds:\n" RFEED("r") "    event: received\n"
+                  "    true_values: [Y, ' no ']\n"
+                  "    columns: {claim_ref: C, event_at: A}\n"));
+    CHECK(cfg_bad("feeds[0].false_values:|'t'|default true",
+                  CFG_PATHS "feeds:\n" RFEED("r") "    event: received\n"
+                  "    false_values: [N, t]\n"
+                  "    columns: {claim_ref: C, event_at: A}\n"));
 }
 
 TEST(config_err_settlements_feed_shape)

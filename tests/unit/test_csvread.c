@@ -623,3 +623,73 @@ TEST(csv_long_field_then_multiline_record)
     csv_coll_free(&c);
     free(buf);
 }
+
+/* Builds "h1,h2\n" + PRE + BIG copies of FILL + POST into a malloc'd
+ * buffer; *LEN its length. */
+static char *long_field_input(const char *pre, char fill, size_t big, const char *post, size_t *len)
+{
+    const char *head = "h1,h2\n";
+    size_t k = 0, n = strlen(head) + strlen(pre) + big + strlen(post);
+    char *buf = malloc(n + 1);
+    if (!buf)
+        return NULL;
+    memcpy(buf + k, head, strlen(head));
+    k += strlen(head);
+    memcpy(buf + k, pre, strlen(pre));
+    k += strlen(pre);
+    memset(buf + k, fill, big);
+    k += big;
+    memcpy(buf + k, post, strlen(post) + 1);
+    *len = n;
+    return buf;
+}
+
+/* A quoted field too long to keep, whose lines hold text shaped like
+ * rows: its lines are the field's, never rows (a check-in quoted in a
+ * note must not become one); reading goes on after the quote closes. */
+TEST(csv_long_quoted_field_lines_are_not_rows)
+{
+    const char *posts[] = {
+        "\nCE-1,ok\nCE-2,\"\"quoted\"\" ok\"\nnext,1\n",  /* "" inside, then the close */
+        "\"\"\nCE-1,ok\"\nnext,1\n",                       /* "" right at the cut */
+        "\",\"more\nCE-1,ok\"\nnext,1\n",                  /* a second quoted field */
+    };
+    for (size_t t = 0; t < sizeof posts / sizeof posts[0]; t++) {
+        size_t len;
+        char *buf = long_field_input("a,\"", 'y', 100000, posts[t], &len);
+        CHECK(buf != NULL);
+        if (!buf)
+            return;
+        csv_coll c;
+        CHECK_INT(csv_readx(buf, len, ',', 0, 65536, 1024, &c), CR_OK);
+        CHECK_INT(c.n, 3);
+        CHECK_INT(rbad(&c, 1), 1);
+        CHECK_INT(rline(&c, 1), 2);
+        CHECK_STR(fld(&c, 2, 0), "next");
+        CHECK_INT(rbad(&c, 2), 0);
+        CHECK_INT(rline(&c, 2), t == 0 ? 5 : 4);
+        csv_coll_free(&c);
+        free(buf);
+    }
+}
+
+/* A long quoted field whose quote never closes: one broken record, and
+ * the lines after the one it started on are read as rows (a stray quote,
+ * as at the end of any file). */
+TEST(csv_long_field_quote_never_closed)
+{
+    size_t len;
+    char *buf = long_field_input("a,\"", 'y', 100000, "\nok,1\n", &len);
+    CHECK(buf != NULL);
+    if (!buf)
+        return;
+    csv_coll c;
+    CHECK_INT(csv_readx(buf, len, ',', 0, 65536, 1024, &c), CR_OK);
+    CHECK_INT(c.n, 3);
+    CHECK_INT(rbad(&c, 1), 1);
+    CHECK_INT(rline(&c, 1), 2);
+    CHECK_STR(fld(&c, 2, 0), "ok");
+    CHECK_INT(rline(&c, 2), 3);
+    csv_coll_free(&c);
+    free(buf);
+}

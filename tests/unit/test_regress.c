@@ -60,75 +60,107 @@ static cr_err rg_read(const char *text, rg_csv *c)
     return rc;
 }
 
-/* fuzz_feed: a lone CR ends a record inside a line; a stray quote in the
- * record after it made recover() run with no start position:
- * memchr(NULL, ...), a segmentation fault on any build. */
+/* The inputs below once crashed or lost text when a lone CR ended a
+ * record inside a line (fuzz_feed: recover() ran with no start position,
+ * memchr(NULL, ...); a quoted blank line was skipped; a last line was
+ * numbered one past the end).  In a file of LF lines a lone CR is now a
+ * character of its field (README), so each line is one record: read, or
+ * rejected whole, numbered from its own line. */
 TEST(regress_csv_lone_cr_then_stray_quote)
 {
     rg_csv c;
     CHECK_INT(rg_read("h\na,b\r\"c\"x,d\ne,f\n", &c), CR_OK);
-    CHECK_INT(c.n, 4);
+    CHECK_INT(c.n, 3);
     CHECK_INT(c.r[1].line, 2);
-    CHECK(!c.r[1].bad);
-    CHECK_INT(c.r[2].line, 2);
-    CHECK(c.r[2].bad);
-    CHECK_INT(c.r[3].line, 3);
-    CHECK_STR(c.r[3].f0, "e");
-    CHECK(!c.r[3].bad);
+    CHECK(!c.r[1].bad);          /* b\r"c"x: a quote inside an unquoted field is a character */
+    CHECK_INT(c.r[1].nfields, 3);
+    CHECK_INT(c.r[2].line, 3);
+    CHECK_STR(c.r[2].f0, "e");
+    CHECK(!c.r[2].bad);
     rg_free(&c);
 }
 
-/* The same with a field of the second record delivered before the stray
- * quote (the record was active with no start position). */
+/* Text after a closing quote, on a line with a lone CR: that line alone
+ * is rejected. */
 TEST(regress_csv_lone_cr_field_then_stray_quote)
 {
     rg_csv c;
     CHECK_INT(rg_read("h\na\rb,\"c\"x\nz\n", &c), CR_OK);
-    CHECK_INT(c.n, 4);
-    CHECK(c.r[2].bad);
-    CHECK_INT(c.r[2].line, 2);
-    CHECK_STR(c.r[3].f0, "z");
-    CHECK_INT(c.r[3].line, 3);
+    CHECK_INT(c.n, 3);
+    CHECK(c.r[1].bad);
+    CHECK_INT(c.r[1].line, 2);
+    CHECK_STR(c.r[2].f0, "z");
+    CHECK_INT(c.r[2].line, 3);
     rg_free(&c);
 }
 
-/* An unclosed quote after a lone CR at the end of the file was dropped
- * without a trace: now it is a bad record. */
+/* A quote that opens after a lone CR inside an unquoted field is a
+ * character: the line is one record, nothing is dropped. */
 TEST(regress_csv_lone_cr_unclosed_quote_at_eof)
 {
     rg_csv c;
     CHECK_INT(rg_read("h\na,b\r\"unterminated\n", &c), CR_OK);
-    CHECK_INT(c.n, 3);
-    CHECK(c.r[2].bad);
-    CHECK_INT(c.r[2].line, 2);
+    CHECK_INT(c.n, 2);
+    CHECK(!c.r[1].bad);
+    CHECK_INT(c.r[1].line, 2);
+    CHECK_INT(c.r[1].nfields, 2);
     rg_free(&c);
 }
 
-/* A quoted field opened after a lone CR: a blank line inside it was
- * skipped as a blank line between records (the field lost a newline) and
- * the record was numbered from the line after. */
+/* A quoted field with a lone CR and a blank line inside keeps both. */
 TEST(regress_csv_lone_cr_quoted_blank_line_kept)
 {
     rg_csv c;
-    CHECK_INT(rg_read("h\na\r\"x\n\ny\"\nz\n", &c), CR_OK);
-    CHECK_INT(c.n, 4);
-    CHECK_STR(c.r[2].f0, "x\n\ny");
-    CHECK_INT(c.r[2].line, 2);
-    CHECK_STR(c.r[3].f0, "z");
-    CHECK_INT(c.r[3].line, 5);
+    CHECK_INT(rg_read("h\n\"a\rx\n\ny\"\nz\n", &c), CR_OK);
+    CHECK_INT(c.n, 3);
+    CHECK_STR(c.r[1].f0, "a\rx\n\ny");
+    CHECK_INT(c.r[1].line, 2);
+    CHECK_STR(c.r[2].f0, "z");
+    CHECK_INT(c.r[2].line, 5);
     rg_free(&c);
 }
 
-/* fuzz_feed: a record that starts after a lone CR on a last line without
- * a newline was numbered one past the last line (csv_fini runs with the
- * line counter already advanced). */
+/* A last line without a newline, with a lone CR in it: one record,
+ * numbered from its line. */
 TEST(regress_csv_lone_cr_last_line_number)
 {
     rg_csv c;
     CHECK_INT(rg_read("h\na\rb", &c), CR_OK);
+    CHECK_INT(c.n, 2);
+    CHECK_STR(c.r[1].f0, "a\rb");
+    CHECK_INT(c.r[1].line, 2);
+    rg_free(&c);
+}
+
+/* A check-in whose note holds a lone CR (a field typed on an old Mac) is
+ * one row, not two rejects, the second with no text (a review). */
+TEST(regress_csv_lone_cr_inside_unquoted_field_keeps_the_row)
+{
+    rg_csv c;
+    CHECK_INT(rg_read("RMA,Notes,Tracking\nCE-1,box\rdamaged,T1\r\nCE-2,ok,T2\n", &c), CR_OK);
     CHECK_INT(c.n, 3);
-    CHECK_STR(c.r[2].f0, "b");
-    CHECK_INT(c.r[2].line, 2);
+    CHECK(!c.r[1].bad);
+    CHECK_INT(c.r[1].nfields, 3);
+    CHECK_STR(c.r[1].f0, "CE-1");
+    CHECK_INT(c.r[2].line, 3);
+    CHECK_STR(c.r[2].f0, "CE-2");
+    rg_free(&c);
+}
+
+/* A BOM before a quoted header under a preamble line (a report glued
+ * under a title): the header's names are read without their quotes. */
+TEST(regress_csv_bom_after_preamble)
+{
+    const char *in = "Report title\r\n\xEF\xBB\xBF\"Psp Reference\",\"Type\"\r\n\"P1\",\"Fee\"\r\n";
+    cr_csv_opts o = {.delimiter = ',', .skip_lines = 1, .max_field = 65536, .max_fields = 1024};
+    rg_csv c;
+    memset(&c, 0, sizeof c);
+    CHECK_INT(cr_csv_read(in, strlen(in), &o, rg_collect, &c), CR_OK);
+    CHECK_INT(c.n, 2);
+    CHECK_STR(c.r[0].f0, "Psp Reference");
+    CHECK_INT(c.r[0].line, 2);
+    CHECK(!c.r[0].bad);
+    CHECK_STR(c.r[1].f0, "P1");
     rg_free(&c);
 }
 
