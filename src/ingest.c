@@ -608,6 +608,29 @@ static cr_err inbox_check(const char *dir, const char *kname)
     return CR_OK;
 }
 
+/* Both kinds of file arrive in one folder (inbox.receipts and
+ * inbox.settlements name the same one). */
+static bool inbox_shared(const cr_config *cfg)
+{
+    struct stat a, b;
+    return stat(cfg->inbox_receipts, &a) == 0 && stat(cfg->inbox_settlements, &b) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* NAME, which no feed of KIND matches, in a folder both kinds share, is
+ * for the other kind's pass: a file of the other kind (that pass reads and
+ * reports it), or, in the settlements pass, a file of no feed at all (the
+ * receipts pass has said so once). */
+static bool other_pass_file(const cr_config *cfg, cr_feed_kind kind, const char *name, bool shared)
+{
+    if (!shared)
+        return false;
+    for (size_t f = 0; f < cfg->n_feeds; f++)
+        if (cfg->feeds[f].kind != kind && cr_feed_matches(&cfg->feeds[f], name))
+            return true;
+    return kind == CR_FEED_SETTLEMENTS;
+}
+
 /* Ingests every regular file of DIR that a feed of KIND matches, in name
  * order.  First every entry is looked at (a file seen before and unchanged
  * on disk is known without reading it), then the files to read are read
@@ -632,6 +655,7 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
      * working folder, a symbolic link) is not read all over again */
     char canon[4096];
     const char *at = realpath(dir, canon) ? canon : dir;
+    bool shared = inbox_shared(cfg);
     if (!(d = opendir(dir)))
         return cr_error(CR_ENOINPUT, "inbox.%s %s: %s", kname, dir, strerror(errno));
     struct dirent *e;
@@ -669,7 +693,7 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
             continue;
         }
         if (!x->feed) {
-            x->kind = E_NO_FEED;
+            x->kind = other_pass_file(cfg, kind, x->name, shared) ? E_NOT_FILE : E_NO_FEED;
             continue;
         }
         x->id = (cr_file_stat){(int64_t)sb.st_dev, (int64_t)sb.st_ino, (int64_t)sb.st_size,

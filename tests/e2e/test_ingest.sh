@@ -194,3 +194,23 @@ newenv "$RS"
 "$BIN" run --config "$RS/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
 plan=$(q "$RS" "EXPLAIN QUERY PLAN SELECT run_id FROM files WHERE name = 'x.csv' AND file_id <> 1 AND status = 'ingested' ORDER BY file_id DESC LIMIT 1")
 check resent_lookup_uses_index bash -c "echo '$plan' | grep -q 'USING INDEX files_name'"
+
+# One folder for both kinds (inbox.receipts and inbox.settlements name the
+# same one): every file is read by its own kind's pass, and none is also
+# said to match "no feed" of the other kind; a file of no feed is said once
+SH=$TMP/shared_inbox
+newenv "$SH"
+mv "$SH"/fixtures/inbox/settlements/* "$SH/fixtures/inbox/receipts/"
+printf 'hello\n' >"$SH/fixtures/inbox/receipts/notes.txt"
+sed -i 's#settlements: ../fixtures/inbox/settlements#settlements: ../fixtures/inbox/receipts/.#' \
+    "$SH/config/carerecon.yaml"
+cr run --config "$SH/config/carerecon.yaml" --as-of 2026-11-20
+check shared_inbox_ran test "$RC" -eq 0 -o "$RC" -eq 65
+expect_eq shared_inbox_no_false_unmatched "$(grep -c 'matches no settlements feed' "$ERR")" 0
+expect_eq shared_inbox_other_file_said_once "$(grep -c 'notes.txt: matches no' "$ERR")" 1
+SP=$TMP/shared_inbox_apart   # the same files in their own folders
+newenv "$SP"
+"$BIN" run --config "$SP/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+files_q="select name || ' ' || feed || ' ' || status || ' ' || rows from files order by name"
+check shared_inbox_some_files test "$(q "$SH" "$files_q" | wc -l)" -ge 7
+expect_eq shared_inbox_same_files_read "$(q "$SH" "$files_q")" "$(q "$SP" "$files_q")"
