@@ -487,6 +487,26 @@ static const char *bad_directive(const char *fmt)
     return NULL;
 }
 
+/* The part of a date FMT never reads ("year", ...), or NULL: such a
+ * format passes no value at all, every row would be BAD_DATETIME. */
+static const char *missing_date_part(const char *fmt)
+{
+    static const struct {
+        const char *part, *by;
+    } parts[] = {{"year", "YyFDs"}, {"month", "mbhBFDs"}, {"day", "deFDs"}};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        bool found = false;
+        for (const char *c = fmt; *c && !found; c++)
+            if (*c == '%' && c[1]) {
+                found = strchr(parts[i].by, c[1]) != NULL;
+                c++;
+            }
+        if (!found)
+            return parts[i].part;
+    }
+    return NULL;
+}
+
 /* Reads one feed mapping. */
 static bool parse_feed(cfgp *p, const yaml_node_t *n, const char *key, cr_feed *f)
 {
@@ -562,6 +582,11 @@ static bool parse_feed(cfgp *p, const yaml_node_t *n, const char *key, cr_feed *
             const char *bad = ok ? bad_directive(f->datetime_format) : NULL;
             if (bad) {
                 perr(p, v, sub, "unknown or misplaced directive %.2s (see the README)", bad);
+                ok = false;
+            }
+            const char *part = ok ? missing_date_part(f->datetime_format) : NULL;
+            if (part) {
+                perr(p, v, sub, "reads no %s: no date could be read with it", part);
                 ok = false;
             }
         } else if (strcmp(kn, "timezone") == 0) {

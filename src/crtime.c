@@ -957,9 +957,12 @@ static bool dt_scan(const char *fmt, const char **sp, dt_state *st)
             }
         }
         if (*fmt == ' ' || *fmt == '\t') {
+            /* blanks match blanks; before an offset none too, as in
+             * strptime ("10:00:00+00:00" as "%H:%M:%S %z": a sign or a Z
+             * cannot be read as part of the number before it) */
             while (*fmt == ' ' || *fmt == '\t')
                 fmt++;
-            if (**sp != ' ' && **sp != '\t')
+            if (**sp != ' ' && **sp != '\t' && !(fmt[0] == '%' && fmt[1] == 'z'))
                 return false;
             while (**sp == ' ' || **sp == '\t')
                 (*sp)++;

@@ -227,7 +227,8 @@ static cr_time_t civil_utc(const cr_civil *c, int32_t off)
  *
  * The zone of a value is, in this order: an offset read by %z; a zone
  * abbreviation read by a %Z that ends the format; the timezone_column;
- * the feed's timezone. */
+ * the feed's timezone (also for a row whose timezone_column is empty, when
+ * the feed names one). */
 static int read_instant(fstate *st, const cr_csv_record *r, cr_field f, cr_time_t *out)
 {
     const cr_feed *fd = st->feed;
@@ -288,7 +289,7 @@ static int read_instant(fstate *st, const cr_csv_record *r, cr_field f, cr_time_
     }
     if (!zone && st->tz_col >= 0) {
         zone = val(r, st->tz_col);
-        if (!zone) {
+        if (!zone && !fd->tz_set) {   /* else the feed's timezone, named for such rows */
             snprintf(st->detail, sizeof st->detail, "time zone column \"%s\" is empty",
                      fd->timezone_column);
             return CR_R_MISSING_FIELD;

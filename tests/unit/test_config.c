@@ -542,6 +542,17 @@ TEST(config_datetime_directives)
     CHECK(cfg_bad("datetime_format|%j", CFG_PATHS "feeds:\n  - name: carrier\n    kind: receipts\n"
                   "    files: \"c_*.csv\"\n    datetime_format: \"%j %Y\"\n"
                   "    event: delivered\n    columns: {tracking_number: T, event_at: A}\n"));
+    /* a format that cannot read a whole date: every row would be rejected */
+    static const char *const no_date[][2] = {
+        {"%m/%d %H:%M", "reads no year"}, {"%Y %H:%M", "reads no month"}, {"%Y-%m %H", "reads no day"}};
+    for (size_t i = 0; i < sizeof no_date / sizeof no_date[0]; i++) {
+        char y[2048], want[128];
+        snprintf(y, sizeof y, CFG_PATHS "feeds:\n  - name: carrier\n    kind: receipts\n"
+                 "    files: \"c_*.csv\"\n    datetime_format: \"%s\"\n"
+                 "    event: delivered\n    columns: {tracking_number: T, event_at: A}\n", no_date[i][0]);
+        snprintf(want, sizeof want, "feeds[0].datetime_format:|%s", no_date[i][1]);
+        CHECK(cfg_bad(want, y));
+    }
 }
 
 TEST(config_err_wrong_types)

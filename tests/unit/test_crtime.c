@@ -913,6 +913,14 @@ TEST(crtime_parse_datetime_literals_spaces)
     CHECK_INT(pdt("%F", " 2026-11-20", &c, &has, &off), CR_EPARSE);
     CHECK_INT(pdt("%F", "2026-11-20 ", &c, &has, &off), CR_EPARSE);
     CHECK_INT(pdt("%F ", "2026-11-20 ", &c, &has, &off), CR_OK);
+    /* before an offset the blank may be missing, as in strptime */
+    CHECK_INT(pdt("%Y-%m-%d %H:%M:%S %z", "2026-11-10 10:00:00+01:00", &c, &has, &off), CR_OK);
+    CHECK_CIVIL(c, 2026, 11, 10, 10, 0, 0);
+    CHECK(has && off == 3600);
+    CHECK_INT(pdt("%Y-%m-%d %H:%M:%S %z", "2026-11-10 10:00:00Z", &c, &has, &off), CR_OK);
+    CHECK(has && off == 0);
+    CHECK_INT(pdt("%Y-%m-%d %H:%M:%S %z", "2026-11-10 10:00:00 -0500", &c, &has, &off), CR_OK);
+    CHECK(has && off == -5 * 3600);
 }
 
 TEST(crtime_parse_datetime_failures)

@@ -68,6 +68,16 @@ static const char feed_yaml[] =
     "    datetime_format: \"%Y-%m-%dT%H:%M:%S%z\"\n"
     "    type_column: type\n"
     "    type_values: {capture: capture, release: release, refund: refund}\n"
+    "    columns: {merchant_reference: claim, amount: amount, currency: cur, booked_at: at}\n"
+    "  - name: zoned\n"
+    "    kind: settlements\n"
+    "    files: \"zoned_*.csv\"\n"
+    "    datetime_format: \"%Y-%m-%d %H:%M\"\n"
+    "    timezone: America/New_York\n"
+    "    timezone_column: tz\n"
+    "    timezone_abbreviations: {CET: \"+01:00\"}\n"
+    "    type_column: type\n"
+    "    type_values: {capture: capture}\n"
     "    columns: {merchant_reference: claim, amount: amount, currency: cur, booked_at: at}\n";
 
 /* ---- a sink that copies everything it is given ---- */
@@ -937,6 +947,31 @@ TEST(feed_offset_left_out_reads_feed_zone)
     CHECK_INT(R(&k, 0)->at, utc(2026, 3, 1, 15, 0, 0));
     CHECK_INT(R(&k, 1)->at, utc(2026, 7, 1, 14, 0, 0));
     CHECK_INT(R(&k, 2)->at, utc(2026, 7, 1, 10, 0, 0));
+    fs_free(&k);
+}
+
+/* A row whose time-zone column is empty is read in the feed's timezone
+ * when the feed names one (else it is MISSING_FIELD: processor). */
+TEST(feed_tz_column_empty_reads_feed_zone)
+{
+    fsink k = {0};
+    cr_feed_stats st;
+    const char *in = "claim,amount,cur,at,tz,type\n"
+                     "CE1,10,USD,2026-07-01 10:00,CET,capture\n"
+                     "CE2,10,USD,2026-07-01 10:00,,capture\n"
+                     "CE3,10,USD,2026-07-01 10:00, ,capture\n";
+    CHECK_INT(fs_parse("zoned", in, &k, &st), CR_OK);
+    CHECK_INT(k.nj, 0);
+    CHECK_INT(k.ns, 3);
+    CHECK_INT(S(&k, 0)->at, utc(2026, 7, 1, 9, 0, 0));
+    CHECK_INT(S(&k, 1)->at, utc(2026, 7, 1, 14, 0, 0));   /* EDT */
+    CHECK_INT(S(&k, 2)->at, utc(2026, 7, 1, 14, 0, 0));
+    fs_free(&k);
+    const char *in2 = PROC_HDR "A,M,P1,C1,visa,2026-03-10 10:00:00,,Settled,X,USD,,1.00\n";
+    CHECK_INT(fs_parse("processor", in2, &k, &st), CR_OK);
+    CHECK_INT(k.ns, 0);
+    CHECK_INT(k.nj, 1);
+    CHECK_INT(J(&k, 0)->reason, CR_R_MISSING_FIELD);
     fs_free(&k);
 }
 
