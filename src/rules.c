@@ -632,8 +632,17 @@ void cr_decide(const cr_rules_ctx *rc, const cr_claim *c, const cr_event *const 
     if (!c->active)
         return;
     if (c->invalid) {
-        if ((x = cr_excs_add(excs, CR_X_CLAIM_DATA_INVALID, c->claim_id, c->claim_id)))
-            cr_exc_set(excs, &x->detail, "%s", c->invalid);
+        if ((x = cr_excs_add(excs, CR_X_CLAIM_DATA_INVALID, c->claim_id, c->claim_id))) {
+            size_t idn = strlen(c->claim_id);
+            const char *id = c->claim_id;
+            cr_trim_span(&id, &idn);
+            if (idn)
+                cr_exc_set(excs, &x->detail, "%s", c->invalid);
+            else   /* no id to find the row by: what else it holds */
+                cr_exc_set(excs, &x->detail, "%s (the row's hold %s, serial %s)", c->invalid,
+                           c->preauth_ref ? c->preauth_ref : "none",
+                           c->registered_sn && *c->registered_sn ? c->registered_sn : "none");
+        }
         snprintf(d->detail, sizeof d->detail, "claim data invalid: %s", c->invalid);
         return;
     }

@@ -2330,6 +2330,9 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
         "    (SELECT f.name || ':' || s.line FROM settlements s JOIN files f USING(file_id)"
         "     WHERE s.row_id = a.confirmed_row) ELSE '' END,"
         "  'run ' || a.run_id FROM actions a WHERE a.claim_id = ?1"
+        /* an action issued under the id as it was typed before (a case
+         * corrected): the claim answers for it (action_alias) */
+        "  OR a.action_id IN (SELECT action_id FROM action_alias WHERE claim_id = ?1)"
         " UNION ALL"
         " SELECT s.booked_at, 'settlement', coalesce(s.raw_type, '') || ' ('"
         "  || CASE s.type WHEN 0 THEN 'capture' WHEN 1 THEN 'release' WHEN 2 THEN 'expired'"
@@ -2442,7 +2445,8 @@ cr_err cr_claimsdb_open(const char *path, cr_claimsdb **out)
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         ncols++;
         for (int i = 0; i < N_CLAIM_COLS; i++)
-            if (col_text(st, 0) && strcmp(col_text(st, 0), claim_cols[i]) == 0)
+            if (col_text(st, 0) && sqlite3_stricmp(col_text(st, 0), claim_cols[i]) == 0)
+                /* SQLite's names compare without case: "Paid_At" is paid_at */
                 have[i] = true;
     }
     if (r != SQLITE_DONE) {
@@ -2617,7 +2621,7 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
         if (!rn || !mn)
             INVALID("region or product_model is empty: a replacement cannot be shipped");
     }
-    if (!col_int(st, 5, &v, &isnull) || isnull)
+    if (!col_int(st, 5, &v, &isnull) || isnull || (v != 0 && v != 1))
         INVALID("battery_registered is not 0 or 1");
     else
         c->battery_registered = v != 0;
@@ -2658,6 +2662,17 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     else
         c->return_days = isnull ? cr_policy_return_days(&cfg->policy, c->region) : (int)v;
     const char *exp = col_text(st, 14);
+    char exp_buf[16];
+    if (exp) {
+        /* blanks around it are read, as around paid_at */
+        size_t en = strlen(exp);
+        cr_trim_span(&exp, &en);
+        if (en >= sizeof exp_buf)
+            en = 0;
+        memcpy(exp_buf, exp, en);
+        exp_buf[en] = '\0';
+        exp = exp_buf;
+    }
     cr_day_t day;
     if (!exp || cr_parse_date(exp, &day) != CR_OK)
         INVALID("refresh_expires_on is not a YYYY-MM-DD date");
@@ -2696,8 +2711,36 @@ static cr_err claims_from(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, s
     return CR_OK;
 }
 
+/* One claim per claim_id in CL (N claims sorted by cr_claim_order, so a
+ * claim_id's rows are side by side); returns how many are left.  A table
+ * without a unique claim_id can hold one twice: the same row twice is one
+ * claim; rows that differ (another hold, another serial) are one claim
+ * that cannot be decided, CLAIM_DATA_INVALID, rather than two claims that
+ * would each act on one id.  The row kept is the same whatever the order
+ * the rows came in. */
+static size_t claims_unique(cr_claim *cl, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1, keep = i;
+        bool differ = false;
+        for (; j < n && strcmp(cl[j].claim_id, cl[i].claim_id) == 0; j++) {
+            differ |= cl[j].fp != cl[i].fp;
+            if (cl[j].fp < cl[keep].fp)
+                keep = j;
+        }
+        cl[w] = cl[keep];
+        if (differ)
+            cl[w].invalid = "claim_id is on more than one row of the claim database, and the rows"
+                            " differ: which one holds is not known";
+        w++;
+        i = j;
+    }
+    return w;
+}
+
 /* Loads claims: all of them (AFTER < 0 and no IDS), those with a rowid
- * above AFTER, or those named by IDS; sorted by key. */
+ * above AFTER, or those named by IDS; sorted by key, one per claim_id. */
 static cr_err claims_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, int64_t after,
                           const char *const *ids, size_t nids, cr_claim **out, size_t *n)
 {
@@ -2739,8 +2782,10 @@ static cr_err claims_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, i
         free(cl);
         return rc;
     }
-    if (cnt)
+    if (cnt) {
         qsort(cl, cnt, sizeof *cl, cr_claim_order);
+        cnt = claims_unique(cl, cnt);
+    }
     *out = cl;
     *n = cnt;
     return CR_OK;
@@ -2884,8 +2929,15 @@ int64_t cr_claimsdb_stamp(cr_claimsdb *c)
 {
     /* a claim database in WAL mode may hold an edit in its log only, the
      * main file untouched until a checkpoint */
-    char wal[4096];
-    snprintf(wal, sizeof wal, "%s-wal", c->path);
+    /* SQLite's own name of the log: beside the file a symbolic link leads
+     * to, not beside the link */
+    const char *main = sqlite3_db_filename(c->db, "main");
+    const char *wal = main && *main ? sqlite3_filename_wal(main) : NULL;
+    char buf[4096];
+    if (!wal) {
+        snprintf(buf, sizeof buf, "%s-wal", c->path);
+        wal = buf;
+    }
     return file_stamp(c->path) ^ (int64_t)((uint64_t)file_stamp(wal) * 0x9E3779B97F4A7C15ULL);
 }
 

@@ -264,6 +264,25 @@ check wal_log_kept test -s "$W/fixtures/claims.db-wal"
 check wal_night_incremental grep -q "incremental night" "$ERR"
 expect_eq wal_edit_seen "$(q "$W" "select active || ' ' || decision from claim_state where claim_id='CE2611-000112'")" "0 none"
 
+# the same through a symbolic link to the claim database: SQLite keeps the
+# log beside the file the link leads to, and that is where it is looked for
+# (a review: the edit went unseen by every incremental night)
+WL=$TMP/wal_link
+newenv "$WL"
+mkdir "$WL/real"
+mv "$WL/fixtures/claims.db" "$WL/real/claims.db"
+ln -s ../real/claims.db "$WL/fixtures/claims.db"
+sqlite3 "$WL/real/claims.db" "PRAGMA journal_mode=WAL" >/dev/null
+"$BIN" run --config "$WL/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+expect_eq wal_link_pending_before "$(q "$WL" "select decision from claim_state where claim_id='CE2611-000112'")" pending
+sleep 1.1
+sqlite3 "$WL/real/claims.db" ".dbconfig no_ckpt_on_close on" \
+    "update claims set status='cancelled' where claim_id='CE2611-000112'" >/dev/null
+check wal_link_log_kept test -s "$WL/real/claims.db-wal"
+"$BIN" run --config "$WL/config/carerecon.yaml" --as-of 2026-11-20 --verbose 2>"$ERR" >/dev/null
+check wal_link_night_incremental grep -q "incremental night" "$ERR"
+expect_eq wal_link_edit_seen "$(q "$WL" "select active || ' ' || decision from claim_state where claim_id='CE2611-000112'")" "0 none"
+
 # a night against the wrong claim database (an old copy with three claims):
 # it warns that most claims are missing and issues nothing for them; the
 # next night, against the right file, looks at every claim again and
@@ -310,6 +329,9 @@ sqlite3 "$R/fixtures/claims.db" "update claims set return_days = 30 where claim_
 check renamed_claim_night_incremental grep -q "incremental night" "$ERR"
 expect_eq renamed_claim_edited_no_new_action "$(cat "$R"/reports/actions/payment_actions_*.csv |
     grep -ic "^$ren:")" 1
+# and `claim` under its new id shows the action issued under the old one
+"$BIN" claim --config "$R/config/carerecon.yaml" "$lower" >"$OUT" 2>/dev/null
+check renamed_claim_history_has_action grep -qE "action +(capture|release) .*payment_actions_20261120_run1.csv" "$OUT"
 
 # a claim entered again under another id with the same hold reference: the
 # hold is acted on once (the first claim's release); the copy, decided

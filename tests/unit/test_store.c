@@ -153,6 +153,43 @@ TEST(store_claim_fingerprint_is_the_text_of_every_column)
     claims_fix_close(&f);
 }
 
+/* A claim table as other systems make it (a review): column names in
+ * another case, no unique claim_id.  The same row twice is one claim; one
+ * id on rows that differ (two holds) is one claim that cannot be decided,
+ * not two that would each act on the id (every night failed once it fell
+ * due).  A battery flag other than 0 or 1 is not a flag; a last day of
+ * coverage with blanks around it is read. */
+TEST(store_claim_table_without_unique_ids)
+{
+#define ROW(id, hold, battery, refresh)                                                        \
+    "INSERT INTO claims VALUES('" id "','premium','US','Air 3','SN-" id "'," battery ",100000,'USD',"\
+    "100,'" hold "',100000,'visa','2026-11-02T10:15:00Z',14," refresh ",1,'active');"
+    const char *sql =
+        "CREATE TABLE claims(Claim_ID, PLAN, region, product_model, registered_sn,"
+        " battery_registered, product_value, currency, service_fee, preauth_ref, preauth_amount,"
+        " card_brand, Paid_At, return_days, refresh_expires_on, replacements_left, status);"
+        ROW("TWICE", "PA-1", "1", "'2027-11-01'") ROW("TWICE", "PA-1", "1", "'2027-11-01'")
+        ROW("TWOHOLDS", "PA-2", "1", "'2027-11-01'") ROW("TWOHOLDS", "PA-3", "1", "'2027-11-01'")
+        ROW("ONE", "PA-4", "0", "' 2027-11-01 '") ROW("BAT2", "PA-5", "2", "'2027-11-01'");
+#undef ROW
+    claims_fix f;
+    if (!claims_fix_open(&f, sql))
+        return;
+    CHECK_INT(f.n, 4);
+    long twice = cr_claim_find_exact(f.claims, f.n, "TWICE");
+    long two = cr_claim_find_exact(f.claims, f.n, "TWOHOLDS");
+    long one = cr_claim_find_exact(f.claims, f.n, "ONE");
+    long bat = cr_claim_find_exact(f.claims, f.n, "BAT2");
+    CHECK(twice >= 0 && two >= 0 && one >= 0 && bat >= 0);
+    if (twice >= 0 && two >= 0 && one >= 0 && bat >= 0) {
+        CHECK(f.claims[twice].invalid == NULL);
+        CHECK(f.claims[two].invalid && strstr(f.claims[two].invalid, "more than one row"));
+        CHECK(f.claims[one].invalid == NULL);
+        CHECK(f.claims[bat].invalid && strstr(f.claims[bat].invalid, "battery_registered"));
+    }
+    claims_fix_close(&f);
+}
+
 /* Claim rows the rules cannot decide on say why (CLAIM_DATA_INVALID), and
  * values as typed by hand are read: a serial missing or blank, a status
  * that is neither active nor cancelled (looked at, so that it is reported,
