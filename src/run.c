@@ -241,10 +241,12 @@ static cr_action *new_action(night *n)
  * the same data (3: unknown status, empty serial and what a basic claim
  * ships with are invalid claim data; exact claim ids and shared holds;
  * 4: no AUTH_EXPIRES_BEFORE_DEADLINE for a hold acted on, exception
- * subjects whole).
+ * subjects whole; 5: one claim_id on claim rows that differ, and a
+ * battery_registered other than 0 or 1, are invalid claim data; blanks
+ * around refresh_expires_on are read).
  * It is mixed into the configuration's mark, so the first night after such
  * an upgrade looks at every claim, as after a change of configuration. */
-#define RULES_VERSION 4
+#define RULES_VERSION 5
 static int64_t config_mark(const cr_config *cfg)
 {
     return (int64_t)(cfg->hash ^ ((uint64_t)RULES_VERSION * 0x9e3779b97f4a7c15ULL));
