@@ -2388,6 +2388,18 @@ static const char *const claim_cols[] = {
 };
 #define N_CLAIM_COLS ((int)(sizeof claim_cols / sizeof claim_cols[0]))
 
+/* The database file at PATH says it is in WAL mode (its header's read and
+ * write versions, bytes 18 and 19, are 2). */
+static bool claimsdb_in_wal(const char *path)
+{
+    unsigned char h[20];
+    FILE *f = fopen(path, "rb");
+    bool wal = f && fread(h, 1, sizeof h, f) == sizeof h && h[18] == 2 && h[19] == 2;
+    if (f)
+        fclose(f);
+    return wal;
+}
+
 /* An error reading the claim database at PATH: a file that is not a claim
  * database is missing input (66); one another program holds locked past
  * the busy timeout is an I/O error (74: the night can run once it lets go). */
@@ -2409,6 +2421,17 @@ static cr_err claimsdb_error(const char *path, sqlite3 *db)
                         " (for example sqlite3 %s 'PRAGMA quick_check'), then run again"
                         " (SQLite said: %s)",
                         path, path, path, path, sqlite3_errmsg(db));
+    if (e == SQLITE_READONLY && claimsdb_in_wal(path))
+        /* a reader of a WAL database needs its -shm and -wal files: when
+         * they are not there and the folder is not writable for carerecon,
+         * SQLite cannot make them (SQLite said "attempt to write") */
+        return cr_error(CR_ENOINPUT,
+                        "claim database %s: it is in WAL mode, and carerecon cannot create its"
+                        " %s-shm and %s-wal files to read it (is its folder writable for this"
+                        " user?); give carerecon write access to the folder, or keep those files"
+                        " there, or switch the database to PRAGMA journal_mode=DELETE"
+                        " (SQLite said: %s)",
+                        path, path, path, sqlite3_errmsg(db));
     return cr_error(CR_ENOINPUT, "claim database %s: %s", path, sqlite3_errmsg(db));
 }
 

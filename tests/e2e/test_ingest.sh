@@ -108,6 +108,26 @@ expect_rc unreadable_file_exit_65 65
 expect_err unreadable_file_named "cannot read $U/fixtures/inbox/receipts/depot_zz.csv"
 check unreadable_night_still_decided test -s "$U/reports/actions/payment_actions_20261120_run1.csv"
 
+# a claim database in WAL mode in a folder carerecon cannot write, without
+# its -shm and -wal files: SQLite cannot read it, and the message says why
+# (it said only "attempt to write a readonly database")
+if [ ${#as_other[@]} -gt 0 ]; then
+    RW=$TMP/ro_wal
+    newenv "$RW"
+    mkdir "$RW/cdb"
+    sqlite3 "$RW/cdb/claims.db" <"$ROOT/fixtures/claims.sql"
+    sqlite3 "$RW/cdb/claims.db" "PRAGMA journal_mode=WAL" >/dev/null
+    rm -f "$RW"/cdb/claims.db-wal "$RW"/cdb/claims.db-shm
+    sed -i 's#claims_db: .*#claims_db: ../cdb/claims.db#' "$RW/config/carerecon.yaml"
+    chown -R nobody "$RW"
+    chown root "$RW/cdb" "$RW/cdb/claims.db"
+    chmod 555 "$RW/cdb"
+    RC=0
+    "${as_other[@]}" "$BIN" run --config "$RW/config/carerecon.yaml" --as-of 2026-11-20 >"$OUT" 2>"$ERR" || RC=$?
+    expect_rc ro_wal_claims_exit_66 66
+    expect_err ro_wal_claims_explained "it is in WAL mode, and carerecon cannot create its"
+fi   # (needs root, to run as another user: CI runs as root)
+
 # A file seen before and unchanged on disk (inode, size, modification and
 # change times) is not read again; one rewritten in place with the same
 # size and its old modification time (its change time moves) is read again
