@@ -11,5 +11,9 @@
 . "$(dirname "$0")/lib.sh"
 first=1500 last=1700
 [ -n "${CARERECON_SANITIZED:-}" ] && last=1530
+res=$TMP/oracle.out
 ORACLE_WORK=$TMP/oracle CARERECON_BIN=$BIN "$PY" "$ROOT/tests/oracle/scenarios.py" "$first" "$last" --suite \
-    2>&1 | grep -E '^(ok|FAIL) |^    ' | head -400
+    >"$res" 2>&1
+grep -E '^(ok|FAIL) |^    ' "$res" | head -400
+# every seed said ok or FAIL: a crash of the runner itself is a failure
+expect_eq oracle_every_seed_ran "$(grep -cE '^(ok|FAIL) oracle_seed_' "$res")" $((last - first))
