@@ -293,8 +293,8 @@ const char *cr_pool_intern(cr_pool *p, const char *s, size_t n)
 {
     if (p->set) {
         for (size_t i = (size_t)pool_hash(s, n) & p->set_mask; p->set[i]; i = (i + 1) & p->set_mask)
-            if (memcmp(p->set[i], s, n) == 0 && p->set[i][n] == '\0')
-                return p->set[i];
+            if (strlen(p->set[i]) == n && memcmp(p->set[i], s, n) == 0)
+                return p->set[i];   /* (a text with a NUL inside is never found: copied) */
     }
     char *d = cr_pool_strndup(p, s, n);
     if (!d || p->set_n >= CR_POOL_SET_MAX)

@@ -162,8 +162,11 @@ static char line_end_of(const char *p, const char *end)
     for (; p < end; p++)
         if (*p == '\n')
             return '\n';
-        else if (*p == '\r')
+        else if (*p == '\r') {
+            while (p + 1 < end && p[1] == '\r')
+                p++;   /* CR CR LF (a CRLF written through a text-mode file) ends in LF */
             return p + 1 < end && p[1] == '\n' ? '\n' : '\r';
+        }
     return '\n';
 }
 
@@ -192,45 +195,72 @@ static cr_err parser_init(struct csv_parser *p, const cr_csv_opts *o, char eol)
 #define LIBCSV_IN_FIELD 2
 #define LIBCSV_AFTER_QUOTE 3
 
-/* Where the record P was parsing when it stopped at FROM ends: past the
- * line end outside quotes that ends it, with quotes followed as libcsv
- * does (a field that starts with a quote runs to the quote that closes it,
- * "" inside being a quote); NULL when a quote is still open at END. */
-static const char *record_end(const char *from, const char *end, const struct csv_parser *p,
-                              char delim, char eol)
+/* How a record that libcsv was parsing (P, stopped at FROM) goes on, read
+ * the way strict libcsv reads it: R_END, it ends at *AT (past the line end
+ * outside quotes that ends it); R_OPEN, a quote is still open at END;
+ * R_BROKEN, strict libcsv would refuse it at *AT (text after a closing
+ * quote, a quote inside an unquoted field). */
+enum { R_END, R_OPEN, R_BROKEN };
+
+static bool is_term(char c, char eol)
 {
+    /* in a file of LF (or CRLF) lines only LF ends a record (lf_only); in
+     * one of bare CRs, libcsv's own rule: CR or LF */
+    return eol == '\n' ? c == '\n' : (c == '\r' || c == '\n');
+}
+
+static int record_end(const char *from, const char *end, const struct csv_parser *p, char delim,
+                      char eol, const char **at)
+{
+    enum { FIELD_START, UNQUOTED, QUOTED, AFTER_QUOTE } st;
     const char *c = from;
-    bool quoted = p->quoted != 0, field_start = false;
-    if (quoted && p->pstate == LIBCSV_AFTER_QUOTE) {
-        if (c < end && *c == '"')
-            c++; /* "" inside: still quoted */
-        else
-            quoted = false;
-    }
-    while (c < end) {
-        if (quoted) {
-            const char *qq = memchr(c, '"', (size_t)(end - c));
-            if (!qq)
-                return NULL;
-            if (qq + 1 < end && qq[1] == '"') {
-                c = qq + 2;
-                continue;
+    if (p->quoted && p->pstate == LIBCSV_AFTER_QUOTE) {
+        /* a quote inside a quoted field: with another right after it, a
+         * quote character; else the field's end (blanks may follow) */
+        if (!p->spaces && c < end && *c == '"') {
+            c++;
+            st = QUOTED;
+        } else
+            st = AFTER_QUOTE;
+    } else if (p->quoted)
+        st = QUOTED;
+    else if (p->pstate == LIBCSV_IN_FIELD)
+        st = UNQUOTED;
+    else
+        st = FIELD_START;
+    for (; c < end; c++) {
+        switch (st) {
+        case QUOTED:
+            if (*c == '"') {
+                if (c + 1 < end && c[1] == '"')
+                    c++;   /* "" inside: a quote */
+                else
+                    st = AFTER_QUOTE;
             }
-            c = qq + 1;
-            quoted = false;
-            continue;
+            break;
+        case AFTER_QUOTE:  /* blanks, then the delimiter or the end of the record */
+        case FIELD_START:  /* blanks, then a quote, or text */
+        case UNQUOTED:
+            if (is_term(*c, eol)) {
+                *at = c + 1;
+                return R_END;
+            }
+            if (*c == delim)
+                st = FIELD_START;
+            else if (*c == ' ' || *c == '\t')
+                ;
+            else if (st == AFTER_QUOTE || (*c == '"' && st == UNQUOTED)) {
+                *at = c;
+                return R_BROKEN;
+            } else if (*c == '"')
+                st = QUOTED;
+            else
+                st = UNQUOTED;
+            break;
         }
-        if (*c == eol)
-            return c + 1;
-        if (*c == delim)
-            field_start = true;
-        else if (*c == '"' && field_start)
-            quoted = true;
-        else if (*c != ' ' && *c != '\t')
-            field_start = false;
-        c++;
     }
-    return end;
+    *at = end;
+    return st == QUOTED ? R_OPEN : R_END;
 }
 
 /* Reports the record that started at the remembered line as broken, and
@@ -280,10 +310,11 @@ static bool lenient(reader *r, const char *start, const char *line_end)
     char *buf = NULL;
     size_t n = 0, cap = 0;
     bool ok = false;
-    /* the record must end with the line: drop its line end */
+    /* the record must end with the line: drop its line end (and the CRs
+     * before an LF, as the feeding does) */
     if (e > p && e[-1] == r->eol)
         e--;
-    if (r->eol == '\n' && e > p && e[-1] == '\r')
+    while (r->eol == '\n' && e > p && e[-1] == '\r')
         e--;
     rec_reset(r);
     r->active = true;
@@ -401,11 +432,24 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
             r.start_pos = pos;
         }
         bool broken = false, skipped = false;
-        /* the CR of a CRLF line end, fed only inside a quoted field */
-        const char *cr = r.eol == '\n' && le - pos >= 2 && le[-1] == '\n' && le[-2] == '\r' ? le - 2 : NULL;
+        /* the CRs that end the line with its LF (CRLF; CR CR LF from a
+         * text-mode writer; CRs at the end of a file without its last LF),
+         * fed only inside a quoted field, where they are its text */
+        const char *cr = NULL, *cr_end = le;
+        if (r.eol == '\n') {
+            if (cr_end > pos && cr_end[-1] == '\n')
+                cr_end--;
+            const char *u = cr_end;
+            while (u > pos && u[-1] == '\r')
+                u--;
+            if (u < cr_end)
+                cr = u;
+        }
         for (const char *q = pos; q < le && r.rc == CR_OK;) {
             if (q == cr && !(p.quoted && p.pstate == LIBCSV_IN_FIELD))
-                q++;
+                q = cr_end;
+            if (q >= le)
+                break;
             const char *stop = cr && q < cr ? cr : le;
             size_t n = (size_t)(stop - q) > PIECE ? PIECE : (size_t)(stop - q);
             size_t used = csv_parse(&p, q, n, on_field, on_row, &r);
@@ -427,7 +471,8 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
                  * rows), or, when its quote never closes, on the line
                  * after the one where it started */
                 long l = r.start_line;
-                const char *after = record_end(q, end, &p, opts->delimiter, r.eol);
+                const char *after = NULL;
+                int how = record_end(q, end, &p, opts->delimiter, r.eol, &after);
                 csv_free(&p);
                 if ((rc = parser_init(&p, opts, r.eol)) != CR_OK) {
                     r.rc = rc;
@@ -436,9 +481,19 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
                 if (!r.start_pos)
                     r.start_pos = pos;
                 r.start_line = l;
-                if (!after) {
-                    pos = recover(&r, end, "a field is longer than the configured maximum,"
-                                           " and its quote is never closed");
+                if (how != R_END) {
+                    /* as any broken record: reported, and reading goes on
+                     * at the line after the one where it started (the
+                     * lines up to where it broke are never read leniently) */
+                    long at_line = r.line;
+                    for (const char *c = pos; c < after; c++)
+                        at_line += *c == r.eol;
+                    if (at_line > r.fragment_end)
+                        r.fragment_end = at_line;
+                    pos = recover(&r, end, how == R_OPEN ? "a field is longer than the configured"
+                                                           " maximum, and its quote is never closed"
+                                                         : "a field is longer than the configured"
+                                                           " maximum, and its quoting is broken");
                     r.line = l + 1;
                 } else {
                     rec_reset(&r);

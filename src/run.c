@@ -333,14 +333,14 @@ static void claims_job_release(claims_job *j)
 
 /* Finds the incremental night's subset: new claims, due claims, and the
  * claims, events and rows that new rows touch (cr_store_subset_begin).  The
- * new claims are read here, into CJ; the ids of the others are left in CJ
- * for claims_read. */
+ * new claims are read here, into CJ, to seed it; the ids of all its claims
+ * are left in CJ for claims_read. */
 static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[N_META], claims_job *cj,
                           bool *everything)
 {
     cr_err rc;
     cr_claim *changed = NULL, *seeds = NULL;
-    size_t nids = 0, k = 0, nchanged = 0, gone = 0;
+    size_t nids = 0, nchanged = 0, gone = 0;
     const char **ids = NULL;
     long count = 0;
 
@@ -382,13 +382,13 @@ static cr_err load_subset(night *n, cr_claimsdb *cdb, const int64_t meta[N_META]
         goto cleanup;
     phase(n->o->v, "subset", &t0);
     cr_debug(n->o->v, "the subset closed over on %d connection%s", conns, conns > 1 ? "s" : "");
-    /* the subset's known claims: those not just read as new */
-    for (size_t i = 0; i < nids; i++)
-        if (cr_claim_find_exact(cj->fresh, cj->nfresh, ids[i]) < 0)
-            ids[k++] = ids[i];
+    /* every claim of the subset is read by its id, the new ones again
+     * too: a new row may carry the id of a claim already there (a table
+     * without a unique id), and only a read of the id sees both rows
+     * (claims_unique) */
     cj->by_id = true;
     cj->ids = ids;
-    cj->nids = k;
+    cj->nids = nids;
     ids = NULL;
 cleanup:
     free(ids);
@@ -404,10 +404,15 @@ static cr_err subset_claims(night *n, claims_job *cj)
     size_t nc = cj->nfresh + cj->n;
     if (!(n->claims = malloc((nc ? nc : 1) * sizeof *n->claims)))
         return cr_error(CR_ENOMEM, "out of memory");
-    if (cj->nfresh)
-        memcpy(n->claims, cj->fresh, cj->nfresh * sizeof *cj->fresh);
     if (cj->n)
-        memcpy(n->claims + cj->nfresh, cj->claims, cj->n * sizeof *cj->claims);
+        memcpy(n->claims, cj->claims, cj->n * sizeof *cj->claims);
+    nc = cj->n;
+    /* a new claim read again by its id is taken as read then (with every
+     * row of its id); one not found so (none expected: one snapshot) as
+     * read new */
+    for (size_t i = 0; i < cj->nfresh; i++)
+        if (cr_claim_find_exact(cj->claims, cj->n, cj->fresh[i].claim_id) < 0)
+            n->claims[nc++] = cj->fresh[i];
     n->nclaims = nc;
     qsort(n->claims, n->nclaims, sizeof *n->claims, cr_claim_order);
     size_t nfresh = cj->nfresh;

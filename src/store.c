@@ -2753,9 +2753,11 @@ static size_t claims_unique(cr_claim *cl, size_t n)
                 keep = j;
         }
         cl[w] = cl[keep];
-        if (differ)
+        if (differ) {
             cl[w].invalid = "claim_id is on more than one row of the claim database, and the rows"
                             " differ: which one holds is not known";
+            cl[w].active = true;   /* looked at, so reported, whichever row was kept */
+        }
         w++;
         i = j;
     }

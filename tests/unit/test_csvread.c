@@ -693,3 +693,101 @@ TEST(csv_long_field_quote_never_closed)
     csv_coll_free(&c);
     free(buf);
 }
+
+/* Text after the closing quote of a field too long to keep is broken
+ * quoting, as strict libcsv reads it: the record is rejected and reading
+ * goes on at the line after its start, so the rows after it are kept (a
+ * review: a later `,"` reopened a quote and swallowed three rows). */
+TEST(csv_long_field_broken_after_its_quote)
+{
+    size_t len;
+    char *buf = long_field_input("a,\"", 'y', 140000,
+                                 "\"junk,\"\nCE-1,released\nCE-2,released\nCE-3,\"a note\"\nnext,1\n",
+                                 &len);
+    CHECK(buf != NULL);
+    if (!buf)
+        return;
+    csv_coll c;
+    CHECK_INT(csv_readx(buf, len, ',', 0, 65536, 1024, &c), CR_OK);
+    CHECK_INT(c.n, 6);
+    CHECK_INT(rbad(&c, 1), 1);
+    CHECK_INT(rline(&c, 1), 2);
+    CHECK_STR(fld(&c, 2, 0), "CE-1");
+    CHECK_STR(fld(&c, 3, 0), "CE-2");
+    CHECK_STR(fld(&c, 4, 0), "CE-3");
+    CHECK_STR(fld(&c, 4, 1), "a note");
+    CHECK_INT(rline(&c, 4), 5);
+    CHECK_STR(fld(&c, 5, 0), "next");
+    csv_coll_free(&c);
+    free(buf);
+}
+
+/* A "" inside a long quoted field right where the feeding cuts it in
+ * pieces (64 KiB each: 6 header bytes, "a,\"", then the y's) */
+TEST(csv_long_field_escaped_quote_at_the_cut)
+{
+    size_t len;
+    char *buf = long_field_input("a,\"", 'y', 131068, "\"\"\nCE-1,ok\"\nnext,1\n", &len);
+    CHECK(buf != NULL);
+    if (!buf)
+        return;
+    csv_coll c;
+    CHECK_INT(csv_readx(buf, len, ',', 0, 65536, 1024, &c), CR_OK);
+    CHECK_INT(c.n, 3);
+    CHECK_INT(rbad(&c, 1), 1);
+    CHECK_STR(fld(&c, 2, 0), "next");
+    CHECK_INT(rline(&c, 2), 4);
+    csv_coll_free(&c);
+    free(buf);
+}
+
+/* In a file of bare CRs libcsv also ends a record at an LF: a long field's
+ * record ends there too, and the row after it is read. */
+TEST(csv_long_field_bare_cr_file_lf_ends_it)
+{
+    const char *head = "h1,h2\ra,";
+    size_t big = 200000, n = strlen(head) + big + 5;
+    char *buf = malloc(n + 1);
+    CHECK(buf != NULL);
+    if (!buf)
+        return;
+    memcpy(buf, head, strlen(head));
+    memset(buf + strlen(head), 'y', big);
+    memcpy(buf + strlen(head) + big, "\nX,Y\r", 6);
+    csv_coll c;
+    CHECK_INT(csv_readx(buf, n, ',', 0, 65536, 1024, &c), CR_OK);
+    CHECK_INT(c.n, 3);
+    CHECK_INT(rbad(&c, 1), 1);
+    CHECK_STR(fld(&c, 2, 0), "X");
+    CHECK_STR(fld(&c, 2, 1), "Y");
+    CHECK_INT(rbad(&c, 2), 0);
+    csv_coll_free(&c);
+    free(buf);
+}
+
+/* CR CR LF line ends (a CRLF written again through a text-mode file) and a
+ * last line ending in CR without its LF: the CRs end the line, they are
+ * not text of the last field, and a quoted last field is not broken. */
+TEST(csv_cr_runs_before_lf)
+{
+    csv_coll c;
+    CHECK_INT(csv_reads("h1,h2\nCE-1,ok\r\r\nCE-2,\"q\"\r\r\n", &c), CR_OK);
+    CHECK_INT(c.n, 3);
+    CHECK_STR(fld(&c, 1, 1), "ok");
+    CHECK_STR(fld(&c, 2, 1), "q");
+    CHECK_INT(rbad(&c, 2), 0);
+    CHECK_INT(rline(&c, 2), 3);
+    csv_coll_free(&c);
+    CHECK_INT(csv_reads("h1,h2\r\nCE-1,ok\r", &c), CR_OK);
+    CHECK_INT(c.n, 2);
+    CHECK_STR(fld(&c, 1, 1), "ok");
+    csv_coll_free(&c);
+    /* the same ends on the header too: an LF file, its lines counted once */
+    CHECK_INT(csv_reads("h1,h2\r\r\nCE-1,ok\r\r\nCE-2,\"a\r\r\nb\"\r\r\nCE-3,z\r\r\n", &c), CR_OK);
+    CHECK_INT(c.n, 4);
+    CHECK_INT(rline(&c, 1), 2);
+    CHECK_STR(fld(&c, 2, 1), "a\r\r\nb");
+    CHECK_INT(rline(&c, 3), 5);
+    CHECK_STR(fld(&c, 3, 1), "z");
+    csv_coll_free(&c);
+}

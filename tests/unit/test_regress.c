@@ -271,3 +271,40 @@ TEST(regress_tz_tzif_footer_inconsistent)
     CHECK_INT(cr_tz_to_utc(tz, &c2), u);
     cr_tz_free(tz);
 }
+
+/* cr_pool_intern compared N bytes of a stored string shorter than N (a
+ * read past its end: ASan found it at a pool block's end).  Strings that
+ * are prefixes of one another, each the last bytes of a full block,
+ * collide in a small set; each is found again as itself. */
+TEST(regress_pool_intern_prefixes)
+{
+    static char filler[65536];
+    cr_pool p = CR_POOL_INIT;
+    char s[40];
+    const char *got[40] = {NULL};
+    memset(filler, 'f', sizeof filler);
+    for (int i = 1; i < 40; i++) {
+        /* a new block: a filler, then the string and its NUL end it */
+        CHECK(cr_pool_strndup(&p, filler, 65534 - (size_t)i) != NULL);
+        memset(s, 'a', (size_t)i);
+        s[i] = '\0';
+        got[i] = cr_pool_intern(&p, s, (size_t)i);
+        CHECK(got[i] != NULL && strcmp(got[i], s) == 0);
+    }
+    for (int i = 1; i < 40; i++) {
+        memset(s, 'a', (size_t)i);
+        s[i] = '\0';
+        CHECK(cr_pool_intern(&p, s, (size_t)i) == got[i]);
+    }
+    /* longer strings probe past the short ones at the blocks' ends */
+    for (int k = 0; k < 3000; k++) {
+        char l[48];
+        int w = snprintf(l, sizeof l, "%039d", k);
+        const char *x = cr_pool_intern(&p, l, (size_t)w);
+        CHECK(x != NULL && strcmp(x, l) == 0);
+    }
+    /* a text with a NUL inside is copied, never taken for a shorter one */
+    const char *nul = cr_pool_intern(&p, "aa\0b", 4);
+    CHECK(nul != NULL && nul != got[2]);
+    cr_pool_release(&p);
+}
