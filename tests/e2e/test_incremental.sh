@@ -451,3 +451,30 @@ q "$M" "update meta set value = value + 1 where key = 'config_hash'"
 "$BIN" run --config "$M/config/carerecon.yaml" --as-of 2026-11-23 --verbose 2>"$ERR" >/dev/null
 check mark_rules_changed_full grep -q "this night looks at every claim" "$ERR"
 check mark_rules_changed_not_incremental bash -c "! grep -q 'incremental night' '$ERR'"
+
+# a claim table without a unique claim_id, and a claim system that adds a
+# second row for a claim already there, on another hold: one claim that
+# cannot be decided (CLAIM_DATA_INVALID, no action), on the incremental
+# night as on a full one (a review: the incremental night read only the
+# new row and captured on its hold)
+DI=$TMP/dup_incr
+DF=$TMP/dup_full
+newenv "$DI"
+sed 's/claim_id  *TEXT PRIMARY KEY/claim_id TEXT/' "$ROOT/fixtures/claims.sql" >"$TMP/nopk.sql"
+rm "$DI/fixtures/claims.db"
+sqlite3 "$DI/fixtures/claims.db" <"$TMP/nopk.sql"
+cp -r "$DI" "$DF"
+for e in "$DI" "$DF"; do
+    "$BIN" run --config "$e/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+    sqlite3 "$e/fixtures/claims.db" "create temp table t as select * from claims where claim_id = 'CE2611-000138';
+        update t set preauth_ref = 'pi_OTHERHOLD999'; insert into claims select * from t;"
+done
+"$BIN" run --config "$DI/config/carerecon.yaml" --as-of 2026-11-21 --verbose 2>"$ERR" >/dev/null
+check dup_row_night_incremental grep -q "incremental night" "$ERR"
+"$BIN" run --config "$DF/config/carerecon.yaml" --as-of 2026-11-21 --full --quiet 2>/dev/null
+dup_q="select code || ' ' || status from exceptions where claim_id = 'CE2611-000138' and code = 'CLAIM_DATA_INVALID'"
+expect_eq dup_row_invalid_incremental "$(q "$DI" "$dup_q")" "CLAIM_DATA_INVALID open"
+expect_eq dup_row_invalid_full "$(q "$DF" "$dup_q")" "CLAIM_DATA_INVALID open"
+expect_eq dup_row_no_action "$(cat "$DI"/reports/actions/payment_actions_*.csv | grep -c '^CE2611-000138:')" 0
+expect_eq dup_row_states_agree "$(q "$DI" "select decision, preauth_ref from claim_state where claim_id = 'CE2611-000138'")" \
+    "$(q "$DF" "select decision, preauth_ref from claim_state where claim_id = 'CE2611-000138'")"
