@@ -2579,6 +2579,14 @@ static uint64_t row_fingerprint(sqlite3_stmt *st)
     return h ? h : 1;
 }
 
+/* Appends WHY to the reasons in BUF (*N bytes used of SIZE), "; " between. */
+static void invalid_add(char *buf, size_t size, size_t *n, const char *why)
+{
+    int w = snprintf(buf + *n, size - *n, "%s%s", *n ? "; " : "", why);
+    if (w > 0)
+        *n = (size_t)w < size - *n ? *n + (size_t)w : size - 1;
+}
+
 static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st, cr_claim *c)
 {
     bool oom = false, isnull;
@@ -2622,7 +2630,10 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     c->paid_at = CR_TIME_NONE;
     c->refresh_expires_on = INT32_MIN;
 
-#define INVALID(msg) do { if (!c->invalid) c->invalid = (msg); } while (0)
+    /* every reason, so that one fix of the row can mend them all */
+    char why[1024];
+    size_t nwhy = 0;
+#define INVALID(msg) invalid_add(why, sizeof why, &nwhy, (msg))
     if (status_unknown)
         INVALID("status is neither active nor cancelled");
     const char *cid = c->claim_id;
@@ -2706,6 +2717,8 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     else
         c->replacements_left = v > INT_MAX ? INT_MAX : (v < INT_MIN ? INT_MIN : (int)v);
 #undef INVALID
+    if (nwhy && !(c->invalid = cr_pool_strdup(pool, why)))
+        return false;
     return true;
 }
 

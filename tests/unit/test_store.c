@@ -213,6 +213,7 @@ TEST(store_claim_rows_invalid_or_as_typed)
         ROW("'REAL'", "premium", "'Air 3'", "'SN9'", "'2026-11-02T10:15:00Z'", "100000.5", "'active'")
         ROW("'LONGPAID'", "premium", "'Air 3'", "'SN10'",
             "'2026-11-02T10:15:00Z' || printf('%50s', '') || 'garbage'", "100000", "'active'")
+        ROW("'TWOWRONG'", "premium", "'Air 3'", "NULL", "'yesterday'", "100000", "'active'")
         "UPDATE claims SET preauth_ref = 'pa-ok' || char(160), currency = char(12288) || 'usd'"
         " WHERE claim_id = 'OK';";
 #undef ROW
@@ -221,7 +222,7 @@ TEST(store_claim_rows_invalid_or_as_typed)
         return;
     cr_claim *claims = f.claims;
     size_t n = f.n;
-    CHECK_INT(n, 10);
+    CHECK_INT(n, 11);
     static const struct {
         const char *id, *why; /* why: a part of c->invalid, or NULL: valid */
         bool active;
@@ -236,6 +237,9 @@ TEST(store_claim_rows_invalid_or_as_typed)
         {"BASIC", "region or product_model is empty", true},
         {"REAL", "product_value", true},   /* a REAL is not minor units */
         {"LONGPAID", "paid_at", true},     /* text past 63 bytes is read, not cut off */
+        /* every reason, so that one fix mends them all */
+        {"TWOWRONG", "registered_sn is empty: a returned unit's serial cannot be compared with it;"
+                     " paid_at is not", true},
     };
     for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
         long i = cr_claim_find_exact(claims, n, want[w].id);
