@@ -366,7 +366,8 @@ static cr_err cmd_claim(int argc, char **argv)
         goto cleanup;
     }
     bool tty = isatty(STDOUT_FILENO);
-    char paid[32] = "", exp[16] = "", val[32], hold[32] = "";
+    /* what the row holds that cannot be read says so (INVALID DATA below) */
+    char paid[32] = "(unreadable)", exp[16] = "(unreadable)", val[32], hold[32] = "";
     int ex = cr_currency_exponent(cfg->policy.currency_exponents, cfg->policy.n_currency_exponents,
                                   cl.currency);
     if (cl.paid_at != CR_TIME_NONE)
@@ -374,6 +375,8 @@ static cr_err cmd_claim(int argc, char **argv)
     if (cl.refresh_expires_on != INT32_MIN)
         cr_format_day(cl.refresh_expires_on, exp, sizeof exp);
     cr_money_format(cl.product_value, ex, val, sizeof val);
+    if (cl.invalid && strstr(cl.invalid, "product_value"))
+        snprintf(val, sizeof val, "(unreadable)");
     if (cl.has_preauth_amount)
         cr_money_format(cl.preauth_amount, ex, hold, sizeof hold);
     printf("%sclaim %s%s  %s %s, %s, %s\n", tty ? "\033[1m" : "", cl.claim_id, tty ? "\033[0m" : "",
@@ -386,7 +389,8 @@ static cr_err cmd_claim(int argc, char **argv)
         printf("  pre-authorization  %s %s, ref %s, card %s\n", hold[0] ? hold : "none",
                cl.currency ? cl.currency : "", cl.preauth_ref ? cl.preauth_ref : "none",
                cl.card_brand ? cl.card_brand : "?");
-    printf("  paid               %s %s, return period %d days\n", paid, cfg->timezone_name,
+    printf("  paid               %s%s%s, return period %d days\n", paid,
+           cl.paid_at != CR_TIME_NONE ? " " : "", cl.paid_at != CR_TIME_NONE ? cfg->timezone_name : "",
            cl.return_days);
     printf("  plan coverage      until %s, %d replacement(s) left\n", exp, cl.replacements_left);
     if (cl.invalid)

@@ -158,6 +158,14 @@ cr run --config "$V/config/carerecon.yaml" --as-of 2026-11-20 --quiet
 expect_eq invalid_not_decided "$(grep -c '^CE2611-000104:' "$V/reports/actions/payment_actions_20261120_run1.csv")" 0
 expect_eq invalid_said "$(q "$V" "select status || ' ' || detail from exceptions where code = 'CLAIM_DATA_INVALID' and claim_id = 'CE2611-000104'")" \
     "open registered_sn is empty: a returned unit's serial cannot be compared with it"
+# `claim` says which values cannot be read instead of showing 0.00 or nothing
+sqlite3 "$V/fixtures/claims.db" "update claims set paid_at = 'yesterday', product_value = 'abc' where claim_id = 'CE2611-000104'"
+cr claim --config "$V/config/carerecon.yaml" CE2611-000104
+check invalid_claim_paid_unreadable grep -q "^  paid               (unreadable), return period" "$OUT"
+check invalid_claim_value_unreadable grep -q "^  product value      (unreadable) USD" "$OUT"
+check invalid_claim_every_reason grep -q "INVALID DATA .*registered_sn is empty.*product_value.*paid_at" "$OUT"
+sqlite3 "$V/fixtures/claims.db" "update claims set paid_at = '2026-11-08T15:02:19-05:00', product_value = 219900
+    where claim_id = 'CE2611-000104'"
 sqlite3 "$V/fixtures/claims.db" "update claims set registered_sn = '1581F5BHD2340O1' where claim_id = 'CE2611-000104'"
 cr run --config "$V/config/carerecon.yaml" --as-of 2026-11-21 --verbose
 check invalid_next_night_incremental grep -q "incremental night" "$ERR"
