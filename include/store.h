@@ -300,6 +300,11 @@ typedef cr_err (*cr_exc_fn)(void *ud, const cr_exc_row *r);
  * one opens again; an acknowledged one stays acknowledged.  *IS_NEW tells. */
 cr_err cr_store_exc_seen(cr_store *s, const cr_exc *x, int64_t run_id, cr_time_t as_of,
                          bool *is_new);
+/* Resolves the open findings of claim CLAIM_ID not seen by run RUN_ID (a
+ * claim whose id was corrected in the claim database: its findings go on
+ * under the id it has now); adds their number to *COUNT. */
+cr_err cr_store_exc_resolve_claim(cr_store *s, int64_t run_id, cr_time_t as_of, const char *claim_id,
+                                  long *count);
 /* Resolves open exceptions of waiting codes that RUN did not see, when
  * they were last seen at or before AS_OF.  *COUNT gets how many. */
 cr_err cr_store_exc_resolve_unseen(cr_store *s, int64_t run_id, cr_time_t as_of, long *count);

@@ -162,6 +162,9 @@ typedef struct night {
     int64_t listed;            /* META_LISTED when the night began */
     cr_action *unlisted;       /* the actions of runs that never published their workbook */
     size_t nunlisted;
+    const char **renamed;      /* claims gone under an id another present claim's equals but
+                                * for case or spaces (forget_gone) */
+    size_t nrenamed;
     cr_dhash *dh;              /* latest decision hash per claim, by claim id */
     size_t ndh;
     bool *dh_seen;             /* per dh: its claim was decided this night */
@@ -197,6 +200,7 @@ static void night_release(night *n)
     free(n->hold_slot);
     free(n->dh);
     free(n->dh_seen);
+    free(n->renamed);
     cr_excs_release(&n->excs);
     cr_file_list_release(&n->files);
     cr_rep_rows_release(&n->captures);
@@ -1325,7 +1329,12 @@ static cr_err forget_gone(night *n)
         cr_info(n->o->v, "%zu claim%s no longer in the claim database (%s%s): %s state forgotten", k,
                 k == 1 ? " is" : "s are", ids[0], k > 1 ? ", ..." : "", k == 1 ? "its" : "their");
     rc = cr_store_claim_state_forget(n->st, ids, k);
-    free(ids);
+    /* an id corrected in case or spaces: the claim is still there, and its
+     * findings go on under its id as it is now (record_exceptions) */
+    for (size_t i = 0; i < k; i++)
+        if (cr_claim_find(n->claims, n->nclaims, ids[i]) >= 0)
+            ids[n->nrenamed++] = ids[i];
+    n->renamed = ids;
     return rc;
 }
 
@@ -1342,6 +1351,9 @@ static cr_err record_exceptions(night *n)
      * the next night, which reads everything, resolves what it no longer sees */
     if (rc == CR_OK && !n->backfill)
         rc = cr_store_exc_resolve_unseen(n->st, n->run_id, n->D, &n->stats.exceptions_resolved);
+    for (size_t i = 0; i < n->nrenamed && rc == CR_OK && !n->backfill; i++)
+        rc = cr_store_exc_resolve_claim(n->st, n->run_id, n->D, n->renamed[i],
+                                        &n->stats.exceptions_resolved);
     return rc;
 }
 

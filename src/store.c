@@ -1805,6 +1805,22 @@ cr_err cr_store_exc_resolve_unseen(cr_store *s, int64_t run_id, cr_time_t as_of,
     return rc;
 }
 
+cr_err cr_store_exc_resolve_claim(cr_store *s, int64_t run_id, cr_time_t as_of, const char *claim_id,
+                                  long *count)
+{
+    sqlite3_stmt *st = prepare(s, "UPDATE exceptions SET status = 'resolved', resolved_run = ?1,"
+                                  " resolved_at = ?2 WHERE claim_id = ?3 AND status = 'open'"
+                                  " AND last_run <> ?1");
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, as_of);
+    bind_text(st, 3, claim_id);
+    cr_err rc = step_once(s, st, "resolve a renamed claim's exceptions");
+    *count += sqlite3_changes(s->db);
+    return rc;
+}
+
 #define EXC_COLS                                                                           \
     "exc_id, code, severity, claim_id, reference, detail, status, source_file, source_line," \
     " first_seen, last_seen, first_run, ack_note, ack_by, ack_at, resolved_at, amount, currency"

@@ -329,6 +329,17 @@ sqlite3 "$R/fixtures/claims.db" "update claims set return_days = 30 where claim_
 check renamed_claim_night_incremental grep -q "incremental night" "$ERR"
 expect_eq renamed_claim_edited_no_new_action "$(cat "$R"/reports/actions/payment_actions_*.csv |
     grep -ic "^$ren:")" 1
+# its findings go on under the id it has now, once: those under the old id
+# are resolved by the night that reads the claim under the new one
+RX=$TMP/renamed_exc
+newenv "$RX"
+"$BIN" run --config "$RX/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+sqlite3 "$RX/fixtures/claims.db" "update claims set claim_id = 'ce2611-000104' where claim_id = 'CE2611-000104'"
+"$BIN" run --config "$RX/config/carerecon.yaml" --as-of 2026-11-21 --quiet 2>/dev/null
+expect_eq renamed_findings_open_once "$(q "$RX" "select count(*) from exceptions where code = 'SN_NEAR_MATCH'
+    and lower(claim_id) = 'ce2611-000104' and status = 'open'")" 1
+expect_eq renamed_findings_old_resolved "$(q "$RX" "select status from exceptions where code = 'SN_NEAR_MATCH'
+    and claim_id = 'CE2611-000104'")" resolved
 # and `claim` under its new id shows the action issued under the old one
 "$BIN" claim --config "$R/config/carerecon.yaml" "$lower" >"$OUT" 2>/dev/null
 check renamed_claim_history_has_action grep -qE "action +(capture|release) .*payment_actions_20261120_run1.csv" "$OUT"
