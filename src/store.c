@@ -2595,6 +2595,23 @@ static uint64_t row_fingerprint(sqlite3_stmt *st)
     return h ? h : 1;
 }
 
+/* Column I of ST without the blanks around it, in BUF (N bytes), as typed
+ * by hand ("' 2026-11-02T10:15:00Z '"); NULL when NULL, blank, or longer
+ * than BUF holds (no date or time is that long). */
+static const char *col_trimmed(sqlite3_stmt *st, int i, char *buf, size_t n)
+{
+    const char *t = col_text(st, i);
+    if (!t)
+        return NULL;
+    size_t len = strlen(t);
+    cr_trim_span(&t, &len);
+    if (!len || len >= n)
+        return NULL;
+    memcpy(buf, t, len);
+    buf[len] = '\0';
+    return buf;
+}
+
 /* Appends WHY to the reasons in BUF (*N bytes used of SIZE), "; " between. */
 static void invalid_add(char *buf, size_t size, size_t *n, const char *why)
 {
@@ -2691,18 +2708,8 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     }
     if (!c->currency || strlen(c->currency) != 3)
         INVALID("currency is not a three-letter code");
-    const char *paid = col_text(st, 12);
     char paid_buf[64];
-    if (paid) {
-        /* blanks around it are read; a longer text is no time */
-        size_t pn = strlen(paid);
-        cr_trim_span(&paid, &pn);
-        if (pn >= sizeof paid_buf)
-            pn = 0;
-        memcpy(paid_buf, paid, pn);
-        paid_buf[pn] = '\0';
-        paid = pn ? paid_buf : NULL;
-    }
+    const char *paid = col_trimmed(st, 12, paid_buf, sizeof paid_buf);
     if (!paid || cr_parse_iso_instant(paid, &c->paid_at) != CR_OK) {
         c->paid_at = CR_TIME_NONE;
         INVALID("paid_at is not an ISO 8601 time with an offset");
@@ -2711,18 +2718,8 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
         INVALID("return_days is not a number of days");
     else
         c->return_days = isnull ? cr_policy_return_days(&cfg->policy, c->region) : (int)v;
-    const char *exp = col_text(st, 14);
     char exp_buf[16];
-    if (exp) {
-        /* blanks around it are read, as around paid_at */
-        size_t en = strlen(exp);
-        cr_trim_span(&exp, &en);
-        if (en >= sizeof exp_buf)
-            en = 0;
-        memcpy(exp_buf, exp, en);
-        exp_buf[en] = '\0';
-        exp = exp_buf;
-    }
+    const char *exp = col_trimmed(st, 14, exp_buf, sizeof exp_buf);
     cr_day_t day;
     if (!exp || cr_parse_date(exp, &day) != CR_OK)
         INVALID("refresh_expires_on is not a YYYY-MM-DD date");

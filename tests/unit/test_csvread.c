@@ -624,145 +624,69 @@ TEST(csv_long_field_then_multiline_record)
     free(buf);
 }
 
-/* Builds "h1,h2\n" + PRE + BIG copies of FILL + POST into a malloc'd
- * buffer; *LEN its length. */
-static char *long_field_input(const char *pre, char fill, size_t big, const char *post, size_t *len)
+/* Records with a field too long to keep (more than max_field + 8192
+ * bytes: the reader stops feeding libcsv and finds the record's end by
+ * itself).  Each input is HEAD, then PRE, BIG 'y's and POST; record 1 is
+ * the long one, rejected on line 2; the input has N records, the last one
+ * read whole with LAST as its first field, on line LAST_LINE. */
+TEST(csv_long_field_cases)
 {
-    const char *head = "h1,h2\n";
-    size_t k = 0, n = strlen(head) + strlen(pre) + big + strlen(post);
-    char *buf = malloc(n + 1);
-    if (!buf)
-        return NULL;
-    memcpy(buf + k, head, strlen(head));
-    k += strlen(head);
-    memcpy(buf + k, pre, strlen(pre));
-    k += strlen(pre);
-    memset(buf + k, fill, big);
-    k += big;
-    memcpy(buf + k, post, strlen(post) + 1);
-    *len = n;
-    return buf;
-}
-
-/* A quoted field too long to keep, whose lines hold text shaped like
- * rows: its lines are the field's, never rows (a check-in quoted in a
- * note must not become one); reading goes on after the quote closes. */
-TEST(csv_long_quoted_field_lines_are_not_rows)
-{
-    const char *posts[] = {
-        "\nCE-1,ok\nCE-2,\"\"quoted\"\" ok\"\nnext,1\n",  /* "" inside, then the close */
-        "\"\"\nCE-1,ok\"\nnext,1\n",                       /* "" right at the cut */
-        "\",\"more\nCE-1,ok\"\nnext,1\n",                  /* a second quoted field */
+    static const struct {
+        const char *why, *head, *pre;
+        size_t big;
+        const char *post;
+        size_t n;
+        const char *last;
+        long last_line;
+    } cases[] = {
+        /* a quoted field's lines are its own, never rows (a check-in quoted
+         * in a note must not become one): reading goes on after its quote */
+        {"\"\" inside, then the close", "h1,h2\n", "a,\"", 100000,
+         "\nCE-1,ok\nCE-2,\"\"quoted\"\" ok\"\nnext,1\n", 3, "next", 5},
+        {"\"\" after the y's", "h1,h2\n", "a,\"", 100000, "\"\"\nCE-1,ok\"\nnext,1\n", 3, "next", 4},
+        {"a second quoted field", "h1,h2\n", "a,\"", 100000, "\",\"more\nCE-1,ok\"\nnext,1\n", 3,
+         "next", 4},
+        /* 64 KiB pieces: 6 header bytes, 3 more, then the y's up to the cut */
+        {"\"\" right at a cut", "h1,h2\n", "a,\"", 131068, "\"\"\nCE-1,ok\"\nnext,1\n", 3, "next", 4},
+        /* a quote never closed: broken, and reading goes on at the line
+         * after its start (a stray quote, as at the end of any file) */
+        {"never closed", "h1,h2\n", "a,\"", 100000, "\nok,1\n", 3, "ok", 3},
+        /* text after the closing quote is broken quoting, as strict libcsv
+         * reads it: reading goes on at the line after the row's start, so
+         * the rows after it are kept (a review: a later `,"` reopened a
+         * quote and swallowed three rows) */
+        {"text after its quote", "h1,h2\n", "a,\"", 140000,
+         "\"junk,\"\nCE-1,released\nCE-2,released\nCE-3,\"a note\"\nnext,1\n", 6, "next", 6},
+        /* in a file of bare CRs libcsv also ends a record at an LF */
+        {"bare-CR file, LF", "h1,h2\r", "a,", 200000, "\nX,Y\r", 3, "X", 2},
     };
-    for (size_t t = 0; t < sizeof posts / sizeof posts[0]; t++) {
-        size_t len;
-        char *buf = long_field_input("a,\"", 'y', 100000, posts[t], &len);
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        size_t hl = strlen(cases[t].head), pl = strlen(cases[t].pre), ql = strlen(cases[t].post);
+        size_t len = hl + pl + cases[t].big + ql;
+        char *buf = malloc(len + 1);
         CHECK(buf != NULL);
         if (!buf)
             return;
+        memcpy(buf, cases[t].head, hl);
+        memcpy(buf + hl, cases[t].pre, pl);
+        memset(buf + hl + pl, 'y', cases[t].big);
+        memcpy(buf + hl + pl + cases[t].big, cases[t].post, ql + 1);
         csv_coll c;
         CHECK_INT(csv_readx(buf, len, ',', 0, 65536, 1024, &c), CR_OK);
-        CHECK_INT(c.n, 3);
+        size_t last = cases[t].n - 1;
+        if (c.n != cases[t].n || rbad(&c, 1) != 1 || rline(&c, 1) != 2 || rbad(&c, last) != 0 ||
+            strcmp(fld(&c, last, 0), cases[t].last) != 0 || rline(&c, last) != cases[t].last_line)
+            fprintf(stderr, "  case %s: %zu records, last '%s' on line %ld\n", cases[t].why, c.n,
+                    fld(&c, c.n - 1, 0), rline(&c, c.n - 1));
+        CHECK_INT(c.n, cases[t].n);
         CHECK_INT(rbad(&c, 1), 1);
         CHECK_INT(rline(&c, 1), 2);
-        CHECK_STR(fld(&c, 2, 0), "next");
-        CHECK_INT(rbad(&c, 2), 0);
-        CHECK_INT(rline(&c, 2), t == 0 ? 5 : 4);
+        CHECK_INT(rbad(&c, last), 0);
+        CHECK_STR(fld(&c, last, 0), cases[t].last);
+        CHECK_INT(rline(&c, last), cases[t].last_line);
         csv_coll_free(&c);
         free(buf);
     }
-}
-
-/* A long quoted field whose quote never closes: one broken record, and
- * the lines after the one it started on are read as rows (a stray quote,
- * as at the end of any file). */
-TEST(csv_long_field_quote_never_closed)
-{
-    size_t len;
-    char *buf = long_field_input("a,\"", 'y', 100000, "\nok,1\n", &len);
-    CHECK(buf != NULL);
-    if (!buf)
-        return;
-    csv_coll c;
-    CHECK_INT(csv_readx(buf, len, ',', 0, 65536, 1024, &c), CR_OK);
-    CHECK_INT(c.n, 3);
-    CHECK_INT(rbad(&c, 1), 1);
-    CHECK_INT(rline(&c, 1), 2);
-    CHECK_STR(fld(&c, 2, 0), "ok");
-    CHECK_INT(rline(&c, 2), 3);
-    csv_coll_free(&c);
-    free(buf);
-}
-
-/* Text after the closing quote of a field too long to keep is broken
- * quoting, as strict libcsv reads it: the record is rejected and reading
- * goes on at the line after its start, so the rows after it are kept (a
- * review: a later `,"` reopened a quote and swallowed three rows). */
-TEST(csv_long_field_broken_after_its_quote)
-{
-    size_t len;
-    char *buf = long_field_input("a,\"", 'y', 140000,
-                                 "\"junk,\"\nCE-1,released\nCE-2,released\nCE-3,\"a note\"\nnext,1\n",
-                                 &len);
-    CHECK(buf != NULL);
-    if (!buf)
-        return;
-    csv_coll c;
-    CHECK_INT(csv_readx(buf, len, ',', 0, 65536, 1024, &c), CR_OK);
-    CHECK_INT(c.n, 6);
-    CHECK_INT(rbad(&c, 1), 1);
-    CHECK_INT(rline(&c, 1), 2);
-    CHECK_STR(fld(&c, 2, 0), "CE-1");
-    CHECK_STR(fld(&c, 3, 0), "CE-2");
-    CHECK_STR(fld(&c, 4, 0), "CE-3");
-    CHECK_STR(fld(&c, 4, 1), "a note");
-    CHECK_INT(rline(&c, 4), 5);
-    CHECK_STR(fld(&c, 5, 0), "next");
-    csv_coll_free(&c);
-    free(buf);
-}
-
-/* A "" inside a long quoted field right where the feeding cuts it in
- * pieces (64 KiB each: 6 header bytes, "a,\"", then the y's) */
-TEST(csv_long_field_escaped_quote_at_the_cut)
-{
-    size_t len;
-    char *buf = long_field_input("a,\"", 'y', 131068, "\"\"\nCE-1,ok\"\nnext,1\n", &len);
-    CHECK(buf != NULL);
-    if (!buf)
-        return;
-    csv_coll c;
-    CHECK_INT(csv_readx(buf, len, ',', 0, 65536, 1024, &c), CR_OK);
-    CHECK_INT(c.n, 3);
-    CHECK_INT(rbad(&c, 1), 1);
-    CHECK_STR(fld(&c, 2, 0), "next");
-    CHECK_INT(rline(&c, 2), 4);
-    csv_coll_free(&c);
-    free(buf);
-}
-
-/* In a file of bare CRs libcsv also ends a record at an LF: a long field's
- * record ends there too, and the row after it is read. */
-TEST(csv_long_field_bare_cr_file_lf_ends_it)
-{
-    const char *head = "h1,h2\ra,";
-    size_t big = 200000, n = strlen(head) + big + 5;
-    char *buf = malloc(n + 1);
-    CHECK(buf != NULL);
-    if (!buf)
-        return;
-    memcpy(buf, head, strlen(head));
-    memset(buf + strlen(head), 'y', big);
-    memcpy(buf + strlen(head) + big, "\nX,Y\r", 6);
-    csv_coll c;
-    CHECK_INT(csv_readx(buf, n, ',', 0, 65536, 1024, &c), CR_OK);
-    CHECK_INT(c.n, 3);
-    CHECK_INT(rbad(&c, 1), 1);
-    CHECK_STR(fld(&c, 2, 0), "X");
-    CHECK_STR(fld(&c, 2, 1), "Y");
-    CHECK_INT(rbad(&c, 2), 0);
-    csv_coll_free(&c);
-    free(buf);
 }
 
 /* CR CR LF line ends (a CRLF written again through a text-mode file) and a
