@@ -51,16 +51,28 @@ static bool other_file(const cr_srow *x, const cr_srow *y)
     return text_cmp(x->file, y->file) != 0;
 }
 
-/* Marks rows that repeat a row of another, earlier file. */
+/* Marks rows that repeat a row of another, earlier file.  Equal rows are
+ * counted as a multiset: a file's copies of a row beyond the most any
+ * earlier file held are new (a corrected report that adds the processor's
+ * second, real capture of the same amount: it counts); those up to it are
+ * the same payment events read again.  A file's rows have ids in one run
+ * (it is ingested whole), so one file's copies lie side by side. */
 static void mark_resent(cr_srow **rows, size_t n)
 {
     qsort(rows, n, sizeof *rows, row_content);
     for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && same_content(rows[i], rows[j])) {
-            if (other_file(rows[j], rows[i]))
-                rows[j]->resent = true;
+        size_t j = i + 1, counted = 0;
+        while (j < n && same_content(rows[i], rows[j]))
             j++;
+        for (size_t k = i; k < j;) {
+            size_t m = k + 1;
+            while (m < j && !other_file(rows[m], rows[k]))
+                m++;
+            for (size_t t = k; t < m; t++)
+                rows[t]->resent = t - k < counted;
+            if (m - k > counted)
+                counted = m - k;
+            k = m;
         }
         i = j;
     }

@@ -701,6 +701,28 @@ TEST(settle_resent_row_in_another_file_counts_once)
     CHECK(again->resent);
     CHECK_INT(f.pay[A].confirmed_row, 1);
     sfx_close(&f);
+
+    /* a corrected report re-sent with the processor's second, real capture
+     * of the same amount: of its two equal rows one repeats the first
+     * file's, the other is new, a DUPLICATE_CAPTURE (a review: both were
+     * set aside as re-sent); sent a third time, nothing is new */
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", NULL)->file_id = 1;
+    cr_srow *r2a = row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", NULL);
+    r2a->file_id = 2;
+    cr_srow *r2b = row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", NULL);
+    r2b->file_id = 2;
+    cr_srow *r3a = row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", NULL);
+    r3a->file_id = 3;
+    cr_srow *r3b = row(&f, "PSP-A", NULL, CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T10:00:00Z", NULL);
+    r3b->file_id = 3;
+    settle(&f);
+    CHECK_INT(nexc(&f.ex, CR_X_DUPLICATE_CAPTURE), 1);
+    CHECK(r2a->resent && !r2b->resent);
+    CHECK(r3a->resent && r3b->resent);
+    CHECK_INT(f.pay[A].confirmed_row, 1);
+    sfx_close(&f);
 }
 
 /* Two claims share one hold (one pre-authorization, one action: B's).  A
