@@ -133,15 +133,27 @@ static cr_err state_dir(const cr_config *cfg)
  * workbook or its action files stopped with 73 only after its actions were
  * committed, and the action files of a run that "failed" went out.  A dry
  * run makes no actions folder. */
+/* FOLDER (what KEY names) exists, made when missing, and this user can
+ * make files in it: checked before anything is read or decided, so that a
+ * run that cannot write its outputs issues nothing (exit 73). */
+static cr_err writable_dir(const char *key, const char *folder)
+{
+    cr_err rc = cr_make_dirs(folder);
+    if (rc == CR_OK && access(folder, W_OK | X_OK) != 0)
+        rc = cr_error(CR_ECANTCREAT, "%s %s: cannot write in it: %s; nothing was done", key, folder,
+                      strerror(errno));
+    return rc;
+}
+
 static cr_err output_dirs(const cr_config *cfg, const char *report, bool dry)
 {
     cr_err rc;
     char dir[4096];
     struct stat sb;
-    if (!dry && (rc = cr_make_dirs(cfg->actions_dir)) != CR_OK)
+    if (!dry && (rc = writable_dir("actions_dir", cfg->actions_dir)) != CR_OK)
         return rc;
     if (!report)
-        return cr_make_dirs(cfg->report_dir);
+        return writable_dir("report_dir", cfg->report_dir);
     const char *d = cr_parent_dir(report, dir, sizeof dir);
     if (stat(d, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return cr_error(CR_ECANTCREAT, "--report %s: there is no folder %s; nothing was done",
@@ -420,6 +432,17 @@ cleanup:
 
 /* --- ack ------------------------------------------------------------------ */
 
+/* An exception ID as typed (" ex-1a2b… "): trimmed and upper-cased, in
+ * OUT (N bytes), which is returned. */
+static const char *exc_id_arg(const char *arg, char *out, size_t n)
+{
+    snprintf(out, n, "%s", arg);
+    cr_trim_inplace(out);
+    for (char *p = out; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    return out;
+}
+
 static cr_err cmd_ack(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -510,11 +533,15 @@ static cr_err cmd_ack(int argc, char **argv)
     } else {
         long unknown = 0, already = 0, resolved = 0;
         for (int i = optind; i < argc; i++) {
-            char id[64];
+            char id[64], other[64];
             cr_ack_outcome was;
-            snprintf(id, sizeof id, "%s", argv[i]);
-            for (char *p = id; *p; p++)
-                *p = (char)toupper((unsigned char)*p);
+            exc_id_arg(argv[i], id, sizeof id);
+            /* an ID named twice is acknowledged once, and counted once */
+            bool named_before = false;
+            for (int j = optind; j < i && !named_before; j++)
+                named_before = strcmp(exc_id_arg(argv[j], other, sizeof other), id) == 0;
+            if (named_before)
+                continue;
             rc = cr_store_exc_ack(st, id, note, by, now, &was);
             if (rc == CR_ENOTFOUND) {
                 cr_error(CR_ENOTFOUND, "ack: no exception with ID %s", argv[i]);

@@ -91,6 +91,14 @@ cr ack --config "$CFG" "$other" EX-0000000000000000 --note x
 expect_rc ack_unknown_65 65
 expect_err ack_unknown_named "no exception with ID EX-0000000000000000"
 expect_eq ack_unknown_all_or_nothing "$(q "$E" "select status from exceptions where exc_id='$other'")" open
+# one ID named twice, once with blanks around it: acknowledged once, counted once
+cr ack --config "$CFG" "$other" " $other " --note "named twice"
+expect_rc ack_twice_named_0 0
+check ack_twice_named_counted_once grep -qx "acknowledged 1 exception(s)" "$OUT"
+check ack_twice_named_not_before bash -c "! grep -q 'acknowledged before' '$OUT'"
+expect_eq ack_twice_named_done "$(q "$E" "select status from exceptions where exc_id='$other'")" acknowledged
+q "$E" "update exceptions set status = 'open', ack_by = NULL, ack_note = NULL, ack_at = NULL
+    where exc_id = '$other'" >/dev/null
 
 # ack in bulk by code, and by code first seen before a date
 cr ack --config "$CFG" --code SERIAL_REUSED --note "known reseller batch"

@@ -101,6 +101,26 @@ cr run --config "$E/config/noreport.yaml" --as-of 2026-11-20; expect_rc report_d
 # found before anything is decided: nothing issued, nothing recorded
 check report_dir_blocked_nothing_issued bash -c "! ls \"$E\"/reports/actions/payment_actions_20261120_run*.csv 2>/dev/null"
 expect_eq report_dir_blocked_no_action "$(q "$E" "select count(*) from actions" 2>/dev/null || echo 0)" 0
+# report_dir or actions_dir there but not writable for the user: 73 before
+# anything is decided (a review: the night issued its actions, then failed)
+if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null; then
+    for which in reports reports/actions; do
+        NW=$TMP/nowrite_${which//\//_}
+        newenv "$NW"
+        mkdir -p "$NW/reports/actions" "$NW/var"
+        chmod 755 "$TMP"
+        chown -R nobody "$NW"
+        chown root "$NW/$which"
+        chmod 555 "$NW/$which"
+        RC=0
+        runuser -u nobody -- "$BIN" run --config "$NW/config/carerecon.yaml" --as-of 2026-11-20 \
+            >"$OUT" 2>"$ERR" || RC=$?
+        expect_rc "nowrite_${which//\//_}_73" 73
+        expect_err "nowrite_${which//\//_}_said" "cannot write in it"
+        expect_eq "nowrite_${which//\//_}_nothing_recorded" \
+            "$(q "$NW" "select count(*) from actions" 2>/dev/null || echo 0)" 0
+    done
+fi   # (needs root, to run as another user: CI runs as root)
 # --report into a folder that is not there: 73 at once, nothing issued
 cr run --config "$CFG" --as-of 2026-11-20 --report "$E/nothere/x.xlsx"; expect_rc report_file_no_folder_73 73
 expect_err report_file_no_folder_says "there is no folder $E/nothere; nothing was done"
