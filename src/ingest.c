@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* How many rejected rows of one file are printed; the rest are counted. */
@@ -583,7 +584,7 @@ cleanup:
 }
 
 /* What ingest_dir found a folder entry to be. */
-typedef enum { E_NOT_FILE, E_NO_FEED, E_SEEN, E_READ } entry_kind;
+typedef enum { E_NOT_FILE, E_NO_FEED, E_SEEN, E_READ, E_BUSY } entry_kind;
 typedef struct dir_entry {
     char *name;
     entry_kind kind;
@@ -629,6 +630,57 @@ static bool other_pass_file(const cr_config *cfg, cr_feed_kind kind, const char 
         if (cfg->feeds[f].kind != kind && cr_feed_matches(&cfg->feeds[f], name))
             return true;
     return kind == CR_FEED_SETTLEMENTS;
+}
+
+/* How long a file whose last line has no end yet may go on changing before
+ * it is left for the next run, and how long it must stay unchanged to be
+ * taken as written. */
+#define BUSY_WAIT_MS 5000
+#define BUSY_QUIET_NS 1000000000LL
+
+/* Whether the file at PATH (whose look is *SB) ends in the middle of a
+ * line: a row cut off, if something is still writing it. */
+static bool ends_mid_line(const char *path, const struct stat *sb)
+{
+    char last = '\n';
+    int fd = sb->st_size > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        if (pread(fd, &last, 1, sb->st_size - 1) != 1)
+            last = '\n';
+        close(fd);
+    }
+    return last != '\n' && last != '\r';
+}
+
+static int64_t changed_ns(const struct stat *sb)
+{
+    int64_t m = (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec;
+    int64_t c = (int64_t)sb->st_ctim.tv_sec * 1000000000 + sb->st_ctim.tv_nsec;
+    return m > c ? m : c;
+}
+
+/* A file being written as the night reads it would give a cut-off last
+ * row, which may still read as a row (a serial cut short: SN_MISMATCH, a
+ * capture).  A file that changed in the last second and ends in the
+ * middle of a line is waited for until it has not changed for a second
+ * (a file written at once, without a last line end, is read then); one
+ * still changing after BUSY_WAIT_MS is left for the next run (false).
+ * *SB is its look when it is taken. */
+static bool wait_written(const char *path, struct stat *sb)
+{
+    for (int waited = 0;; waited += 100) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+        if (now_ns - changed_ns(sb) >= BUSY_QUIET_NS || !ends_mid_line(path, sb))
+            return true;
+        if (waited >= BUSY_WAIT_MS)
+            return false;
+        struct timespec nap = {0, 100 * 1000000};
+        nanosleep(&nap, NULL);
+        if (stat(path, sb) != 0 || !S_ISREG(sb->st_mode))
+            return true;   /* gone or changed kind: found so as it is read */
+    }
 }
 
 /* Ingests every regular file of DIR that a feed of KIND matches, in name
@@ -696,6 +748,10 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
             x->kind = other_pass_file(cfg, kind, x->name, shared) ? E_NOT_FILE : E_NO_FEED;
             continue;
         }
+        if (!wait_written(path, &sb)) {
+            x->kind = E_BUSY;
+            continue;
+        }
         x->id = (cr_file_stat){(int64_t)sb.st_dev, (int64_t)sb.st_ino, (int64_t)sb.st_size,
                                (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec,
                                (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec};
@@ -729,6 +785,14 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
                 file_add(files, x->name, kname, x->feed->name, "not a file",
                          "not a regular file; left alone");
             }
+            break;
+        case E_BUSY:
+            cr_info(v, "%s/%s: still being written (it keeps changing, and its last line has no"
+                       " end yet); left for the next run", dir, x->name);
+            stats->files_skipped++;
+            file_add(files, x->name, kname, x->feed->name, "being written",
+                     "still being written (it kept changing, its last line cut off); left for the"
+                     " next run");
             break;
         case E_NO_FEED:
             cr_info(v, "%s/%s: matches no %s feed; left alone", dir, x->name, kname);
