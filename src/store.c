@@ -2939,14 +2939,20 @@ cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim 
     return CR_OK;
 }
 
-/* The look of PATH on disk (size and modification time), 0 when absent. */
+/* The look of PATH on disk (size, modification and change times, inode),
+ * 0 when absent. */
 static int64_t file_stamp(const char *path)
 {
     struct stat sb;
     if (stat(path, &sb) != 0)
         return 0;
-    return (int64_t)sb.st_size * 1000003 ^ (int64_t)sb.st_mtim.tv_sec * 1000000000 ^
-           (int64_t)sb.st_mtim.tv_nsec;
+    /* the inode and the change time too: a copy moved in with mv keeps the
+     * size and the modification time it was given (rsync -t, cp -p) */
+    uint64_t h = (uint64_t)sb.st_size * 1000003u ^ (uint64_t)sb.st_mtim.tv_sec * 1000000000u ^
+                 (uint64_t)sb.st_mtim.tv_nsec;
+    h ^= (uint64_t)sb.st_ino * 0x9E3779B97F4A7C15ULL;
+    h ^= ((uint64_t)sb.st_ctim.tv_sec * 1000000000u + (uint64_t)sb.st_ctim.tv_nsec) * 31u;
+    return (int64_t)h;
 }
 
 cr_err cr_claimsdb_snapshot(cr_claimsdb *c, bool begin)

@@ -283,6 +283,24 @@ check wal_link_log_kept test -s "$WL/real/claims.db-wal"
 check wal_link_night_incremental grep -q "incremental night" "$ERR"
 expect_eq wal_link_edit_seen "$(q "$WL" "select active || ' ' || decision from claim_state where claim_id='CE2611-000112'")" "0 none"
 
+# the claim database replaced by mv with an edited copy of the same size and
+# modification time (rsync -t, cp -p): another inode, so the next
+# incremental night looks for the rows that changed (a review: unseen
+# until a --full night)
+MV=$TMP/mv_claims
+newenv "$MV"
+"$BIN" run --config "$MV/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+expect_eq mv_claim_pending_before "$(q "$MV" "select decision from claim_state where claim_id='CE2611-000112'")" pending
+cp -p "$MV/fixtures/claims.db" "$MV/claims.new.db"
+sqlite3 "$MV/claims.new.db" "update claims set status = 'cancelled' where claim_id = 'CE2611-000112'" >/dev/null
+truncate -s "$(stat -c %s "$MV/fixtures/claims.db")" "$MV/claims.new.db"
+touch -r "$MV/fixtures/claims.db" "$MV/claims.new.db"
+expect_eq mv_copy_same_look "$(stat -c '%s %Y' "$MV/claims.new.db")" "$(stat -c '%s %Y' "$MV/fixtures/claims.db")"
+mv "$MV/claims.new.db" "$MV/fixtures/claims.db"
+"$BIN" run --config "$MV/config/carerecon.yaml" --as-of 2026-11-20 --verbose 2>"$ERR" >/dev/null
+check mv_night_incremental grep -q "incremental night" "$ERR"
+expect_eq mv_edit_seen "$(q "$MV" "select active || ' ' || decision from claim_state where claim_id='CE2611-000112'")" "0 none"
+
 # a night against the wrong claim database (an old copy with three claims):
 # it warns that most claims are missing and issues nothing for them; the
 # next night, against the right file, looks at every claim again and
