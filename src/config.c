@@ -148,17 +148,10 @@ static bool get_strlist(cfgp *p, const yaml_node_t *n, const char *key, cr_strli
     out->items = NULL;
     out->n = 0;
     if (n->type == YAML_SCALAR_NODE) {
-        if (strchr(scalar(n), ',')) {
-            perr(p, n, key, "must be a list: write [%s]", scalar(n));
-            return false;
-        }
-        out->items = calloc(1, sizeof *out->items);
-        if (!out->items || !(out->items[0] = cr_strdup(scalar(n)))) {
-            perr(p, n, key, "out of memory");
-            return false;
-        }
-        out->n = 1;
-        return true;
+        /* SPEC 3: a wrong type is an error, also a list of one written
+         * without its brackets ("visa, mastercard" would be one brand) */
+        perr(p, n, key, "must be a list: write [%s]", scalar(n));
+        return false;
     }
     if (!want(p, n, YAML_SEQUENCE_NODE, key))
         return false;

@@ -564,16 +564,11 @@ TEST(config_err_wrong_types)
     CHECK(cfg_bad("policy.return_days:", CFG_PATHS "policy:\n  return_days:\n" CFG_FEEDS));
     CHECK(cfg_bad("policy.premium_regions:", CFG_PATHS "policy:\n  premium_regions: {a: b}\n" CFG_FEEDS));
     CHECK(cfg_bad("policy.premium_regions:", CFG_PATHS "policy:\n  premium_regions: [[US]]\n" CFG_FEEDS));
-    /* a single scalar is a list of one */
-    {
-        cr_config *c = NULL;
-        CHECK_INT(cfg_load(CFG_PATHS "policy:\n  premium_regions: US\n" CFG_FEEDS, &c), CR_OK);
-        if (c) {
-            CHECK_INT(c->policy.premium_regions.n, 1);
-            CHECK_STR(c->policy.premium_regions.items[0], "US");
-        }
-        cr_config_free(c);
-    }
+    /* a scalar where a list is expected is a wrong type (SPEC 3), with the
+     * list to write instead */
+    CHECK(cfg_bad("policy.premium_regions:|must be a list: write [US]",
+                  CFG_PATHS "policy:\n  premium_regions: US\n" CFG_FEEDS));
+    CHECK(cfg_bad("policy.premium_regions:|must be a list", CFG_PATHS "policy:\n  premium_regions: 5\n" CFG_FEEDS));
     /* a scalar with a comma is not a list of one: "visa, mastercard" would be one brand */
     CHECK(cfg_bad("policy.card_brands:|[visa, mastercard]",
                   CFG_PATHS "policy:\n  card_brands: visa, mastercard\n" CFG_FEEDS));
