@@ -1733,6 +1733,21 @@ TEST(rules_invalid_claim_not_decided)
     CHECK_INT(f.d.kind, CR_D_NONE);
     CHECK_INT(f.ex.n, 1);
     CHECK(has_exc_for(&f.ex, CR_X_CLAIM_DATA_INVALID, CID));
+    CHECK(f.ex.n == 1 && strstr(f.ex.items[0].detail, "the row's hold") == NULL);
+    fx_close(&f);
+
+    /* a blank id: nothing names the row, so its hold and serial are said */
+    OPEN(f, "2026-11-30T00:00:00Z");
+    c = premium(" ", PAID);
+    c.invalid = "claim_id is blank";
+    decide(&f, &c, NULL, 0);
+    CHECK_INT(f.ex.n, 1);
+    if (f.ex.n == 1) {
+        char want[256];
+        snprintf(want, sizeof want, "claim_id is blank (the row's hold %s, serial %s)", c.preauth_ref,
+                 c.registered_sn);
+        CHECK_STR(f.ex.items[0].detail, want);
+    }
     fx_close(&f);
 }
 
