@@ -245,24 +245,33 @@ else
     fail generated_incremental_equals_full "build/gen is missing"
 fi
 
+# night1_112 NAME ENV: a first night; CE2611-000112 is pending after it
+night1_112() {
+    "$BIN" run --config "$2/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+    expect_eq "${1}_pending_before" "$(q "$2" "select decision from claim_state where claim_id='CE2611-000112'")" pending
+}
+# edit_seen_112 NAME ENV: the same as-of again, after CE2611-000112 was
+# cancelled in the claim database: nothing new, no timer due, so only the
+# edit can bring the claim into the (incremental) night
+edit_seen_112() {
+    "$BIN" run --config "$2/config/carerecon.yaml" --as-of 2026-11-20 --verbose 2>"$ERR" >/dev/null
+    check "${1}_night_incremental" grep -q "incremental night" "$ERR"
+    expect_eq "${1}_edit_seen" "$(q "$2" "select active || ' ' || decision from claim_state where claim_id='CE2611-000112'")" "0 none"
+}
+
 # a claim database in WAL mode: an edit still only in its log (the main file
 # untouched until a checkpoint) is seen by the next incremental night
 W=$TMP/wal
 newenv "$W"
 sqlite3 "$W/fixtures/claims.db" "PRAGMA journal_mode=WAL" >/dev/null
-"$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
-expect_eq wal_claim_pending_before "$(q "$W" "select decision from claim_state where claim_id='CE2611-000112'")" pending
+night1_112 wal_claim "$W"
 main_before=$(stat -c '%s %Y' "$W/fixtures/claims.db")
 sleep 1.1
 sqlite3 "$W/fixtures/claims.db" ".dbconfig no_ckpt_on_close on" \
     "update claims set status='cancelled' where claim_id='CE2611-000112'" >/dev/null
 expect_eq wal_edit_only_in_log "$(stat -c '%s %Y' "$W/fixtures/claims.db")" "$main_before"
 check wal_log_kept test -s "$W/fixtures/claims.db-wal"
-# the same as-of again: nothing new, no timer due; only the edit can bring
-# the claim into the night
-"$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-20 --verbose 2>"$ERR" >/dev/null
-check wal_night_incremental grep -q "incremental night" "$ERR"
-expect_eq wal_edit_seen "$(q "$W" "select active || ' ' || decision from claim_state where claim_id='CE2611-000112'")" "0 none"
+edit_seen_112 wal "$W"
 
 # the same through a symbolic link to the claim database: SQLite keeps the
 # log beside the file the link leads to, and that is where it is looked for
@@ -273,15 +282,12 @@ mkdir "$WL/real"
 mv "$WL/fixtures/claims.db" "$WL/real/claims.db"
 ln -s ../real/claims.db "$WL/fixtures/claims.db"
 sqlite3 "$WL/real/claims.db" "PRAGMA journal_mode=WAL" >/dev/null
-"$BIN" run --config "$WL/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
-expect_eq wal_link_pending_before "$(q "$WL" "select decision from claim_state where claim_id='CE2611-000112'")" pending
+night1_112 wal_link "$WL"
 sleep 1.1
 sqlite3 "$WL/real/claims.db" ".dbconfig no_ckpt_on_close on" \
     "update claims set status='cancelled' where claim_id='CE2611-000112'" >/dev/null
 check wal_link_log_kept test -s "$WL/real/claims.db-wal"
-"$BIN" run --config "$WL/config/carerecon.yaml" --as-of 2026-11-20 --verbose 2>"$ERR" >/dev/null
-check wal_link_night_incremental grep -q "incremental night" "$ERR"
-expect_eq wal_link_edit_seen "$(q "$WL" "select active || ' ' || decision from claim_state where claim_id='CE2611-000112'")" "0 none"
+edit_seen_112 wal_link "$WL"
 
 # the claim database replaced by mv with an edited copy of the same size and
 # modification time (rsync -t, cp -p): another inode, so the next
@@ -289,17 +295,14 @@ expect_eq wal_link_edit_seen "$(q "$WL" "select active || ' ' || decision from c
 # until a --full night)
 MV=$TMP/mv_claims
 newenv "$MV"
-"$BIN" run --config "$MV/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
-expect_eq mv_claim_pending_before "$(q "$MV" "select decision from claim_state where claim_id='CE2611-000112'")" pending
+night1_112 mv_claim "$MV"
 cp -p "$MV/fixtures/claims.db" "$MV/claims.new.db"
 sqlite3 "$MV/claims.new.db" "update claims set status = 'cancelled' where claim_id = 'CE2611-000112'" >/dev/null
 truncate -s "$(stat -c %s "$MV/fixtures/claims.db")" "$MV/claims.new.db"
 touch -r "$MV/fixtures/claims.db" "$MV/claims.new.db"
 expect_eq mv_copy_same_look "$(stat -c '%s %Y' "$MV/claims.new.db")" "$(stat -c '%s %Y' "$MV/fixtures/claims.db")"
 mv "$MV/claims.new.db" "$MV/fixtures/claims.db"
-"$BIN" run --config "$MV/config/carerecon.yaml" --as-of 2026-11-20 --verbose 2>"$ERR" >/dev/null
-check mv_night_incremental grep -q "incremental night" "$ERR"
-expect_eq mv_edit_seen "$(q "$MV" "select active || ' ' || decision from claim_state where claim_id='CE2611-000112'")" "0 none"
+edit_seen_112 mv "$MV"
 
 # a night against the wrong claim database (an old copy with three claims):
 # it warns that most claims are missing and issues nothing for them; the
