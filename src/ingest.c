@@ -668,11 +668,16 @@ static int64_t changed_ns(const struct stat *sb)
  * *SB is its look when it is taken. */
 static bool wait_written(const char *path, struct stat *sb)
 {
-    for (int waited = 0;; waited += 100) {
+    int64_t seen = changed_ns(sb);
+    off_t size = sb->st_size;
+    for (int waited = 0, still = 0;; waited += 100) {
         struct timespec now;
         clock_gettime(CLOCK_REALTIME, &now);
         int64_t now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
-        if (now_ns - changed_ns(sb) >= BUSY_QUIET_NS || !ends_mid_line(path, sb))
+        /* quiet: a second since it changed by the clock, or, whatever the
+         * clock says of its times (a server's clock ahead), unchanged
+         * while it was watched for a second */
+        if (now_ns - changed_ns(sb) >= BUSY_QUIET_NS || still >= 1000 || !ends_mid_line(path, sb))
             return true;
         if (waited >= BUSY_WAIT_MS)
             return false;
@@ -680,6 +685,13 @@ static bool wait_written(const char *path, struct stat *sb)
         nanosleep(&nap, NULL);
         if (stat(path, sb) != 0 || !S_ISREG(sb->st_mode))
             return true;   /* gone or changed kind: found so as it is read */
+        if (changed_ns(sb) == seen && sb->st_size == size)
+            still += 100;
+        else {
+            still = 0;
+            seen = changed_ns(sb);
+            size = sb->st_size;
+        }
     }
 }
 

@@ -248,6 +248,10 @@ head_w='Check-in Export\nGenerated\nRMA No,Tracking No,Checked In,Battery Return
 printf "$head_w\nCE2611-000112,1ZWAIT1,2026-11-20T10:00:00-05:00,Y,Y,1581F5BH" >"$BR/depot_w1.csv"
 (sleep 0.5; printf 'D2340ZZ\n' >>"$BR/depot_w1.csv") &
 printf "$head_w\nCE2611-000112,1ZWAIT3,2026-11-20T10:00:00-05:00,Y,Y,SNATONCE" >"$BR/depot_w3.csv"
+# a file whose times are ahead of this clock (a file server's clock): not
+# changing while watched, so read
+printf "$head_w\nCE2611-000112,1ZWAIT4,2026-11-20T10:00:00-05:00,Y,Y,SNAHEAD" >"$BR/depot_w4.csv"
+touch -d '+1 hour' "$BR/depot_w4.csv"
 (printf "$head_w\nCE2611-000112,1ZWAIT2,2026-11-20T10:00:00-05:00,Y,Y,SN" >"$BR/depot_w2.csv"
     for i in $(seq 70); do printf 'X' >>"$BR/depot_w2.csv"; sleep 0.1; done) &
 writer=$!
@@ -256,6 +260,7 @@ cr run --config "$BW/config/carerecon.yaml" --as-of 2026-11-20 --verbose
 expect_rc being_written_night_0 0
 expect_eq being_written_waited_for "$(q "$BW" "select serial from events where tracking = '1ZWAIT1'")" 1581F5BHD2340ZZ
 expect_eq being_written_at_once_read "$(q "$BW" "select serial from events where tracking = '1ZWAIT3'")" SNATONCE
+expect_eq being_written_clock_ahead_read "$(q "$BW" "select serial from events where tracking = '1ZWAIT4'")" SNAHEAD
 expect_err being_written_left_said "depot_w2.csv: still being written"
 expect_eq being_written_left_for_later "$(q "$BW" "select count(*) from files where name = 'depot_w2.csv'")" 0
 wait "$writer"
