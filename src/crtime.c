@@ -758,7 +758,7 @@ cr_err cr_parse_iso_instant(const char *s, cr_time_t *out)
     c.second = 0;
     if (has_second && (s++, !fixed_num(&s, 2, &c.second)))
         return CR_EPARSE;
-    if (has_second && *s == '.') {
+    if (has_second && (*s == '.' || *s == ',')) {   /* ISO 8601: either mark */
         if (!is_digit(*++s))
             return CR_EPARSE;
         while (is_digit(*s))

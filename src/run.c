@@ -247,7 +247,8 @@ static cr_action *new_action(night *n)
  * 4: no AUTH_EXPIRES_BEFORE_DEADLINE for a hold acted on, exception
  * subjects whole; 5: one claim_id on claim rows that differ, and a
  * battery_registered other than 0 or 1, are invalid claim data; blanks
- * around refresh_expires_on are read).
+ * around refresh_expires_on, and a paid_at fraction after a comma, are
+ * read).
  * It is mixed into the configuration's mark, so the first night after such
  * an upgrade looks at every claim, as after a change of configuration. */
 #define RULES_VERSION 5

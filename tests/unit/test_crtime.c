@@ -649,6 +649,9 @@ TEST(crtime_parse_iso_instant)
     CHECK_INT(t, T_2026_11_20_190355Z);
     CHECK_INT(cr_parse_iso_instant("2026-11-21T00:33:55.999+05:30", &t), CR_OK);
     CHECK_INT(t, T_2026_11_20_190355Z);
+    /* a comma marks the fraction too (ISO 8601) */
+    CHECK_INT(cr_parse_iso_instant("2026-11-21T00:33:55,5+05:30", &t), CR_OK);
+    CHECK_INT(t, T_2026_11_20_190355Z);
     CHECK_INT(cr_parse_iso_instant("2026-11-20t19:03:55.123456789012345678901234567890z", &t), CR_OK);
     CHECK_INT(t, T_2026_11_20_190355Z);
     CHECK_INT(cr_parse_iso_instant("1969-12-31T23:59:59Z", &t), CR_OK);
