@@ -128,11 +128,6 @@ static cr_err state_dir(const cr_config *cfg)
     return cr_make_dirs(cr_parent_dir(cfg->state_db, buf, sizeof buf));
 }
 
-/* The folders a run writes into, made (or, for --report FILE, found)
- * before anything is read or decided: a night that could not write its
- * workbook or its action files stopped with 73 only after its actions were
- * committed, and the action files of a run that "failed" went out.  A dry
- * run makes no actions folder. */
 /* FOLDER (what KEY names) exists, made when missing, and this user can
  * make files in it: checked before anything is read or decided, so that a
  * run that cannot write its outputs issues nothing (exit 73). */
@@ -145,6 +140,12 @@ static cr_err writable_dir(const char *key, const char *folder)
     return rc;
 }
 
+/* The folders a run writes into, made and writable (or, for --report
+ * FILE, found and writable)
+ * before anything is read or decided: a night that could not write its
+ * workbook or its action files stopped with 73 only after its actions were
+ * committed, and the action files of a run that "failed" went out.  A dry
+ * run makes no actions folder. */
 static cr_err output_dirs(const cr_config *cfg, const char *report, bool dry)
 {
     cr_err rc;

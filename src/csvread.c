@@ -190,6 +190,17 @@ static cr_err parser_init(struct csv_parser *p, const cr_csv_opts *o, char eol)
     return CR_OK;
 }
 
+/* Starts P again after a record it refused or was stopped in; false (R's
+ * error set) on no memory. */
+static bool parser_reset(struct csv_parser *p, const cr_csv_opts *o, reader *r)
+{
+    csv_free(p);
+    cr_err rc = parser_init(p, o, r->eol);
+    if (rc != CR_OK)
+        r->rc = rc;
+    return rc == CR_OK;
+}
+
 /* libcsv's parser states (libcsv.c): inside a field, and after a quote
  * inside a quoted field (a second quote makes it a character). */
 #define LIBCSV_IN_FIELD 2
@@ -403,11 +414,8 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
             if (csv_fini(&p, on_field, on_row, &r) != 0 && r.active && r.start_pos) {
                 /* unterminated quote at the end: report it and go on after its line */
                 long l = r.start_line;
-                csv_free(&p);
-                if ((rc = parser_init(&p, opts, r.eol)) != CR_OK) {
-                    r.rc = rc;
+                if (!parser_reset(&p, opts, &r))
                     break;
-                }
                 r.start_line = l;
                 pos = recover(&r, end, "broken quoting (a quote is never closed)");
                 r.line = l + 1;
@@ -473,21 +481,18 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
                 long l = r.start_line;
                 const char *after = NULL;
                 int how = record_end(q, end, &p, opts->delimiter, r.eol, &after);
-                csv_free(&p);
-                if ((rc = parser_init(&p, opts, r.eol)) != CR_OK) {
-                    r.rc = rc;
+                if (!parser_reset(&p, opts, &r))
                     break;
-                }
                 if (!r.start_pos)
                     r.start_pos = pos;
                 r.start_line = l;
+                long at_line = r.line;   /* the line where it ends or breaks */
+                for (const char *c = pos; c < after; c++)
+                    at_line += *c == r.eol;
                 if (how != R_END) {
                     /* as any broken record: reported, and reading goes on
                      * at the line after the one where it started (the
                      * lines up to where it broke are never read leniently) */
-                    long at_line = r.line;
-                    for (const char *c = pos; c < after; c++)
-                        at_line += *c == r.eol;
                     if (at_line > r.fragment_end)
                         r.fragment_end = at_line;
                     pos = recover(&r, end, how == R_OPEN ? "a field is longer than the configured"
@@ -502,8 +507,7 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
                     r.bad = "a field is longer than the configured maximum";
                     r.line_end = after;
                     emit(&r);
-                    for (const char *c = pos; c < after; c++)
-                        r.line += *c == r.eol;
+                    r.line = at_line;
                     pos = after;
                 }
                 skipped = true;
@@ -522,11 +526,8 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
             long l = r.start_line;
             const char *from = r.start_pos;
             bool fresh = !r.emitted_in_line; /* no record ended earlier in this line */
-            csv_free(&p);
-            if ((rc = parser_init(&p, opts, r.eol)) != CR_OK) {
-                r.rc = rc;
+            if (!parser_reset(&p, opts, &r))
                 break;
-            }
             r.start_line = l;
             /* the lines of a broken record, read again after it, are parts
              * of it: never taken in by the lenient rule */

@@ -1558,7 +1558,6 @@ static void sweep_workbook_temp(const char *path)
     sweep_temp(cr_parent_dir(path, dir, sizeof dir), slash ? slash + 1 : path);
 }
 
-
 /* --- the report ---------------------------------------------------------- */
 
 typedef struct gather {

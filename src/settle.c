@@ -114,6 +114,10 @@ static void fmt_amt(const cr_policy *p, const cr_srow *r, char *buf, size_t n)
 
 /* Claims by hold reference and claim key (then claim order): where a row's
  * merchant reference is looked up among the claims sharing its hold. */
+/* A hold shared by more claims than this is looked up through an index
+ * (hold_index) rather than claim by claim. */
+#define HOLD_SMALL 16
+
 typedef struct hold_key {
     const char *ref, *key;
     size_t idx;
@@ -166,11 +170,11 @@ static size_t hold_claim(const cr_claim *claims, size_t nclaims, const cr_payvie
                          const cr_keyed *refs, size_t f, size_t e, hold_index *h, hold_group *g,
                          const char *merchant_ref)
 {
-    if (e - f > 16 && !h->built)
+    if (e - f > HOLD_SMALL && !h->built)
         hold_index_build(h, claims, nclaims);
     const hold_key *hk = h->hk;
     size_t nhk = h->nhk;
-    if (e - f > 16 && !g->known) {
+    if (e - f > HOLD_SMALL && !g->known) {
         g->known = g->keyed = true;
         g->first_pay = -1;
         for (size_t k = f; k < e; k++) {
@@ -185,7 +189,7 @@ static size_t hold_claim(const cr_claim *claims, size_t nclaims, const cr_payvie
     bool keyable = merchant_ref && cr_claim_key(merchant_ref, mk, sizeof mk);
     if (!keyable)
         mk[0] = '\0';
-    if (e - f <= 16 || !g->keyed || h->oom) {
+    if (e - f <= HOLD_SMALL || !g->keyed || h->oom) {
         size_t pick = refs[f].idx;
         int best = -1;
         for (size_t k = f; k < e; k++) {
@@ -232,7 +236,7 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
     cr_err rc = CR_ENOMEM;
     cr_keyed *refs = NULL;
     hold_index hold = {0};
-    hold_group *large = NULL;  /* the groups of more than 16 claims, by f */
+    hold_group *large = NULL;  /* the groups of more than HOLD_SMALL claims, by f */
     size_t nlarge = 0, caplarge = 0;
     cr_srow **order = NULL;
     bool *seen_capture = NULL;
@@ -251,7 +255,7 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
     for (size_t f = 0, e; f < nref; f = e) {
         for (e = f + 1; e < nref && strcmp(refs[e].key, refs[f].key) == 0;)
             e++;
-        if (e - f > 16) {
+        if (e - f > HOLD_SMALL) {
             if (!cr_grow(&large, &caplarge, nlarge, sizeof *large, 8))
                 goto cleanup;
             large[nlarge++] = (hold_group){.f = f, .end = e};

@@ -2767,8 +2767,10 @@ static cr_err claims_from(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, s
  * that cannot be decided, CLAIM_DATA_INVALID, rather than two claims that
  * would each act on one id.  The row kept is the same whatever the order
  * the rows came in. */
-static size_t claims_unique(cr_claim *cl, size_t n)
+static size_t claims_unique(cr_claim *cl, size_t n, cr_pool *pool)
 {
+    static const char dup[] = "claim_id is on more than one row of the claim database, and the"
+                              " rows differ: which one holds is not known";
     size_t w = 0;
     for (size_t i = 0; i < n;) {
         size_t j = i + 1, keep = i;
@@ -2780,8 +2782,12 @@ static size_t claims_unique(cr_claim *cl, size_t n)
         }
         cl[w] = cl[keep];
         if (differ) {
-            cl[w].invalid = "claim_id is on more than one row of the claim database, and the rows"
-                            " differ: which one holds is not known";
+            /* the kept row's own reasons too, when it has any (one fix
+             * may have to mend several) */
+            char both[1200];
+            snprintf(both, sizeof both, "%s; %s", dup, cl[w].invalid ? cl[w].invalid : "");
+            const char *why = cl[w].invalid ? cr_pool_strdup(pool, both) : dup;
+            cl[w].invalid = why ? why : dup;
             cl[w].active = true;   /* looked at, so reported, whichever row was kept */
         }
         w++;
@@ -2835,7 +2841,7 @@ static cr_err claims_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, i
     }
     if (cnt) {
         qsort(cl, cnt, sizeof *cl, cr_claim_order);
-        cnt = claims_unique(cl, cnt);
+        cnt = claims_unique(cl, cnt, pool);
     }
     *out = cl;
     *n = cnt;

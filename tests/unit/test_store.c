@@ -170,12 +170,18 @@ TEST(store_claim_table_without_unique_ids)
         " card_brand, Paid_At, return_days, refresh_expires_on, replacements_left, status);"
         ROW("TWICE", "PA-1", "1", "'2027-11-01'") ROW("TWICE", "PA-1", "1", "'2027-11-01'")
         ROW("TWOHOLDS", "PA-2", "1", "'2027-11-01'") ROW("TWOHOLDS", "PA-3", "1", "'2027-11-01'")
-        ROW("ONE", "PA-4", "0", "' 2027-11-01 '") ROW("BAT2", "PA-5", "2", "'2027-11-01'");
+        ROW("ONE", "PA-4", "0", "' 2027-11-01 '") ROW("BAT2", "PA-5", "2", "'2027-11-01'")
+        ROW("TWOBAD", "PA-6", "2", "'2027-11-01'") ROW("TWOBAD", "PA-7", "2", "'2027-11-01'");
 #undef ROW
     claims_fix f;
     if (!claims_fix_open(&f, sql))
         return;
-    CHECK_INT(f.n, 4);
+    CHECK_INT(f.n, 5);
+    /* rows that differ and are bad besides: both reasons are said */
+    long twobad = cr_claim_find_exact(f.claims, f.n, "TWOBAD");
+    CHECK(twobad >= 0 && f.claims[twobad].invalid &&
+          strstr(f.claims[twobad].invalid, "more than one row") &&
+          strstr(f.claims[twobad].invalid, "; battery_registered is not 0 or 1"));
     long twice = cr_claim_find_exact(f.claims, f.n, "TWICE");
     long two = cr_claim_find_exact(f.claims, f.n, "TWOHOLDS");
     long one = cr_claim_find_exact(f.claims, f.n, "ONE");
