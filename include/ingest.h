@@ -27,6 +27,12 @@ void cr_file_list_release(cr_file_list *l);
 cr_err cr_ingest(const cr_config *cfg, cr_store *st, int64_t run_id, cr_time_t now,
                  cr_verbosity v, cr_run_stats *stats, cr_file_list *files);
 
+/* CR_OK when both inbox folders of CFG are there; else CR_ENOINPUT with a
+ * message naming the key and the folder.  cr_ingest checks them too; `run`
+ * checks them first, so that a run refused for a missing inbox records
+ * nothing (no run, no run number taken). */
+cr_err cr_ingest_inboxes(const cr_config *cfg);
+
 /* SHA-256 of DATA as 64 lowercase hex digits and a NUL. */
 void cr_sha256_hex(const void *data, size_t len, char out[65]);
 

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "crtime.h"
+#include "ingest.h"
 #include "money.h"
 #include "rules.h"
 #include "run.h"
@@ -258,7 +259,7 @@ static cr_err cmd_run(int argc, char **argv)
     if ((as_of && o.as_of > now) || (from && cr_tz_end_of_day(cfg->tz, dto) > now + CR_SECONDS_PER_DAY))
         cr_warn("the as-of instant is in the future: what is decided now counts as issued then "
                 "(check the date)");
-    if ((rc = cr_claimsdb_open(cfg->claims_db, &cdb)) != CR_OK)
+    if ((rc = cr_claimsdb_open(cfg->claims_db, &cdb)) != CR_OK || (rc = cr_ingest_inboxes(cfg)) != CR_OK)
         goto cleanup;
     struct stat sb;
     bool fresh = stat(cfg->state_db, &sb) != 0;

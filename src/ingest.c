@@ -844,18 +844,22 @@ cleanup:
     return rc;
 }
 
+cr_err cr_ingest_inboxes(const cr_config *cfg)
+{
+    cr_err rc = inbox_check(cfg->inbox_receipts, "receipts");
+    return rc == CR_OK ? inbox_check(cfg->inbox_settlements, "settlements") : rc;
+}
+
 cr_err cr_ingest(const cr_config *cfg, cr_store *st, int64_t run_id, cr_time_t now,
                  cr_verbosity v, cr_run_stats *stats, cr_file_list *files)
 {
     bool rejected = false;
     /* both inboxes there before either is read: a night that stops for a
      * missing one has taken in nothing */
-    cr_err rc = inbox_check(cfg->inbox_receipts, "receipts");
+    cr_err rc = cr_ingest_inboxes(cfg);
     /* a file's commit need not wait for the disk (cr_store_sync_ingest) */
     if (rc == CR_OK)
         rc = cr_store_sync_ingest(st, true);
-    if (rc == CR_OK)
-        rc = inbox_check(cfg->inbox_settlements, "settlements");
     if (rc == CR_OK)
         rc = ingest_dir(cfg, st, run_id, now, v, cfg->inbox_receipts, CR_FEED_RECEIPTS, stats,
                         files, &rejected);

@@ -93,6 +93,13 @@ expect_err missing_inbox_named "inbox.receipts"
 touch "$E/fixtures/inbox/afile"
 sed 's#receipts: ../fixtures/inbox/receipts#receipts: ../fixtures/inbox/afile#' "$CFG" >"$E/config/fileinbox.yaml"
 cr run --config "$E/config/fileinbox.yaml" --as-of 2026-11-20; expect_rc inbox_is_a_file_66 66
+# a run refused for a missing inbox records nothing: the next run is run 1
+# (its action files are named so), not run 3
+check missing_inbox_no_state test ! -e "$E/var/carerecon.db"
+cr run --config "$CFG" --as-of 2026-11-20 --quiet
+check after_missing_inbox_run1 test -e "$E/reports/actions/payment_actions_20261120_run1.csv"
+check after_missing_inbox_one_run test "$(sqlite3 "$E/var/carerecon.db" 'SELECT count(*) FROM runs')" = 1
+rm -rf "$E/var" "$E/reports"
 
 # a report folder that cannot be created: 73
 touch "$E/blocker"
