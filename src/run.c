@@ -1076,8 +1076,10 @@ static cr_err record_claim(night *n, size_t i, const cr_decision *d, bool issued
     it->decision = decision;
     it->state = state;
     it->claim_id = c->claim_id;
-    if (decision)
+    if (decision) {
         it->d = *d;
+        it->d.checkin = NULL;   /* the events go after decide_all */
+    }
     it->c = cs;
     return CR_OK;
 }
@@ -1171,6 +1173,11 @@ static cr_err decide_all(night *n)
     drop_reauthorize(n);
     if (n->excs.oom)
         rc = cr_error(CR_ENOMEM, "out of memory");
+    /* the events are decided on: their array goes, its strings stay in the
+     * pool (actions and report rows name a check-in's serial) */
+    free(n->events);
+    n->events = NULL;
+    n->nevents = 0;
 cleanup:
     free(start);
     free(byclaim);
@@ -1230,10 +1237,16 @@ static cr_err settle_all(night *n)
             rc = cr_error(CR_ENOMEM, "out of memory");
             goto cleanup;
         }
+        /* the row's currency is kept in the row, whose array goes below */
+        const char *cur = cr_pool_intern(&n->pool, r->currency, strlen(r->currency));
+        if (!cur) {
+            rc = cr_error(CR_ENOMEM, "out of memory");
+            goto cleanup;
+        }
         n->refunds[n->nrefunds++] = (cr_rep_refund){
             .claim_id = r->claim >= 0 ? n->claims[r->claim].claim_id : NULL,
             .psp_ref = r->psp_ref, .merchant_ref = r->merchant_ref,
-            .amount = r->has_amount ? r->amount : 0, .currency = r->currency,
+            .amount = r->has_amount ? r->amount : 0, .currency = cur,
             .booked_at = r->booked_at, .file = r->file, .line = r->line};
     }
     /* the recorded actions some claim confirms tonight (by id, sorted) */
@@ -1281,6 +1294,10 @@ static cr_err settle_all(night *n)
         it->row = pv[i].confirmed_row;
         it->at = pv[i].confirmed_at;
     }
+    /* the rows are settled: their array goes, its strings stay (refunds) */
+    free(n->srows);
+    n->srows = NULL;
+    n->nsrows = 0;
 cleanup:
     free(held);
     free(pv);
