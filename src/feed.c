@@ -167,13 +167,35 @@ static bool read_header(fstate *st, const cr_csv_record *h)
     return true;
 }
 
+/* A spreadsheet's text-forcing form ="..." (written so that Excel keeps
+ * leading zeros and long digit strings as text: ="00123", ="1Z999...")
+ * gives the text inside, its doubled quotes single.  In place. */
+static char *unforce(char *s)
+{
+    size_t n = strlen(s);
+    if (n < 3 || s[0] != '=' || s[1] != '"' || s[n - 1] != '"')
+        return s;
+    const char *end = s + n - 1;
+    for (const char *p = s + 2; p < end; p++)
+        if (*p == '"' && !(p + 1 < end && *++p == '"'))
+            return s;   /* a lone quote inside: not that form, left as it is */
+    char *w = s;
+    for (const char *p = s + 2; p < end; p++) {
+        if (*p == '"')
+            p++;
+        *w++ = *p;
+    }
+    *w = '\0';
+    return cr_trim_inplace(s);
+}
+
 /* The trimmed value of column index C, or NULL when empty or absent.
  * Trims in place (the record's fields are the reader's copies). */
 static const char *val(const cr_csv_record *r, int c)
 {
     if (c < 0 || (size_t)c >= r->nfields)
         return NULL;
-    char *s = cr_trim_inplace(r->fields[c]);
+    char *s = unforce(cr_trim_inplace(r->fields[c]));
     return *s ? s : NULL;
 }
 

@@ -336,6 +336,36 @@ TEST(feed_header_trim_case_order_extra)
     fs_free(&k);
 }
 
+/* A spreadsheet's text-forcing ="..." gives the text inside (a review:
+ * ="SN002" was read as the serial `="SN002"`, an SN_MISMATCH capture for a
+ * unit that came back in order), also when quoted as CSV and with doubled
+ * quotes inside; a value with a lone quote inside stays as it is, and =""
+ * is empty. */
+TEST(feed_text_forcing_equals_quote)
+{
+    fsink k = {0};
+    cr_feed_stats st;
+    const char *in = DEPOT_HDR
+        "=\"CE2\",=\"1Z2\",=\"2026-03-10T09:30:00Z\",=\"SN002\",=\"Y\",Y\n"
+        "\"=\"\"CE3\"\"\",1Z3,2026-03-10T09:30:00Z,\"=\"\"SN \"\"\"\"3\"\"\",Y,Y\n"
+        "CE4,1Z4,2026-03-10T09:30:00Z,=\"SN\"4\",Y,Y\n"
+        "CE5,1Z5,2026-03-10T09:30:00Z,SN5,Y,=\"\"\n";
+    CHECK_INT(fs_parse("depot", in, &k, &st), CR_OK);
+    CHECK_INT(k.nr, 3);
+    CHECK_INT(k.nj, 1);
+    CHECK_STR(R(&k, 0)->claim_ref, "CE2");
+    CHECK_STR(R(&k, 0)->tracking, "1Z2");
+    CHECK_STR(R(&k, 0)->serial, "SN002");
+    CHECK_INT(R(&k, 0)->at, utc(2026, 3, 10, 9, 30, 0));
+    CHECK_INT(R(&k, 0)->battery, 1);
+    CHECK_STR(R(&k, 1)->claim_ref, "CE3");
+    CHECK_STR(R(&k, 1)->serial, "SN \"3");
+    CHECK_STR(R(&k, 2)->serial, "=\"SN\"4\"");
+    CHECK_INT(J(&k, 0)->line, 5);
+    CHECK_INT(J(&k, 0)->reason, CR_R_MISSING_FIELD);
+    fs_free(&k);
+}
+
 #define CARRIER_HDR "Tracking Number,Reference Number 1,Activity Code,Activity Date,Activity Time\n"
 
 /* event_column + event_values: shipped, delivered, ignore (counted, not
