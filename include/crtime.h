@@ -84,7 +84,8 @@ cr_err cr_parse_offset(const char *s, int32_t *out);
 /* strptime-style parsing of one date-time value.
  * Directives: %Y (4 digits) %y (2 digits, 2000-2068 / 1969-1999) %m %d %e
  * (1-2 digits) %H %I %M %S (2 digits, or 1-2 where the text is shorter) %p
- * (AM/PM) %f (fraction of a second, any digits, dropped) %b %h %B (English
+ * (AM/PM) %f (fraction of a second, any digits: *FRACTION tells whether
+ * it was other than zero; the civil time keeps the whole second) %b %h %B (English
  * month names, any case) %z (Z, +hh, +hhmm, +hh:mm) %T (= %H:%M:%S) %F
  * (= %Y-%m-%d) %% and literal text; a space in the format matches one or
  * more spaces or tabs.  The whole input must be read and every field must
@@ -99,7 +100,7 @@ cr_err cr_parse_offset(const char *s, int32_t *out);
  * read greedily up to their width; no sign is read except by %z.
  * Returns CR_OK or CR_EPARSE. */
 cr_err cr_parse_datetime(const char *fmt, const char *s, cr_civil *out,
-                         bool *has_offset, int32_t *offset);
+                         bool *has_offset, int32_t *offset, bool *fraction);
 
 /* Formats T as "2026-11-20T19:03:55Z" into BUF (at least 21 bytes). */
 void cr_format_utc(cr_time_t t, char *buf, size_t n);

@@ -109,7 +109,7 @@ static cr_err parse_as_of(const char *s, const cr_tz *tz, cr_time_t *out)
     bool has_off;
     int32_t off;
     for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
-        if (cr_parse_datetime(local[i], s, &c, &has_off, &off) == CR_OK) {
+        if (cr_parse_datetime(local[i], s, &c, &has_off, &off, NULL) == CR_OK) {
             *out = cr_tz_to_utc(tz, &c);
             return CR_OK;
         }

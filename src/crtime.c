@@ -779,6 +779,7 @@ typedef struct dt_state {
     cr_civil c;
     int hour12, pm;             /* pm: -1 not read, 0 AM, 1 PM */
     bool has_y, has_m, has_d, has_i, has_off;
+    bool frac;                  /* %f read a fraction other than zero */
     int32_t off;
 } dt_state;
 
@@ -893,7 +894,7 @@ static bool dt_directive(char d, const char **sp, dt_state *st)
         if (!is_digit(**p))
             return false;
         while (is_digit(**p))
-            (*p)++;
+            st->frac |= *(*p)++ != '0';
         return true;
     case 'b':
     case 'h':
@@ -1000,7 +1001,7 @@ static bool dt_scan(const char *fmt, const char **sp, dt_state *st)
 }
 
 cr_err cr_parse_datetime(const char *fmt, const char *s, cr_civil *out,
-                         bool *has_offset, int32_t *offset)
+                         bool *has_offset, int32_t *offset, bool *fraction)
 {
     dt_state st;
     memset(&st, 0, sizeof st);
@@ -1021,6 +1022,8 @@ cr_err cr_parse_datetime(const char *fmt, const char *s, cr_civil *out,
         *has_offset = st.has_off;
     if (offset)
         *offset = st.has_off ? st.off : 0;
+    if (fraction)
+        *fraction = st.frac;
     return CR_OK;
 }
 

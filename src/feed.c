@@ -292,13 +292,17 @@ static int read_instant(fstate *st, const cr_csv_record *r, cr_field f, cr_time_
     cr_civil civ;
     bool has_off = false;
     int32_t off = 0;
-    if (cr_parse_datetime(fmt, st->buf, &civ, &has_off, &off) != CR_OK) {
+    bool frac = false;
+    if (cr_parse_datetime(fmt, st->buf, &civ, &has_off, &off, &frac) != CR_OK) {
         snprintf(st->detail, sizeof st->detail, "%s \"%.100s\" does not read as \"%s\"",
                  cr_field_name(f), st->buf, fd->datetime_format);
         return CR_R_BAD_DATETIME;
     }
+    /* a fraction of a second counts as the next whole second: an arrival
+     * at 23:59:59.9 is after a deadline of 23:59:59, and an event or row
+     * half a second after the as-of instant is not seen by it */
     if (has_off) {
-        *out = civil_utc(&civ, off);
+        *out = civil_utc(&civ, off) + frac;
         return -1;
     }
     if (!zone && st->tz_col < 0 && !fd->tz_set && strstr(fmt, "%z")) {
@@ -323,10 +327,10 @@ static int read_instant(fstate *st, const cr_csv_record *r, cr_field f, cr_time_
                      "time zone \"%.40s\" is not in timezone_abbreviations", zone);
             return CR_R_BAD_DATETIME;
         }
-        *out = civil_utc(&civ, off);
+        *out = civil_utc(&civ, off) + frac;
         return -1;
     }
-    *out = cr_tz_to_utc(fd->tz, &civ);
+    *out = cr_tz_to_utc(fd->tz, &civ) + frac;
     return -1;
 }
 

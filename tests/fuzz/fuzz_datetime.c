@@ -114,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cr_civil c;
         bool has_off = true;
         int32_t off = 12345;
-        if (cr_parse_datetime(fmt, val, &c, &has_off, &off) == CR_OK) {
+        if (cr_parse_datetime(fmt, val, &c, &has_off, &off, NULL) == CR_OK) {
             if (!cr_civil_valid(&c))
                 DIE("\"%s\" read with \"%s\" is not a valid civil time", val, fmt);
             if (has_off ? (off < -MAX_OFF || off > MAX_OFF) : off != 0)

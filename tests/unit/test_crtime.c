@@ -711,7 +711,7 @@ static cr_err pdt(const char *fmt, const char *s, cr_civil *c, bool *has, int32_
     memset(c, 0x55, sizeof *c);
     *has = true;
     *off = 99;
-    return cr_parse_datetime(fmt, s, c, has, off);
+    return cr_parse_datetime(fmt, s, c, has, off, NULL);
 }
 
 #define CHECK_CIVIL(c, y, mo, d, h, mi, s)                                              \
@@ -741,7 +741,7 @@ TEST(crtime_parse_datetime_basic)
     CHECK_CIVIL(c, 2026, 1, 5, 7, 3, 0);
     CHECK_INT(pdt("%d.%m.%Y", "05.01.2026", &c, &has, &off), CR_OK);
     CHECK_CIVIL(c, 2026, 1, 5, 0, 0, 0);
-    CHECK(cr_parse_datetime("%F", "2026-11-20", &c, NULL, NULL) == CR_OK);
+    CHECK(cr_parse_datetime("%F", "2026-11-20", &c, NULL, NULL, NULL) == CR_OK);
 }
 
 /* Weekday names (RFC 2822, ctime), %R, %D, and epoch seconds (%s, UTC). */
@@ -856,6 +856,16 @@ TEST(crtime_parse_datetime_ampm_fraction)
     CHECK_INT(pdt("%Y-%m-%dT%H:%M:%S.%f%z", "2026-11-20T19:03:55.5-05:00", &c, &has, &off), CR_OK);
     CHECK_INT(off, -5 * 3600);
     CHECK_INT(pdt("%F %T.%f", "2026-11-20 19:03:55x", &c, &has, &off), CR_EPARSE);
+    /* whether the fraction was other than zero */
+    bool frac = false;
+    CHECK_INT(cr_parse_datetime("%F %T.%f", "2026-11-20 19:03:55.0010", &c, NULL, NULL, &frac), CR_OK);
+    CHECK(frac);
+    CHECK_CIVIL(c, 2026, 11, 20, 19, 3, 55);
+    CHECK_INT(cr_parse_datetime("%F %T.%f", "2026-11-20 19:03:55.000", &c, NULL, NULL, &frac), CR_OK);
+    CHECK(!frac);
+    frac = true;
+    CHECK_INT(cr_parse_datetime("%F %T.%f", "2026-11-20 19:03:55", &c, NULL, NULL, &frac), CR_OK);
+    CHECK(!frac);
 }
 
 TEST(crtime_parse_datetime_offsets)
@@ -948,9 +958,9 @@ TEST(crtime_parse_datetime_failures)
             fprintf(stderr, "  accepted \"%s\" with \"%s\"\n", bad[i].s, bad[i].fmt);
         CHECK_INT(e, CR_EPARSE);
     }
-    CHECK_INT(cr_parse_datetime(NULL, "2026-11-20", &c, &has, &off), CR_EPARSE);
-    CHECK_INT(cr_parse_datetime("%F", NULL, &c, &has, &off), CR_EPARSE);
-    CHECK_INT(cr_parse_datetime("%F", "2026-11-20", NULL, &has, &off), CR_EPARSE);
+    CHECK_INT(cr_parse_datetime(NULL, "2026-11-20", &c, &has, &off, NULL), CR_EPARSE);
+    CHECK_INT(cr_parse_datetime("%F", NULL, &c, &has, &off, NULL), CR_EPARSE);
+    CHECK_INT(cr_parse_datetime("%F", "2026-11-20", NULL, &has, &off, NULL), CR_EPARSE);
 }
 
 /* ---- formatting ---- */

@@ -78,6 +78,14 @@ static const char feed_yaml[] =
     "    timezone_abbreviations: {CET: \"+01:00\"}\n"
     "    type_column: type\n"
     "    type_values: {capture: capture}\n"
+    "    columns: {merchant_reference: claim, amount: amount, currency: cur, booked_at: at}\n"
+    "  - name: frac\n"
+    "    kind: settlements\n"
+    "    files: \"frac_*.csv\"\n"
+    "    datetime_format: \"%Y-%m-%d %H:%M:%S.%f\"\n"
+    "    timezone: America/New_York\n"
+    "    type_column: type\n"
+    "    type_values: {capture: capture}\n"
     "    columns: {merchant_reference: claim, amount: amount, currency: cur, booked_at: at}\n";
 
 /* ---- a sink that copies everything it is given ---- */
@@ -977,6 +985,28 @@ TEST(feed_offset_left_out_reads_feed_zone)
     CHECK_INT(R(&k, 0)->at, utc(2026, 3, 1, 15, 0, 0));
     CHECK_INT(R(&k, 1)->at, utc(2026, 7, 1, 14, 0, 0));
     CHECK_INT(R(&k, 2)->at, utc(2026, 7, 1, 10, 0, 0));
+    fs_free(&k);
+}
+
+/* A fraction of a second counts as the next whole second (a review: a
+ * check-in at 23:59:59.9 was on time for a deadline of 23:59:59, and a row
+ * at D + 0.5 s was seen by the night as of D); zeros change nothing. */
+TEST(feed_fraction_counts_as_next_second)
+{
+    fsink k = {0};
+    cr_feed_stats st;
+    const char *in = "claim,type,amount,cur,at\n"
+                     "CE1,capture,1.00,USD,2026-03-15 23:59:59.900\n"
+                     "CE2,capture,1.00,USD,2026-03-15 23:59:59.000\n"
+                     "CE3,capture,1.00,USD,2026-03-15 23:59:59\n"
+                     "CE4,capture,1.00,USD,2026-03-15 23:59:58.001\n";
+    CHECK_INT(fs_parse("frac", in, &k, &st), CR_OK);
+    CHECK_INT(k.nj, 0);
+    CHECK_INT(k.ns, 4);
+    CHECK_INT(S(&k, 0)->at, utc(2026, 3, 16, 4, 0, 0));
+    CHECK_INT(S(&k, 1)->at, utc(2026, 3, 16, 3, 59, 59));
+    CHECK_INT(S(&k, 2)->at, utc(2026, 3, 16, 3, 59, 59));
+    CHECK_INT(S(&k, 3)->at, utc(2026, 3, 16, 3, 59, 59));
     fs_free(&k);
 }
 
