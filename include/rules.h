@@ -97,6 +97,9 @@ typedef struct cr_claim {
                                     * NULL: then lookups compare claim_id as they go */
     bool premium;
     bool active;
+    bool archived;                 /* not in the claim database any more: made from the
+                                    * payment action issued for it (never decided; its
+                                    * action still waits for its settlement) */
     const char *plan, *status;
     const char *region;
     const char *product_model;

@@ -339,6 +339,12 @@ typedef cr_err (*cr_history_fn)(void *ud, const cr_history_item *h);
  * its events (by claim reference, by its normalized serial NORM_SN, and by
  * tracking numbers they share), decisions, actions, settlement rows and
  * exceptions. */
+/* A claim the state knows by ID (its key: case and spaces aside) that the
+ * claim database may no longer hold: *CLAIM_ID its id as recorded and
+ * *PREAUTH_REF its hold (NULL when none), both NULL when the state has
+ * nothing of it. */
+cr_err cr_store_claim_recorded(cr_store *s, const char *id, cr_pool *pool, const char **claim_id,
+                               const char **preauth_ref);
 cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *preauth_ref,
                               const char *norm_sn, cr_history_fn fn, void *ud);
 

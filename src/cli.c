@@ -375,11 +375,28 @@ static cr_err cmd_claim(int argc, char **argv)
     bool found = false;
     if ((rc = cr_claimsdb_get(cdb, cfg, &pool, id, &cl, &found)) != CR_OK)
         goto cleanup;
+    bool tty = isatty(STDOUT_FILENO);
     if (!found) {
-        rc = cr_error(CR_ENOTFOUND, "claim %s: no such claim in %s", id, cfg->claims_db);
+        /* archived out of the claim database: its recorded history still */
+        struct stat sb0;
+        const char *rid = NULL, *rhold = NULL;
+        if ((stat(cfg->state_db, &sb0) == 0 && (rc = open_state(cfg, false, true, &st)) != CR_OK) ||
+            (st && (rc = cr_store_claim_recorded(st, id, &pool, &rid, &rhold)) != CR_OK))
+            goto cleanup;
+        if (!rid) {
+            rc = cr_error(CR_ENOTFOUND, "claim %s: no such claim in %s", id, cfg->claims_db);
+            goto cleanup;
+        }
+        printf("%sclaim %s%s  not in the claim database %s (archived or deleted): what the state"
+               " recorded of it\n", tty ? "\033[1m" : "", rid, tty ? "\033[0m" : "", cfg->claims_db);
+        printf("  pre-authorization  ref %s\n", rhold ? rhold : "none");
+        printf("\n%shistory%s (times in %s)\n", tty ? "\033[1m" : "", tty ? "\033[0m" : "",
+               cfg->timezone_name);
+        histctx hc0 = {cfg, tty, 0};
+        if ((rc = cr_store_claim_history(st, rid, rhold, "", print_history, &hc0)) == CR_OK && !hc0.n)
+            printf("  nothing recorded\n");
         goto cleanup;
     }
-    bool tty = isatty(STDOUT_FILENO);
     /* what the row holds that cannot be read says so (INVALID DATA below) */
     char paid[32] = "(unreadable)", exp[16] = "(unreadable)", val[32], hold[32] = "";
     int ex = cr_currency_exponent(cfg->policy.currency_exponents, cfg->policy.n_currency_exponents,

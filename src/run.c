@@ -248,10 +248,11 @@ static cr_action *new_action(night *n)
  * subjects whole; 5: one claim_id on claim rows that differ, and a
  * battery_registered other than 0 or 1, are invalid claim data; blanks
  * around refresh_expires_on, and a paid_at fraction after a comma, are
- * read).
+ * read; 6: a claim archived after its payment action stays, made from it:
+ * add_archived).
  * It is mixed into the configuration's mark, so the first night after such
  * an upgrade looks at every claim, as after a change of configuration. */
-#define RULES_VERSION 5
+#define RULES_VERSION 6
 static int64_t config_mark(const cr_config *cfg)
 {
     return (int64_t)(cfg->hash ^ ((uint64_t)RULES_VERSION * 0x9e3779b97f4a7c15ULL));
@@ -454,6 +455,45 @@ static void *rows_read(void *p)
     return NULL;
 }
 
+/* A claim archived out of the claim database after a payment action was
+ * issued for it: its action still waits for its settlement (SPEC 4,
+ * UNCONFIRMED_ACTION), and rows on its hold or naming it confirm it rather
+ * than match nothing.  It stays among the night's claims as one made from
+ * that action: not active, so never decided again and raising no claim
+ * check; its state row (fingerprint 0) keeps its timer, and is not taken
+ * for a claim gone (cr_claimsdb_changed). */
+static cr_err add_archived(night *n)
+{
+    size_t k = 0, nc = n->nclaims;
+    for (size_t i = 0; i < n->nactions; i++)
+        k += strcmp(n->actions[i].kind, "payment") == 0 &&
+             cr_claim_find(n->claims, nc, n->actions[i].claim_id) < 0;
+    if (!k)
+        return CR_OK;
+    cr_claim *c = realloc(n->claims, (nc + k) * sizeof *c);
+    if (!c)
+        return cr_error(CR_ENOMEM, "out of memory");
+    n->claims = c;
+    for (size_t i = 0; i < n->nactions; i++) {
+        const cr_action *a = &n->actions[i];
+        if (strcmp(a->kind, "payment") != 0 || cr_claim_find(c, nc, a->claim_id) >= 0)
+            continue;
+        char key[256];
+        const char *kp = cr_claim_key(a->claim_id, key, sizeof key) ? cr_pool_strdup(&n->pool, key) : "";
+        if (!kp)
+            return cr_error(CR_ENOMEM, "out of memory");
+        c[n->nclaims++] = (cr_claim){
+            .claim_id = a->claim_id, .key = kp, .premium = true, .archived = true, .plan = "premium",
+            .status = "archived (not in the claim database)", .currency = a->currency,
+            .preauth_ref = a->psp_ref, .paid_at = CR_TIME_NONE,
+            .refresh_expires_on = INT32_MIN, .norm_sn = ""};
+    }
+    qsort(c, n->nclaims, sizeof *c, cr_claim_order);
+    cr_debug(n->o->v, "%zu claim%s with a payment action no longer in the claim database", k,
+             k == 1 ? "" : "s");
+    return CR_OK;
+}
+
 /* Loads what the night decides on: the subset of an incremental night
  * (META from can_increment), or the claims CJ read and everything else. */
 static cr_err load(night *n, const int64_t *meta, claims_job *cj)
@@ -517,7 +557,8 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
         free(rj.rows);
         cr_pool_release(&rj.pool);
     }
-    if (rc != CR_OK || (meta && ((rc = cj->rc) != CR_OK || (rc = subset_claims(n, cj)) != CR_OK)))
+    if (rc != CR_OK || (meta && ((rc = cj->rc) != CR_OK || (rc = subset_claims(n, cj)) != CR_OK)) ||
+        (rc = add_archived(n)) != CR_OK)
         return rc;
     size_t nc = n->nclaims ? n->nclaims : 1;
     n->pay_of = malloc(nc * sizeof *n->pay_of);

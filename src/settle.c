@@ -376,7 +376,8 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
                          k == CR_PAY_CAPTURE ? "a capture issued" : "no action issued");
             break;
         case CR_ST_FEE:
-            if ((!r->has_amount || r->amount != c->service_fee ||
+            /* an archived claim's service fee is not known any more */
+            if (!c->archived && (!r->has_amount || r->amount != c->service_fee ||
                  strcmp(r->currency, c->currency ? c->currency : "") != 0) &&
                 (x = row_exc(excs, CR_X_FEE_MISMATCH, c, r)))
                 cr_exc_set(excs, &x->detail, "fee %s, service fee is %s", a,

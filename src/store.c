@@ -2301,6 +2301,33 @@ cr_err cr_store_claim_state_forget(cr_store *s, const char *const *claim_ids, si
 
 /* --- one claim's history ------------------------------------------------- */
 
+cr_err cr_store_claim_recorded(cr_store *s, const char *id, cr_pool *pool, const char **claim_id,
+                               const char **preauth_ref)
+{
+    char key[256];
+    *claim_id = *preauth_ref = NULL;
+    if (!cr_claim_key(id, key, sizeof key))
+        return CR_OK;
+    sqlite3_stmt *st = prepare(s, "SELECT claim_id, preauth_ref FROM claim_state WHERE key = ?1"
+                                  " UNION ALL SELECT claim_id, psp_ref FROM actions"
+                                  " WHERE claim_id = ?2 AND kind = 'payment' LIMIT 1");
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, key);
+    bind_text(st, 2, id);
+    int r = sqlite3_step(st);
+    cr_err rc = CR_OK;
+    if (r == SQLITE_ROW) {
+        *claim_id = cr_pool_strdup(pool, col_text(st, 0) ? col_text(st, 0) : id);
+        *preauth_ref = col_text(st, 1) ? cr_pool_strdup(pool, col_text(st, 1)) : NULL;
+        if (!*claim_id)
+            rc = cr_error(CR_ENOMEM, "out of memory");
+    } else if (r != SQLITE_DONE)
+        rc = db_error(s->db, "read claim states");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *preauth_ref,
                               const char *norm_sn, cr_history_fn fn, void *ud)
 {
@@ -2867,6 +2894,14 @@ cr_err cr_claimsdb_load_ids(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool,
     return claims_load(c, cfg, pool, -1, ids ? ids : none, nids, out, n);
 }
 
+/* Whether the state row at CS, which no claim of the claim database
+ * matched, is of a claim gone: not one kept as archived for its payment
+ * action (fingerprint 0: run.c's add_archived). */
+static bool state_gone(sqlite3_stmt *cs)
+{
+    return sqlite3_column_type(cs, 1) != SQLITE_INTEGER || sqlite3_column_int64(cs, 1) != 0;
+}
+
 cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim **out, size_t *n,
                            size_t *gone)
 {
@@ -2898,7 +2933,7 @@ cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim 
             continue;
         int cmp = 1;
         while (r2 == SQLITE_ROW && (cmp = strcmp(col_text(cs, 0), id)) < 0) {
-            *gone += !matched;
+            *gone += !matched && state_gone(cs);
             matched = false;
             r2 = sqlite3_step(cs);
         }
@@ -2931,7 +2966,7 @@ cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim 
         rc = cr_error(CR_EIO, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
     /* the state rows after the claim database's last claim */
     for (; rc == CR_OK && r2 == SQLITE_ROW; matched = false, r2 = sqlite3_step(cs))
-        *gone += !matched;
+        *gone += !matched && state_gone(cs);
     if (rc == CR_OK && r2 != SQLITE_DONE)
         rc = db_error(s->db, "read claim states");
     sqlite3_finalize(st);

@@ -46,6 +46,19 @@ expect_rc claim_options_after_id 0
 check claim_event_matched_by_serial grep -qE "event +received .*\(depot_20261121\.csv:8\)" "$OUT"
 cr claim --config "$CFG" ce2611-000104
 check claim_id_case_insensitive grep -q "^claim CE2611-000104" "$OUT"
+# a claim archived out of the claim database: its recorded history still
+# (a review: "no such claim", exit 65, though the state holds its capture)
+cp "$E/fixtures/claims.db" "$TMP/archived.db"
+sqlite3 "$TMP/archived.db" "DELETE FROM claims WHERE claim_id = 'CE2611-000104'"
+sed "s|^claims_db:.*|claims_db: $TMP/archived.db|" "$CFG" >"$E/config/archived.yaml"
+cr claim --config "$E/config/archived.yaml" ce2611-000104
+expect_rc claim_archived_exit_0 0
+check claim_archived_said grep -q "^claim CE2611-000104  not in the claim database .* (archived or deleted)" "$OUT"
+check claim_archived_action grep -qE "action +capture SN_MISMATCH 2199.00 USD in payment_actions_20261120_run1.csv" "$OUT"
+check claim_archived_settlement test "$(grep -c "settlement " "$OUT")" -ge 2
+cr claim --config "$E/config/archived.yaml" CE2611-999999
+expect_rc claim_archived_unknown_65 65
+expect_err claim_archived_unknown_said "no such claim"
 # a twin whose id differs only in case: the exact id shows the exact claim,
 # and a lookup that matches both says so
 cp "$E/fixtures/claims.db" "$TMP/twins.db"

@@ -510,3 +510,53 @@ expect_eq dup_row_invalid_full "$(q "$DF" "$dup_q")" "CLAIM_DATA_INVALID open"
 expect_eq dup_row_no_action "$(cat "$DI"/reports/actions/payment_actions_*.csv | grep -c '^CE2611-000138:')" 0
 expect_eq dup_row_states_agree "$(q "$DI" "select decision, preauth_ref from claim_state where claim_id = 'CE2611-000138'")" \
     "$(q "$DF" "select decision, preauth_ref from claim_state where claim_id = 'CE2611-000138'")"
+
+# Claims archived out of the claim database after their payment actions
+# were issued, before the processor confirmed them (a review: the actions
+# were never checked again, so a capture the processor never took raised
+# nothing, and the row that confirmed the other was UNMATCHED_SETTLEMENT).
+# One stays unconfirmed (UNCONFIRMED_ACTION once 3 days have passed); the
+# other is confirmed by a row on its hold that names no claim; incremental
+# nights agree with full ones throughout.
+AI=$TMP/arch_incr
+AF=$TMP/arch_full
+newenv "$AI"
+rm -f "$AI"/fixtures/inbox/receipts/*broken*
+cp -r "$AI" "$AF"
+I=$AI F=$AF
+nights 2026-11-20
+# two actions no row of the fixtures confirms: unconfirmed by 2026-11-24
+# in a probe whose claims stay
+AP=$TMP/arch_probe
+cp -r "$AF" "$AP"
+for night in 2026-11-21 2026-11-22 2026-11-23 2026-11-24; do
+    "$BIN" run --config "$AP/config/carerecon.yaml" --as-of $night --quiet 2>/dev/null
+done
+read -r a1 a2 <<<"$(q "$AP" "select group_concat(claim_id, ' ') from (select claim_id from exceptions
+    where code = 'UNCONFIRMED_ACTION' and status = 'open' order by claim_id limit 2)")"
+h2=$(q "$AI" "select psp_ref from actions where claim_id = '$a2' and kind = 'payment'")
+t2=$(q "$AI" "select case action when 'capture' then 'Settled' else 'Cancelled' end from actions where claim_id = '$a2' and kind = 'payment'")
+m2=$(q "$AI" "select printf('%d.%02d', amount / 100, amount % 100) from actions where claim_id = '$a2' and kind = 'payment'")
+check archived_two_unconfirmed test -n "$a1" -a -n "$h2"
+for e in "$AI" "$AF"; do
+    sqlite3 "$e/fixtures/claims.db" "delete from claims where claim_id in ('$a1', '$a2')"
+done
+nights 2026-11-21
+for e in "$AI" "$AF"; do
+    { head -1 "$e"/fixtures/inbox/settlements/settlement_detail_report_batch_20261120.csv
+      echo "CareExpressCOM,CareExpressUS,$h2,,,2026-11-22 10:00:00,PST,$t2,8890189999999999,USD,,$m2,1,USD,,$m2,0,999"
+    } >"$e/fixtures/inbox/settlements/settlement_detail_report_batch_20261122.csv"
+done
+"$BIN" run --config "$AI/config/carerecon.yaml" --as-of 2026-11-22 --verbose 2>"$ERR" >/dev/null
+"$BIN" run --config "$AF/config/carerecon.yaml" --as-of 2026-11-22 --quiet --full 2>/dev/null
+check archived_night_incremental grep -q "incremental night" "$ERR"
+nights 2026-11-23 2026-11-24
+compare archived_incremental_equals_full "$AI" "$AF"
+expect_eq archived_unconfirmed_raised "$(q "$AI" "select count(*) from exceptions where code = 'UNCONFIRMED_ACTION'
+    and claim_id = '$a1' and status = 'open'")" 1
+expect_eq archived_confirmed_by_its_hold "$(q "$AI" "select confirmed_row is not null from actions
+    where claim_id = '$a2' and kind = 'payment'")" 1
+expect_eq archived_row_matched "$(q "$AI" "select count(*) from exceptions where code = 'UNMATCHED_SETTLEMENT'
+    and reference = '$h2'")" 0
+expect_eq archived_not_confirmed_twice "$(q "$AI" "select count(*) from exceptions where code = 'UNCONFIRMED_ACTION'
+    and claim_id = '$a2'")" 0

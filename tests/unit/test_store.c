@@ -295,6 +295,20 @@ static void put_claim(cr_store *s, const char *id, const char *sn, const char *h
     put_claim_due(s, id, sn, hold, active, CR_TIME_NONE);
 }
 
+/* A claim state as a night that read the claim from the claim database
+ * records it: with the fingerprint of its row (0 is an archived claim's). */
+static void put_claim_read(cr_store *s, const char *id, const char *sn, const char *hold)
+{
+    char key[64], nsn[64];
+    cr_claim_key(id, key, sizeof key);
+    cr_serial_normalize(sn, nsn, sizeof nsn);
+    cr_cstate c = {.claim_id = id, .key = key, .norm_sn = nsn, .preauth_ref = hold,
+                   .active = true, .wake_at = CR_TIME_NONE, .decision = "release",
+                   .deadline = CR_TIME_NONE, .shipped_at = CR_TIME_NONE,
+                   .hold_expires = CR_TIME_NONE, .arrived_at = CR_TIME_NONE, .fp = 7};
+    CHECK(cr_store_cstate_put(s, &c) == CR_OK);
+}
+
 static void put_event(cr_store *s, int64_t file, const char *claim, const char *sn, const char *trk)
 {
     cr_receipt_row r = {.line = 2, .tracking = trk, .claim_ref = claim, .event = CR_EV_RECEIVED,
@@ -515,16 +529,18 @@ TEST(store_claimsdb_changed_counts_gone_claims_and_snapshot_holds)
     size_t n = 0, nch = 0, gone = 0;
     if (!open_loaded(cpath, path, &cfg, &cdb, &s, &pool, &all, &n))
         return;
-    /* the state knows A (gone), B (as now), C (gone), D (as it was), E, G (gone) */
+    /* the state knows A (gone), B (as now), C (gone), D (as it was), E, G
+     * (gone), and H, archived with its payment action (fingerprint 0) */
     put_states(s, all, n, "CE-F");
-    put_claim(s, "CE-A", "SN-A", "PA-A", true);
-    put_claim(s, "CE-C", "SN-C", "PA-C", true);
-    put_claim(s, "CE-E", "SN-E", "PA-E", true);
-    put_claim(s, "CE-G", "SN-G", "PA-G", true);
+    put_claim_read(s, "CE-A", "SN-A", "PA-A");
+    put_claim_read(s, "CE-C", "SN-C", "PA-C");
+    put_claim_read(s, "CE-E", "SN-E", "PA-E");
+    put_claim_read(s, "CE-G", "SN-G", "PA-G");
+    put_claim(s, "CE-H", "SN-H", "PA-H", false);
     CHECK(sqlite3_exec(db, "UPDATE claims SET preauth_ref = 'PA-D2' WHERE claim_id = 'CE-D'", NULL,
                        NULL, NULL) == SQLITE_OK);
     CHECK(cr_claimsdb_changed(cdb, s, &pool, &ch, &nch, &gone) == CR_OK);
-    CHECK_INT(gone, 4);   /* A, C, E, G */
+    CHECK_INT(gone, 4);   /* A, C, E, G; not H */
     CHECK_INT(nch, 2);    /* D changed, F new to the state */
     if (nch == 2) {
         CHECK_STR(ch[0].claim_id, "CE-D");
