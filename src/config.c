@@ -725,9 +725,10 @@ static bool parse_policy(cfgp *p, const yaml_node_t *n)
             ok = get_int(p, v, sub, 0, 3650, &pol->settlement_confirm_days);
         else if (strcmp(kn, "late_return") == 0) {
             ok = want(p, v, YAML_SCALAR_NODE, sub);
-            if (ok && strcmp(scalar(v), "capture") == 0)
+            /* any case, as value mappings are compared (SPEC 3) */
+            if (ok && cr_strcasecmp_trim(scalar(v), "capture") == 0)
                 pol->late_return = CR_LATE_CAPTURE;
-            else if (ok && strcmp(scalar(v), "release") == 0)
+            else if (ok && cr_strcasecmp_trim(scalar(v), "release") == 0)
                 pol->late_return = CR_LATE_RELEASE;
             else if (ok) {
                 perr(p, v, sub, "must be capture or release, not '%s'", scalar(v));

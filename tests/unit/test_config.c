@@ -472,6 +472,13 @@ TEST(config_limits_and_late_release)
     cr_config_free(c);
     CHECK(cfg_bad("limits.max_field_bytes:", CFG_PATHS "limits: {max_field_bytes: 0}\nfeeds:\n" FEED_CARRIER));
     CHECK(cfg_bad("limits.max_rows:", CFG_PATHS "limits: {max_rows: 10}\nfeeds:\n" FEED_CARRIER));
+    /* in any case, as value mappings are read; anything else stays an error */
+    CHECK_INT(cfg_load(CFG_PATHS "policy: {late_return: Release}\nfeeds:\n" FEED_CARRIER, &c), CR_OK);
+    if (c)
+        CHECK_INT(c->policy.late_return, CR_LATE_RELEASE);
+    cr_config_free(c);
+    c = NULL;
+    CHECK(cfg_bad("policy.late_return:", CFG_PATHS "policy: {late_return: refund}\nfeeds:\n" FEED_CARRIER));
 }
 
 TEST(config_delimiters)
