@@ -881,6 +881,27 @@ static bool finish_defaults(cfgp *p, const yaml_node_t *root)
     return true;
 }
 
+/* YAML 1.1's merge key (`<<: *depot`), which libyaml leaves as a plain
+ * key: said as such, rather than as the keys it would have brought in
+ * being missing. */
+static bool no_merge_keys(cfgp *p)
+{
+    for (yaml_node_t *n = p->doc.nodes.start; n < p->doc.nodes.top; n++) {
+        if (n->type != YAML_MAPPING_NODE)
+            continue;
+        for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+            yaml_node_t *k = yaml_document_get_node(&p->doc, pr->key);
+            if (k && k->type == YAML_SCALAR_NODE && k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+                strcmp((const char *)k->data.scalar.value, "<<") == 0) {
+                perr(p, k, "<<", "YAML merge keys are not supported: write the keys out (an anchor"
+                                 " and alias may still name a whole value)");
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 static bool parse_root(cfgp *p, yaml_node_t *root)
 {
     cr_config *c = p->cfg;
@@ -1002,7 +1023,7 @@ cr_err cr_config_load_buffer(const char *name, const char *dir, const char *buf,
         perr(&p, NULL, NULL, "the document has more than %d nodes", CFG_MAX_NODES);
         goto cleanup;
     }
-    if (!parse_root(&p, yaml_document_get_root_node(&p.doc)))
+    if (!no_merge_keys(&p) || !parse_root(&p, yaml_document_get_root_node(&p.doc)))
         goto cleanup;
     p.cfg->hash = 0xcbf29ce484222325ULL;
     for (size_t i = 0; i < len; i++)

@@ -762,6 +762,11 @@ TEST(config_err_document_shape)
     CHECK(cfg_bad("test.yaml:10:1:", CFG_PATHS "policy:\n\treturn_days: 3\n" CFG_FEEDS)); /* tab indentation */
     CHECK(cfg_bad("claims_db:|twice", CFG_OK "claims_db: again.db\n"));                  /* top-level key twice */
     CHECK(cfg_bad("test.yaml:9:|alias", CFG_PATHS "policy: {return_days: *nowhere}\n" CFG_FEEDS));
+    /* a merge key is named as such (a review: "a feed needs 'kind'") */
+    CHECK(cfg_bad("test.yaml:10:|merge keys are not supported",
+                  CFG_PATHS "policy: &p {return_days: 3}\nother: {<<: *p}\n" CFG_FEEDS));
+    CHECK(cfg_bad("|merge keys are not supported", CFG_PATHS "feeds:\n" FEED_CARRIER
+                  "  - <<: {kind: receipts}\n    name: x\n"));
 }
 
 /* YAML mappings may not repeat a key; the top level checks this, policy
