@@ -8,6 +8,7 @@
 #include "csvread.h"
 #include "crtime.h"
 #include "money.h"
+#include "rules.h"
 
 #include <ctype.h>
 #include <fnmatch.h>
@@ -199,6 +200,20 @@ static const char *val(const cr_csv_record *r, int c)
     return *s ? s : NULL;
 }
 
+/* The tracking number in column C as events are matched by it (SPEC 4:
+ * "the same tracking number"): written as serials are compared
+ * (cr_serial_normalize: case, blanks, hyphens and a scanner's prefix
+ * aside, `1z 9r4-e81` is `1Z9R4E81`), in the reader's copy; NULL when
+ * nothing is left. */
+static const char *tracking_norm(const cr_csv_record *r, int c)
+{
+    char *s = (char *)(uintptr_t)val(r, c);   /* the reader's copy, as val trims it */
+    if (!s)
+        return NULL;
+    cr_serial_normalize(s, s, strlen(s) + 1); /* never longer: in place */
+    return *s ? s : NULL;
+}
+
 static cr_err reject(fstate *st, const cr_csv_record *r, cr_reason why, const char *field,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -377,7 +392,7 @@ static cr_err receipt_row(fstate *st, const cr_csv_record *r)
     row.event = strcmp(ev, "shipped") == 0     ? CR_EV_SHIPPED
                 : strcmp(ev, "delivered") == 0 ? CR_EV_DELIVERED
                                                : CR_EV_RECEIVED;
-    row.tracking = val(r, st->col[CR_F_TRACKING][0]);
+    row.tracking = tracking_norm(r, st->col[CR_F_TRACKING][0]);
     row.claim_ref = val(r, st->col[CR_F_CLAIM_REF][0]);
     if (!row.tracking && !row.claim_ref)
         return reject(st, r, CR_R_MISSING_FIELD,

@@ -191,6 +191,11 @@ static const char *const migrations[] = {
      * ingested, so a night of many small files slowed down with history
      * (1,000 new files: 0.16 s with none before, 11.5 s with 300,000) */
     "CREATE INDEX files_name ON files(name, file_id) WHERE status = 'ingested';",
+    /* 12: tracking numbers are stored as events are matched by them, in
+     * case, blanks, hyphens and a scanner's prefix aside (cr_trk: feed.c's
+     * tracking_norm), so that an old event and a new one of one package
+     * find each other */
+    "UPDATE events SET tracking = cr_trk(tracking) WHERE tracking IS NOT cr_trk(tracking);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -495,9 +500,11 @@ static cr_err exec_each(cr_store *s, const char *const *sql, size_t n, const int
     return rc;
 }
 
-/* The SQL functions migration 8 makes keys with: cr_key(id) (cr_claim_key,
- * NULL when too long), cr_sn(serial) (cr_serial_normalize), cr_trim(text)
- * (cr_trim_inplace, NULL when blank).  NULL gives NULL. */
+/* The SQL functions migrations 8 and 12 make keys with: cr_key(id)
+ * (cr_claim_key, NULL when too long), cr_sn(serial) (cr_serial_normalize),
+ * cr_trim(text) (cr_trim_inplace, NULL when blank), cr_trk(tracking)
+ * (cr_serial_normalize of the whole text, NULL when nothing is left).  NULL
+ * gives NULL. */
 static void sql_keyfn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
     (void)argc;
@@ -515,6 +522,21 @@ static void sql_keyfn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
         }
     } else if (which == 1) {
         cr_serial_normalize(t, out, 64);
+    } else if (which == 3) {
+        size_t n = strlen(t) + 1;
+        char *k = malloc(n);
+        if (!k) {
+            sqlite3_result_error_nomem(ctx);
+            return;
+        }
+        cr_serial_normalize(t, k, n);
+        if (*k)
+            sqlite3_result_text(ctx, k, -1, free);
+        else {
+            free(k);
+            sqlite3_result_null(ctx);
+        }
+        return;
     } else {
         size_t n = strlen(t);
         cr_trim_span(&t, &n);
@@ -530,9 +552,9 @@ static void sql_keyfn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 
 static cr_err migrate(cr_store *s)
 {
-    static const int which[3] = {0, 1, 2};
-    static const char *const names[3] = {"cr_key", "cr_sn", "cr_trim"};
-    for (int i = 0; i < 3; i++)
+    static const int which[4] = {0, 1, 2, 3};
+    static const char *const names[4] = {"cr_key", "cr_sn", "cr_trim", "cr_trk"};
+    for (int i = 0; i < 4; i++)
         if (sqlite3_create_function_v2(s->db, names[i], 1,
                                        SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
                                        (void *)&which[i], sql_keyfn, NULL, NULL, NULL) != SQLITE_OK)

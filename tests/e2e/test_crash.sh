@@ -250,7 +250,14 @@ xlsx report_path_killed_run_listed "$O/latest.xlsx" \
 # ... but a workbook gone from where it was published leaves the run unlisted
 Q=$TMP/killedafterwb2
 newenv "$Q"
-( CARERECON_CRASH_AT=$at "$BIN" run --quiet --config "$Q/config/carerecon.yaml" --as-of 2026-11-20; exit $? ) 2>/dev/null
+# its own fault point: a first night on a fresh state passes more of them
+# (the migrations) than the probe's second night above
+cp -r "$Q" "$Q.probe"
+sed -i "s|$Q/|$Q.probe/|g" "$Q.probe/config/carerecon.yaml"
+atq=$(CARERECON_CRASH_TRACE=1 "$BIN" run --quiet --config "$Q.probe/config/carerecon.yaml" --as-of 2026-11-20 \
+    2>&1 | sed -n 's/^carerecon: fault point \([0-9]*\): after decision commit$/\1/p')
+check unpublished_point_found test -n "$atq"
+( CARERECON_CRASH_AT=$atq "$BIN" run --quiet --config "$Q/config/carerecon.yaml" --as-of 2026-11-20; exit $? ) 2>/dev/null
 rm -f "$Q/reports/carerecon_20261120_run1.xlsx"
 cr run --config "$Q/config/carerecon.yaml" --as-of 2026-11-21
 xlsx unpublished_listed "$Q/reports/carerecon_20261121_run2.xlsx" \

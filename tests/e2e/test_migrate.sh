@@ -5,7 +5,7 @@
 # the claim_state lookup indexes rebuilt covering by the next night; 6:
 # claim_state.action_match, filled in by the next night; 7: action_alias;
 # 8: lookup keys made again with Unicode blanks trimmed; 9: runs.workbook and
-# runs.published.)
+# runs.published; 12: tracking numbers stored as they are matched.)
 #
 # data/state_v2_killed.sql: the state at schema 2 (before the `unwritten`
 # list) of the fixture night 2026-11-20, killed right after its decision
@@ -31,7 +31,7 @@ nact=$(q "$E" "select count(*) || ' ' || sum(confirmed_row is not null) from act
 # a lookup opens the state and migrates it; the action is still unwritten
 cr claim --config "$CFG" CE2611-000101
 expect_rc lookup_after_migration 0
-expect_eq migrated_to_11 "$(q "$E" "pragma user_version")" 11
+expect_eq migrated_to_12 "$(q "$E" "pragma user_version")" 12
 expect_eq exception_amount_added "$(q "$E" "select count(*) from pragma_table_info('exceptions') where name in ('amount', 'currency')")" 2
 expect_eq action_match_added "$(q "$E" "select count(*) from pragma_table_info('claim_state') where name = 'action_match'")" 1
 # migration 4: rows dated after the last as-of are listed, the date indexes gone
@@ -126,3 +126,20 @@ expect_eq m8_claim_state "$(q "$U" "select norm_sn || ' ' || preauth_ref from cl
 expect_eq m8_action_hold "$(q "$U" "select psp_ref from actions where claim_id = 'CE2611-000101'")" \
     "$(sqlite3 "$U/fixtures/claims.db" "select preauth_ref from claims where claim_id = 'CE2611-000101'")"
 expect_eq m8_ascii_rows_unchanged "$(q "$U" "select count(*) from events where event_id <> $ev and claim_key is not lower(trim(claim_ref))")" 0
+
+# migration 12: tracking numbers a state at schema 11 kept as written
+# (lower case, blanks, hyphens) are stored as events are matched by them
+# now, so that the next file's scan of the same package finds them
+T=$TMP/m12
+newenv "$T"
+cr run --config "$T/config/carerecon.yaml" --as-of 2026-11-20 --quiet
+ev=$(q "$T" "select min(event_id) from events where tracking is not null")
+trk=$(q "$T" "select tracking from events where event_id = $ev")
+sqlite3 "$T/var/carerecon.db" "pragma user_version = 11;
+    update events set tracking = ' ' || lower(substr(tracking, 1, 2)) || ' ' || substr(tracking, 3, 3) || '-' ||
+        substr(tracking, 6) where event_id = $ev;
+    update events set tracking = ' - ' where event_id = $ev + 1 and claim_ref is not null"
+cr claim --config "$T/config/carerecon.yaml" CE2611-000101
+expect_eq migrated_12 "$(q "$T" "pragma user_version")" 12
+expect_eq m12_tracking_as_matched "$(q "$T" "select tracking from events where event_id = $ev")" "$trk"
+expect_eq m12_blank_tracking_none "$(q "$T" "select count(*) from events where tracking = ' - ' or tracking = ''")" 0
