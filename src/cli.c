@@ -156,6 +156,10 @@ static cr_err output_dirs(const cr_config *cfg, const char *report, bool dry)
         return rc;
     if (!report)
         return writable_dir("report_dir", cfg->report_dir);
+    size_t rl = strlen(report);
+    if (!rl || report[rl - 1] == '/' || (stat(report, &sb) == 0 && S_ISDIR(sb.st_mode)))
+        return cr_error(CR_ECANTCREAT, "--report %s: a folder, not a workbook's file name (give"
+                                       " FOLDER/NAME.xlsx); nothing was done", report);
     const char *d = cr_parent_dir(report, dir, sizeof dir);
     if (stat(d, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return cr_error(CR_ECANTCREAT, "--report %s: there is no folder %s; nothing was done",

@@ -591,7 +591,27 @@ typedef struct dir_entry {
     const cr_feed *feed;
     cr_file_stat id;
     char seen_name[512];       /* E_SEEN: the file its content was ingested as */
+    char why[160];             /* E_NOT_FILE: what it is instead ("" when gone) */
 } dir_entry;
+
+/* What the entry at PATH is, when it is not a regular file this run can
+ * read (stat gave ERR, or *SB when OK), for a person: "" when it is gone
+ * (moved away since the folder was listed). */
+static void not_file_why(const char *path, bool ok, int err, const struct stat *sb, char *out,
+                         size_t n)
+{
+    struct stat lb;
+    if (ok)
+        snprintf(out, n, "%s", S_ISDIR(sb->st_mode)    ? "a folder (files in folders below the inbox are not read)"
+                               : S_ISFIFO(sb->st_mode) ? "a pipe, not a file"
+                                                       : "not a regular file");
+    else if (err == ENOENT && lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode))
+        snprintf(out, n, "a symbolic link to nothing (its target is not there)");
+    else if (err == ENOENT)
+        out[0] = '\0';
+    else
+        snprintf(out, n, "cannot be looked at: %s", strerror(err));
+}
 
 static int entry_cmp(const void *a, const void *b)
 {
@@ -606,6 +626,10 @@ static cr_err inbox_check(const char *dir, const char *kname)
         return cr_error(CR_ENOINPUT, "inbox.%s %s: %s", kname, dir, strerror(errno));
     if (!S_ISDIR(sb.st_mode))
         return cr_error(CR_ENOINPUT, "inbox.%s %s: not a folder", kname, dir);
+    DIR *d = opendir(dir);   /* there, but this user may not list it */
+    if (!d)
+        return cr_error(CR_ENOINPUT, "inbox.%s %s: cannot list it: %s", kname, dir, strerror(errno));
+    closedir(d);
     return CR_OK;
 }
 
@@ -752,8 +776,10 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
         for (size_t f = 0; f < cfg->n_feeds && !x->feed; f++)
             if (cfg->feeds[f].kind == kind && cr_feed_matches(&cfg->feeds[f], x->name))
                 x->feed = &cfg->feeds[f];
-        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        bool ok = stat(path, &sb) == 0;
+        if (!ok || !S_ISREG(sb.st_mode)) {
             x->kind = E_NOT_FILE;
+            not_file_why(path, ok, errno, &sb, x->why, sizeof x->why);
             continue;
         }
         if (!x->feed) {
@@ -792,10 +818,20 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
         dir_entry *x = &ents[i];
         switch (x->kind) {
         case E_NOT_FILE:
-            if (x->feed) {
-                cr_info(v, "%s/%s: not a regular file; left alone", dir, x->name);
-                file_add(files, x->name, kname, x->feed->name, "not a file",
-                         "not a regular file; left alone");
+            if (x->feed && x->why[0]) {
+                /* named as a feed's file, but not one this run can read (a
+                 * link into a share not mounted, no permission, a folder):
+                 * its rows may be missing tonight, so the run says so and
+                 * exits 65, as for a file that cannot be read */
+                fprintf(stderr, "carerecon: error: %s/%s: %s; left for the next run\n", dir,
+                        x->name, x->why);
+                stats->files_rejected++;
+                *rejected_whole = true;
+                file_add(files, x->name, kname, x->feed->name, "unreadable", x->why);
+            } else if (!x->feed && x->why[0] && strncmp(x->why, "a folder", 8) == 0 &&
+                       !other_pass_file(cfg, kind, x->name, shared)) {
+                cr_info(v, "%s/%s: %s; left alone", dir, x->name, x->why);
+                file_add(files, x->name, kname, NULL, "left alone", x->why);
             }
             break;
         case E_BUSY:
@@ -806,11 +842,27 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
                      "still being written (it kept changing, its last line cut off); left for the"
                      " next run");
             break;
-        case E_NO_FEED:
-            cr_info(v, "%s/%s: matches no %s feed; left alone", dir, x->name, kname);
+        case E_NO_FEED: {
+            /* a file of the other kind's feed, dropped into this inbox: said
+             * even with --quiet, since its rows are missing tonight */
+            const cr_feed *of = NULL;
+            for (size_t f = 0; f < cfg->n_feeds && !of; f++)
+                if (cfg->feeds[f].kind != kind && cr_feed_matches(&cfg->feeds[f], x->name))
+                    of = &cfg->feeds[f];
+            char hint[256] = "matches no feed; left alone";
+            if (of) {
+                snprintf(hint, sizeof hint,
+                         "matches no %s feed, but %s feed %s: left alone (is it in the wrong inbox?"
+                         " inbox.%s is %s)", kname, kname[0] == 'r' ? "settlements" : "receipts",
+                         of->name, kname[0] == 'r' ? "settlements" : "receipts",
+                         kname[0] == 'r' ? cfg->inbox_settlements : cfg->inbox_receipts);
+                cr_warn("%s/%s: %s", dir, x->name, hint);
+            } else
+                cr_info(v, "%s/%s: matches no %s feed; left alone", dir, x->name, kname);
             stats->files_unmatched++;
-            file_add(files, x->name, kname, NULL, "no feed", "matches no feed; left alone");
+            file_add(files, x->name, kname, NULL, "no feed", hint);
             break;
+        }
         case E_SEEN:
             skipped(v, x->name, kname, x->feed, x->seen_name, true, stats, files);
             break;

@@ -90,8 +90,16 @@ cr_err cr_run_lock(const cr_config *cfg, int *fd)
     }
     snprintf(path, sizeof path, "%s.lock", db);
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
-    if (*fd < 0)
-        return cr_error(CR_ECANTCREAT, "cannot create lock file %s: %s", path, strerror(errno));
+    if (*fd < 0) {
+        int e = errno;
+        /* the state there but not writable (a read-only volume, another
+         * account's files): 74, as for the state database itself */
+        if ((e == EACCES || e == EPERM || e == EROFS) &&
+            (stat(cfg->state_db, &sb) == 0 || errno == EACCES))
+            return cr_error(CR_EIO, "state database %s is not writable (its lock file %s: %s)",
+                            cfg->state_db, path, strerror(e));
+        return cr_error(CR_ECANTCREAT, "cannot create lock file %s: %s", path, strerror(e));
+    }
     if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         close(*fd);

@@ -633,8 +633,16 @@ cr_err cr_store_open(const char *path, bool create, cr_store **out)
         cr_store_close(s);
         return rc;
     }
-    if (r == SQLITE_OK && !mem)
+    /* the switch to WAL needs the database to itself, and SQLite does not
+     * wait for that through the busy timeout: a lookup while a night over
+     * everything writes with a rollback journal waits here (up to 5 s) */
+    for (int tries = 0; r == SQLITE_OK && !mem; tries++) {
         r = sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        if ((r & 0xff) != SQLITE_BUSY || tries >= 50)
+            break;
+        r = SQLITE_OK;
+        usleep(100000);
+    }
     umask(old);
     if (r != SQLITE_OK) {
         rc = cr_error(r == SQLITE_CANTOPEN ? CR_ECANTCREAT : CR_EIO,

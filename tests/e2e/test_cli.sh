@@ -128,6 +128,39 @@ if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null; then
             "$(q "$NW" "select count(*) from actions" 2>/dev/null || echo 0)" 0
     done
 fi   # (needs root, to run as another user: CI runs as root)
+# --report naming a folder (or ending in /): 73 at once, nothing issued (a
+# review: the night issued its actions, then failed to take the name)
+mkdir -p "$E/wbdir"
+for r in "$E/wbdir" "$E/wbdir/"; do
+    cr run --config "$CFG" --as-of 2026-11-20 --report "$r"; expect_rc report_is_folder_73 73
+    expect_err report_is_folder_said "a folder, not a workbook's file name"
+    check report_is_folder_nothing_issued bash -c "! ls \"$E\"/reports/actions/payment_actions_20261120_run*.csv 2>/dev/null"
+done
+# a state folder this user cannot write (a volume remounted read-only,
+# another account's files): 74, as README says, not 73; an inbox it cannot
+# list: 66 before the run is recorded
+if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null; then
+    RO=$TMP/rostate
+    newenv "$RO"
+    "$BIN" run --config "$RO/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+    chmod 755 "$TMP"
+    chown -R nobody "$RO"
+    chown -R root "$RO/var"
+    runs_before=$(q "$RO" "select count(*) from runs")
+    RC=0
+    runuser -u nobody -- "$BIN" run --config "$RO/config/carerecon.yaml" --as-of 2026-11-21 \
+        >"$OUT" 2>"$ERR" || RC=$?
+    expect_rc state_not_writable_74 74
+    expect_err state_not_writable_said "is not writable"
+    chown -R nobody "$RO/var"
+    chmod 300 "$RO/fixtures/inbox/settlements"
+    RC=0
+    runuser -u nobody -- "$BIN" run --config "$RO/config/carerecon.yaml" --as-of 2026-11-21 \
+        >"$OUT" 2>"$ERR" || RC=$?
+    expect_rc inbox_not_listable_66 66
+    expect_err inbox_not_listable_said "inbox.settlements"
+    expect_eq inbox_not_listable_no_run "$(q "$RO" "select count(*) from runs")" "$runs_before"
+fi   # (needs root, to run as another user: CI runs as root)
 # --report into a folder that is not there: 73 at once, nothing issued
 cr run --config "$CFG" --as-of 2026-11-20 --report "$E/nothere/x.xlsx"; expect_rc report_file_no_folder_73 73
 expect_err report_file_no_folder_says "there is no folder $E/nothere; nothing was done"

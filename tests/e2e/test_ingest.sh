@@ -267,3 +267,24 @@ wait "$writer"
 printf '\n' >>"$BR/depot_w2.csv"
 cr run --config "$BW/config/carerecon.yaml" --as-of 2026-11-21 --quiet
 expect_eq being_written_read_once_done "$(q "$BW" "select length(serial) from events where tracking = '1ZWAIT2'")" 72
+
+# Inbox entries a file server leaves (a review): a feed's file that is a link
+# into a share not mounted tonight, or a folder named like one, cannot be
+# read, so the night says so and exits 65 (it was silent, exit 0, and the
+# claims whose receipts it held were captured); a dated subfolder is named
+# in the Files table; a depot export dropped into the settlements inbox is
+# warned about even with --quiet, naming the inbox it belongs in
+OD=$TMP/oddities
+newenv "$OD"
+ODR=$OD/fixtures/inbox/receipts
+ln -s /nonexistent/share/depot_20261119.csv "$ODR/depot_20261119.csv"
+mkdir "$ODR/2026-11-21" "$ODR/depot_folder.csv"
+cp "$ODR/depot_20261120.csv" "$OD/fixtures/inbox/settlements/depot_20261120_moved.csv"
+cr run --config "$OD/config/carerecon.yaml" --as-of 2026-11-20 --quiet
+expect_rc oddities_exit_65 65
+expect_err oddities_dangling_link_said "depot_20261119.csv: a symbolic link to nothing (its target is not there); left for the next run"
+expect_err oddities_feed_folder_said "depot_folder.csv: a folder"
+expect_err oddities_wrong_inbox_warned "depot_20261120_moved.csv: matches no settlements feed, but receipts feed depot"
+xlsx oddities_in_files_table "$(ls "$OD"/reports/carerecon_20261120_run1.xlsx)" \
+    "contains:Summary=depot_20261119.csv" "contains:Summary=2026-11-21" \
+    "contains:Summary=is it in the wrong inbox?"
