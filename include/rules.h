@@ -175,6 +175,9 @@ size_t cr_keyed_find(const cr_keyed *k, size_t n, const char *key);
 /* Binary search in CLAIMS sorted by cr_claim_order: the first claim with
  * ID's key; -1 when none. */
 long cr_claim_find(const cr_claim *claims, size_t n, const char *id);
+/* cr_claim_find among the claims that are not archived (a claim kept only
+ * for its payment action): -1 when none. */
+long cr_claim_find_live(const cr_claim *claims, size_t n, const char *id);
 /* The claim whose claim_id is exactly ID (what the state records of it:
  * its actions, decisions), in CLAIMS sorted by cr_claim_order; -1 when none. */
 long cr_claim_find_exact(const cr_claim *claims, size_t n, const char *id);

@@ -188,6 +188,7 @@ typedef struct cr_dhash {
     uint64_t hash;             /* of the decision: kind, reason, state, detail */
     uint64_t row_hash;         /* of the whole claim_state row */
     cr_action_match action_match;
+    bool archived;             /* the row of a claim kept for its action (fingerprint 0) */
 } cr_dhash;
 /* Loads every claim's latest hashes, sorted by claim id (strcmp). */
 cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size_t *n);

@@ -308,6 +308,21 @@ long cr_claim_find(const cr_claim *claims, size_t n, const char *id)
     return (long)f;
 }
 
+long cr_claim_find_live(const cr_claim *claims, size_t n, const char *id)
+{
+    long c = cr_claim_find(claims, n, id);
+    if (c < 0 || !claims[c].archived)
+        return c;
+    /* the claim ID names exactly is archived: another of its key, if any */
+    char key[256];
+    if (!cr_claim_key(id, key, sizeof key))
+        return -1;
+    for (size_t i = key_lower_bound(claims, n, key); i < n && key_cmp(&claims[i], key) == 0; i++)
+        if (!claims[i].archived)
+            return (long)i;
+    return -1;
+}
+
 long cr_claim_find_exact(const cr_claim *claims, size_t n, const char *id)
 {
     char key[256];
@@ -455,7 +470,9 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
     for (size_t i = 0; i < n; i++) {
         if (ev[i].at > as_of || ev[i].duplicate || !ev[i].claim_ref)
             continue;
-        long c = cr_claim_find(claims, nclaims, ev[i].claim_ref);
+        /* never an archived claim's (run.c add_archived): a receipt is for
+         * a claim that can still be decided, or for none */
+        long c = cr_claim_find_live(claims, nclaims, ev[i].claim_ref);
         if (c >= 0)
             ev[i].claim = (int)c;
     }

@@ -464,43 +464,90 @@ static void *rows_read(void *p)
     return NULL;
 }
 
+/* Indexes the actions by claim (pay_of, ful_of; newpay_of made empty).
+ * Each action belongs to the claim with exactly its id; one whose id is no
+ * longer among the claims (edited in case or spaces in the claim database)
+ * belongs to the first claim of the same key, unless that claim has its
+ * own: a claim renamed so is the same claim, and its action stays final. */
+static cr_err attach_actions(night *n)
+{
+    size_t nc = n->nclaims ? n->nclaims : 1;
+    free(n->pay_of);
+    free(n->ful_of);
+    free(n->newpay_of);
+    n->pay_of = malloc(nc * sizeof *n->pay_of);
+    n->ful_of = malloc(nc * sizeof *n->ful_of);
+    n->newpay_of = malloc(nc * sizeof *n->newpay_of);
+    if (!n->pay_of || !n->ful_of || !n->newpay_of)
+        return cr_error(CR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n->nclaims; i++)
+        n->pay_of[i] = n->ful_of[i] = n->newpay_of[i] = -1;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n->nactions; i++) {
+            const char *id = n->actions[i].claim_id;
+            long c = cr_claim_find_exact(n->claims, n->nclaims, id);
+            if (pass == 1)
+                c = c < 0 ? cr_claim_find_live(n->claims, n->nclaims, id) : -1;
+            if (c < 0)
+                continue;
+            long *slot = strcmp(n->actions[i].kind, "payment") == 0 ? &n->pay_of[c] : &n->ful_of[c];
+            if (pass == 0 || *slot < 0)
+                *slot = (long)i;
+        }
+    return CR_OK;
+}
+
 /* A claim archived out of the claim database after a payment action was
- * issued for it: its action still waits for its settlement (SPEC 4,
- * UNCONFIRMED_ACTION), and rows on its hold or naming it confirm it rather
- * than match nothing.  It stays among the night's claims as one made from
- * that action: not active, so never decided again and raising no claim
- * check; its state row (fingerprint 0) keeps its timer, and is not taken
- * for a claim gone (cr_claimsdb_changed). */
+ * issued for it (its action belongs to no claim of the night: attach_actions):
+ * the action still waits for its settlement (SPEC 4, UNCONFIRMED_ACTION),
+ * and rows on its hold or naming it confirm it rather than match nothing.
+ * It stays among the night's claims as one made from that action: not
+ * active, so never decided again and raising no claim check, and taking no
+ * receipt (cr_match_events); its state row (fingerprint 0) keeps its timer,
+ * and is not taken for a claim gone (cr_claimsdb_changed) unless a claim of
+ * its key is back. */
 static cr_err add_archived(night *n)
 {
-    size_t k = 0, nc = n->nclaims;
-    for (size_t i = 0; i < n->nactions; i++)
-        k += strcmp(n->actions[i].kind, "payment") == 0 &&
-             cr_claim_find(n->claims, nc, n->actions[i].claim_id) < 0;
-    if (!k)
-        return CR_OK;
-    cr_claim *c = realloc(n->claims, (nc + k) * sizeof *c);
-    if (!c)
+    size_t k = 0;
+    bool *held = calloc(n->nactions ? n->nactions : 1, sizeof *held);
+    if (!held)
         return cr_error(CR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n->nclaims; i++)
+        if (n->pay_of[i] >= 0)
+            held[n->pay_of[i]] = true;
+    for (size_t i = 0; i < n->nactions; i++)
+        k += !held[i] && strcmp(n->actions[i].kind, "payment") == 0;
+    if (!k) {
+        free(held);
+        return CR_OK;
+    }
+    cr_claim *c = realloc(n->claims, (n->nclaims + k) * sizeof *c);
+    if (!c) {
+        free(held);
+        return cr_error(CR_ENOMEM, "out of memory");
+    }
     n->claims = c;
     for (size_t i = 0; i < n->nactions; i++) {
         const cr_action *a = &n->actions[i];
-        if (strcmp(a->kind, "payment") != 0 || cr_claim_find(c, nc, a->claim_id) >= 0)
+        if (held[i] || strcmp(a->kind, "payment") != 0)
             continue;
         char key[256];
         const char *kp = cr_claim_key(a->claim_id, key, sizeof key) ? cr_pool_strdup(&n->pool, key) : "";
-        if (!kp)
+        if (!kp) {
+            free(held);
             return cr_error(CR_ENOMEM, "out of memory");
+        }
         c[n->nclaims++] = (cr_claim){
             .claim_id = a->claim_id, .key = kp, .premium = true, .archived = true, .plan = "premium",
             .status = "archived (not in the claim database)", .currency = a->currency,
             .preauth_ref = a->psp_ref, .paid_at = CR_TIME_NONE,
             .refresh_expires_on = INT32_MIN, .norm_sn = ""};
     }
+    free(held);
     qsort(c, n->nclaims, sizeof *c, cr_claim_order);
     cr_debug(n->o->v, "%zu claim%s with a payment action no longer in the claim database", k,
              k == 1 ? "" : "s");
-    return CR_OK;
+    return attach_actions(n);
 }
 
 /* Loads what the night decides on: the subset of an incremental night
@@ -567,34 +614,9 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
         cr_pool_release(&rj.pool);
     }
     if (rc != CR_OK || (meta && ((rc = cj->rc) != CR_OK || (rc = subset_claims(n, cj)) != CR_OK)) ||
-        (rc = add_archived(n)) != CR_OK)
+        (rc = attach_actions(n)) != CR_OK)
         return rc;
-    size_t nc = n->nclaims ? n->nclaims : 1;
-    n->pay_of = malloc(nc * sizeof *n->pay_of);
-    n->ful_of = malloc(nc * sizeof *n->ful_of);
-    n->newpay_of = malloc(nc * sizeof *n->newpay_of);
-    if (!n->pay_of || !n->ful_of || !n->newpay_of)
-        return cr_error(CR_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n->nclaims; i++)
-        n->pay_of[i] = n->ful_of[i] = n->newpay_of[i] = -1;
-    /* Each action belongs to the claim with exactly its id; one whose id
-     * is no longer among the claims (edited in case or spaces in the claim
-     * database) belongs to the first claim of the same key, unless that
-     * claim has its own: a claim renamed so is the same claim, and its
-     * action stays final. */
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < n->nactions; i++) {
-            const char *id = n->actions[i].claim_id;
-            long c = cr_claim_find_exact(n->claims, n->nclaims, id);
-            if (pass == 1)
-                c = c < 0 ? cr_claim_find(n->claims, n->nclaims, id) : -1;
-            if (c < 0)
-                continue;
-            long *slot = strcmp(n->actions[i].kind, "payment") == 0 ? &n->pay_of[c] : &n->ful_of[c];
-            if (pass == 0 || *slot < 0)
-                *slot = (long)i;
-        }
-    return CR_OK;
+    return add_archived(n);
 }
 
 /* FNV-1a over text and numbers, to see whether something changed (and to
@@ -1378,8 +1400,20 @@ static cr_err forget_gone(night *n)
     cr_err rc;
     if (n->incremental)
         return CR_OK;
+    /* claims gone tonight: their state goes, or (add_archived) is kept
+     * for their actions, which makes them missing all the same */
+    size_t archived = 0;
+    for (size_t i = 0; i < n->nclaims; i++) {
+        const cr_dhash *h = n->claims[i].archived ? last_hashes(n, n->claims[i].claim_id) : NULL;
+        archived += h && !h->archived;
+    }
     for (size_t i = 0; i < n->ndh; i++)
         k += !n->dh_seen[i];
+    if ((k + archived) * 10 > n->ndh)
+        /* a claim database pointed at by mistake, or restored from an old copy */
+        cr_warn("%zu of the %zu claims the state knows are not in the claim database %s: is it the"
+                " right file? Nothing is issued for them; a night with the right file decides them"
+                " again", k + archived, n->ndh, n->cfg->claims_db);
     if (!k)
         return CR_OK;
     if (!(ids = malloc(k * sizeof *ids)))
@@ -1388,19 +1422,14 @@ static cr_err forget_gone(night *n)
     for (size_t i = 0; i < n->ndh; i++)
         if (!n->dh_seen[i])
             ids[k++] = n->dh[i].claim_id;
-    if (k * 10 > n->ndh)
-        /* a claim database pointed at by mistake, or restored from an old copy */
-        cr_warn("%zu of the %zu claims the state knows are not in the claim database %s: is it the"
-                " right file? Nothing is issued for them; a night with the right file decides them"
-                " again", k, n->ndh, n->cfg->claims_db);
-    else
+    if ((k + archived) * 10 <= n->ndh)
         cr_info(n->o->v, "%zu claim%s no longer in the claim database (%s%s): %s state forgotten", k,
                 k == 1 ? " is" : "s are", ids[0], k > 1 ? ", ..." : "", k == 1 ? "its" : "their");
     rc = cr_store_claim_state_forget(n->st, ids, k);
     /* an id corrected in case or spaces: the claim is still there, and its
      * findings go on under its id as it is now (record_exceptions) */
     for (size_t i = 0; i < k; i++)
-        if (cr_claim_find(n->claims, n->nclaims, ids[i]) >= 0)
+        if (cr_claim_find_live(n->claims, n->nclaims, ids[i]) >= 0)
             ids[n->nrenamed++] = ids[i];
     n->renamed = ids;
     return rc;

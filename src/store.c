@@ -1434,15 +1434,17 @@ static bool fill_dhash(cr_pool *pool, sqlite3_stmt *st, void *item)
     h->row_hash = (uint64_t)sqlite3_column_int64(st, 2);
     int m = sqlite3_column_int(st, 3);
     h->action_match = m == CR_MATCH_ISSUED || m == CR_MATCH_CONFLICT ? (cr_action_match)m : CR_MATCH_NONE;
+    h->archived = sqlite3_column_int(st, 4) != 0;
     return !oom;
 }
 
 cr_err cr_store_decision_hashes(cr_store *s, cr_pool *pool, cr_dhash **out, size_t *n)
 {
     sqlite3_stmt *st = prepare(
-        s, s->subset ? "SELECT claim_id, hash, row_hash, action_match FROM claim_state WHERE claim_id IN"
-                       " (SELECT claim_id FROM temp.sub_claims) ORDER BY claim_id"
-                     : "SELECT claim_id, hash, row_hash, action_match FROM claim_state ORDER BY claim_id");
+        s, s->subset ? "SELECT claim_id, hash, row_hash, action_match, fp IS 0 FROM claim_state"
+                       " WHERE claim_id IN (SELECT claim_id FROM temp.sub_claims) ORDER BY claim_id"
+                     : "SELECT claim_id, hash, row_hash, action_match, fp IS 0 FROM claim_state"
+                       " ORDER BY claim_id");
     return load_rows(s, st, pool, sizeof **out, fill_dhash, "load decisions", out, n);
 }
 
@@ -2926,10 +2928,20 @@ cr_err cr_claimsdb_load_ids(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool,
 
 /* Whether the state row at CS, which no claim of the claim database
  * matched, is of a claim gone: not one kept as archived for its payment
- * action (fingerprint 0: run.c's add_archived). */
-static bool state_gone(sqlite3_stmt *cs)
+ * action (fingerprint 0: run.c's add_archived), whose key is kept in
+ * *AKEYS instead: it counts as gone if a claim of that key is back (in
+ * another case: a night over everything then forgets its row). */
+static bool state_gone(sqlite3_stmt *cs, cr_pool *pool, const char ***akeys, size_t *nak,
+                       size_t *cap, bool *oom)
 {
-    return sqlite3_column_type(cs, 1) != SQLITE_INTEGER || sqlite3_column_int64(cs, 1) != 0;
+    if (sqlite3_column_type(cs, 1) != SQLITE_INTEGER || sqlite3_column_int64(cs, 1) != 0)
+        return true;
+    char key[256];
+    if (cr_claim_key(col_text(cs, 0), key, sizeof key) &&
+        (!cr_grow(akeys, cap, *nak, sizeof **akeys, 16) ||
+         !((*akeys)[(*nak)++] = cr_pool_strdup(pool, key))))
+        *oom = true;
+    return false;
 }
 
 cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim **out, size_t *n,
@@ -2938,7 +2950,9 @@ cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim 
     cr_err rc = CR_OK;
     sqlite3_stmt *cs = NULL, *st = NULL;
     cr_claim *ch = NULL;
-    size_t cnt = 0, cap = 0;
+    size_t cnt = 0, cap = 0, nak = 0, akcap = 0;
+    const char **akeys = NULL; /* keys of archived claims' rows (state_gone) */
+    bool akoom = false;
     int r1, r2 = SQLITE_DONE;
     bool matched = false;      /* the state row at CS has a claim */
     *out = NULL;
@@ -2963,7 +2977,7 @@ cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim 
             continue;
         int cmp = 1;
         while (r2 == SQLITE_ROW && (cmp = strcmp(col_text(cs, 0), id)) < 0) {
-            *gone += !matched && state_gone(cs);
+            *gone += !matched && state_gone(cs, pool, &akeys, &nak, &akcap, &akoom);
             matched = false;
             r2 = sqlite3_step(cs);
         }
@@ -2996,9 +3010,19 @@ cr_err cr_claimsdb_changed(cr_claimsdb *c, cr_store *s, cr_pool *pool, cr_claim 
         rc = cr_error(CR_EIO, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
     /* the state rows after the claim database's last claim */
     for (; rc == CR_OK && r2 == SQLITE_ROW; matched = false, r2 = sqlite3_step(cs))
-        *gone += !matched && state_gone(cs);
+        *gone += !matched && state_gone(cs, pool, &akeys, &nak, &akcap, &akoom);
     if (rc == CR_OK && r2 != SQLITE_DONE)
         rc = db_error(s->db, "read claim states");
+    if (rc == CR_OK && akoom)
+        rc = cr_error(CR_ENOMEM, "out of memory");
+    /* an archived claim back under its key: new to the state, so among CH */
+    for (size_t a = 0; rc == CR_OK && a < nak; a++)
+        for (size_t i = 0; i < cnt; i++)
+            if (strcmp(ch[i].key, akeys[a]) == 0) {
+                ++*gone;
+                break;
+            }
+    free(akeys);
     sqlite3_finalize(st);
     sqlite3_finalize(cs);
     if (rc != CR_OK) {

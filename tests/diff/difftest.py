@@ -420,6 +420,17 @@ class Gen:
         live = [c for c in self.claims if c.get("_in")]
         if not live:
             return
+        # a claim deleted on an earlier night (kept for its payment action,
+        # if it has one) entered again with its id in another case
+        gone = [c for c in self.claims if not c.get("_in")]
+        if gone and r.random() < 0.25:
+            c = r.choice(gone)
+            cid = c["claim_id"]
+            new = cid.lower() if cid != cid.lower() else cid.upper()
+            if new != cid and not any(o["claim_id"] == new for o in self.claims):
+                c["claim_id"] = new
+                self.insert(c)
+                live.append(c)
         for _ in range(r.choice([0, 0, 1, 1, 2, 3, 5] if self.mode != "wild" else [1, 2, 3, 5, 8])):
             c = r.choice(live)
             x = r.random() if self.mode not in ("hold", "wild") else r.choice([r.random(), r.random(), 0.99])

@@ -560,3 +560,21 @@ expect_eq archived_row_matched "$(q "$AI" "select count(*) from exceptions where
     and reference = '$h2'")" 0
 expect_eq archived_not_confirmed_twice "$(q "$AI" "select count(*) from exceptions where code = 'UNCONFIRMED_ACTION'
     and claim_id = '$a2'")" 0
+
+# A claim id corrected in the claim database (CE2611-000101 entered again
+# as CE2611-001101, same hold and serial) after its release: the old id is
+# kept for its action, but takes no receipt, so the scans still naming it
+# reach the corrected claim by serial: previously issued, no capture and no
+# conflict (a review: the kept claim took the check-in, and the corrected
+# one was decided NOT_RETURNED against the release on its own hold)
+RI=$TMP/renumbered
+newenv "$RI"
+rm -f "$RI"/fixtures/inbox/receipts/*broken*
+"$BIN" run --config "$RI/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+expect_eq renumbered_released_first "$(q "$RI" "select action from actions where claim_id = 'CE2611-000101'")" release
+sqlite3 "$RI/fixtures/claims.db" "update claims set claim_id = 'CE2611-001101' where claim_id = 'CE2611-000101'"
+"$BIN" run --config "$RI/config/carerecon.yaml" --as-of 2026-11-21 --quiet 2>/dev/null
+expect_eq renumbered_no_conflict "$(q "$RI" "select count(*) from exceptions where code in
+    ('ACTION_CONFLICT', 'RECEIPT_FOR_CANCELLED_CLAIM') and claim_id in ('CE2611-000101', 'CE2611-001101')")" 0
+expect_eq renumbered_no_second_action "$(q "$RI" "select count(*) from actions where claim_id in ('CE2611-000101', 'CE2611-001101')")" 1
+expect_eq renumbered_decided_release "$(q "$RI" "select decision from claim_state where claim_id = 'CE2611-001101'")" release
