@@ -277,8 +277,10 @@ TEST(store_claim_rows_invalid_or_as_typed)
 
 /* --- the incremental night's closure (cr_store_subset_begin) ------------- */
 
-static void put_claim_due(cr_store *s, const char *id, const char *sn, const char *hold,
-                          bool active, cr_time_t wake)
+/* A claim state row; FP is the fingerprint of the claim row it was made
+ * from (0: not read from the claim database, as an archived claim's). */
+static void put_state(cr_store *s, const char *id, const char *sn, const char *hold, bool active,
+                      cr_time_t wake, uint64_t fp)
 {
     char key[64], nsn[64];
     cr_claim_key(id, key, sizeof key);
@@ -286,8 +288,14 @@ static void put_claim_due(cr_store *s, const char *id, const char *sn, const cha
     cr_cstate c = {.claim_id = id, .key = key, .norm_sn = nsn, .preauth_ref = hold,
                    .active = active, .wake_at = wake, .decision = "release",
                    .deadline = CR_TIME_NONE, .shipped_at = CR_TIME_NONE,
-                   .hold_expires = CR_TIME_NONE, .arrived_at = CR_TIME_NONE};
+                   .hold_expires = CR_TIME_NONE, .arrived_at = CR_TIME_NONE, .fp = fp};
     CHECK(cr_store_cstate_put(s, &c) == CR_OK);
+}
+
+static void put_claim_due(cr_store *s, const char *id, const char *sn, const char *hold,
+                          bool active, cr_time_t wake)
+{
+    put_state(s, id, sn, hold, active, wake, 0);
 }
 
 static void put_claim(cr_store *s, const char *id, const char *sn, const char *hold, bool active)
@@ -296,17 +304,10 @@ static void put_claim(cr_store *s, const char *id, const char *sn, const char *h
 }
 
 /* A claim state as a night that read the claim from the claim database
- * records it: with the fingerprint of its row (0 is an archived claim's). */
+ * records it: with the fingerprint of its row. */
 static void put_claim_read(cr_store *s, const char *id, const char *sn, const char *hold)
 {
-    char key[64], nsn[64];
-    cr_claim_key(id, key, sizeof key);
-    cr_serial_normalize(sn, nsn, sizeof nsn);
-    cr_cstate c = {.claim_id = id, .key = key, .norm_sn = nsn, .preauth_ref = hold,
-                   .active = true, .wake_at = CR_TIME_NONE, .decision = "release",
-                   .deadline = CR_TIME_NONE, .shipped_at = CR_TIME_NONE,
-                   .hold_expires = CR_TIME_NONE, .arrived_at = CR_TIME_NONE, .fp = 7};
-    CHECK(cr_store_cstate_put(s, &c) == CR_OK);
+    put_state(s, id, sn, hold, true, CR_TIME_NONE, 7);
 }
 
 static void put_event(cr_store *s, int64_t file, const char *claim, const char *sn, const char *trk)
