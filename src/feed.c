@@ -204,10 +204,13 @@ static const char *val(const cr_csv_record *r, int c)
  * "the same tracking number"): written as serials are compared
  * (cr_serial_normalize: case, blanks, hyphens and a scanner's prefix
  * aside, `1z 9r4-e81` is `1Z9R4E81`), in the reader's copy; NULL when
- * nothing is left. */
-static const char *tracking_norm(const cr_csv_record *r, int c)
+ * nothing is left.  *GIVEN tells whether the column held anything: a
+ * placeholder ("-") still counts as given, so the row is read (a check-in
+ * is matched by its serial), but it matches nothing by tracking number. */
+static const char *tracking_norm(const cr_csv_record *r, int c, bool *given)
 {
     char *s = (char *)(uintptr_t)val(r, c);   /* the reader's copy, as val trims it */
+    *given = s != NULL;
     if (!s)
         return NULL;
     cr_serial_normalize(s, s, strlen(s) + 1); /* never longer: in place */
@@ -392,9 +395,10 @@ static cr_err receipt_row(fstate *st, const cr_csv_record *r)
     row.event = strcmp(ev, "shipped") == 0     ? CR_EV_SHIPPED
                 : strcmp(ev, "delivered") == 0 ? CR_EV_DELIVERED
                                                : CR_EV_RECEIVED;
-    row.tracking = tracking_norm(r, st->col[CR_F_TRACKING][0]);
+    bool trk_given = false;
+    row.tracking = tracking_norm(r, st->col[CR_F_TRACKING][0], &trk_given);
     row.claim_ref = val(r, st->col[CR_F_CLAIM_REF][0]);
-    if (!row.tracking && !row.claim_ref)
+    if (!trk_given && !row.claim_ref)
         return reject(st, r, CR_R_MISSING_FIELD,
                       f->ncolumns[CR_F_CLAIM_REF] ? "claim_ref" : "tracking_number",
                       "neither tracking_number nor claim_ref is given");

@@ -744,6 +744,9 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
     char canon[4096];
     const char *at = realpath(dir, canon) ? canon : dir;
     bool shared = inbox_shared(cfg);
+    struct stat other;
+    bool other_ok = stat(kind == CR_FEED_RECEIPTS ? cfg->inbox_settlements : cfg->inbox_receipts,
+                         &other) == 0;
     if (!(d = opendir(dir)))
         return cr_error(CR_ENOINPUT, "inbox.%s %s: %s", kname, dir, strerror(errno));
     struct dirent *e;
@@ -780,6 +783,8 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
         if (!ok || !S_ISREG(sb.st_mode)) {
             x->kind = E_NOT_FILE;
             not_file_why(path, ok, errno, &sb, x->why, sizeof x->why);
+            if (ok && other_ok && sb.st_dev == other.st_dev && sb.st_ino == other.st_ino)
+                x->why[0] = '\0';   /* the other kind's inbox, inside this one: read by its pass */
             continue;
         }
         if (!x->feed) {

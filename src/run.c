@@ -95,9 +95,14 @@ cr_err cr_run_lock(const cr_config *cfg, int *fd)
         /* the state there but not writable (a read-only volume, another
          * account's files): 74, as for the state database itself */
         if ((e == EACCES || e == EPERM || e == EROFS) &&
-            (stat(cfg->state_db, &sb) == 0 || errno == EACCES))
+            (stat(cfg->state_db, &sb) == 0 || errno == EACCES)) {
+            if (e != EROFS && access(cfg->state_db, W_OK) == 0)
+                return cr_error(CR_EIO, "cannot open the lock file %s: %s (made by another account?"
+                                        " it may be removed when no run is going on)", path,
+                                strerror(e));
             return cr_error(CR_EIO, "state database %s is not writable (its lock file %s: %s)",
                             cfg->state_db, path, strerror(e));
+        }
         return cr_error(CR_ECANTCREAT, "cannot create lock file %s: %s", path, strerror(e));
     }
     if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {

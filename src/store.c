@@ -2340,9 +2340,16 @@ cr_err cr_store_claim_recorded(cr_store *s, const char *id, cr_pool *pool, const
     *claim_id = *preauth_ref = NULL;
     if (!cr_claim_key(id, key, sizeof key))
         return CR_OK;
+    /* its state row; else (forgotten by a night over everything) its
+     * actions or decisions, by its exact id, then by its key */
     sqlite3_stmt *st = prepare(s, "SELECT claim_id, preauth_ref FROM claim_state WHERE key = ?1"
-                                  " UNION ALL SELECT claim_id, psp_ref FROM actions"
-                                  " WHERE claim_id = ?2 AND kind = 'payment' LIMIT 1");
+                                  " UNION ALL SELECT * FROM (SELECT claim_id, psp_ref FROM actions"
+                                  "  WHERE claim_id = ?2 ORDER BY kind <> 'payment')"
+                                  " UNION ALL SELECT claim_id, NULL FROM decisions WHERE claim_id = ?2"
+                                  " UNION ALL SELECT * FROM (SELECT claim_id, psp_ref FROM actions"
+                                  "  WHERE cr_key(claim_id) = ?1 ORDER BY kind <> 'payment')"
+                                  " UNION ALL SELECT claim_id, NULL FROM decisions"
+                                  "  WHERE cr_key(claim_id) = ?1 LIMIT 1");
     if (!st)
         return CR_EIO;
     bind_text(st, 1, key);

@@ -56,6 +56,18 @@ expect_rc claim_archived_exit_0 0
 check claim_archived_said grep -q "^claim CE2611-000104  not in the claim database .* (archived or deleted)" "$OUT"
 check claim_archived_action grep -qE "action +capture SN_MISMATCH 2199.00 USD in payment_actions_20261120_run1.csv" "$OUT"
 check claim_archived_settlement test "$(grep -c "settlement " "$OUT")" -ge 2
+# ... also once a night over everything forgot its state row, for a basic
+# claim (a shipment, no payment action) and in another case (a review)
+AR=$TMP/archived_forgotten
+newenv "$AR"
+"$BIN" run --config "$AR/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+sqlite3 "$AR/fixtures/claims.db" "DELETE FROM claims WHERE claim_id = 'CE2611-000134'"
+"$BIN" run --config "$AR/config/carerecon.yaml" --as-of 2026-11-21 --quiet --full 2>/dev/null
+expect_eq claim_forgotten_state_gone "$(q "$AR" "select count(*) from claim_state where claim_id = 'CE2611-000134'")" 0
+cr claim --config "$AR/config/carerecon.yaml" ce2611-000134
+expect_rc claim_forgotten_exit_0 0
+check claim_forgotten_shipment grep -qE "action +ship_replacement RETURNED in fulfillment_20261120_run1.csv" "$OUT"
+CFG=$E/config/carerecon.yaml   # newenv pointed it at the new env
 cr claim --config "$E/config/archived.yaml" CE2611-999999
 expect_rc claim_archived_unknown_65 65
 expect_err claim_archived_unknown_said "no such claim"

@@ -127,6 +127,7 @@ if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null; then
         expect_eq "nowrite_${which//\//_}_nothing_recorded" \
             "$(q "$NW" "select count(*) from actions" 2>/dev/null || echo 0)" 0
     done
+    CFG=$E/config/carerecon.yaml   # newenv pointed it at the last env
 fi   # (needs root, to run as another user: CI runs as root)
 # --report naming a folder (or ending in /): 73 at once, nothing issued (a
 # review: the night issued its actions, then failed to take the name)
@@ -152,6 +153,13 @@ if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null; then
         >"$OUT" 2>"$ERR" || RC=$?
     expect_rc state_not_writable_74 74
     expect_err state_not_writable_said "is not writable"
+    # the database writable, only the lock file another account's: said so
+    chown nobody "$RO/var" "$RO/var/carerecon.db"
+    RC=0
+    runuser -u nobody -- "$BIN" run --config "$RO/config/carerecon.yaml" --as-of 2026-11-21 \
+        >"$OUT" 2>"$ERR" || RC=$?
+    expect_rc lock_file_foreign_74 74
+    expect_err lock_file_foreign_said "cannot open the lock file"
     chown -R nobody "$RO/var"
     chmod 300 "$RO/fixtures/inbox/settlements"
     RC=0
@@ -160,6 +168,7 @@ if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null; then
     expect_rc inbox_not_listable_66 66
     expect_err inbox_not_listable_said "inbox.settlements"
     expect_eq inbox_not_listable_no_run "$(q "$RO" "select count(*) from runs")" "$runs_before"
+    CFG=$E/config/carerecon.yaml   # newenv pointed it at the new env
 fi   # (needs root, to run as another user: CI runs as root)
 # --report into a folder that is not there: 73 at once, nothing issued
 cr run --config "$CFG" --as-of 2026-11-20 --report "$E/nothere/x.xlsx"; expect_rc report_file_no_folder_73 73

@@ -288,3 +288,14 @@ expect_err oddities_wrong_inbox_warned "depot_20261120_moved.csv: matches no set
 xlsx oddities_in_files_table "$(ls "$OD"/reports/carerecon_20261120_run1.xlsx)" \
     "contains:Summary=depot_20261119.csv" "contains:Summary=2026-11-21" \
     "contains:Summary=is it in the wrong inbox?"
+
+# the settlements inbox inside the receipts inbox: read by its own pass,
+# not named as a folder left alone (a review)
+NI=$TMP/nested
+newenv "$NI"
+mv "$NI/fixtures/inbox/settlements" "$NI/fixtures/inbox/receipts/settlements"
+sed -i 's|settlements: ../fixtures/inbox/settlements|settlements: ../fixtures/inbox/receipts/settlements|' \
+    "$NI/config/carerecon.yaml"
+cr run --config "$NI/config/carerecon.yaml" --as-of 2026-11-20 --verbose
+check nested_inbox_not_a_folder bash -c "! grep -q 'settlements: a folder' '$ERR'"
+expect_eq nested_inbox_read "$(q "$NI" "select count(*) from files where kind = 'settlements' and status = 'ingested'")" 2

@@ -377,7 +377,10 @@ TEST(feed_text_forcing_equals_quote)
 /* Tracking numbers are kept as events are matched by them: case, blanks,
  * hyphens and a scanner's prefix aside (a review: a pickup scan written
  * `1z9r4e81` never met its delivery `1Z9R4E81`, and the claim lost its
- * "shipped by the deadline"); one that is only a dash is none. */
+ * "shipped by the deadline"); one that is only a dash matches nothing by
+ * tracking number, but the row is read (a walk-in check-in with no RMA,
+ * matched by its serial: a second review); an empty one with no claim
+ * reference is still MISSING_FIELD. */
 TEST(feed_tracking_number_as_matched)
 {
     fsink k = {0};
@@ -386,15 +389,18 @@ TEST(feed_tracking_number_as_matched)
         "CE1, 1z 9r4-e81 ,2026-03-10T09:30:00Z,SN1,Y,Y\n"
         "CE2,]C11Z9R4E82,2026-03-10T09:30:00Z,SN2,Y,Y\n"
         "CE3,-,2026-03-10T09:30:00Z,SN3,Y,Y\n"
-        ",-,2026-03-10T09:30:00Z,SN4,Y,Y\n";
+        ",-,2026-03-10T09:30:00Z,SN4,Y,Y\n"
+        ", ,2026-03-10T09:30:00Z,SN5,Y,Y\n";
     CHECK_INT(fs_parse("depot", in, &k, &st), CR_OK);
-    CHECK_INT(k.nr, 3);
+    CHECK_INT(k.nr, 4);
     CHECK_INT(k.nj, 1);
     CHECK_STR(R(&k, 0)->tracking, "1Z9R4E81");
     CHECK_STR(R(&k, 1)->tracking, "1Z9R4E82");
     CHECK(R(&k, 2)->tracking == NULL);
     CHECK_STR(R(&k, 2)->claim_ref, "CE3");
-    CHECK_INT(J(&k, 0)->line, 5);
+    CHECK(R(&k, 3)->tracking == NULL && R(&k, 3)->claim_ref == NULL);
+    CHECK_STR(R(&k, 3)->serial, "SN4");
+    CHECK_INT(J(&k, 0)->line, 6);
     CHECK_INT(J(&k, 0)->reason, CR_R_MISSING_FIELD);
     fs_free(&k);
 }
