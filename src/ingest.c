@@ -613,9 +613,23 @@ static void not_file_why(const char *path, bool ok, int err, const struct stat *
         snprintf(out, n, "cannot be looked at: %s", strerror(err));
 }
 
+/* Files are read in name order, by the name without its extension first:
+ * a re-export saved beside the original ("depot_x (1).csv", "depot_x-fix.csv",
+ * "depot_x_v2.csv") is read after it, so its corrections count (a copy read
+ * later is the correction); by the whole name, ' ' and '-' sort before the
+ * '.' of "depot_x.csv", and the original would win. */
 static int entry_cmp(const void *a, const void *b)
 {
-    return strcmp(((const dir_entry *)a)->name, ((const dir_entry *)b)->name);
+    const char *x = ((const dir_entry *)a)->name, *y = ((const dir_entry *)b)->name;
+    const char *dx = strrchr(x, '.'), *dy = strrchr(y, '.');
+    size_t nx = dx && dx != x ? (size_t)(dx - x) : strlen(x);
+    size_t ny = dy && dy != y ? (size_t)(dy - y) : strlen(y);
+    int c = memcmp(x, y, nx < ny ? nx : ny);
+    if (c)
+        return c;
+    if (nx != ny)
+        return nx < ny ? -1 : 1;
+    return strcmp(x, y);
 }
 
 /* An inbox folder that is not there (66), checked for both before either is read. */

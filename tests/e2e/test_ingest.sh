@@ -299,3 +299,22 @@ sed -i 's|settlements: ../fixtures/inbox/settlements|settlements: ../fixtures/in
 cr run --config "$NI/config/carerecon.yaml" --as-of 2026-11-20 --verbose
 check nested_inbox_not_a_folder bash -c "! grep -q 'settlements: a folder' '$ERR'"
 expect_eq nested_inbox_read "$(q "$NI" "select count(*) from files where kind = 'settlements' and status = 'ingested'")" 2
+
+# An export and its re-export saved beside it, arriving the same night: the
+# re-export is read after the original whatever its suffix (a review: by the
+# whole name, "depot_20261121 (1).csv" and "-fix" sorted before the
+# original, whose "battery not returned" then won: a capture for a battery
+# that was found)
+for corr in "depot_20261121 (1).csv" "depot_20261121-fix.csv" "depot_20261121_v2.csv"; do
+    RX=$TMP/reexport
+    rm -rf "$RX"
+    newenv "$RX"
+    RXR=$RX/fixtures/inbox/receipts
+    rm "$RXR"/depot_20261121_broken.csv
+    sed 's/^\(R\. Diaz,CE2611-000141,[^,]*,[^,]*,[^,]*\),Y,N,battery not in box/\1,Y,Y,battery found/' \
+        "$RXR/depot_20261121.csv" >"$RXR/$corr"
+    check "reexport_made_${corr//[^a-z0-9]/_}" bash -c "! cmp -s '$RXR/depot_20261121.csv' '$RXR/$corr'"
+    "$BIN" run --config "$RX/config/carerecon.yaml" --as-of 2026-11-21 --quiet 2>/dev/null
+    expect_eq "reexport_wins_${corr//[^a-z0-9]/_}" "$(grep -h '^CE2611-000141:' "$RX"/reports/actions/payment_actions_*.csv | cut -d, -f2,7)" "release,RETURNED"
+done
+CFG=$E/config/carerecon.yaml
