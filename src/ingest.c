@@ -592,6 +592,7 @@ typedef struct dir_entry {
     cr_file_stat id;
     char seen_name[512];       /* E_SEEN: the file its content was ingested as */
     char why[160];             /* E_NOT_FILE: what it is instead ("" when gone) */
+    bool folder;               /* E_NOT_FILE: a folder */
 } dir_entry;
 
 /* What the entry at PATH is, when it is not a regular file this run can
@@ -601,10 +602,10 @@ static void not_file_why(const char *path, bool ok, int err, const struct stat *
                          size_t n)
 {
     struct stat lb;
-    if (ok)
-        snprintf(out, n, "%s", S_ISDIR(sb->st_mode)    ? "a folder (files in folders below the inbox are not read)"
-                               : S_ISFIFO(sb->st_mode) ? "a pipe, not a file"
-                                                       : "not a regular file");
+    if (ok && S_ISDIR(sb->st_mode))
+        snprintf(out, n, "a folder (files in folders below the inbox are not read)");
+    else if (ok)
+        snprintf(out, n, "%s", S_ISFIFO(sb->st_mode) ? "a pipe, not a file" : "not a regular file");
     else if (err == ENOENT && lstat(path, &lb) == 0 && S_ISLNK(lb.st_mode))
         snprintf(out, n, "a symbolic link to nothing (its target is not there)");
     else if (err == ENOENT)
@@ -797,7 +798,8 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
         if (!ok || !S_ISREG(sb.st_mode)) {
             x->kind = E_NOT_FILE;
             not_file_why(path, ok, errno, &sb, x->why, sizeof x->why);
-            if (ok && other_ok && sb.st_dev == other.st_dev && sb.st_ino == other.st_ino)
+            x->folder = ok && S_ISDIR(sb.st_mode);
+            if (x->folder && other_ok && sb.st_dev == other.st_dev && sb.st_ino == other.st_ino)
                 x->why[0] = '\0';   /* the other kind's inbox, inside this one: read by its pass */
             continue;
         }
@@ -847,7 +849,7 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
                 stats->files_rejected++;
                 *rejected_whole = true;
                 file_add(files, x->name, kname, x->feed->name, "unreadable", x->why);
-            } else if (!x->feed && x->why[0] && strncmp(x->why, "a folder", 8) == 0 &&
+            } else if (!x->feed && x->folder && x->why[0] &&
                        !other_pass_file(cfg, kind, x->name, shared)) {
                 cr_info(v, "%s/%s: %s; left alone", dir, x->name, x->why);
                 file_add(files, x->name, kname, NULL, "left alone", x->why);
@@ -870,11 +872,12 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
                     of = &cfg->feeds[f];
             char hint[256] = "matches no feed; left alone";
             if (of) {
+                bool r = kind == CR_FEED_RECEIPTS;
+                const char *oname = r ? "settlements" : "receipts";
                 snprintf(hint, sizeof hint,
                          "matches no %s feed, but %s feed %s: left alone (is it in the wrong inbox?"
-                         " inbox.%s is %s)", kname, kname[0] == 'r' ? "settlements" : "receipts",
-                         of->name, kname[0] == 'r' ? "settlements" : "receipts",
-                         kname[0] == 'r' ? cfg->inbox_settlements : cfg->inbox_receipts);
+                         " inbox.%s is %s)", kname, oname, of->name, oname,
+                         r ? cfg->inbox_settlements : cfg->inbox_receipts);
                 cr_warn("%s/%s: %s", dir, x->name, hint);
             } else
                 cr_info(v, "%s/%s: matches no %s feed; left alone", dir, x->name, kname);
