@@ -336,16 +336,16 @@ typedef struct cr_history_item {
     const char *source;        /* "file:line" or "run N", or NULL */
 } cr_history_item;
 typedef cr_err (*cr_history_fn)(void *ud, const cr_history_item *h);
+/* A claim the state knows by ID (its key: case and spaces aside) that the
+ * claim database may no longer hold, looked for in its state row, else its
+ * actions or decisions: *CLAIM_ID its id as recorded and *PREAUTH_REF its
+ * hold (NULL when none), both NULL when the state has nothing of it. */
+cr_err cr_store_claim_recorded(cr_store *s, const char *id, cr_pool *pool, const char **claim_id,
+                               const char **preauth_ref);
 /* Calls FN for each item about CLAIM_ID (with PREAUTH_REF), in time order:
  * its events (by claim reference, by its normalized serial NORM_SN, and by
  * tracking numbers they share), decisions, actions, settlement rows and
  * exceptions. */
-/* A claim the state knows by ID (its key: case and spaces aside) that the
- * claim database may no longer hold: *CLAIM_ID its id as recorded and
- * *PREAUTH_REF its hold (NULL when none), both NULL when the state has
- * nothing of it. */
-cr_err cr_store_claim_recorded(cr_store *s, const char *id, cr_pool *pool, const char **claim_id,
-                               const char **preauth_ref);
 cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *preauth_ref,
                               const char *norm_sn, cr_history_fn fn, void *ud);
 

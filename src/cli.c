@@ -342,6 +342,25 @@ static cr_err print_history(void *ud, const cr_history_item *h)
     return CR_OK;
 }
 
+/* The "history" part of `claim`: what state ST (NULL: no run made yet)
+ * recorded of claim CLAIM_ID with hold PREAUTH_REF and normalized serial
+ * NORM_SN, in time order. */
+static cr_err claim_history(const cr_config *cfg, cr_store *st, bool tty, const char *claim_id,
+                            const char *preauth_ref, const char *norm_sn)
+{
+    printf("\n%shistory%s (times in %s)\n", tty ? "\033[1m" : "", tty ? "\033[0m" : "",
+           cfg->timezone_name);
+    if (!st) {
+        printf("  no run has been made yet (no state database %s)\n", cfg->state_db);
+        return CR_OK;
+    }
+    histctx hc = {cfg, tty, 0};
+    cr_err rc = cr_store_claim_history(st, claim_id, preauth_ref, norm_sn, print_history, &hc);
+    if (rc == CR_OK && !hc.n)
+        printf("  nothing recorded yet\n");
+    return rc;
+}
+
 static cr_err cmd_claim(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -394,11 +413,7 @@ static cr_err cmd_claim(int argc, char **argv)
         printf("%sclaim %s%s  not in the claim database %s (archived or deleted): what the state"
                " recorded of it\n", tty ? "\033[1m" : "", rid, tty ? "\033[0m" : "", cfg->claims_db);
         printf("  pre-authorization  ref %s\n", rhold ? rhold : "none");
-        printf("\n%shistory%s (times in %s)\n", tty ? "\033[1m" : "", tty ? "\033[0m" : "",
-               cfg->timezone_name);
-        histctx hc0 = {cfg, tty, 0};
-        if ((rc = cr_store_claim_history(st, rid, rhold, "", print_history, &hc0)) == CR_OK && !hc0.n)
-            printf("  nothing recorded\n");
+        rc = claim_history(cfg, st, tty, rid, rhold, "");
         goto cleanup;
     }
     /* what the row holds that cannot be read says so (INVALID DATA below) */
@@ -430,21 +445,13 @@ static cr_err cmd_claim(int argc, char **argv)
     printf("  plan coverage      until %s, %d replacement(s) left\n", exp, cl.replacements_left);
     if (cl.invalid)
         printf("  INVALID DATA       %s\n", cl.invalid);
-    printf("\n%shistory%s (times in %s)\n", tty ? "\033[1m" : "", tty ? "\033[0m" : "",
-           cfg->timezone_name);
     struct stat sb;
     if (stat(cfg->state_db, &sb) != 0 && errno == ENOENT) {
-        printf("  no run has been made yet (no state database %s)\n", cfg->state_db);
+        claim_history(cfg, NULL, tty, cl.claim_id, NULL, NULL);
         goto cleanup;
     }
-    if ((rc = open_state(cfg, false, true, &st)) != CR_OK)
-        goto cleanup;
-    histctx hc = {cfg, tty, 0};
-    if ((rc = cr_store_claim_history(st, cl.claim_id, cl.preauth_ref, cl.norm_sn, print_history,
-                                     &hc)) != CR_OK)
-        goto cleanup;
-    if (!hc.n)
-        printf("  nothing recorded yet\n");
+    if ((rc = open_state(cfg, false, true, &st)) == CR_OK)
+        rc = claim_history(cfg, st, tty, cl.claim_id, cl.preauth_ref, cl.norm_sn);
 cleanup:
     cr_store_close(st);
     cr_claimsdb_close(cdb);

@@ -468,6 +468,18 @@ static void src_close(source *s)
     }
 }
 
+/* A file of FEED's the night could not read: one must not stop it, so it
+ * is left for the next run, like a file rejected whole (exit 65), and
+ * listed with WHY (the caller prints the message). */
+static void left_unread(cr_run_stats *stats, cr_file_list *files, const char *name,
+                        const char *kind, const cr_feed *feed, const char *why,
+                        bool *rejected_whole)
+{
+    stats->files_rejected++;
+    *rejected_whole = true;
+    file_add(files, name, kind, feed->name, "unreadable", why);
+}
+
 /* Reads one file (NAME, matched to FEED, ID its look on disk) from SRC
  * and stores its rows: one savepoint, the SHA-256 recorded. */
 static cr_err ingest_read(cr_store *st, int64_t run_id, cr_time_t now,
@@ -490,11 +502,9 @@ static cr_err ingest_read(cr_store *st, int64_t run_id, cr_time_t now,
         goto cleanup;
     }
     if (unreadable) {
-        /* one unreadable file must not stop the night: it is left for the
-         * next run, like a file rejected whole (the message is printed) */
-        stats->files_rejected++;
-        *rejected_whole = true;
-        file_add(files, name, kind, feed->name, "unreadable", "cannot be read; left for the next run");
+        /* the message is printed */
+        left_unread(stats, files, name, kind, feed, "cannot be read; left for the next run",
+                    rejected_whole);
         rc = CR_OK;
         goto cleanup;
     }
@@ -611,7 +621,7 @@ static void not_file_why(const char *path, bool ok, int err, const struct stat *
     else if (err == ENOENT)
         out[0] = '\0';
     else
-        snprintf(out, n, "cannot be looked at: %s", strerror(err));
+        snprintf(out, n, "cannot be read (%s)", strerror(err));
 }
 
 /* Files are read in name order, by the name without its extension first:
@@ -657,6 +667,16 @@ static bool inbox_shared(const cr_config *cfg)
            a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* The first feed of the other kind than KIND whose files NAME matches, or
+ * NULL. */
+static const cr_feed *other_kind_feed(const cr_config *cfg, cr_feed_kind kind, const char *name)
+{
+    for (size_t f = 0; f < cfg->n_feeds; f++)
+        if (cfg->feeds[f].kind != kind && cr_feed_matches(&cfg->feeds[f], name))
+            return &cfg->feeds[f];
+    return NULL;
+}
+
 /* NAME, which no feed of KIND matches, in a folder both kinds share, is
  * for the other kind's pass: a file of the other kind (that pass reads and
  * reports it), or, in the settlements pass, a file of no feed at all (the
@@ -665,10 +685,7 @@ static bool other_pass_file(const cr_config *cfg, cr_feed_kind kind, const char 
 {
     if (!shared)
         return false;
-    for (size_t f = 0; f < cfg->n_feeds; f++)
-        if (cfg->feeds[f].kind != kind && cr_feed_matches(&cfg->feeds[f], name))
-            return true;
-    return kind == CR_FEED_SETTLEMENTS;
+    return other_kind_feed(cfg, kind, name) || kind == CR_FEED_SETTLEMENTS;
 }
 
 /* How long a file whose last line has no end yet may go on changing before
@@ -716,7 +733,8 @@ static bool wait_written(const char *path, struct stat *sb)
         /* quiet: a second since it changed by the clock, or, whatever the
          * clock says of its times (a server's clock ahead), unchanged
          * while it was watched for a second */
-        if (now_ns - changed_ns(sb) >= BUSY_QUIET_NS || still >= 1000 || !ends_mid_line(path, sb))
+        if (now_ns - changed_ns(sb) >= BUSY_QUIET_NS || still >= BUSY_QUIET_NS / 1000000 ||
+            !ends_mid_line(path, sb))
             return true;
         if (waited >= BUSY_WAIT_MS)
             return false;
@@ -846,9 +864,7 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
                  * exits 65, as for a file that cannot be read */
                 fprintf(stderr, "carerecon: error: %s/%s: %s; left for the next run\n", dir,
                         x->name, x->why);
-                stats->files_rejected++;
-                *rejected_whole = true;
-                file_add(files, x->name, kname, x->feed->name, "unreadable", x->why);
+                left_unread(stats, files, x->name, kname, x->feed, x->why, rejected_whole);
             } else if (!x->feed && x->folder && x->why[0] &&
                        !other_pass_file(cfg, kind, x->name, shared)) {
                 cr_info(v, "%s/%s: %s; left alone", dir, x->name, x->why);
@@ -866,17 +882,14 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
         case E_NO_FEED: {
             /* a file of the other kind's feed, dropped into this inbox: said
              * even with --quiet, since its rows are missing tonight */
-            const cr_feed *of = NULL;
-            for (size_t f = 0; f < cfg->n_feeds && !of; f++)
-                if (cfg->feeds[f].kind != kind && cr_feed_matches(&cfg->feeds[f], x->name))
-                    of = &cfg->feeds[f];
+            const cr_feed *of = other_kind_feed(cfg, kind, x->name);
             char hint[256] = "matches no feed; left alone";
             if (of) {
                 bool r = kind == CR_FEED_RECEIPTS;
                 const char *oname = r ? "settlements" : "receipts";
                 snprintf(hint, sizeof hint,
-                         "matches no %s feed, but %s feed %s: left alone (is it in the wrong inbox?"
-                         " inbox.%s is %s)", kname, oname, of->name, oname,
+                         "matches no %s feed but the %s feed %s: left alone. Is it in the wrong"
+                         " inbox? (inbox.%s is %s)", kname, oname, of->name, oname,
                          r ? cfg->inbox_settlements : cfg->inbox_receipts);
                 cr_warn("%s/%s: %s", dir, x->name, hint);
             } else

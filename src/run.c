@@ -514,32 +514,32 @@ static cr_err attach_actions(night *n)
 static cr_err add_archived(night *n)
 {
     size_t k = 0;
-    bool *held = calloc(n->nactions ? n->nactions : 1, sizeof *held);
-    if (!held)
+    bool *attached = calloc(n->nactions ? n->nactions : 1, sizeof *attached);
+    if (!attached)
         return cr_error(CR_ENOMEM, "out of memory");
     for (size_t i = 0; i < n->nclaims; i++)
         if (n->pay_of[i] >= 0)
-            held[n->pay_of[i]] = true;
+            attached[n->pay_of[i]] = true;
     for (size_t i = 0; i < n->nactions; i++)
-        k += !held[i] && strcmp(n->actions[i].kind, "payment") == 0;
+        k += !attached[i] && strcmp(n->actions[i].kind, "payment") == 0;
     if (!k) {
-        free(held);
+        free(attached);
         return CR_OK;
     }
     cr_claim *c = realloc(n->claims, (n->nclaims + k) * sizeof *c);
     if (!c) {
-        free(held);
+        free(attached);
         return cr_error(CR_ENOMEM, "out of memory");
     }
     n->claims = c;
     for (size_t i = 0; i < n->nactions; i++) {
         const cr_action *a = &n->actions[i];
-        if (held[i] || strcmp(a->kind, "payment") != 0)
+        if (attached[i] || strcmp(a->kind, "payment") != 0)
             continue;
         char key[256];
         const char *kp = cr_claim_key(a->claim_id, key, sizeof key) ? cr_pool_strdup(&n->pool, key) : "";
         if (!kp) {
-            free(held);
+            free(attached);
             return cr_error(CR_ENOMEM, "out of memory");
         }
         c[n->nclaims++] = (cr_claim){
@@ -548,10 +548,10 @@ static cr_err add_archived(night *n)
             .preauth_ref = a->psp_ref, .paid_at = CR_TIME_NONE,
             .refresh_expires_on = INT32_MIN, .norm_sn = ""};
     }
-    free(held);
+    free(attached);
     qsort(c, n->nclaims, sizeof *c, cr_claim_order);
-    cr_debug(n->o->v, "%zu claim%s with a payment action no longer in the claim database", k,
-             k == 1 ? "" : "s");
+    cr_debug(n->o->v, "%zu claim%s no longer in the claim database, kept for %s payment action%s",
+             k, k == 1 ? "" : "s", k == 1 ? "its" : "their", k == 1 ? "" : "s");
     return attach_actions(n);
 }
 

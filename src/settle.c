@@ -112,12 +112,12 @@ static void fmt_amt(const cr_policy *p, const cr_srow *r, char *buf, size_t n)
         snprintf(buf, n, "no amount");
 }
 
-/* Claims by hold reference and claim key (then claim order): where a row's
- * merchant reference is looked up among the claims sharing its hold. */
 /* A hold shared by more claims than this is looked up through an index
  * (hold_index) rather than claim by claim. */
 #define HOLD_SMALL 16
 
+/* Claims by hold reference and claim key (then claim order): where a row's
+ * merchant reference is looked up among the claims sharing its hold. */
 typedef struct hold_key {
     const char *ref, *key;
     size_t idx;

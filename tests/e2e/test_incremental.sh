@@ -313,10 +313,13 @@ newenv "$M"
 rm "$M"/fixtures/inbox/receipts/*_broken.csv   # a rejected file makes the exit status 65
 "$BIN" run --config "$M/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
 cp "$M/fixtures/claims.db" "$M/claims.right.db"
+known=$(q "$M" "select count(*) from claim_state")
 sqlite3 "$M/fixtures/claims.db" "delete from claims where claim_id > 'CE2611-000103'"
 cr run --config "$M/config/carerecon.yaml" --as-of 2026-11-21
 expect_rc wrong_claim_db_night_runs 0
 expect_err wrong_claim_db_warned "claims the state knows are not in the claim database"
+# every missing claim counted, those kept for their payment actions too
+expect_err wrong_claim_db_counted "$((known - 3)) of the $known claims the state knows"
 expect_err wrong_claim_db_asks "is it the right file?"
 actions_before=$(q "$M" "select count(*) from actions")
 cp "$M/claims.right.db" "$M/fixtures/claims.db"

@@ -284,10 +284,10 @@ cr run --config "$OD/config/carerecon.yaml" --as-of 2026-11-20 --quiet
 expect_rc oddities_exit_65 65
 expect_err oddities_dangling_link_said "depot_20261119.csv: a symbolic link to nothing (its target is not there); left for the next run"
 expect_err oddities_feed_folder_said "depot_folder.csv: a folder"
-expect_err oddities_wrong_inbox_warned "depot_20261120_moved.csv: matches no settlements feed, but receipts feed depot"
+expect_err oddities_wrong_inbox_warned "depot_20261120_moved.csv: matches no settlements feed but the receipts feed depot"
 xlsx oddities_in_files_table "$(ls "$OD"/reports/carerecon_20261120_run1.xlsx)" \
     "contains:Summary=depot_20261119.csv" "contains:Summary=2026-11-21" \
-    "contains:Summary=is it in the wrong inbox?"
+    "contains:Summary=Is it in the wrong inbox?"
 
 # the settlements inbox inside the receipts inbox: read by its own pass,
 # not named as a folder left alone (a review)

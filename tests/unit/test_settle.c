@@ -396,6 +396,22 @@ TEST(settle_fee_matching_is_silent)
     sfx_close(&f);
 }
 
+/* A claim archived out of the claim database (kept for its action): its
+ * service fee is not known any more, so a fee row for it raises nothing. */
+TEST(settle_fee_archived_claim_is_silent)
+{
+    sfx f;
+    sfx_open(&f);
+    f.cl[B].archived = true;
+    f.cl[B].active = false;
+    f.cl[B].service_fee = 0;
+    row(&f, NULL, "CE2611-000202", CR_ST_FEE, FEE + 100, "USD", "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
+    CHECK_INT(f.ex.n, 0);
+    CHECK_INT(f.rows[0].claim, B);
+    sfx_close(&f);
+}
+
 /* "chargeback | any | CHARGEBACK" */
 TEST(settle_chargeback)
 {
