@@ -153,6 +153,9 @@ typedef struct night {
     size_t nclaims;
     cr_event *events;
     size_t nevents;
+    cr_pool events_pool;       /* the events' strings, let go with them after decide_all */
+    const cr_event *sn_event;  /* the check-in whose serial sn_copy holds (checkin_sn) */
+    const char *sn_copy;
     cr_srow *srows;
     size_t nsrows;
     cr_action *actions;        /* loaded from the state */
@@ -202,6 +205,7 @@ static void night_release(night *n)
     cr_pool_release(&n->pool);
     cr_pool_release(&n->claims_pool);
     cr_pool_release(&n->rows_pool);
+    cr_pool_release(&n->events_pool);
     free(n->claims);
     free(n->events);
     free(n->srows);
@@ -595,7 +599,7 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
             rj.st = NULL;
         }
     }
-    if (rc == CR_OK && (rc = cr_store_events_load(n->st, &n->pool, &n->events, &n->nevents)) == CR_OK &&
+    if (rc == CR_OK && (rc = cr_store_events_load(n->st, &n->events_pool, &n->events, &n->nevents)) == CR_OK &&
         (rows_reading ||
          (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) == CR_OK) &&
         (rc = cr_store_actions_load(n->st, &n->pool, &n->actions, &n->nactions)) == CR_OK)
@@ -737,6 +741,23 @@ static cr_exc *meet_action(night *n, const cr_claim *c, const cr_action *a, bool
     return x;
 }
 
+/* The serial of D's check-in, copied into the night's pool: the events and
+ * their strings go after decide_all, the actions and report rows that name
+ * it stay (the copy is made once for a claim's action and its row). */
+static const char *checkin_sn(night *n, const cr_decision *d, bool *oom)
+{
+    if (!d->checkin || !d->checkin->serial)
+        return NULL;
+    if (n->sn_event != d->checkin) {
+        if (!(n->sn_copy = cr_pool_strdup(&n->pool, d->checkin->serial))) {
+            *oom = true;
+            return NULL;
+        }
+        n->sn_event = d->checkin;
+    }
+    return n->sn_copy;
+}
+
 /* Applies "actions are final" to claim I's decision: a new action, a
  * previously issued one, or ACTION_CONFLICT; *MATCH says which. */
 static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *match)
@@ -837,7 +858,10 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
         a->file_name = n->ful_name;
         a->region = c->region;
         a->product_model = c->product_model;
-        a->received_sn = d->checkin ? d->checkin->serial : NULL;
+        bool oom = false;
+        a->received_sn = checkin_sn(n, d, &oom);
+        if (oom)
+            return cr_error(CR_ENOMEM, "out of memory");
         a->received_at = d->checkin_at;
         n->stats.ships++;
         *match = CR_MATCH_ISSUED;
@@ -1250,11 +1274,13 @@ static cr_err decide_all(night *n)
     drop_reauthorize(n);
     if (n->excs.oom)
         rc = cr_error(CR_ENOMEM, "out of memory");
-    /* the events are decided on: their array goes, its strings stay in the
-     * pool (actions and report rows name a check-in's serial) */
+    /* the events are decided on: they go, with their strings (the actions
+     * and report rows that name a check-in's serial have a copy: checkin_sn) */
     free(n->events);
     n->events = NULL;
     n->nevents = 0;
+    cr_pool_release(&n->events_pool);
+    n->sn_event = NULL;
 cleanup:
     free(start);
     free(byclaim);
@@ -1745,7 +1771,10 @@ static cr_err report_row(night *n, size_t i, const cr_decision *d, const cr_acti
         r->reason = issued->reason;
         r->amount = issued->amount;
         r->detail = d->detail[0] ? cr_pool_strdup(&n->pool, d->detail) : NULL;
-        r->received_sn = d->checkin ? d->checkin->serial : NULL;
+        bool oom = false;
+        r->received_sn = checkin_sn(n, d, &oom);
+        if (oom)
+            return cr_error(CR_ENOMEM, "out of memory");
         r->received_at = d->checkin_at;
         r->auth_expired = strcmp(issued->action, "capture") == 0 &&
                           d->hold_expires != CR_TIME_NONE && n->D > d->hold_expires;
