@@ -534,6 +534,15 @@ static bool tz_name_ok(const char *name)
     for (const char *s = name; *s; s++)
         if (!is_alpha(*s) && !is_digit(*s) && !strchr("_+-./", *s))
             return false;
+    /* files of the zone folder that name no zone: the host's own setting
+     * (days would follow the machine, not the configuration), the rules
+     * POSIX TZ strings borrow, a placeholder */
+    static const char *const not_zones[] = {"localtime", "posixrules", "Factory"};
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    for (size_t i = 0; i < sizeof not_zones / sizeof not_zones[0]; i++)
+        if (strcmp(base, not_zones[i]) == 0)
+            return false;
     return true;
 }
 

@@ -182,7 +182,9 @@ TEST(crtime_tz_bad_names)
 {
     static const char *bad[] = {"", "/etc/passwd", "../etc/passwd", "America/../UTC",
                                 "America/..", "..", "Nowhere/Land", "America",
-                                "UTC ", "America/Los Angeles", "Europe\\Berlin", "utc\n"};
+                                "UTC ", "America/Los Angeles", "Europe\\Berlin", "utc\n",
+                                /* in the zone folder, but no zone */
+                                "localtime", "posixrules", "Factory", "posix/Factory"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cr_tz *tz = cr_tz_load(bad[i]);
         CHECK(tz == NULL);
