@@ -39,4 +39,8 @@ char *cr_money_format(cr_money_t v, int exponent, char *buf, size_t n);
 typedef struct cr_currency_exp { char code[4]; int exponent; } cr_currency_exp;
 int cr_currency_exponent(const cr_currency_exp *table, size_t n, const char *currency);
 
+/* Whether CODE has the shape of an ISO 4217 code: three ASCII letters, any
+ * case ("US$", "123", "€" and "EURO" do not). */
+bool cr_currency_code_ok(const char *code);
+
 #endif

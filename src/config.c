@@ -748,8 +748,7 @@ static bool parse_policy(cfgp *p, const yaml_node_t *n)
             pol->n_currency_exponents = 0;
             for (size_t i = 0; ok && i < l.n; i++) {
                 const char *c = l.items[i].key;
-                if (strlen(c) != 3 || !isalpha((unsigned char)c[0]) ||
-                    !isalpha((unsigned char)c[1]) || !isalpha((unsigned char)c[2])) {
+                if (!cr_currency_code_ok(c)) {
                     perr(p, v, sub, "'%s' is not a three-letter currency code", c);
                     ok = false;
                     break;

@@ -435,12 +435,6 @@ static cr_err receipt_row(fstate *st, const cr_csv_record *r)
     return st->sink->receipt(st->sink->ud, &row);
 }
 
-static bool currency_ok(const char *c)
-{
-    return strlen(c) == 3 && isalpha((unsigned char)c[0]) && isalpha((unsigned char)c[1]) &&
-           isalpha((unsigned char)c[2]);
-}
-
 static cr_err settle_row(fstate *st, const cr_csv_record *r)
 {
     const cr_feed *f = st->feed;
@@ -479,7 +473,7 @@ static cr_err settle_row(fstate *st, const cr_csv_record *r)
     for (int j = 0; j < f->ncolumns[CR_F_AMOUNT] && !amt; j++)
         amt = val(r, st->col[CR_F_AMOUNT][j]);
     const char *cur = val(r, st->col[CR_F_CURRENCY][0]);
-    if (cur && !currency_ok(cur)) {
+    if (cur && !cr_currency_code_ok(cur)) {
         if (amount_required)
             return reject(st, r, CR_R_BAD_AMOUNT, "currency",
                           "currency \"%.20s\" is not a three-letter code", cur);

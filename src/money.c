@@ -133,6 +133,16 @@ static bool code_eq(const char code[4], const char *cur)
     return cur[4] == '\0';
 }
 
+bool cr_currency_code_ok(const char *code)
+{
+    if (!code)
+        return false;
+    for (int i = 0; i < 3; i++)
+        if (!((code[i] >= 'A' && code[i] <= 'Z') || (code[i] >= 'a' && code[i] <= 'z')))
+            return false;
+    return code[3] == '\0';
+}
+
 int cr_currency_exponent(const cr_currency_exp *table, size_t n, const char *currency)
 {
     if (!table || !currency)

@@ -267,10 +267,11 @@ static cr_action *new_action(night *n)
  * around refresh_expires_on, and a paid_at fraction after a comma, are
  * read; 6: a claim archived after its payment action stays, made from it:
  * add_archived; 7: tracking numbers compared in case, blanks and hyphens
- * aside).
+ * aside; 8: a currency not of three letters, and a premium claim's
+ * product_value of zero, are invalid claim data).
  * It is mixed into the configuration's mark, so the first night after such
  * an upgrade looks at every claim, as after a change of configuration. */
-#define RULES_VERSION 7
+#define RULES_VERSION 8
 static int64_t config_mark(const cr_config *cfg)
 {
     return (int64_t)(cfg->hash ^ ((uint64_t)RULES_VERSION * 0x9e3779b97f4a7c15ULL));

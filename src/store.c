@@ -2758,12 +2758,20 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
         INVALID("battery_registered is not 0 or 1");
     else
         c->battery_registered = v != 0;
-    if (!col_int(st, 6, &v, &isnull) || isnull || v < 0)
+    /* a premium claim's value caps its capture (SPEC 4): at zero a capture
+     * would take nothing and use up the hold */
+    if (!col_int(st, 6, &v, &isnull))
         INVALID("product_value is not a whole number of minor units");
+    else if (isnull)
+        INVALID("product_value is missing");
+    else if (v < 0 || (v == 0 && c->premium))
+        INVALID(v < 0 ? "product_value is below zero" : "product_value is zero on a premium claim");
     else
         c->product_value = v;
-    if (!col_int(st, 8, &v, &isnull) || isnull)
+    if (!col_int(st, 8, &v, &isnull))
         INVALID("service_fee is not a whole number of minor units");
+    else if (isnull)
+        INVALID("service_fee is missing");
     else
         c->service_fee = v;
     if (!col_int(st, 10, &v, &isnull))
@@ -2772,8 +2780,8 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
         c->has_preauth_amount = true;
         c->preauth_amount = v;
     }
-    if (!c->currency || strlen(c->currency) != 3)
-        INVALID("currency is not a three-letter code");
+    if (!cr_currency_code_ok(c->currency))
+        INVALID(c->currency ? "currency is not a three-letter code" : "currency is missing");
     char paid_buf[64];
     const char *paid = col_trimmed(st, 12, paid_buf, sizeof paid_buf);
     if (!paid || cr_parse_iso_instant(paid, &c->paid_at) != CR_OK) {

@@ -18,8 +18,8 @@ CSV
 sqlite3 "$E/fixtures/claims.db" "INSERT INTO claims VALUES ('CE2611-009001', 'premium', 'US',
   'Mini 4', 'JPYSN0001', 0, 150000, 'JPY', 5000, 'JPYREF1', 150000, 'visa',
   '2026-11-18T10:00:00-05:00', NULL, '2027-11-18', 1, 'active')"
-# and one whose currency is not a three-letter code (bad claim data): its
-# amount gets the bare number format, no code
+# and one whose currency is not a three-letter code: bad claim data, not
+# decided (a capture or release in "US$" is one the processor cannot take)
 sqlite3 "$E/fixtures/claims.db" "INSERT INTO claims VALUES ('CE2611-009002', 'premium', 'US',
   'Mini 4', 'ODDSN0001', 0, 70000, 'US\$', 5000, 'ODDREF1', 70000, 'visa',
   '2026-11-18T10:00:00-05:00', NULL, '2027-11-18', 1, 'active')"
@@ -51,7 +51,8 @@ xlsx capture_row "$W" "findrow:Captures=CE2611-000104,SN_MISMATCH,88161791200833
 # currency's exponent; a sheet of mixed currencies shows each amount's
 xlsx amount_is_number "$W" "type:Captures!D2=n" "numfmt:Captures!D2=[\$USD] #,##0.00"
 xlsx amount_in_yen "$W" "fmtof:Pending=CE2611-009001|150000|[\$JPY] #,##0"
-xlsx amount_odd_currency_bare "$W" "fmtof:Pending=CE2611-009002|700|#,##0.00"
+xlsx odd_currency_claim_invalid "$W" "findrow:Exceptions=CLAIM_DATA_INVALID,CE2611-009002" \
+    "absent:Pending=CE2611-009002" "contains:Exceptions=currency is not a three-letter code"
 xlsx summary_amount_in_cad "$W" "fmtof:Summary=CAD|1019|[\$CAD] #,##0.00"
 xlsx deadline_is_date "$W" "type:Captures!G2=d"
 # a list's cells sit at the top of their row (a wrapped Detail keeps its

@@ -9,6 +9,18 @@ static cr_err mp(const char *s, int exponent, cr_money_t *v)
     return cr_money_parse(s, exponent, v);
 }
 
+/* ISO 4217's shape: three ASCII letters, any case; nothing else. */
+TEST(money_currency_code_shape)
+{
+    static const char *const ok[] = {"USD", "eur", "JpY"};
+    static const char *const bad[] = {"US$", "123", "U D", "\xE2\x82\xAC", "EURO", "US", "",
+                                      " USD", "USD ", "\xC3\x84UR", NULL};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        CHECK(cr_currency_code_ok(ok[i]));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK(!cr_currency_code_ok(bad[i]));
+}
+
 TEST(money_parse_plain)
 {
     cr_money_t v;

@@ -153,6 +153,59 @@ TEST(store_claim_fingerprint_is_the_text_of_every_column)
     claims_fix_close(&f);
 }
 
+/* A currency that is not three letters, and a product value a capture
+ * cannot be capped at, are bad claim data, each with its own reason (a
+ * review: "US$" went out in a payment file, and a premium claim worth 0
+ * was captured for 0.00, using up its hold).  A basic claim worth 0 ships. */
+TEST(store_claim_currency_and_value)
+{
+#define ROW(id, plan, value, cur)                                                              \
+    "INSERT INTO claims VALUES('" id "','" plan "','US','Air 3','SN-" id "',1," value "," cur    \
+    ",100,'PA-" id "',100000,'visa','2026-11-02T10:15:00Z',14,'2027-11-01',1,'active');"
+    const char *sql =
+        "CREATE TABLE claims(claim_id, plan, region, product_model, registered_sn,"
+        " battery_registered, product_value, currency, service_fee, preauth_ref, preauth_amount,"
+        " card_brand, paid_at, return_days, refresh_expires_on, replacements_left, status);"
+        ROW("DOLLAR", "premium", "100000", "'US$'") ROW("DIGITS", "premium", "100000", "'123'")
+        ROW("EURO", "premium", "100000", "'\xE2\x82\xAC'") ROW("WORD", "premium", "100000", "'EURO'")
+        ROW("NOCUR", "premium", "100000", "NULL") ROW("LOWER", "premium", "100000", "'eur'")
+        ROW("ZERO", "premium", "0", "'USD'") ROW("NEG", "premium", "-5", "'USD'")
+        ROW("NOVAL", "premium", "NULL", "'USD'") ROW("FRAC", "premium", "12.5", "'USD'")
+        ROW("BASIC0", "basic", "0", "'USD'");
+#undef ROW
+    static const struct {
+        const char *id, *why;  /* NULL: valid */
+    } want[] = {
+        {"DOLLAR", "currency is not a three-letter code"},
+        {"DIGITS", "currency is not a three-letter code"},
+        {"EURO", "currency is not a three-letter code"},
+        {"WORD", "currency is not a three-letter code"},
+        {"NOCUR", "currency is missing"},
+        {"LOWER", NULL},
+        {"ZERO", "product_value is zero on a premium claim"},
+        {"NEG", "product_value is below zero"},
+        {"NOVAL", "product_value is missing"},
+        {"FRAC", "product_value is not a whole number of minor units"},
+        {"BASIC0", NULL},
+    };
+    claims_fix f;
+    if (!claims_fix_open(&f, sql))
+        return;
+    CHECK_INT(f.n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        long k = cr_claim_find_exact(f.claims, f.n, want[i].id);
+        CHECK(k >= 0);
+        if (k < 0)
+            continue;
+        const char *got = f.claims[k].invalid;
+        if (want[i].why ? !got || !strstr(got, want[i].why) : got != NULL)
+            fprintf(stderr, "  claim %s: invalid \"%s\", want \"%s\"\n", want[i].id,
+                    got ? got : "(valid)", want[i].why ? want[i].why : "(valid)");
+        CHECK(want[i].why ? got && strstr(got, want[i].why) : got == NULL);
+    }
+    claims_fix_close(&f);
+}
+
 /* A claim table as other systems make it (a review): column names in
  * another case, no unique claim_id.  The same row twice is one claim; one
  * id on rows that differ (two holds) is one claim that cannot be decided,
