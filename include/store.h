@@ -55,6 +55,8 @@ cr_err cr_store_savepoint_rollback(cr_store *s);
 /* --- runs --- */
 typedef struct cr_run_stats {
     long files_ingested, files_skipped, files_rejected, files_unmatched;
+    long files_unread;         /* named like a feed's file but could not be read: left for the
+                                * next run (not in files_rejected, which Rejected Rows lists) */
     long rows_accepted, rows_rejected, rows_ignored;
     long captures, releases, pending, ships, conflicts, previously_issued;
     long exceptions_open, exceptions_new, exceptions_resolved;

@@ -475,7 +475,7 @@ static void left_unread(cr_run_stats *stats, cr_file_list *files, const char *na
                         const char *kind, const cr_feed *feed, const char *why,
                         bool *rejected_whole)
 {
-    stats->files_rejected++;
+    stats->files_unread++;
     *rejected_whole = true;
     file_add(files, name, kind, feed->name, "unreadable", why);
 }

@@ -1206,6 +1206,8 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
         sp_label_count(w, p, "Files ingested", st->files_ingested);
         sp_label_count(w, p, "Files skipped", st->files_skipped);
         sp_label_count(w, p, "Files rejected", st->files_rejected);
+        if (st->files_unread)
+            sp_label_count(w, p, "Files not read", st->files_unread);
         sp_label_count(w, p, "Files with no feed", st->files_unmatched);
         sp_label_count(w, p, "Rows accepted", st->rows_accepted);
         sp_label_count(w, p, "Rows rejected", st->rows_rejected);

@@ -2025,18 +2025,20 @@ static cr_err record_watermarks(night *n)
 
 static void summary_line(const night *n, const char *report)
 {
-    char asof[48];
+    char asof[48], unread[48] = "";
     const cr_run_stats *s = &n->stats;
     /* with its offset: two instants of a repeated hour read apart */
     cr_format_zoned(n->cfg->tz, n->D, asof, sizeof asof);
+    if (s->files_unread)
+        snprintf(unread, sizeof unread, ", %ld not read", s->files_unread);
     fprintf(stderr,
-            "carerecon: %s%lld%s as of %s %s: files %ld ingested, %ld skipped, %ld rejected;"
+            "carerecon: %s%lld%s as of %s %s: files %ld ingested, %ld skipped, %ld rejected%s;"
             " rows %ld accepted, %ld rejected; %ld captures, %ld releases, %ld shipments,"
             " %ld pending, %ld conflicts; exceptions %ld open (%ld new, %ld resolved);"
             " workbook %s\n",
             n->dry ? "DRY RUN (would be run " : "run ", (long long)n->run_id, n->dry ? ")" : "",
             asof, n->cfg->timezone_name, s->files_ingested, s->files_skipped, s->files_rejected,
-            s->rows_accepted, s->rows_rejected, s->captures, s->releases, s->ships, s->pending,
+            unread, s->rows_accepted, s->rows_rejected, s->captures, s->releases, s->ships, s->pending,
             s->conflicts, s->exceptions_open, s->exceptions_new, s->exceptions_resolved,
             report ? report : "(not written)");
 }

@@ -964,6 +964,7 @@ cr_err cr_store_settlement_add(cr_store *s, int64_t file_id, const cr_settle_row
     return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a settlement row");
 }
 
+#define RAW_KEEP 16000
 cr_err cr_store_reject_add(cr_store *s, int64_t run_id, int64_t file_id, const char *file_name,
                            const cr_reject_row *r)
 {
@@ -978,11 +979,23 @@ cr_err cr_store_reject_add(cr_store *s, int64_t run_id, int64_t file_id, const c
     bind_text(st, 5, cr_reason_name(r->reason));
     bind_text(st, 6, r->field);
     bind_text(st, 7, r->detail);
-    /* keep at most 2000 bytes of the raw text: enough to find the row */
-    size_t n = r->raw_len > 2000 ? 2000 : r->raw_len;
-    if (r->raw)
-        sqlite3_bind_text(st, 8, r->raw, (int)n, SQLITE_TRANSIENT);
-    return sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a rejected row");
+    /* the raw text whole up to RAW_KEEP bytes (a workbook cell holds 32,767
+     * characters); a longer one is cut at a character's start, and says so */
+    char *cut = NULL;
+    if (r->raw && r->raw_len > RAW_KEEP) {
+        size_t n = RAW_KEEP;
+        while (n > 0 && ((unsigned char)r->raw[n] & 0xC0) == 0x80)
+            n--;
+        if (!(cut = malloc(n + 80)))
+            return cr_error(CR_ENOMEM, "out of memory");
+        memcpy(cut, r->raw, n);
+        snprintf(cut + n, 80, " [... cut here: the row has %zu bytes]", r->raw_len);
+        sqlite3_bind_text(st, 8, cut, -1, SQLITE_TRANSIENT);
+    } else if (r->raw)
+        sqlite3_bind_text(st, 8, r->raw, (int)r->raw_len, SQLITE_TRANSIENT);
+    cr_err rc = sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a rejected row");
+    free(cut);
+    return rc;
 }
 
 /* The runs after ?2 and before ?1 that never published their workbook,

@@ -106,6 +106,7 @@ RC=0
 "${as_other[@]}" "$BIN" run --config "$U/config/carerecon.yaml" --as-of 2026-11-20 >"$OUT" 2>"$ERR" || RC=$?
 expect_rc unreadable_file_exit_65 65
 expect_err unreadable_file_named "cannot read $U/fixtures/inbox/receipts/depot_zz.csv"
+expect_err unreadable_file_counted "skipped, 1 rejected, 1 not read;"
 check unreadable_night_still_decided test -s "$U/reports/actions/payment_actions_20261120_run1.csv"
 
 # a claim database in WAL mode in a folder carerecon cannot write, without
@@ -288,6 +289,33 @@ expect_err oddities_wrong_inbox_warned "depot_20261120_moved.csv: matches no set
 xlsx oddities_in_files_table "$(ls "$OD"/reports/carerecon_20261120_run1.xlsx)" \
     "contains:Summary=depot_20261119.csv" "contains:Summary=2026-11-21" \
     "contains:Summary=Is it in the wrong inbox?"
+# counted apart from the files rejected, which Rejected Rows lists (a
+# review: "Files rejected 3" with one file on that sheet)
+xlsx oddities_not_read_on_summary "$(ls "$OD"/reports/carerecon_20261120_run1.xlsx)" \
+    "findrow:Summary=Files not read,2" "findrow:Summary=Files rejected,1" \
+    "rows:Rejected Rows=$(q "$OD" "select count(*) from rejects")"
+
+# a rejected row's raw text is kept whole up to 16,000 bytes; a longer one
+# is cut at a character's start (the 16,000th byte is inside one here) and
+# says so (a review: cut silently at 2,000, before the bad value)
+RW=$TMP/rawlong
+newenv "$RW"
+python3 - "$RW/fixtures/inbox/receipts/depot_20261118_notes.csv" <<'PY'
+import sys
+head = "Service Center Check-in Export\r\nGenerated 2026-11-18 23:00\r\nRMA No,Tracking No,Checked In,Serial No,Battery Returned (Y/N),Genuine (Y/N),Technician,Notes\r\n"
+rows = ["CE2611-000101,1Z999,2026-11-19T10:00:00-05:00,SN-A,maybe,Y,T1," + "x" * 5000,
+        "CE2611-000102,1Z998,2026-11-19T10:00:00-05:00,SN-B,maybe,Y,T12," + "\u00e9" * 10000]
+open(sys.argv[1], "w", encoding="utf-8").write(head + "\r\n".join(rows) + "\r\n")
+PY
+cr run --config "$RW/config/carerecon.yaml" --as-of 2026-11-20 --quiet
+expect_eq raw_whole_under_limit "$(q "$RW" "select length(raw) from rejects where file_name = 'depot_20261118_notes.csv' and line = 4")" \
+    5062
+expect_eq raw_cut_says_so "$(q "$RW" "select raw like '%[... cut here: the row has 20063 bytes]'
+    from rejects where file_name = 'depot_20261118_notes.csv' and line = 5")" 1
+expect_eq raw_cut_at_a_character "$(q "$RW" "select substr(raw, 64, 3) = 'ééé' and
+    length(cast(raw as blob)) = 15999 + length(' [... cut here: the row has 20063 bytes]') from rejects where file_name = 'depot_20261118_notes.csv' and line = 5")" 1
+xlsx raw_cut_in_workbook "$(ls "$RW"/reports/carerecon_20261120_run1.xlsx)" \
+    "contains:Rejected Rows=[... cut here: the row has 20063 bytes]"
 
 # the settlements inbox inside the receipts inbox: read by its own pass,
 # not named as a folder left alone (a review)
