@@ -202,6 +202,7 @@ typedef struct ab_batch {
 typedef struct ahead_file {
     char *path;
     const cr_feed *feed;
+    int64_t size;              /* its size when it was taken as written (wait_written) */
 } ahead_file;
 
 typedef struct ahead {
@@ -307,6 +308,17 @@ static bool vanished(const char *path)
     return stat(path, &sb) != 0 ? errno == ENOENT : !S_ISREG(sb.st_mode);
 }
 
+/* How long to wait before each file is read: 0, or what
+ * CARERECON_TEST_READ_DELAY_MS says (the tests' way to append to a file
+ * between its look and its read). */
+static long read_delay_ms(void)
+{
+    const char *v = getenv("CARERECON_TEST_READ_DELAY_MS");
+    char *end;
+    long k = v ? strtol(v, &end, 10) : 0;
+    return v && *end == '\0' && k > 0 && k <= 10000 ? k : 0;
+}
+
 /* Reads, hashes and parses one file into batches (worker side). */
 static bool ahead_one(ahead *a, const ahead_file *f)
 {
@@ -314,21 +326,33 @@ static bool ahead_one(ahead *a, const ahead_file *f)
     size_t len = 0;
     ab_batch *b = &a->slot[a->w % AHEAD_RING];
     b->start = true;
+    long delay = read_delay_ms();
+    if (delay) {
+        struct timespec nap = {delay / 1000, delay % 1000 * 1000000};
+        nanosleep(&nap, NULL);
+    }
     if ((b->vanished = vanished(f->path)) || cr_file_map(f->path, &data, &len) != CR_OK) {
         b->unreadable = !b->vanished;   /* the message is printed */
         b->end = true;
         return ab_post(a);
     }
+    /* what was taken as written, and no more: bytes added since (a writer
+     * going on) may end in a row cut off, read as a row (a serial cut
+     * short: a capture); they are read the next night, when the file's
+     * look has changed */
+    size_t maplen = len;
+    if (f->size >= 0 && (uint64_t)f->size < (uint64_t)len)
+        len = (size_t)f->size;
     cr_sha256_hex(data, len, b->sha);
     if (!ab_post(a)) {
-        cr_file_unmap(data, len);
+        cr_file_unmap(data, maplen);
         return false;
     }
     cr_feed_sink sink = {a, ab_receipt, ab_settlement, ab_reject};
     cr_feed_stats fs = {0};
     char why[512] = "";
     cr_err rc = cr_feed_parse(a->cfg, f->feed, data, len, &sink, &fs, why, sizeof why);
-    cr_file_unmap(data, len);
+    cr_file_unmap(data, maplen);
     b = &a->slot[a->w % AHEAD_RING];
     b->end = true;
     b->rc = rc;
@@ -842,6 +866,7 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
                 rc = cr_error(CR_ENOMEM, "out of memory");
                 break;
             }
+            reads[nreads].size = x->id.size;
             reads[nreads++].feed = x->feed;
         }
     }

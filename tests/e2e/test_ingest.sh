@@ -269,6 +269,29 @@ printf '\n' >>"$BR/depot_w2.csv"
 cr run --config "$BW/config/carerecon.yaml" --as-of 2026-11-21 --quiet
 expect_eq being_written_read_once_done "$(q "$BW" "select length(serial) from events where tracking = '1ZWAIT2'")" 72
 
+# A file taken as written whose writer goes on between its look and its
+# read (a review: a row cut off mid-serial was read, a capture
+# SN_MISMATCH): only what was taken as written is read; the rest, the
+# next night, whole.  The read is held back a second here so that the
+# append lands in between.
+AP=$TMP/appended
+newenv "$AP"
+APR=$AP/fixtures/inbox/receipts
+printf "$head_w\r\nCE2611-000112,1ZAPP1,2026-11-20T10:00:00-05:00,Y,Y,SNAPP1\r\n" >"$APR/depot_a1.csv"
+touch -d '-10 seconds' "$APR/depot_a1.csv"
+(sleep 0.5; printf 'CE2611-000113,1ZAPP2,2026-11-20T10:00:00-05:00,Y,Y,1581F' >>"$APR/depot_a1.csv") &
+appender=$!
+CARERECON_TEST_READ_DELAY_MS=1500 cr run --config "$AP/config/carerecon.yaml" --as-of 2026-11-20 --quiet
+wait "$appender"
+expect_eq appended_first_row_read "$(q "$AP" "select serial from events where tracking = '1ZAPP1'")" SNAPP1
+expect_eq appended_cut_row_not_read "$(q "$AP" "select count(*) from events where tracking = '1ZAPP2'") $(q "$AP" \
+    "select count(*) from rejects where file_name = 'depot_a1.csv'")" "0 0"
+printf '6Z9CKGH9XE\r\n' >>"$APR/depot_a1.csv"
+touch -d '-10 seconds' "$APR/depot_a1.csv"
+cr run --config "$AP/config/carerecon.yaml" --as-of 2026-11-21 --quiet
+expect_eq appended_row_read_whole_next_night \
+    "$(q "$AP" "select serial from events where tracking = '1ZAPP2'")" 1581F6Z9CKGH9XE
+
 # Inbox entries a file server leaves (a review): a feed's file that is a link
 # into a share not mounted tonight, or a folder named like one, cannot be
 # read, so the night says so and exits 65 (it was silent, exit 0, and the
