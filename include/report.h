@@ -54,6 +54,8 @@ typedef struct cr_rep_refund {
     cr_time_t booked_at;
     const char *file;
     long line;
+    int64_t row_id;            /* the settlement row (recorded as listed by this run) */
+    const char *detail;        /* NULL, or why it is listed here ("taken in by run N, ...") */
 } cr_rep_refund;
 
 /* A file this run looked at. */
@@ -78,6 +80,8 @@ typedef struct cr_report {
     const cr_rep_row *releases;  size_t n_releases;
     const cr_rep_row *pending;   size_t n_pending;
     const cr_rep_row *fulfillment; size_t n_fulfillment;
+    size_t n_carried;          /* of the actions listed, those of earlier runs whose workbook
+                                * was not written (their rows say which run) */
     const cr_exc_row *exceptions; size_t n_exceptions;   /* open as of as_of */
     const cr_reject_view *rejects; size_t n_rejects;     /* this run's, incl. whole files (at the header line) */
     const cr_rep_file *files;    size_t n_files;

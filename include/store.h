@@ -119,6 +119,28 @@ typedef cr_err (*cr_reject_fn)(void *ud, const cr_reject_view *r);
  * decision commit, or their workbook failed), so finance sees them once. */
 cr_err cr_store_rejects_of_run(cr_store *s, int64_t run_id, int64_t listed, cr_reject_fn fn, void *ud);
 
+/* Records that run RUN_ID lists settlement row ROW_ID (a refund, matched to
+ * CLAIM_ID or NULL) on its Refunds sheet, so that the next run lists it if
+ * this one never publishes its workbook. */
+cr_err cr_store_refund_taken(cr_store *s, int64_t run_id, int64_t row_id, const char *claim_id);
+/* A refund row as a run took it in (cr_store_refunds_unlisted). */
+typedef struct cr_refund_view {
+    int64_t run_id;            /* the run that took it in */
+    const char *claim_id;      /* NULL: matched no claim */
+    const char *psp_ref, *merchant_ref;
+    bool has_amount;
+    cr_money_t amount;
+    const char *currency;
+    cr_time_t booked_at;
+    const char *file;
+    long line;
+} cr_refund_view;
+typedef cr_err (*cr_refund_fn)(void *ud, const cr_refund_view *r);
+/* The refunds taken in by the runs after LISTED and before RUN_ID that
+ * never published their workbook, as cr_store_rejects_of_run's rows. */
+cr_err cr_store_refunds_unlisted(cr_store *s, int64_t run_id, int64_t listed, cr_refund_fn fn,
+                                 void *ud);
+
 /* Loads every event (with file name and line) into *OUT; strings live in POOL. */
 cr_err cr_store_events_load(cr_store *s, cr_pool *pool, cr_event **out, size_t *n);
 cr_err cr_store_settlements_load(cr_store *s, cr_pool *pool, cr_srow **out, size_t *n);

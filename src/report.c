@@ -620,6 +620,7 @@ static const col_spec REFUND_COLS[] = {
     C_TEXT("Currency", cr_rep_refund, currency),
     C_TIME("Booked At", cr_rep_refund, booked_at),
     {"Source", K_SOURCE, offsetof(cr_rep_refund, file), offsetof(cr_rep_refund, line)},
+    C_TEXT("Detail", cr_rep_refund, detail),
 };
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
@@ -1242,9 +1243,18 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
         dec_max = (long)r->n_fulfillment;
     dec_last = p->row;
     p->row++;
-    /* what the rows count: this run's actions, and every claim still waiting */
-    sp_text(p, 0, "capture, release, ship_replacement: issued by this run; pending: every claim"
-                  " still waiting as of this run (its hold)", w->f_text, false);
+    /* what the rows count: this run's actions (and those of earlier runs
+     * listed here), and every claim still waiting */
+    char what[256];
+    if (r->n_carried)
+        snprintf(what, sizeof what,
+                 "capture, release, ship_replacement: issued by this run, and %zu by earlier runs"
+                 " whose workbook was not written (their Detail says which); pending: every claim"
+                 " still waiting as of this run (its hold)", r->n_carried);
+    else
+        snprintf(what, sizeof what, "capture, release, ship_replacement: issued by this run;"
+                                    " pending: every claim still waiting as of this run (its hold)");
+    sp_text(p, 0, what, w->f_text, false);
     p->row += 2;
 
     /* Open exceptions by code, then by severity; the chart to their right */

@@ -1351,7 +1351,7 @@ static cr_err settle_all(night *n)
             .claim_id = r->claim >= 0 ? n->claims[r->claim].claim_id : NULL,
             .psp_ref = r->psp_ref, .merchant_ref = r->merchant_ref,
             .amount = r->has_amount ? r->amount : 0, .currency = cur,
-            .booked_at = r->booked_at, .file = r->file, .line = r->line};
+            .booked_at = r->booked_at, .file = r->file, .line = r->line, .row_id = r->id};
     }
     /* the recorded actions some claim confirms tonight (by id, sorted) */
     if (!n->backfill) {
@@ -1578,6 +1578,55 @@ cleanup:
  * written): their files went out, so finance sees them here once, marked
  * with the run that issued them (their rejected rows come with the
  * Rejected Rows, report_gather). */
+/* S copied into the night's pool (NULL stays NULL); *OOM on failure. */
+static const char *night_dup(night *n, const char *s, bool *oom)
+{
+    const char *d = s ? cr_pool_strdup(&n->pool, s) : NULL;
+    *oom |= s && !d;
+    return d;
+}
+
+/* Appends refund row R of a run that never published its workbook to the
+ * night's Refunds (load_unlisted). */
+static cr_err add_unlisted_refund(void *ud, const cr_refund_view *r)
+{
+    night *n = ud;
+    char note[96];
+    bool oom = false;
+    snprintf(note, sizeof note, "taken in by run %lld, whose workbook was not written",
+             (long long)r->run_id);
+    if (!cr_grow(&n->refunds, &n->refunds_cap, n->nrefunds, sizeof *n->refunds, 16))
+        return cr_error(CR_ENOMEM, "out of memory");
+    cr_rep_refund *x = &n->refunds[n->nrefunds];
+    x->claim_id = night_dup(n, r->claim_id, &oom);
+    x->psp_ref = night_dup(n, r->psp_ref, &oom);
+    x->merchant_ref = night_dup(n, r->merchant_ref, &oom);
+    x->amount = r->has_amount ? r->amount : 0;
+    x->currency = night_dup(n, r->currency, &oom);
+    x->booked_at = r->booked_at;
+    x->file = night_dup(n, r->file, &oom);
+    x->line = r->line;
+    x->row_id = 0;
+    x->detail = night_dup(n, note, &oom);
+    if (oom)
+        return cr_error(CR_ENOMEM, "out of memory");
+    n->nrefunds++;
+    return CR_OK;
+}
+
+/* Records the refunds this night lists, for the next run to list if this
+ * one never publishes its workbook (those of earlier runs it lists again
+ * stay recorded under those runs). */
+static cr_err record_refunds(night *n)
+{
+    cr_err rc = CR_OK;
+    for (size_t i = 0; i < n->nrefunds && rc == CR_OK; i++)
+        if (!n->refunds[i].detail)
+            rc = cr_store_refund_taken(n->st, n->run_id, n->refunds[i].row_id,
+                                       n->refunds[i].claim_id);
+    return rc;
+}
+
 static cr_err load_unlisted(night *n)
 {
     bool found = false;
@@ -1594,6 +1643,9 @@ static cr_err load_unlisted(night *n)
                          " listed there and not repeated in this one",
                 published, published == 1 ? "" : "s", published == 1 ? "its" : "their",
                 published == 1 ? "its" : "their");
+    if ((rc = cr_store_refunds_unlisted(n->st, n->run_id, n->listed, add_unlisted_refund, n)) !=
+        CR_OK)
+        return rc;
     return cr_store_actions_unlisted(n->st, n->run_id, n->listed, &n->pool, &n->unlisted,
                                      &n->nunlisted);
 }
@@ -1842,6 +1894,7 @@ static cr_err report_begin(night *n, report_job *j)
         .releases = n->releases.items, .n_releases = n->releases.n,
         .pending = n->pending.items, .n_pending = n->pending.n,
         .fulfillment = n->ships.items, .n_fulfillment = n->ships.n,
+        .n_carried = n->nunlisted,
         .files = n->files.items, .n_files = n->files.n,
         .payment_file = n->dry ? NULL : n->pay_name,
         .fulfillment_file = n->dry ? NULL : n->ful_name,
@@ -2245,7 +2298,8 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     free(n.rec);
     n.rec = NULL;
     if (rc != CR_OK || (rc = wrc) != CR_OK || (rc = record_aliases(&n)) != CR_OK ||
-        (rc = forget_gone(&n)) != CR_OK || (rc = record_exceptions(&n)) != CR_OK)
+        (rc = forget_gone(&n)) != CR_OK || (rc = record_exceptions(&n)) != CR_OK ||
+        (rc = record_refunds(&n)) != CR_OK)
         goto cleanup;
     if (in_tx) {
         if (prc == CR_OK)
@@ -2278,10 +2332,15 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         in_tx = false;
         /* before the workbook may take its name: a kill here leaves none */
         cr_fault_point("after decision commit");
-        report_stage(&job, 2);
         cr_store_ckpt_kick(st);
         phase(o->v, "commit", &t0);
-        if ((rc = emit_actions(&n)) == CR_OK) {
+        /* the workbook takes its name once the action files it names are
+         * out: if they cannot be written, the next run writes them and
+         * lists them (load_unlisted), with the file they went into */
+        if ((rc = emit_actions(&n)) != CR_OK)
+            report_stage(&job, -1);
+        else {
+            report_stage(&job, 2);
             phase(o->v, "actions", &t0);
             /* the lookup indexes of incremental nights, built after the first load */
             if ((rc = cr_store_ensure_indexes(st)) == CR_OK)

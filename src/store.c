@@ -196,6 +196,11 @@ static const char *const migrations[] = {
      * tracking_norm), so that an old event and a new one of one package
      * find each other */
     "UPDATE events SET tracking = cr_trk(tracking) WHERE tracking IS NOT cr_trk(tracking);",
+    /* 13: the refund rows each run lists (cr_store_refund_taken), so that
+     * those of a run whose workbook was never written are listed by the
+     * next, as its actions and rejected rows are */
+    ("CREATE TABLE run_refunds(run_id INTEGER NOT NULL, row_id INTEGER NOT NULL, claim_id TEXT,"
+     " PRIMARY KEY(run_id, row_id)) WITHOUT ROWID;"),
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1193,6 +1198,50 @@ cr_err cr_store_actions_unlisted(cr_store *s, int64_t run_id, int64_t listed, cr
         sqlite3_bind_int64(st, 2, listed);
     }
     return load_rows(s, st, pool, sizeof **out, fill_action, "load unlisted actions", out, n);
+}
+
+cr_err cr_store_refund_taken(cr_store *s, int64_t run_id, int64_t row_id, const char *claim_id)
+{
+    sqlite3_stmt *st = prepare(s, "INSERT OR IGNORE INTO run_refunds VALUES(?, ?, ?)");
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, row_id);
+    bind_text(st, 3, claim_id);
+    cr_err rc = step_done(s, st, "record a refund listed");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+cr_err cr_store_refunds_unlisted(cr_store *s, int64_t run_id, int64_t listed, cr_refund_fn fn,
+                                 void *ud)
+{
+    sqlite3_stmt *st = prepare(
+        s, "SELECT r.run_id, r.claim_id, x.psp_ref, x.merchant_ref, x.amount, x.currency,"
+           " x.booked_at, f.name, x.line"
+           " FROM (SELECT * FROM run_refunds WHERE " UNLISTED_RUNS ") r"
+           " JOIN settlements x ON x.row_id = r.row_id JOIN files f ON f.file_id = x.file_id"
+           " ORDER BY r.run_id, r.row_id");
+    cr_err rc = CR_OK;
+    int r;
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_int64(st, 2, listed);
+    while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        cr_refund_view v = {
+            .run_id = sqlite3_column_int64(st, 0), .claim_id = col_text(st, 1),
+            .psp_ref = col_text(st, 2), .merchant_ref = col_text(st, 3),
+            .has_amount = sqlite3_column_type(st, 4) != SQLITE_NULL,
+            .amount = sqlite3_column_int64(st, 4), .currency = col_text(st, 5),
+            .booked_at = sqlite3_column_int64(st, 6), .file = col_text(st, 7),
+            .line = (long)sqlite3_column_int64(st, 8)};
+        rc = fn(ud, &v);
+    }
+    if (rc == CR_OK && r != SQLITE_DONE)
+        rc = db_error(s->db, "read the refunds of unlisted runs");
+    sqlite3_finalize(st);
+    return rc;
 }
 
 /* Runs SQL once with TEXT bound to ?1 and NUM to ?2. */

@@ -263,21 +263,24 @@ cr run --config "$Q/config/carerecon.yaml" --as-of 2026-11-21
 xlsx unpublished_listed "$Q/reports/carerecon_20261121_run2.xlsx" \
     "contains:Releases=issued by run 1, whose workbook was not written"
 
-# a night whose workbook is written but whose action file cannot be (a
-# folder is in the way of its name): the next run writes its actions, and
-# lists nothing of it again, since its workbook lists them
+# a night whose action file cannot be written (a folder is in the way of
+# its name) publishes no workbook, which would name a file that never
+# appeared (a review); the next run writes its actions into its own file
+# and lists them, marked as another run's
 A=$TMP/noactfile
 newenv "$A"
 mkdir -p "$A/reports/actions/payment_actions_20261120_run1.csv"
 cr run --config "$A/config/carerecon.yaml" --as-of 2026-11-20
 check no_action_file_fails test "$RC" -ne 0
-xlsx no_action_file_workbook_lists "$A/reports/carerecon_20261120_run1.xlsx" "rows:Captures=10"
+check no_action_file_no_workbook test ! -e "$A/reports/carerecon_20261120_run1.xlsx"
 rmdir "$A/reports/actions/payment_actions_20261120_run1.csv"
 cr run --config "$A/config/carerecon.yaml" --as-of 2026-11-20
 check no_action_file_next_writes_them grep -q "CE2611-000144:capture" \
     "$A/reports/actions/payment_actions_20261120_run2.csv"
-xlsx no_action_file_not_listed_again "$A/reports/carerecon_20261120_run2.xlsx" \
-    "rows:Captures=0" "absent:Captures=issued by run 1, whose workbook was not written"
+xlsx no_action_file_listed_by_next "$A/reports/carerecon_20261120_run2.xlsx" \
+    "rows:Captures=10" "contains:Captures=issued by run 1, whose workbook was not written"
+cr run --config "$A/config/carerecon.yaml" --as-of 2026-11-20
+xlsx no_action_file_listed_once "$A/reports/carerecon_20261120_run3.xlsx" "rows:Captures=0"
 
 # the payment file goes out, then the fulfillment file cannot be written (a
 # folder in the way of its name; a full disk does the same): the payment

@@ -35,7 +35,7 @@ xlsx headers_pending "$W" "headers:Pending=Claim ID,State,Deadline,Days Left,Shi
 xlsx headers_exceptions "$W" "headers:Exceptions=ID,Code,Severity,Claim ID,Reference,Detail,First Seen"
 xlsx headers_fulfillment "$W" "headers:Fulfillment=Claim ID,Region,Product Model,Received SN,Received At"
 xlsx headers_rejected "$W" "headers:Rejected Rows=File,Line,Reason,Raw"
-xlsx headers_refunds "$W" "headers:Refunds=Claim ID,PSP Reference,Merchant Reference,Amount,Currency,Booked At,Source"
+xlsx headers_refunds "$W" "headers:Refunds=Claim ID,PSP Reference,Merchant Reference,Amount,Currency,Booked At,Source,Detail"
 # (the fixtures' refund, ingested by this run, is booked the next day)
 xlsx refund_not_before_booked "$W" "rows:Refunds=0"
 for s in Summary Captures Releases Pending Exceptions Fulfillment "Rejected Rows" Refunds; do
@@ -113,6 +113,49 @@ xlsx refund_amount_is_number "$W2" "type:Refunds!D2=n" "type:Refunds!F2=d"
 cr run --config "$CFG" --as-of 2026-11-22 --report "$TMP/mine.xlsx"
 check report_flag_path test -s "$TMP/mine.xlsx"
 xlsx refund_listed_once "$TMP/mine.xlsx" "rows:Refunds=0"
+
+# the refund of a night whose workbook was never written (its name taken
+# by a folder): listed by the next run, saying which run took it in, as
+# its actions are (a review: it was never listed anywhere)
+RF=$TMP/refund_carried
+newenv "$RF"
+cr run --config "$RF/config/carerecon.yaml" --as-of 2026-11-20 --quiet
+mkdir -p "$RF/reports/carerecon_20261121_run2.xlsx"
+RC=0
+"$BIN" run --config "$RF/config/carerecon.yaml" --as-of 2026-11-21 --quiet >"$OUT" 2>"$ERR" || RC=$?
+check refund_night_without_workbook test "$RC" -ne 0
+expect_eq refund_taken_recorded "$(q "$RF" "select run_id from run_refunds")" 2
+cr run --config "$RF/config/carerecon.yaml" --as-of 2026-11-22 --quiet
+xlsx refund_carried_listed "$RF/reports/carerecon_20261122_run3.xlsx" "rows:Refunds=1" \
+    "findrow:Refunds=CE2611-000132,8931180842266175,69" "contains:Refunds=taken in by run 2, whose workbook was not written"
+cr run --config "$RF/config/carerecon.yaml" --as-of 2026-11-23 --quiet
+xlsx refund_carried_once "$RF/reports/carerecon_20261123_run4.xlsx" "rows:Refunds=0"
+
+# a night whose payment file cannot be written (its name taken by a
+# folder) publishes no workbook: its workbook would name a file that never
+# appeared.  The next run writes the actions into its own file and lists
+# them, and its Summary says some are earlier runs' (a review)
+PF=$TMP/payfile_blocked
+newenv "$PF"
+mkdir -p "$PF/reports/actions/payment_actions_20261120_run1.csv"
+RC=0
+"$BIN" run --config "$PF/config/carerecon.yaml" --as-of 2026-11-20 --quiet >"$OUT" 2>"$ERR" || RC=$?
+check payfile_blocked_fails test "$RC" -ne 0
+check payfile_blocked_no_workbook test ! -e "$PF/reports/carerecon_20261120_run1.xlsx"
+ncap=$(q "$PF" "select count(*) from actions where run_id = 1 and action = 'capture'")
+check payfile_blocked_captures_issued test "$ncap" -gt 0
+cr run --config "$PF/config/carerecon.yaml" --as-of 2026-11-21 --quiet
+expect_eq payfile_written_by_next_run "$(grep -c ':capture,' "$PF/reports/actions/payment_actions_20261121_run2.csv")" \
+    "$(q "$PF" "select count(*) from actions where action = 'capture'")"
+xlsx payfile_carried_listed "$PF/reports/carerecon_20261121_run2.xlsx" \
+    "contains:Captures=issued by run 1, whose workbook was not written" \
+    "contains:Summary=by earlier runs whose workbook was not written" \
+    "cell:Summary!B$(/usr/bin/python3 - "$PF/reports/carerecon_20261121_run2.xlsx" <<'PY'
+import sys, openpyxl
+ws = openpyxl.load_workbook(sys.argv[1])["Summary"]
+print(next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Payment file"))
+PY
+)=payment_actions_20261121_run2.csv"
 
 # more rows than a sheet holds (Excel: 1,048,576; here made 5 through
 # CARERECON_TEST_SHEET_ROWS): the sheet lists what fits and says how many
