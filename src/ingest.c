@@ -897,8 +897,9 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
             }
             break;
         case E_BUSY:
-            cr_info(v, "%s/%s: still being written (it keeps changing, and its last line has no"
-                       " end yet); left for the next run", dir, x->name);
+            /* said even with --quiet: tonight decides without its rows */
+            cr_warn("%s/%s: still being written (it keeps changing, and its last line has no"
+                    " end yet); left for the next run", dir, x->name);
             stats->files_skipped++;
             file_add(files, x->name, kname, x->feed->name, "being written",
                      "still being written (it kept changing, its last line cut off); left for the"

@@ -284,6 +284,7 @@ typedef struct wctx {
     lxw_format *f_wrap;        /* text longer than its column: wrapped, not cut */
     lxw_format *f_text;        /* a list's text cell: at the top, as every cell of its row */
     lxw_format *f_header_num;  /* the header of a number column: right, over its numbers */
+    char what[320];              /* the Summary's note of what its decision rows count */
     char *clean;                 /* reused text buffers */
     size_t clean_cap;
     char *esc;
@@ -1245,16 +1246,16 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
     p->row++;
     /* what the rows count: this run's actions (and those of earlier runs
      * listed here), and every claim still waiting */
-    char what[256];
     if (r->n_carried)
-        snprintf(what, sizeof what,
+        snprintf(w->what, sizeof w->what,
                  "capture, release, ship_replacement: issued by this run, and %zu by earlier runs"
                  " whose workbook was not written (their Detail says which); pending: every claim"
                  " still waiting as of this run (its hold)", r->n_carried);
     else
-        snprintf(what, sizeof what, "capture, release, ship_replacement: issued by this run;"
-                                    " pending: every claim still waiting as of this run (its hold)");
-    sp_text(p, 0, what, w->f_text, false);
+        snprintf(w->what, sizeof w->what, "capture, release, ship_replacement: issued by this run;"
+                                          " pending: every claim still waiting as of this run (its"
+                                          " hold)");
+    sp_text(p, 0, w->what, w->f_text, false);   /* kept by the plan: not on this stack */
     p->row += 2;
 
     /* Open exceptions by code, then by severity; the chart to their right */

@@ -257,12 +257,13 @@ touch -d '+1 hour' "$BR/depot_w4.csv"
     for i in $(seq 70); do printf 'X' >>"$BR/depot_w2.csv"; sleep 0.1; done) &
 writer=$!
 sleep 0.2
-cr run --config "$BW/config/carerecon.yaml" --as-of 2026-11-20 --verbose
+cr run --config "$BW/config/carerecon.yaml" --as-of 2026-11-20 --quiet
 expect_rc being_written_night_0 0
 expect_eq being_written_waited_for "$(q "$BW" "select serial from events where tracking = '1ZWAIT1'")" 1581F5BHD2340ZZ
 expect_eq being_written_at_once_read "$(q "$BW" "select serial from events where tracking = '1ZWAIT3'")" SNATONCE
 expect_eq being_written_clock_ahead_read "$(q "$BW" "select serial from events where tracking = '1ZWAIT4'")" SNAHEAD
-expect_err being_written_left_said "depot_w2.csv: still being written"
+# said even with --quiet: the night decides without its rows (a review)
+expect_err being_written_left_said "warning: $BR/depot_w2.csv: still being written"
 expect_eq being_written_left_for_later "$(q "$BW" "select count(*) from files where name = 'depot_w2.csv'")" 0
 wait "$writer"
 printf '\n' >>"$BR/depot_w2.csv"
