@@ -37,6 +37,18 @@ void cr_sha256_hex(const void *data, size_t len, char out[65])
 
 cr_err cr_file_map(const char *path, const char **data, size_t *len)
 {
+    return cr_file_read_look(path, data, len, NULL);
+}
+
+static cr_file_stat look_of(const struct stat *sb)
+{
+    return (cr_file_stat){(int64_t)sb->st_dev, (int64_t)sb->st_ino, (int64_t)sb->st_size,
+                          (int64_t)sb->st_mtim.tv_sec * 1000000000 + sb->st_mtim.tv_nsec,
+                          (int64_t)sb->st_ctim.tv_sec * 1000000000 + sb->st_ctim.tv_nsec};
+}
+
+cr_err cr_file_read_look(const char *path, const char **data, size_t *len, cr_file_stat *after)
+{
     struct stat sb;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     *data = NULL;
@@ -69,6 +81,13 @@ cr_err cr_file_map(const char *path, const char **data, size_t *len)
         if (got == 0)
             break; /* it shrank: read what is there */
         n += (size_t)got;
+    }
+    if (after) {
+        struct stat now;
+        if (fstat(fd, &now) == 0)
+            *after = look_of(&now);
+        else
+            memset(after, 0, sizeof *after);   /* differs from any look: taken as changed */
     }
     close(fd);
     *data = buf;
@@ -190,6 +209,7 @@ typedef struct ab_batch {
     bool start, end;
     bool vanished;             /* start: the file is gone (moved away since it was listed) */
     bool unreadable;           /* start: the file could not be read */
+    bool changed;              /* start: it is not as it was taken as written (read_taken) */
     char sha[65];              /* start */
     cr_err rc;                 /* end: cr_feed_parse's result */
     char why[512];             /* end: why the whole file was rejected */
@@ -202,7 +222,7 @@ typedef struct ab_batch {
 typedef struct ahead_file {
     char *path;
     const cr_feed *feed;
-    int64_t size;              /* its size when it was taken as written (wait_written) */
+    cr_file_stat look;         /* its look when it was taken as written (wait_written) */
 } ahead_file;
 
 typedef struct ahead {
@@ -308,15 +328,41 @@ static bool vanished(const char *path)
     return stat(path, &sb) != 0 ? errno == ENOENT : !S_ISREG(sb.st_mode);
 }
 
-/* How long to wait before each file is read: 0, or what
- * CARERECON_TEST_READ_DELAY_MS says (the tests' way to append to a file
- * between its look and its read). */
+/* How long to wait between looking at an inbox's files and reading them:
+ * 0, or what CARERECON_TEST_READ_DELAY_MS says (the tests' way to change a
+ * file between its look and its read). */
 static long read_delay_ms(void)
 {
     const char *v = getenv("CARERECON_TEST_READ_DELAY_MS");
     char *end;
     long k = v ? strtol(v, &end, 10) : 0;
     return v && *end == '\0' && k > 0 && k <= 10000 ? k : 0;
+}
+
+static bool same_look(const cr_file_stat *a, const cr_file_stat *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+/* Reads file F as it was taken as written (wait_written), or sets
+ * *CHANGED and reads nothing when its look is not that any more: a writer
+ * went on, or a copy was written over it or put in its place, so what
+ * was judged written is not what would be read, and a row cut off may
+ * read as a row (a serial cut short: a capture).  It is read the next
+ * night. */
+static cr_err read_taken(const ahead_file *f, const char **data, size_t *len, bool *changed)
+{
+    cr_file_stat after;
+    *changed = false;
+    cr_err rc = cr_file_read_look(f->path, data, len, &after);
+    if (rc == CR_OK && !same_look(&after, &f->look)) {
+        cr_file_unmap(*data, *len);
+        *data = NULL;
+        *len = 0;
+        *changed = true;
+    }
+    return rc;
 }
 
 /* Reads, hashes and parses one file into batches (worker side). */
@@ -326,33 +372,22 @@ static bool ahead_one(ahead *a, const ahead_file *f)
     size_t len = 0;
     ab_batch *b = &a->slot[a->w % AHEAD_RING];
     b->start = true;
-    long delay = read_delay_ms();
-    if (delay) {
-        struct timespec nap = {delay / 1000, delay % 1000 * 1000000};
-        nanosleep(&nap, NULL);
-    }
-    if ((b->vanished = vanished(f->path)) || cr_file_map(f->path, &data, &len) != CR_OK) {
-        b->unreadable = !b->vanished;   /* the message is printed */
+    if ((b->vanished = vanished(f->path)) ||
+        read_taken(f, &data, &len, &b->changed) != CR_OK || b->changed) {
+        b->unreadable = !b->vanished && !b->changed;   /* the message is printed */
         b->end = true;
         return ab_post(a);
     }
-    /* what was taken as written, and no more: bytes added since (a writer
-     * going on) may end in a row cut off, read as a row (a serial cut
-     * short: a capture); they are read the next night, when the file's
-     * look has changed */
-    size_t maplen = len;
-    if (f->size >= 0 && (uint64_t)f->size < (uint64_t)len)
-        len = (size_t)f->size;
     cr_sha256_hex(data, len, b->sha);
     if (!ab_post(a)) {
-        cr_file_unmap(data, maplen);
+        cr_file_unmap(data, len);
         return false;
     }
     cr_feed_sink sink = {a, ab_receipt, ab_settlement, ab_reject};
     cr_feed_stats fs = {0};
     char why[512] = "";
     cr_err rc = cr_feed_parse(a->cfg, f->feed, data, len, &sink, &fs, why, sizeof why);
-    cr_file_unmap(data, maplen);
+    cr_file_unmap(data, len);
     b = &a->slot[a->w % AHEAD_RING];
     b->end = true;
     b->rc = rc;
@@ -373,6 +408,11 @@ static void *ahead_main(void *p)
  * file is read when it is asked for). */
 static void ahead_start(ahead *a, const cr_config *cfg, const ahead_file *files, size_t n)
 {
+    long delay = read_delay_ms();
+    if (delay) {
+        struct timespec nap = {delay / 1000, delay % 1000 * 1000000};
+        nanosleep(&nap, NULL);
+    }
     memset(a, 0, sizeof *a);
     a->cfg = cfg;
     a->files = files;
@@ -429,22 +469,23 @@ typedef struct source {
 } source;
 
 /* Opens the file: its SHA-256, or *GONE (it was moved away), or
- * *UNREADABLE (the message is printed). */
-static void src_open(source *s, char sha[65], bool *gone, bool *unreadable)
+ * *UNREADABLE (the message is printed), or *CHANGED (read_taken). */
+static void src_open(source *s, char sha[65], bool *gone, bool *unreadable, bool *changed)
 {
-    *unreadable = false;
+    *unreadable = *changed = false;
     if (!s->a->threaded) {
         if ((*gone = vanished(s->f->path)))
             return;
-        if (cr_file_map(s->f->path, &s->data, &s->len) != CR_OK)
+        if (read_taken(s->f, &s->data, &s->len, changed) != CR_OK)
             *unreadable = true;
-        else
+        else if (!*changed)
             cr_sha256_hex(s->data, s->len, sha);
         return;
     }
     const ab_batch *b = ahead_take(s->a);
     *gone = b->vanished;
     *unreadable = b->unreadable;
+    *changed = b->changed;
     s->ended = b->end;
     snprintf(sha, 65, "%s", b->sha);
     ahead_done(s->a);
@@ -504,6 +545,19 @@ static void left_unread(cr_run_stats *stats, cr_file_list *files, const char *na
     file_add(files, name, kind, feed->name, "unreadable", why);
 }
 
+/* A file of FEED's left for the next run as being written (WHY): said
+ * even with --quiet, since the night decides without its rows. */
+static void left_being_written(cr_run_stats *stats, cr_file_list *files, const char *dir,
+                               const char *name, const char *kind, const cr_feed *feed,
+                               const char *why)
+{
+    char detail[256];
+    snprintf(detail, sizeof detail, "%s; left for the next run", why);
+    cr_warn("%s/%s: %s", dir, name, detail);
+    stats->files_skipped++;
+    file_add(files, name, kind, feed->name, "being written", detail);
+}
+
 /* Reads one file (NAME, matched to FEED, ID its look on disk) from SRC
  * and stores its rows: one savepoint, the SHA-256 recorded. */
 static cr_err ingest_read(cr_store *st, int64_t run_id, cr_time_t now,
@@ -512,12 +566,19 @@ static cr_err ingest_read(cr_store *st, int64_t run_id, cr_time_t now,
                           cr_file_list *files, bool *rejected_whole)
 {
     char sha[65] = "", seen_name[512], why[512] = "";
-    bool found = false, gone = false, unreadable = false;
+    bool found = false, gone = false, unreadable = false, changed = false;
     cr_feed_stats fs = {0};
     cr_err rc;
     const char *kind = feed->kind == CR_FEED_RECEIPTS ? "receipts" : "settlements";
 
-    src_open(src, sha, &gone, &unreadable);
+    src_open(src, sha, &gone, &unreadable, &changed);
+    if (changed) {
+        left_being_written(stats, files, dir, name, kind, feed,
+                           "changed since it was looked at (a writer going on, or a copy written"
+                           " over it)");
+        rc = CR_OK;
+        goto cleanup;
+    }
     if (gone) {
         /* moved away since the folder was listed: as if it had not been there */
         cr_info(v, "%s/%s: no longer there; left alone", dir, name);
@@ -853,9 +914,7 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
             x->kind = E_BUSY;
             continue;
         }
-        x->id = (cr_file_stat){(int64_t)sb.st_dev, (int64_t)sb.st_ino, (int64_t)sb.st_size,
-                               (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec,
-                               (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec};
+        x->id = look_of(&sb);
         if ((rc = cr_store_inbox_seen_get(st, path, &x->id, sha, &hit)) != CR_OK ||
             (hit && (rc = cr_store_file_find(st, sha, &found, x->seen_name,
                                              sizeof x->seen_name)) != CR_OK))
@@ -866,7 +925,7 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
                 rc = cr_error(CR_ENOMEM, "out of memory");
                 break;
             }
-            reads[nreads].size = x->id.size;
+            reads[nreads].look = x->id;
             reads[nreads++].feed = x->feed;
         }
     }
@@ -897,13 +956,9 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
             }
             break;
         case E_BUSY:
-            /* said even with --quiet: tonight decides without its rows */
-            cr_warn("%s/%s: still being written (it keeps changing, and its last line has no"
-                    " end yet); left for the next run", dir, x->name);
-            stats->files_skipped++;
-            file_add(files, x->name, kname, x->feed->name, "being written",
-                     "still being written (it kept changing, its last line cut off); left for the"
-                     " next run");
+            left_being_written(stats, files, dir, x->name, kname, x->feed,
+                               "still being written (it keeps changing, and its last line has no"
+                               " end yet)");
             break;
         case E_NO_FEED: {
             /* a file of the other kind's feed, dropped into this inbox: said

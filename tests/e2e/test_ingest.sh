@@ -270,28 +270,42 @@ printf '\n' >>"$BR/depot_w2.csv"
 cr run --config "$BW/config/carerecon.yaml" --as-of 2026-11-21 --quiet
 expect_eq being_written_read_once_done "$(q "$BW" "select length(serial) from events where tracking = '1ZWAIT2'")" 72
 
-# A file taken as written whose writer goes on between its look and its
-# read (a review: a row cut off mid-serial was read, a capture
-# SN_MISMATCH): only what was taken as written is read; the rest, the
-# next night, whole.  The read is held back a second here so that the
-# append lands in between.
+# A file taken as written that changes between its look and its read: a
+# writer going on (a review: a row cut off mid-serial was read, a capture
+# SN_MISMATCH), a copy written over it in place, an upload that was empty
+# when looked at (a read-through: capping the read at the old size cut
+# the copy mid-row, and read the upload as empty).  Nothing of it is read
+# tonight, it is said even with --quiet, and the next night reads it
+# whole.  The reads are held back here (3 s after the inbox is looked at,
+# within a second of the start) so that the changes land in between.
 AP=$TMP/appended
 newenv "$AP"
 APR=$AP/fixtures/inbox/receipts
+rm "$APR"/*_broken.csv
 printf "$head_w\r\nCE2611-000112,1ZAPP1,2026-11-20T10:00:00-05:00,Y,Y,SNAPP1\r\n" >"$APR/depot_a1.csv"
-touch -d '-10 seconds' "$APR/depot_a1.csv"
-(sleep 0.5; printf 'CE2611-000113,1ZAPP2,2026-11-20T10:00:00-05:00,Y,Y,1581F' >>"$APR/depot_a1.csv") &
+printf "$head_w\r\nCE2611-000114,1ZCP1,2026-11-20T10:00:00-05:00,Y,Y,1581F6Q8D\r\n" >"$APR/depot_a2.csv"
+printf "$head_w\r\nCE2611-000115,1ZCP2LONGER,2026-11-20T10:00:00-05:00,Y,Y,1581F6Q8DXYZ\r\n" >"$TMP/a2_fixed.csv"
+: >"$APR/depot_a3.csv"
+touch -d '-10 seconds' "$APR"/depot_a*.csv
+(sleep 1.2; printf 'CE2611-000113,1ZAPP2,2026-11-20T10:00:00-05:00,Y,Y,1581F' >>"$APR/depot_a1.csv"
+    cp "$TMP/a2_fixed.csv" "$APR/depot_a2.csv"
+    printf "$head_w\r\nCE2611-000116,1ZUP1,2026-11-20T10:00:00-05:00,Y,Y,SNUP1\r\n" >"$APR/depot_a3.csv") &
 appender=$!
-CARERECON_TEST_READ_DELAY_MS=1500 cr run --config "$AP/config/carerecon.yaml" --as-of 2026-11-20 --quiet
+CARERECON_TEST_READ_DELAY_MS=3000 cr run --config "$AP/config/carerecon.yaml" --as-of 2026-11-20 --quiet
 wait "$appender"
-expect_eq appended_first_row_read "$(q "$AP" "select serial from events where tracking = '1ZAPP1'")" SNAPP1
-expect_eq appended_cut_row_not_read "$(q "$AP" "select count(*) from events where tracking = '1ZAPP2'") $(q "$AP" \
-    "select count(*) from rejects where file_name = 'depot_a1.csv'")" "0 0"
+expect_rc changed_night_0 0
+expect_eq changed_nothing_read "$(q "$AP" "select count(*) from events where tracking in ('1ZAPP1', '1ZAPP2', '1ZCP1',
+    '1ZCP2LONGER', '1ZUP1')") $(q "$AP" "select count(*) from rejects where file_name like 'depot_a_.csv'")" "0 0"
+expect_err changed_said "warning: $APR/depot_a1.csv: changed since it was looked at"
+expect_err changed_copy_said "warning: $APR/depot_a2.csv: changed since it was looked at"
+expect_err changed_upload_said "warning: $APR/depot_a3.csv: changed since it was looked at"
 printf '6Z9CKGH9XE\r\n' >>"$APR/depot_a1.csv"
-touch -d '-10 seconds' "$APR/depot_a1.csv"
+touch -d '-10 seconds' "$APR"/depot_a*.csv
 cr run --config "$AP/config/carerecon.yaml" --as-of 2026-11-21 --quiet
-expect_eq appended_row_read_whole_next_night \
-    "$(q "$AP" "select serial from events where tracking = '1ZAPP2'")" 1581F6Z9CKGH9XE
+expect_eq changed_read_whole_next_night \
+    "$(q "$AP" "select group_concat(serial, ' ') from (select serial from events where tracking in
+        ('1ZAPP1', '1ZAPP2', '1ZCP1', '1ZCP2LONGER', '1ZUP1') order by serial)")" \
+    "1581F6Q8DXYZ 1581F6Z9CKGH9XE SNAPP1 SNUP1"
 
 # Inbox entries a file server leaves (a review): a feed's file that is a link
 # into a share not mounted tonight, or a folder named like one, cannot be
