@@ -173,7 +173,8 @@ typedef struct night {
     cr_rep_rows pending_out;   /* an incremental night's pending claims outside its subset */
     cr_rep_refund *refunds;    /* the refund rows this run ingested (the Refunds sheet) */
     size_t nrefunds, refunds_cap;
-    int64_t rows_before;       /* the highest settlement row id before this run's ingest */
+    int64_t rows_before;       /* the highest settlement row id a night that committed looked
+                                * at (its refunds were listed then), else before this ingest */
     cr_time_t last_as_of;      /* the as-of instant of the last run (CR_TIME_NONE: none) */
     int64_t listed;            /* META_LISTED when the night began */
     cr_action *unlisted;       /* the actions of runs that never published their workbook */
@@ -2228,6 +2229,17 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     int64_t ev_before = 0;
     if ((rc = cr_store_max_ids(st, &ev_before, &n.rows_before)) != CR_OK)
         goto cleanup;
+    {
+        /* rows a night ingested but died before deciding on (its ingest
+         * commits on its own) were not taken in: their refunds are this
+         * night's to list, as the last committed night's watermark says */
+        int64_t seen_row = 0;
+        bool seen = false;
+        if ((rc = cr_store_meta_get(st, META_ROW, &seen_row, &seen)) != CR_OK)
+            goto cleanup;
+        if (seen && seen_row < n.rows_before)
+            n.rows_before = seen_row;
+    }
     ingest_rc = cr_ingest(cfg, st, n.run_id, (cr_time_t)time(NULL), o->v, &n.stats, &n.files);
     cr_store_ckpt_kick(st);
     phase(o->v, "ingest", &t0);

@@ -247,6 +247,26 @@ cr run --config "$O/config/carerecon.yaml" --as-of 2026-11-21 --report "$O/lates
 expect_eq report_path_older_file_not_taken "$(q "$O" "select published from runs where run_id = 2")" 0
 xlsx report_path_killed_run_listed "$O/latest.xlsx" \
     "contains:Captures=issued by run 2, whose workbook was not written"
+# a night killed before its decision commit, after its ingest committed:
+# the refund it ingested, booked before the last committed as-of (a file
+# that came a day late), is listed by the next run (a read-through: the
+# next run took the dead night's rows for rows already looked at)
+RK=$TMP/refundkilled
+newenv "$RK"
+mv "$RK/fixtures/inbox/settlements/settlement_detail_report_batch_20261121.csv" "$TMP/late_batch.csv"
+cr run --config "$RK/config/carerecon.yaml" --as-of 2026-11-22 --quiet
+mv "$TMP/late_batch.csv" "$RK/fixtures/inbox/settlements/settlement_detail_report_batch_20261121.csv"
+cp -r "$RK" "$RK.probe"
+sed -i "s|$RK/|$RK.probe/|g" "$RK.probe/config/carerecon.yaml"
+atk=$(CARERECON_CRASH_TRACE=1 "$BIN" run --quiet --config "$RK.probe/config/carerecon.yaml" --as-of 2026-11-23 \
+    2>&1 | sed -n 's/^carerecon: fault point \([0-9]*\): before decision commit$/\1/p')
+check refund_killed_point_found test -n "$atk"
+( CARERECON_CRASH_AT=$atk "$BIN" run --quiet --config "$RK/config/carerecon.yaml" --as-of 2026-11-23; exit $? ) 2>/dev/null
+expect_eq refund_killed_ingest_kept "$(q "$RK" "select count(*) from settlements where type = 3")" 1
+cr run --config "$RK/config/carerecon.yaml" --as-of 2026-11-23 --quiet
+xlsx refund_killed_listed_next "$RK/reports/carerecon_20261123_run3.xlsx" "rows:Refunds=1" \
+    "findrow:Refunds=CE2611-000132,8931180842266175,69"
+
 # ... but a workbook gone from where it was published leaves the run unlisted
 Q=$TMP/killedafterwb2
 newenv "$Q"
