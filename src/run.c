@@ -1661,9 +1661,15 @@ static cr_err list_unlisted(night *n)
         cr_rep_row *r = cr_rep_rows_add(!pays ? &n->ships
                                         : strcmp(a->action, "capture") == 0 ? &n->captures
                                                                              : &n->releases);
-        char note[96];
-        snprintf(note, sizeof note, "issued by run %lld, whose workbook was not written",
-                 (long long)a->run_id);
+        /* and the file it is in: its own, or (never written) this run's,
+         * which emit_actions writes it into; a dry run writes none */
+        const char *in = a->file_name;
+        if (!a->written && !(in && cr_actions_file_exists(n->cfg->actions_dir, in)))
+            in = n->dry ? NULL : pays ? n->pay_name : n->ful_name;
+        char note[320];
+        snprintf(note, sizeof note, "issued by run %lld, whose workbook was not written%s%s",
+                 (long long)a->run_id, in ? "; in " : "; its file is written by a live run",
+                 in ? in : "");
         if (!r || !(r->detail = cr_pool_strdup(&n->pool, note)))
             return cr_error(CR_ENOMEM, "out of memory");
         r->claim_id = a->claim_id;

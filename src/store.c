@@ -988,14 +988,18 @@ cr_err cr_store_reject_add(cr_store *s, int64_t run_id, int64_t file_id, const c
      * characters); a longer one is cut at a character's start, and says so */
     char *cut = NULL;
     if (r->raw && r->raw_len > RAW_KEEP) {
+        /* back to a character's start: at most 3 continuation bytes in
+         * UTF-8 (text that is not UTF-8 is cut where it is) */
         size_t n = RAW_KEEP;
-        while (n > 0 && ((unsigned char)r->raw[n] & 0xC0) == 0x80)
+        for (int k = 0; k < 3 && ((unsigned char)r->raw[n] & 0xC0) == 0x80; k++)
             n--;
+        if (((unsigned char)r->raw[n] & 0xC0) == 0x80)
+            n = RAW_KEEP;
         if (!(cut = malloc(n + 80)))
             return cr_error(CR_ENOMEM, "out of memory");
         memcpy(cut, r->raw, n);
-        snprintf(cut + n, 80, " [... cut here: the row has %zu bytes]", r->raw_len);
-        sqlite3_bind_text(st, 8, cut, -1, SQLITE_TRANSIENT);
+        int m = snprintf(cut + n, 80, " [... cut here: the row has %zu bytes]", r->raw_len);
+        sqlite3_bind_text(st, 8, cut, (int)n + (m > 0 && m < 80 ? m : 0), SQLITE_TRANSIENT);
     } else if (r->raw)
         sqlite3_bind_text(st, 8, r->raw, (int)r->raw_len, SQLITE_TRANSIENT);
     cr_err rc = sqlite3_step(st) == SQLITE_DONE ? CR_OK : db_error(s->db, "record a rejected row");

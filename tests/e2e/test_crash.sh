@@ -322,4 +322,8 @@ rmdir "$A/reports/actions/fulfillment_20261120_run1.csv"
 cr run --config "$A/config/carerecon.yaml" --as-of 2026-11-20
 expect_eq nofulfil_payments_not_again "$(grep -c ':capture\|:release' "$A/reports/actions/payment_actions_20261120_run2.csv")" 0
 check nofulfil_shipments_written grep -q "^CE2611-000134," "$A/reports/actions/fulfillment_20261120_run2.csv"
+# run 1 published no workbook: run 2 lists its actions with the file each is in
+xlsx nofulfil_listed_with_files "$A/reports/carerecon_20261120_run2.xlsx" \
+    "contains:Captures=issued by run 1, whose workbook was not written; in payment_actions_20261120_run1.csv" \
+    "contains:Fulfillment=issued by run 1, whose workbook was not written; in fulfillment_20261120_run2.csv"
 expect_eq nofulfil_nothing_unwritten "$(q "$A" "select count(*) from unwritten")" 0

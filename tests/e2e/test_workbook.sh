@@ -148,7 +148,7 @@ cr run --config "$PF/config/carerecon.yaml" --as-of 2026-11-21 --quiet
 expect_eq payfile_written_by_next_run "$(grep -c ':capture,' "$PF/reports/actions/payment_actions_20261121_run2.csv")" \
     "$(q "$PF" "select count(*) from actions where action = 'capture'")"
 xlsx payfile_carried_listed "$PF/reports/carerecon_20261121_run2.xlsx" \
-    "contains:Captures=issued by run 1, whose workbook was not written" \
+    "contains:Captures=issued by run 1, whose workbook was not written; in payment_actions_20261121_run2.csv" \
     "contains:Summary=by earlier runs whose workbook was not written" \
     "cell:Summary!B$(/usr/bin/python3 - "$PF/reports/carerecon_20261121_run2.xlsx" <<'PY'
 import sys, openpyxl
