@@ -121,8 +121,10 @@ static cr_err on_receipt(void *ud, const cr_receipt_row *r)
 {
     sinkctx *c = ud;
     check_line(c, r->line);
-    if (!r->tracking && !r->claim_ref)
-        DIE("receipt without tracking number and claim ref");
+    /* a row may carry neither a tracking number nor a claim ref: a
+     * tracking value with nothing left once normalized ("-", a control
+     * character) is given but matches nothing (a walk-in check-in is
+     * matched by its serial; anything else is UNMATCHED_RECEIPT) */
     if ((int)r->event < CR_EV_SHIPPED || (int)r->event > CR_EV_RECEIVED)
         DIE("event kind %d", (int)r->event);
     check_text("tracking", r->tracking);
