@@ -247,6 +247,20 @@ cr run --config "$O/config/carerecon.yaml" --as-of 2026-11-21 --report "$O/lates
 expect_eq report_path_older_file_not_taken "$(q "$O" "select published from runs where run_id = 2")" 0
 xlsx report_path_killed_run_listed "$O/latest.xlsx" \
     "contains:Captures=issued by run 2, whose workbook was not written"
+# kill_at DIR POINT DATE - runs DIR's night as of DATE killed at its fault
+# point named POINT, whose number a probe run on a copy (DIR.probe) finds
+kill_at() {
+    local d=$1 point=$2 asof=$3 at
+    rm -rf "$d.probe"
+    cp -r "$d" "$d.probe"
+    sed -i "s|$d/|$d.probe/|g" "$d.probe/config/carerecon.yaml"
+    at=$(CARERECON_CRASH_TRACE=1 "$BIN" run --quiet --config "$d.probe/config/carerecon.yaml" \
+        --as-of "$asof" 2>&1 | sed -n "s/^carerecon: fault point \([0-9]*\): $point\$/\1/p")
+    check "${d##*/}_fault_point_found" test -n "$at"
+    ( CARERECON_CRASH_AT=$at "$BIN" run --quiet --config "$d/config/carerecon.yaml" --as-of "$asof"
+        exit $? ) 2>/dev/null
+}
+
 # a night killed before its decision commit, after its ingest committed:
 # the refund it ingested, booked before the last committed as-of (a file
 # that came a day late), is listed by the next run (a read-through: the
@@ -256,12 +270,7 @@ newenv "$RK"
 mv "$RK/fixtures/inbox/settlements/settlement_detail_report_batch_20261121.csv" "$TMP/late_batch.csv"
 cr run --config "$RK/config/carerecon.yaml" --as-of 2026-11-22 --quiet
 mv "$TMP/late_batch.csv" "$RK/fixtures/inbox/settlements/settlement_detail_report_batch_20261121.csv"
-cp -r "$RK" "$RK.probe"
-sed -i "s|$RK/|$RK.probe/|g" "$RK.probe/config/carerecon.yaml"
-atk=$(CARERECON_CRASH_TRACE=1 "$BIN" run --quiet --config "$RK.probe/config/carerecon.yaml" --as-of 2026-11-23 \
-    2>&1 | sed -n 's/^carerecon: fault point \([0-9]*\): before decision commit$/\1/p')
-check refund_killed_point_found test -n "$atk"
-( CARERECON_CRASH_AT=$atk "$BIN" run --quiet --config "$RK/config/carerecon.yaml" --as-of 2026-11-23; exit $? ) 2>/dev/null
+kill_at "$RK" "before decision commit" 2026-11-23
 expect_eq refund_killed_ingest_kept "$(q "$RK" "select count(*) from settlements where type = 3")" 1
 cr run --config "$RK/config/carerecon.yaml" --as-of 2026-11-23 --quiet
 xlsx refund_killed_listed_next "$RK/reports/carerecon_20261123_run3.xlsx" "rows:Refunds=1" \
@@ -272,12 +281,7 @@ Q=$TMP/killedafterwb2
 newenv "$Q"
 # its own fault point: a first night on a fresh state passes more of them
 # (the migrations) than the probe's second night above
-cp -r "$Q" "$Q.probe"
-sed -i "s|$Q/|$Q.probe/|g" "$Q.probe/config/carerecon.yaml"
-atq=$(CARERECON_CRASH_TRACE=1 "$BIN" run --quiet --config "$Q.probe/config/carerecon.yaml" --as-of 2026-11-20 \
-    2>&1 | sed -n 's/^carerecon: fault point \([0-9]*\): after decision commit$/\1/p')
-check unpublished_point_found test -n "$atq"
-( CARERECON_CRASH_AT=$atq "$BIN" run --quiet --config "$Q/config/carerecon.yaml" --as-of 2026-11-20; exit $? ) 2>/dev/null
+kill_at "$Q" "after decision commit" 2026-11-20
 rm -f "$Q/reports/carerecon_20261120_run1.xlsx"
 cr run --config "$Q/config/carerecon.yaml" --as-of 2026-11-21
 xlsx unpublished_listed "$Q/reports/carerecon_20261121_run2.xlsx" \
