@@ -36,10 +36,9 @@ cr_err cr_ingest_inboxes(const cr_config *cfg);
 /* SHA-256 of DATA as 64 lowercase hex digits and a NUL. */
 void cr_sha256_hex(const void *data, size_t len, char out[65]);
 
-/* Reads a whole file into memory.  *DATA is NULL for an empty file.
- * Release with cr_file_unmap (free). */
-cr_err cr_file_map(const char *path, const char **data, size_t *len);
-/* The same, and *AFTER the file's look (cr_file_stat) once it was read. */
+/* Reads a whole file into memory, and (AFTER not NULL) its look once it
+ * was read.  *DATA is NULL for an empty file.  Release with cr_file_unmap
+ * (free). */
 cr_err cr_file_read_look(const char *path, const char **data, size_t *len, cr_file_stat *after);
 void cr_file_unmap(const char *data, size_t len);
 

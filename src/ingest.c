@@ -35,11 +35,6 @@ void cr_sha256_hex(const void *data, size_t len, char out[65])
     out[n ? 64 : 0] = '\0';
 }
 
-cr_err cr_file_map(const char *path, const char **data, size_t *len)
-{
-    return cr_file_read_look(path, data, len, NULL);
-}
-
 static cr_file_stat look_of(const struct stat *sb)
 {
     return (cr_file_stat){(int64_t)sb->st_dev, (int64_t)sb->st_ino, (int64_t)sb->st_size,
@@ -574,8 +569,8 @@ static cr_err ingest_read(cr_store *st, int64_t run_id, cr_time_t now,
     src_open(src, sha, &gone, &unreadable, &changed);
     if (changed) {
         left_being_written(stats, files, dir, name, kind, feed,
-                           "changed since it was looked at (a writer going on, or a copy written"
-                           " over it)");
+                           "changed while this run read the inbox (still being uploaded, or"
+                           " copied over)");
         rc = CR_OK;
         goto cleanup;
     }

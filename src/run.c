@@ -1573,12 +1573,6 @@ cleanup:
     return rc;
 }
 
-/* Loads, for this night's Captures, Releases and Fulfillment rows, the actions
- * of the runs since the last listing that never published their workbook
- * (killed after their decision commit, or their workbook could not be
- * written): their files went out, so finance sees them here once, marked
- * with the run that issued them (their rejected rows come with the
- * Rejected Rows, report_gather). */
 /* S copied into the night's pool (NULL stays NULL); *OOM on failure. */
 static const char *night_dup(night *n, const char *s, bool *oom)
 {
@@ -1628,6 +1622,12 @@ static cr_err record_refunds(night *n)
     return rc;
 }
 
+/* Loads, for this night's Captures, Releases and Fulfillment rows, the actions
+ * of the runs since the last listing that never published their workbook
+ * (killed after their decision commit, or their workbook could not be
+ * written): their files went out, so finance sees them here once, marked
+ * with the run that issued them (their rejected rows come with the
+ * Rejected Rows, report_gather; their refunds with the Refunds). */
 static cr_err load_unlisted(night *n)
 {
     bool found = false;
@@ -1668,8 +1668,8 @@ static cr_err list_unlisted(night *n)
             in = n->dry ? NULL : pays ? n->pay_name : n->ful_name;
         char note[320];
         snprintf(note, sizeof note, "issued by run %lld, whose workbook was not written%s%s",
-                 (long long)a->run_id, in ? "; in " : "; its file is written by a live run",
-                 in ? in : "");
+                 (long long)a->run_id, in ? "; in " : "; in no action file yet (the next live run"
+                                                       " writes it)", in ? in : "");
         if (!r || !(r->detail = cr_pool_strdup(&n->pool, note)))
             return cr_error(CR_ENOMEM, "out of memory");
         r->claim_id = a->claim_id;

@@ -206,7 +206,7 @@ static const char *const migrations[] = {
 
 /* The cached statements, prepared on first use. */
 enum {
-    Q_EVENT_ADD, Q_SETTLE_ADD, Q_REJECT_ADD, Q_FILE_FIND, Q_FILE_ADD, Q_DEC_LAST, Q_CSTATE_UPD,
+    Q_EVENT_ADD, Q_SETTLE_ADD, Q_REJECT_ADD, Q_REFUND_TAKEN, Q_FILE_FIND, Q_FILE_ADD, Q_DEC_LAST, Q_CSTATE_UPD,
     Q_CSTATE_ADD8, Q_DEC_ADD, Q_DEC_ADD8,
     Q_EXC_GET, Q_EXC_INS, Q_EXC_UPD, Q_ACTION_ADD, Q_ACTION_ADD8, Q_ACTION_MAX, Q_ACTION_HAS,
     Q_UNWRITTEN_ADD, Q_UNWRITTEN_ADD8, Q_ACTION_CONFIRM,
@@ -217,6 +217,7 @@ static const char *const sql_text[Q_COUNT] = {
                     "genuine,claim_key,serial_norm) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
     [Q_SETTLE_ADD] = "INSERT INTO settlements(file_id,line,psp_ref,merchant_ref,type,raw_type,"
                      "amount,currency,booked_at,card_brand,merchant_key) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+    [Q_REFUND_TAKEN] = "INSERT OR IGNORE INTO run_refunds(run_id,row_id,claim_id) VALUES(?,?,?)",
     [Q_REJECT_ADD] = "INSERT INTO rejects(run_id,file_id,file_name,line,reason,field,detail,raw)"
                      " VALUES(?,?,?,?,?,?,?,?)",
     [Q_FILE_FIND] = "SELECT name FROM files WHERE sha256 = ? AND status = 'ingested'",
@@ -1206,15 +1207,13 @@ cr_err cr_store_actions_unlisted(cr_store *s, int64_t run_id, int64_t listed, cr
 
 cr_err cr_store_refund_taken(cr_store *s, int64_t run_id, int64_t row_id, const char *claim_id)
 {
-    sqlite3_stmt *st = prepare(s, "INSERT OR IGNORE INTO run_refunds VALUES(?, ?, ?)");
+    sqlite3_stmt *st = stmt(s, Q_REFUND_TAKEN);
     if (!st)
         return CR_EIO;
     sqlite3_bind_int64(st, 1, run_id);
     sqlite3_bind_int64(st, 2, row_id);
     bind_text(st, 3, claim_id);
-    cr_err rc = step_done(s, st, "record a refund listed");
-    sqlite3_finalize(st);
-    return rc;
+    return step_done(s, st, "record a refund listed");
 }
 
 cr_err cr_store_refunds_unlisted(cr_store *s, int64_t run_id, int64_t listed, cr_refund_fn fn,

@@ -296,9 +296,9 @@ wait "$appender"
 expect_rc changed_night_0 0
 expect_eq changed_nothing_read "$(q "$AP" "select count(*) from events where tracking in ('1ZAPP1', '1ZAPP2', '1ZCP1',
     '1ZCP2LONGER', '1ZUP1')") $(q "$AP" "select count(*) from rejects where file_name like 'depot_a_.csv'")" "0 0"
-expect_err changed_said "warning: $APR/depot_a1.csv: changed since it was looked at"
-expect_err changed_copy_said "warning: $APR/depot_a2.csv: changed since it was looked at"
-expect_err changed_upload_said "warning: $APR/depot_a3.csv: changed since it was looked at"
+expect_err changed_said "warning: $APR/depot_a1.csv: changed while this run read the inbox"
+expect_err changed_copy_said "warning: $APR/depot_a2.csv: changed while this run read the inbox"
+expect_err changed_upload_said "warning: $APR/depot_a3.csv: changed while this run read the inbox"
 printf '6Z9CKGH9XE\r\n' >>"$APR/depot_a1.csv"
 touch -d '-10 seconds' "$APR"/depot_a*.csv
 cr run --config "$AP/config/carerecon.yaml" --as-of 2026-11-21 --quiet

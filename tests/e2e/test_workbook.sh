@@ -144,6 +144,10 @@ check payfile_blocked_fails test "$RC" -ne 0
 check payfile_blocked_no_workbook test ! -e "$PF/reports/carerecon_20261120_run1.xlsx"
 ncap=$(q "$PF" "select count(*) from actions where run_id = 1 and action = 'capture'")
 check payfile_blocked_captures_issued test "$ncap" -gt 0
+# a dry run before it lists them too, saying no file holds them yet
+cr run --config "$PF/config/carerecon.yaml" --as-of 2026-11-21 --quiet --dry-run
+xlsx payfile_carried_dry_run "$PF/reports/carerecon_20261121_dryrun.xlsx" \
+    "contains:Captures=issued by run 1, whose workbook was not written; in no action file yet (the next live run writes it)"
 cr run --config "$PF/config/carerecon.yaml" --as-of 2026-11-21 --quiet
 expect_eq payfile_written_by_next_run "$(grep -c ':capture,' "$PF/reports/actions/payment_actions_20261121_run2.csv")" \
     "$(q "$PF" "select count(*) from actions where action = 'capture'")"

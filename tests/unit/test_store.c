@@ -171,7 +171,9 @@ TEST(store_claim_currency_and_value)
         ROW("NOCUR", "premium", "100000", "NULL") ROW("LOWER", "premium", "100000", "'eur'")
         ROW("ZERO", "premium", "0", "'USD'") ROW("NEG", "premium", "-5", "'USD'")
         ROW("NOVAL", "premium", "NULL", "'USD'") ROW("FRAC", "premium", "12.5", "'USD'")
-        ROW("BASIC0", "basic", "0", "'USD'");
+        ROW("BASIC0", "basic", "0", "'USD'")
+        "INSERT INTO claims VALUES('NOFEE','premium','US','Air 3','SN-NOFEE',1,100000,'USD',NULL,"
+        "'PA-NOFEE',100000,'visa','2026-11-02T10:15:00Z',14,'2027-11-01',1,'active');";
 #undef ROW
     static const struct {
         const char *id, *why;  /* NULL: valid */
@@ -187,6 +189,7 @@ TEST(store_claim_currency_and_value)
         {"NOVAL", "product_value is missing"},
         {"FRAC", "product_value is not a whole number of minor units"},
         {"BASIC0", NULL},
+        {"NOFEE", "service_fee is missing"},
     };
     claims_fix f;
     if (!claims_fix_open(&f, sql))
