@@ -141,6 +141,28 @@ static cr_err writable_dir(const char *key, const char *folder)
     return rc;
 }
 
+/* A file at --report's PATH is replaced by the new workbook: only when it
+ * is a workbook (an XLSX is a ZIP archive) or empty.  A slip of the hand must not
+ * put a workbook in place of the state or claim database, an action file
+ * not yet uploaded, an inbox file or the configuration. */
+static cr_err not_workbook(const char *path)
+{
+    unsigned char head[4] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT ? CR_OK
+                               : cr_error(CR_ECANTCREAT, "--report %s: cannot read the file there to"
+                                          " see what it is: %s; nothing was done", path, strerror(errno));
+    size_t got = fread(head, 1, sizeof head, f);
+    fclose(f);
+    /* an empty file holds nothing to lose (a name made with mktemp) */
+    if (got == 0 || (got == sizeof head && memcmp(head, "PK\x03\x04", 4) == 0))
+        return CR_OK;
+    return cr_error(CR_ECANTCREAT, "--report %s: a file that is not a workbook is there, and the"
+                                   " workbook would replace it; name another file; nothing was done",
+                    path);
+}
+
 /* The folders a run writes into, made and writable (or, for --report
  * FILE, found and writable)
  * before anything is read or decided: a night that could not write its
@@ -167,7 +189,7 @@ static cr_err output_dirs(const cr_config *cfg, const char *report, bool dry)
     if (access(d, W_OK | X_OK) != 0)
         return cr_error(CR_ECANTCREAT, "--report %s: cannot write in folder %s: %s; nothing was done",
                         report, d, strerror(errno));
-    return CR_OK;
+    return not_workbook(report);
 }
 
 /* Opens the state database; a dry run on a missing one uses an empty

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #define CFG_MAX_BYTES (1024 * 1024)
@@ -847,6 +848,27 @@ static bool set_defaults(cr_config *c)
     return true;
 }
 
+/* Whether paths A and B name one file: the same text, or both there and
+ * the same file on disk (through a link, "./", "..", another spelling). */
+static bool same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (strcmp(a, b) == 0)
+        return true;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The value node of top-level KEY in ROOT (for its line), else ROOT. */
+static const yaml_node_t *value_of(cfgp *p, const yaml_node_t *root, const char *key)
+{
+    for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
+        yaml_node_t *k = node(p, pr->key);
+        if (k && k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, key) == 0)
+            return node(p, pr->value);
+    }
+    return root;
+}
+
 static bool finish_defaults(cfgp *p, const yaml_node_t *root)
 {
     cr_config *c = p->cfg;
@@ -871,6 +893,14 @@ static bool finish_defaults(cfgp *p, const yaml_node_t *root)
         }
     if (!c->inbox_receipts || !c->inbox_settlements) {
         perr(p, root, "inbox", "required: inbox.receipts and inbox.settlements");
+        return false;
+    }
+    if (same_file(c->state_db, c->claims_db)) {
+        /* the run would write its tables into the claim database, which
+         * carerecon only reads (SPEC 2.1) */
+        perr(p, value_of(p, root, "state_db"), "state_db",
+             "names the same file as claims_db (%s): the state must be a database of its own",
+             c->claims_db);
         return false;
     }
     if (!c->n_feeds) {

@@ -63,6 +63,9 @@ badcfg feed_zone 's#timezone: America/Los_Angeles#timezone: Nowhere/Town#' "feed
 badcfg feed_column 's/event_at: "Checked In"/checkd_in: "Checked In"/' "feeds[0].columns.checkd_in"
 badcfg feed_needs_serial '/serial: "Serial No"/d' "must map serial"
 badcfg line_number 's/late_return: capture/late_return: sometimes/' ":22:"
+# the state in the claim database (another spelling of its path): it would
+# be written into, and carerecon only reads it (SPEC 2.1)
+badcfg state_is_claims_db "s#^state_db: .*#state_db: ../fixtures/./claims.db#" "state_db: names the same file as claims_db"
 printf 'just a string\n' >"$E/config/scalar.yaml"
 cr check-config --config "$E/config/scalar.yaml";  expect_rc config_scalar_78 78
 printf -- '- a\n- b\n' >"$E/config/list.yaml"
@@ -174,6 +177,20 @@ fi   # (needs root, to run as another user: CI runs as root)
 cr run --config "$CFG" --as-of 2026-11-20 --report "$E/nothere/x.xlsx"; expect_rc report_file_no_folder_73 73
 expect_err report_file_no_folder_says "there is no folder $E/nothere; nothing was done"
 check report_file_no_folder_nothing_issued bash -c "! ls \"$E\"/reports/actions/payment_actions_20261120_run*.csv 2>/dev/null"
+# --report naming a file that is not a workbook (the claim database, the
+# configuration): 73 at once, the file untouched, nothing issued; an empty
+# file (a name made with mktemp) and an earlier workbook are replaced
+for target in "$E/fixtures/claims.db" "$CFG"; do
+    sum=$(sha256sum "$target")
+    cr run --config "$CFG" --as-of 2026-11-20 --report "$target"; expect_rc report_not_workbook_73 73
+    expect_err report_not_workbook_said "a file that is not a workbook is there"
+    expect_eq report_not_workbook_untouched "$(sha256sum "$target")" "$sum"
+    check report_not_workbook_nothing_issued bash -c "! ls \"$E\"/reports/actions/payment_actions_20261120_run*.csv 2>/dev/null"
+done
+: >"$E/empty.xlsx"
+cr run --config "$CFG" --as-of 2026-11-20 --dry-run --report "$E/empty.xlsx"
+check report_empty_file_replaced test "$(head -c 2 "$E/empty.xlsx")" = PK
+cr run --config "$CFG" --as-of 2026-11-20 --dry-run --report "$E/empty.xlsx"; expect_rc report_workbook_replaced 65
 
 # a log reader that goes away early (`2>&1 | head -1`): the night goes on
 # and ends as it would (65: the fixtures hold a file rejected whole), its
