@@ -373,6 +373,14 @@ cr_err cr_store_claim_recorded(cr_store *s, const char *id, cr_pool *pool, const
 cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *preauth_ref,
                               const char *norm_sn, cr_history_fn fn, void *ud);
 
+/* Calls FN for each rejected row whose raw text names claim CLAIM_ID or
+ * its registered serial REG_SN (as a whole word, case aside; a serial also
+ * with its blanks and hyphens taken out), oldest first, with RUN_ID the
+ * run that read it in *RUN: a check-in the rules never saw, because a
+ * field of its row was bad, is where finance looks for it. */
+cr_err cr_store_claim_rejects(cr_store *s, const char *claim_id, const char *reg_sn,
+                              cr_reject_fn fn, void *ud, int64_t *run);
+
 /* --- the claim database (read-only) --- */
 typedef struct cr_claimsdb cr_claimsdb;
 /* Opens PATH read-only and checks the claims table and its columns.

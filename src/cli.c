@@ -364,11 +364,38 @@ static cr_err print_history(void *ud, const cr_history_item *h)
     return CR_OK;
 }
 
+typedef struct rejctx {
+    bool tty;
+    long n;
+    int64_t run;
+} rejctx;
+
+static cr_err print_reject(void *ud, const cr_reject_view *r)
+{
+    rejctx *c = ud;
+    if (!c->n++)
+        printf("\n%srejected rows that name it%s (its id or serial in the row; a rejected row"
+               " is in no decision)\n", c->tty ? "\033[1m" : "", c->tty ? "\033[0m" : "");
+    printf("  %s:%ld  %s%s%s%s%s  (run %lld)\n", r->file, r->line, r->reason,
+           r->field && *r->field ? " " : "", r->field ? r->field : "", r->detail ? ": " : "",
+           r->detail ? r->detail : "", (long long)c->run);
+    /* the row as read, on one line: control characters shown as '?' */
+    size_t len = strlen(r->raw);
+    fputs("      row: ", stdout);
+    for (size_t k = 0; k < len && k < 300; k++) {
+        unsigned char ch = (unsigned char)r->raw[k];
+        putchar(ch < 0x20 || ch == 0x7f ? '?' : ch);
+    }
+    puts(len > 300 ? " [...]" : "");
+    return CR_OK;
+}
+
 /* The "history" part of `claim`: what state ST (NULL: no run made yet)
  * recorded of claim CLAIM_ID with hold PREAUTH_REF and normalized serial
- * NORM_SN, in time order. */
+ * NORM_SN, in time order; then the rejected rows that name it or its
+ * registered serial REG_SN. */
 static cr_err claim_history(const cr_config *cfg, cr_store *st, bool tty, const char *claim_id,
-                            const char *preauth_ref, const char *norm_sn)
+                            const char *preauth_ref, const char *norm_sn, const char *reg_sn)
 {
     printf("\n%shistory%s (times in %s)\n", tty ? "\033[1m" : "", tty ? "\033[0m" : "",
            cfg->timezone_name);
@@ -380,6 +407,9 @@ static cr_err claim_history(const cr_config *cfg, cr_store *st, bool tty, const 
     cr_err rc = cr_store_claim_history(st, claim_id, preauth_ref, norm_sn, print_history, &hc);
     if (rc == CR_OK && !hc.n)
         printf("  nothing recorded yet\n");
+    rejctx rj = {tty, 0, 0};
+    if (rc == CR_OK)
+        rc = cr_store_claim_rejects(st, claim_id, reg_sn, print_reject, &rj, &rj.run);
     return rc;
 }
 
@@ -435,7 +465,7 @@ static cr_err cmd_claim(int argc, char **argv)
         printf("%sclaim %s%s  not in the claim database %s (archived or deleted): what the state"
                " recorded of it\n", tty ? "\033[1m" : "", rid, tty ? "\033[0m" : "", cfg->claims_db);
         printf("  pre-authorization  ref %s\n", rhold ? rhold : "none");
-        rc = claim_history(cfg, st, tty, rid, rhold, "");
+        rc = claim_history(cfg, st, tty, rid, rhold, "", NULL);
         goto cleanup;
     }
     /* what the row holds that cannot be read says so (INVALID DATA below) */
@@ -469,11 +499,11 @@ static cr_err cmd_claim(int argc, char **argv)
         printf("  INVALID DATA       %s\n", cl.invalid);
     struct stat sb;
     if (stat(cfg->state_db, &sb) != 0 && errno == ENOENT) {
-        claim_history(cfg, NULL, tty, cl.claim_id, NULL, NULL);
+        claim_history(cfg, NULL, tty, cl.claim_id, NULL, NULL, NULL);
         goto cleanup;
     }
     if ((rc = open_state(cfg, false, true, &st)) == CR_OK)
-        rc = claim_history(cfg, st, tty, cl.claim_id, cl.preauth_ref, cl.norm_sn);
+        rc = claim_history(cfg, st, tty, cl.claim_id, cl.preauth_ref, cl.norm_sn, cl.registered_sn);
 cleanup:
     cr_store_close(st);
     cr_claimsdb_close(cdb);

@@ -4,6 +4,7 @@
  */
 #include "store.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -2516,6 +2518,78 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
     }
     if (rc == CR_OK && r != SQLITE_DONE)
         rc = db_error(s->db, "read the claim's history");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Whether NEEDLE (ASCII case aside) is in HAY as a whole word: not inside
+ * a longer run of letters and digits ("CE-1" is not in "CE-10"). */
+static bool has_word(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    if (!n)
+        return false;
+    for (const char *p = hay; *p; p++) {
+        if (strncasecmp(p, needle, n) != 0)
+            continue;
+        bool before = p > hay && isalnum((unsigned char)p[-1]) && isalnum((unsigned char)needle[0]);
+        bool after = isalnum((unsigned char)p[n]) && isalnum((unsigned char)needle[n - 1]);
+        if (!before && !after)
+            return true;
+    }
+    return false;
+}
+
+/* TEXT without blanks and hyphens, into OUT (N bytes; cut when longer). */
+static void squeeze(const char *text, char *out, size_t n)
+{
+    size_t k = 0;
+    for (const char *p = text; *p && k + 1 < n; p++)
+        if (*p != ' ' && *p != '-' && *p != '\t')
+            out[k++] = *p;
+    out[k] = '\0';
+}
+
+cr_err cr_store_claim_rejects(cr_store *s, const char *claim_id, const char *reg_sn,
+                              cr_reject_fn fn, void *ud, int64_t *run)
+{
+    /* the candidates by SQL (instr over the raw text, bound values only),
+     * the whole-word test here */
+    static const char sql[] =
+        "SELECT file_name, line, reason, field, detail, raw, run_id FROM rejects"
+        " WHERE raw IS NOT NULL AND (instr(lower(raw), lower(?1)) > 0"
+        "  OR (?2 <> '' AND instr(upper(replace(replace(raw, '-', ''), ' ', '')), upper(?2)) > 0))"
+        " ORDER BY reject_id";
+    char id[256], sn[256];
+    snprintf(id, sizeof id, "%s", claim_id);
+    cr_trim_inplace(id);
+    squeeze(reg_sn ? reg_sn : "", sn, sizeof sn);
+    sqlite3_stmt *st = prepare(s, sql);
+    cr_err rc = CR_OK;
+    int r;
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, id);
+    bind_text(st, 2, sn);
+    while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *raw = col_text(st, 5);
+        char *flat = malloc(strlen(raw) + 1);
+        if (!flat) {
+            rc = cr_error(CR_ENOMEM, "out of memory");
+            break;
+        }
+        squeeze(raw, flat, strlen(raw) + 1);
+        bool named = (id[0] && has_word(raw, id)) || (sn[0] && has_word(flat, sn));
+        free(flat);
+        if (!named)
+            continue;
+        cr_reject_view v = {col_text(st, 0), sqlite3_column_int64(st, 1), col_text(st, 2),
+                            col_text(st, 3), col_text(st, 4), raw};
+        *run = sqlite3_column_int64(st, 6);
+        rc = fn(ud, &v);
+    }
+    if (rc == CR_OK && r != SQLITE_DONE)
+        rc = db_error(s->db, "read the rejected rows");
     sqlite3_finalize(st);
     return rc;
 }

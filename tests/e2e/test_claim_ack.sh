@@ -46,6 +46,28 @@ expect_rc claim_options_after_id 0
 check claim_event_matched_by_serial grep -qE "event +received .*\(depot_20261121\.csv:8\)" "$OUT"
 cr claim --config "$CFG" ce2611-000104
 check claim_id_case_insensitive grep -q "^claim CE2611-000104" "$OUT"
+# a check-in rejected for a bad field (depot_20261121.csv:10, battery
+# "unsure") is in no decision: the lookup shows it, with its row (a review:
+# the claim was later captured NOT_RETURNED, and nothing led back to it)
+cr claim --config "$CFG" CE2611-000120
+check claim_rejected_row_listed grep -qE "^  depot_20261121\.csv:10  BAD_BOOLEAN battery_returned: .*\(run 1\)" "$OUT"
+check claim_rejected_row_raw grep -qE "^      row: R\. Diaz,CE2611-000120,1581F6Q8D24EK92," "$OUT"
+check claim_rejected_only_its_own test "$(grep -c '^  [a-z_0-9]*\.csv:[0-9]*  ' "$OUT")" -eq 1
+# a claim named by no rejected row lists none; then a row naming only its
+# serial, typed with hyphens and in lower case, and a row of a claim whose
+# id merely begins with its id, in a later file
+cr claim --config "$CFG" CE2611-000110
+check claim_no_rejected_rows bash -c "! grep -q 'rejected rows that name it' '$OUT'"
+RJ=$TMP/rejected; cp -r "$E" "$RJ"   # (a copy: the runs below keep their numbers)
+{ printf 'Service Center Check-in Export\nGenerated 2026-11-22 23:00\n'
+  printf 'Technician,RMA No,Serial No,Checked In,Tracking No,Genuine (Y/N),Battery Returned (Y/N),Notes\n'
+  printf 'R. Diaz,,1581f4-xfc22a7q3,2026-11-22T09:00:00-05:00,1Z9R4E8190374119,Y,maybe,\n'
+  printf 'R. Diaz,CE2611-0001109,1581F5BHD2340O9,2026-11-22T09:05:00-05:00,1Z9R4E8190374118,Y,maybe,\n'
+} >"$RJ/fixtures/inbox/receipts/depot_20261122.csv"
+cr run --config "$RJ/config/carerecon.yaml" --as-of 2026-11-22 --quiet
+cr claim --config "$RJ/config/carerecon.yaml" CE2611-000110
+check claim_rejected_by_serial grep -qE "^  depot_20261122\.csv:4  BAD_BOOLEAN" "$OUT"
+check claim_rejected_not_longer_id bash -c "! grep -q 'depot_20261122.csv:5' '$OUT'"
 # a claim archived out of the claim database: its recorded history still
 # (a review: "no such claim", exit 65, though the state holds its capture)
 cp "$E/fixtures/claims.db" "$TMP/archived.db"
