@@ -200,6 +200,14 @@ static const char *val(const cr_csv_record *r, int c)
     return *s ? s : NULL;
 }
 
+/* An amount in column C, as val: a lone "-" is no amount (a spreadsheet's
+ * accounting format writes a zero so, on the side a row does not use). */
+static const char *amount_val(const cr_csv_record *r, int c)
+{
+    const char *s = val(r, c);
+    return s && strcmp(s, "-") == 0 ? NULL : s;
+}
+
 /* The tracking number in column C as events are matched by it (SPEC 4:
  * "the same tracking number"): written as serials are compared
  * (cr_serial_normalize: case, blanks, hyphens and a scanner's prefix
@@ -471,7 +479,7 @@ static cr_err settle_row(fstate *st, const cr_csv_record *r)
     bool amount_required = row.type != CR_ST_RELEASE && row.type != CR_ST_EXPIRED;
     const char *amt = NULL;    /* the first amount column with a value */
     for (int j = 0; j < f->ncolumns[CR_F_AMOUNT] && !amt; j++)
-        amt = val(r, st->col[CR_F_AMOUNT][j]);
+        amt = amount_val(r, st->col[CR_F_AMOUNT][j]);
     const char *cur = val(r, st->col[CR_F_CURRENCY][0]);
     if (cur && !cr_currency_code_ok(cur)) {
         if (amount_required)
@@ -488,15 +496,32 @@ static cr_err settle_row(fstate *st, const cr_csv_record *r)
         int ex = cr_currency_exponent(st->cfg->policy.currency_exponents,
                                       st->cfg->policy.n_currency_exponents, row.currency);
         /* debit and credit columns: the one that is not zero (an export
-         * may write 0.00 on the side a row does not use) */
+         * may write 0.00 on the side a row does not use); two that are
+         * not zero leave it unknown which counts */
         row.amount = 0;
         row.has_amount = true;
-        for (int j = 0; j < f->ncolumns[CR_F_AMOUNT] && row.amount == 0 && row.has_amount; j++) {
-            const char *a = val(r, st->col[CR_F_AMOUNT][j]);
+        const char *taken = NULL;
+        for (int j = 0; j < f->ncolumns[CR_F_AMOUNT] && row.has_amount; j++) {
+            const char *a = amount_val(r, st->col[CR_F_AMOUNT][j]);
+            cr_money_t v = 0;
             if (!a)
                 continue;
-            cr_err e = cr_money_parse(a, ex, &row.amount);
-            if ((e != CR_OK || row.amount == INT64_MIN) && !amount_required) {
+            cr_err e = cr_money_parse(a, ex, &v);
+            if (e == CR_OK && v != INT64_MIN && v != 0) {
+                if (taken) {
+                    if (!amount_required) {
+                        row.amount = 0;
+                        row.has_amount = false;
+                        break;
+                    }
+                    return reject(st, r, CR_R_BAD_AMOUNT, "amount",
+                                  "two amount columns hold an amount (\"%.40s\" and \"%.40s\"):"
+                                  " which one counts is unknown", taken, a);
+                }
+                taken = a;
+                row.amount = v;
+            }
+            if ((e != CR_OK || v == INT64_MIN) && !amount_required) {
                 row.amount = 0;
                 row.has_amount = false;
             } else if (e != CR_OK)
@@ -506,7 +531,7 @@ static cr_err settle_row(fstate *st, const cr_csv_record *r)
                               strchr(a, ',') && !strchr(a, '.')
                                   ? " (a decimal comma? the decimal separator is a point)"
                                   : "");
-            else if (row.amount == INT64_MIN)
+            else if (v == INT64_MIN)
                 return reject(st, r, CR_R_BAD_AMOUNT, "amount", "amount \"%.40s\" is out of range",
                               a);
         }

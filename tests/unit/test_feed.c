@@ -777,7 +777,7 @@ TEST(feed_settlement_rows)
         "A,M,PSP3,,AMEX,2026-07-10 10:00:00,cest,Cancelled,X,,,\n"
         "A,M,,CE4,,2026-03-10 10:00:00,PST,Expired,X,,,\n"
         "A,M,PSP5,CE5,visa,2026-03-10 10:00:00,CET,SentForSettle,X,USD,,1.00\n"
-        "A,M,PSP6,CE6,MC,2026-03-10 10:00:00,CET, settled ,X,USD,-7.00,5.00\n"
+        "A,M,PSP6,CE6,MC,2026-03-10 10:00:00,CET, settled ,X,USD,-,5.00\n"
         "A,M,PSP7,CE7,Discover,2026-03-10 10:00:00,CET,Chargeback,X,JPY,1500,\n"
         "A,M,PSP8,CE8,visa,2026-03-10 10:00:00,CET,Fee,X,EUR,0.35,\n"
         "A,M,PSP9,CE9,visa,2026-03-10 10:00:00,CET,Settled,X,USD,12.00,0.00\n"
@@ -816,7 +816,7 @@ TEST(feed_settlement_rows)
     /* SentForSettle -> ignore: counted, not delivered */
     CHECK_STR(S(&k, 4)->psp, "PSP6");
     CHECK_INT(S(&k, 4)->type, CR_ST_CAPTURE);
-    CHECK_INT(S(&k, 4)->amount, 500);      /* the first non-empty: credit */
+    CHECK_INT(S(&k, 4)->amount, 500);      /* credit; "-" (a spreadsheet's zero) is none */
     CHECK_STR(S(&k, 4)->brand, "mastercard");
     CHECK_INT(S(&k, 4)->line, 7);
     CHECK_INT(S(&k, 5)->type, CR_ST_CHARGEBACK);
@@ -833,6 +833,35 @@ TEST(feed_settlement_rows)
     CHECK_INT(st.accepted, 9);
     CHECK_INT(st.ignored, 1);
     CHECK_INT(st.rejected, 0);
+    fs_free(&k);
+}
+
+/* Debit and credit both holding an amount other than zero: which one
+ * counts is unknown (a review: the first listed was taken, 10.00 of a
+ * row whose other side said 189.00), so the row is rejected; a release
+ * or expired row is kept without its amount.  A lone "-" is no amount. */
+TEST(feed_settlement_two_amounts)
+{
+    fsink k = {0};
+    cr_feed_stats st;
+    const char *in = PROC_HDR
+        "A,M,PSP1,CE1,visa,2026-03-10 10:00:00,CET,Settled,X,USD,10.00,189.00\n"
+        "A,M,PSP2,CE2,visa,2026-03-10 10:00:00,CET,Cancelled,X,USD,10.00,189.00\n"
+        "A,M,PSP3,CE3,visa,2026-03-10 10:00:00,CET,Settled,X,USD,-,-\n"
+        "A,M,PSP4,CE4,visa,2026-03-10 10:00:00,CET,Settled,X,USD,189.00,-\n"
+        "A,M,PSP5,CE5,visa,2026-03-10 10:00:00,CET,Settled,X,USD,0.00,189.00\n";
+    CHECK_INT(fs_parse("processor", in, &k, &st), CR_OK);
+    CHECK_INT(k.nj, 2);
+    CHECK_INT(J(&k, 0)->line, 2);
+    CHECK_INT(J(&k, 0)->reason, CR_R_BAD_AMOUNT);
+    CHECK(strstr(J(&k, 0)->detail, "two amount columns hold an amount (\"189.00\" and \"10.00\")") != NULL);
+    CHECK_INT(J(&k, 1)->line, 4);
+    CHECK_INT(J(&k, 1)->reason, CR_R_MISSING_FIELD);
+    CHECK_INT(k.ns, 3);
+    CHECK_STR(S(&k, 0)->psp, "PSP2");
+    CHECK(!S(&k, 0)->has_amount);
+    CHECK_INT(S(&k, 1)->amount, 18900);
+    CHECK_INT(S(&k, 2)->amount, 18900);
     fs_free(&k);
 }
 
