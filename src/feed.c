@@ -119,17 +119,27 @@ static int find_col(const cr_csv_record *h, const char *name)
 }
 
 /* Finds column NAME, which FIELD (a canonical field name) is read from;
- * when it is absent or twice, says so in WHY and names the field. */
+ * when it is absent or twice, says so in WHY (after what it holds: every
+ * column missing is named at once, so that the sender fixes the file in
+ * one round) and names the first such field. */
 static bool header_col(fstate *st, const cr_csv_record *h, const char *name, const char *field,
                        int *out)
 {
     int c = find_col(h, name);
+    *out = -1;
     if (c == -1 || c == -2) {
-        snprintf(st->why, st->whylen,
-                 c == -1 ? "the header has no column \"%s\" (field %s, header at line %ld)"
-                         : "the header has column \"%s\" more than once (field %s, header at line %ld)",
-                 name, field, h->line);
-        st->stats->header_field = field;
+        size_t used = st->whylen ? strlen(st->why) : 0;
+        if (!st->stats->header_field && used < st->whylen)
+            snprintf(st->why + used, st->whylen - used,
+                     c == -1 ? "the header has no column \"%s\" (field %s, header at line %ld)"
+                             : "the header has column \"%s\" more than once (field %s, header at line %ld)",
+                     name, field, h->line);
+        else if (used < st->whylen)
+            snprintf(st->why + used, st->whylen - used,
+                     c == -1 ? "; no column \"%s\" (field %s)" : "; column \"%s\" more than once (field %s)",
+                     name, field);
+        if (!st->stats->header_field)
+            st->stats->header_field = field;
         return false;
     }
     *out = c;
@@ -151,21 +161,29 @@ static bool read_header(fstate *st, const cr_csv_record *h)
         return false;
     }
     st->ncols = h->nfields;
+    if (st->whylen)
+        st->why[0] = '\0';
+    if (h->nfields == 1 && h->fields[0][strcspn(h->fields[0], ",;\t|")])
+        /* one column holding what looks like several: another delimiter
+         * (said first: the columns then all seem missing) */
+        snprintf(st->why, st->whylen, "the header reads as one column: is the feed's delimiter"
+                                      " the file's? ");
+    st->stats->header_field = NULL;
+    bool ok = true;
     for (int fi = 0; fi < CR_F_COUNT; fi++)
         for (int j = 0; j < CR_MAX_COLS_PER_FIELD; j++) {
             st->col[fi][j] = -1;
-            if (j < f->ncolumns[fi] &&
-                !header_col(st, h, f->columns[fi][j], cr_field_name(fi), &st->col[fi][j]))
-                return false;
+            if (j < f->ncolumns[fi])
+                ok &= header_col(st, h, f->columns[fi][j], cr_field_name(fi), &st->col[fi][j]);
         }
     st->event_col = st->type_col = st->tz_col = -1;
-    if (f->event_column && !header_col(st, h, f->event_column, "event", &st->event_col))
-        return false;
-    if (f->type_column && !header_col(st, h, f->type_column, "type", &st->type_col))
-        return false;
-    if (f->timezone_column && !header_col(st, h, f->timezone_column, "timezone", &st->tz_col))
-        return false;
-    return true;
+    if (f->event_column)
+        ok &= header_col(st, h, f->event_column, "event", &st->event_col);
+    if (f->type_column)
+        ok &= header_col(st, h, f->type_column, "type", &st->type_col);
+    if (f->timezone_column)
+        ok &= header_col(st, h, f->timezone_column, "timezone", &st->tz_col);
+    return ok;
 }
 
 /* A spreadsheet's text-forcing form ="..." (written so that Excel keeps
@@ -615,7 +633,11 @@ cr_err cr_feed_parse(const cr_config *cfg, const cr_feed *feed, const char *data
     if (rc != CR_OK)
         return rc;
     if (!st.have_header) {
-        snprintf(why, whylen, "the file is empty: no header line");
+        if (feed->skip_lines > 0 && len > 0)
+            snprintf(why, whylen, "the file has no header line after its %d preamble line%s"
+                                  " (skip_lines)", feed->skip_lines, feed->skip_lines == 1 ? "" : "s");
+        else
+            snprintf(why, whylen, "the file is empty: no header line");
         return CR_EDATA;
     }
     return CR_OK;

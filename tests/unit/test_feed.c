@@ -667,6 +667,23 @@ TEST(feed_whole_file_rejects)
     CHECK_INT(st.header_line, 1);
     CHECK(strstr(why, "(field genuine, header at line 1)") != NULL);
 
+    /* several missing: all named at once (a review: the sender needed
+     * three rounds of fixes), the first one's field kept for the row */
+    snprintf(buf, sizeof buf, "RMA,Tracking No,Checked In,Serial,Battery Returned,Colour\n%s", rows);
+    CHECK_INT(fs_parse_with(feed_yaml, "depot", buf, strlen(buf), &k, &st, why, sizeof why),
+              CR_EDATA);
+    CHECK(strstr(why, "the header has no column \"RMA No\" (field claim_ref, header at line 1);"
+                      " no column \"Serial No\" (field serial); no column \"Genuine\" (field genuine)") != NULL);
+    CHECK_STR(st.header_field, "claim_ref");
+    CHECK(strstr(why, "delimiter") == NULL);
+
+    /* one column holding what looks like several: the delimiter is hinted at */
+    snprintf(buf, sizeof buf, "RMA No;Tracking No;Checked In;Serial No;Battery Returned;Genuine\n%s", rows);
+    CHECK_INT(fs_parse_with(feed_yaml, "depot", buf, strlen(buf), &k, &st, why, sizeof why),
+              CR_EDATA);
+    CHECK(strncmp(why, "the header reads as one column: is the feed's delimiter the file's? the header"
+                       " has no column", 87) == 0);
+
     /* a mapped column twice (names compared trimmed, ignoring case) */
     snprintf(buf, sizeof buf, "RMA No,Tracking No,Checked In,Serial No,Battery Returned,Genuine,"
                               " tracking NO\n%s",
