@@ -915,6 +915,13 @@ static cr_err ingest_dir(const cr_config *cfg, cr_store *st, int64_t run_id, cr_
                                              sizeof x->seen_name)) != CR_OK))
             break;
         x->kind = hit && found ? E_SEEN : E_READ;
+        for (size_t f = (size_t)(x->feed - cfg->feeds) + 1; x->kind == E_READ && f < cfg->n_feeds; f++)
+            if (cfg->feeds[f].kind == kind && cr_feed_matches(&cfg->feeds[f], x->name))
+                /* one feed reads a file: what only the other maps (a
+                 * second date column, say) is not read */
+                cr_warn("%s: matches feed %s too, which does not read it: feed %s, listed"
+                        " first, does (a file is read by one feed)",
+                        path, cfg->feeds[f].name, x->feed->name);
         if (x->kind == E_READ) {
             if (!(reads[nreads].path = cr_strdup(path))) {
                 rc = cr_error(CR_ENOMEM, "out of memory");

@@ -384,3 +384,20 @@ for corr in "depot_20261121 (1).csv" "depot_20261121-fix.csv" "depot_20261121_v2
     expect_eq "reexport_wins_${corr//[^a-z0-9]/_}" "$(grep -h '^CE2611-000141:' "$RX"/reports/actions/payment_actions_*.csv | cut -d, -f2,7)" "release,RETURNED"
 done
 CFG=$E/config/carerecon.yaml
+
+# two feeds of a kind matching one file: the first listed reads it, and
+# the run says so (a review: a second feed meant to read a file's other
+# date column read nothing, silently)
+T=$TMP/twofeeds
+newenv "$T"
+cat >>"$T/config/carerecon.yaml" <<'YAML'
+  - name: depot_shipped
+    kind: receipts
+    files: "depot_2026112?.csv"
+    datetime_format: "%Y-%m-%dT%H:%M:%S%z"
+    event: shipped
+    columns: {claim_ref: "RMA No", event_at: "Checked In"}
+YAML
+cr run --config "$T/config/carerecon.yaml" --as-of 2026-11-20 --quiet
+expect_err two_feeds_warned "depot_20261120.csv: matches feed depot_shipped too, which does not read it: feed depot, listed first, does"
+check two_feeds_first_reads test "$(sqlite3 "$T/var/carerecon.db" "select count(*) from files where feed='depot_shipped'")" -eq 0
