@@ -77,6 +77,8 @@ cr_err cr_store_run_finish(cr_store *s, int64_t run_id, const char *status, cr_t
                            const cr_run_stats *st);
 /* Runs that started and never finished (killed), for a warning. */
 cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count);
+/* How many runs the state records (dry runs' are rolled back). */
+cr_err cr_store_runs_count(cr_store *s, long *count);
 /* Whether the state records live run RUN_ID. */
 cr_err cr_store_run_live(cr_store *s, int64_t run_id, bool *live);
 

@@ -68,6 +68,12 @@ static const char help_text[] =
 
 static cr_err usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* An option of COMMAND given twice. */
+static cr_err twice(const char *command, const char *option)
+{
+    return usage("%s: --%s is given twice", command, option);
+}
+
 static cr_err usage(const char *fmt, ...)
 {
     va_list ap;
@@ -233,12 +239,13 @@ static cr_err cmd_run(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "+c:a:f:t:nr:qvh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': cfgp = optarg; break;
-        case 'a': as_of = optarg; break;
-        case 'f': from = optarg; break;
-        case 't': to = optarg; break;
+        /* an option given twice is a slip (which date was meant?), not the last one */
+        case 'c': if (cfgp) return twice("run", "config"); cfgp = optarg; break;
+        case 'a': if (as_of) return twice("run", "as-of"); as_of = optarg; break;
+        case 'f': if (from) return twice("run", "from"); from = optarg; break;
+        case 't': if (to) return twice("run", "to"); to = optarg; break;
         case 'n': dry = true; break;
-        case 'r': report = optarg; break;
+        case 'r': if (report) return twice("run", "report"); report = optarg; break;
         case 'q': quiet = true; break;
         case 'v': verbose = true; break;
         case 'F': full = true; break;
@@ -428,6 +435,8 @@ static cr_err cmd_claim(int argc, char **argv)
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        if (c == 'c' && cfgp)
+            return twice("claim", "config");
         if (c == 'c')
             cfgp = optarg;
         else if (c == 'h') {
@@ -544,18 +553,20 @@ static cr_err cmd_ack(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:C:b:n:y:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': cfgp = optarg; break;
-        case 'C': code = optarg; break;
-        case 'b': before = optarg; break;
-        case 'n': note = optarg; break;
-        case 'y': by = optarg; break;
+        case 'c': if (cfgp) return twice("ack", "config"); cfgp = optarg; break;
+        case 'C': if (code) return twice("ack", "code"); code = optarg; break;
+        case 'b': if (before) return twice("ack", "first-seen-before"); before = optarg; break;
+        case 'n': if (note) return twice("ack", "note"); note = optarg; break;
+        case 'y': if (by) return twice("ack", "by"); by = optarg; break;
         case 'h': fputs(usage_text, stdout); fputs(help_text, stdout); return CR_OK;
         default: return usage("ack: unknown or incomplete option");
         }
     }
     int nids = argc - optind;
-    if (!note || !*note)
-        return usage("ack: --note TEXT is required");
+    if (!note || !note[strspn(note, " \t\r\n")])
+        return usage("ack: --note TEXT is required (why: for the audit trail)");
+    if (by && !by[strspn(by, " \t\r\n")])
+        return usage("ack: --by is empty (leave it out to record the login name)");
     if (code && nids)
         return usage("ack: name exception IDs or --code, not both");
     if (!code && !nids)
@@ -566,6 +577,7 @@ static cr_err cmd_ack(int argc, char **argv)
     if (code) {
         /* codes are upper case; one typed in lower case is the same code */
         snprintf(ucode, sizeof ucode, "%s", code);
+        cr_trim_inplace(ucode);
         for (char *p = ucode; *p; p++)
             *p = (char)toupper((unsigned char)*p);
         if (cr_code_from_name(ucode) < 0)
@@ -575,7 +587,7 @@ static cr_err cmd_ack(int argc, char **argv)
     cr_day_t bday = 0;
     if (before && cr_parse_date(before, &bday) != CR_OK)
         return usage("ack: --first-seen-before '%s' is not a date (YYYY-MM-DD)", before);
-    if (!by || !*by) {
+    if (!by) {
         /* who acknowledges, for the audit trail: the person behind sudo
          * first, then the login, then the account the process runs as */
         static const char *const vars[] = {"SUDO_USER", "LOGNAME", "USER"};
@@ -602,6 +614,15 @@ static cr_err cmd_ack(int argc, char **argv)
         goto cleanup;
     if ((rc = open_state(cfg, false, true, &st)) != CR_OK)
         goto cleanup;
+    long runs = 0;
+    if ((rc = cr_store_runs_count(st, &runs)) != CR_OK)
+        goto cleanup;
+    if (!runs) {
+        /* a state made by a run that stopped before it was recorded */
+        rc = cr_error(CR_ENOINPUT, "ack: no run has been made yet, so there is nothing to acknowledge"
+                                   " (the state database %s records none)", cfg->state_db);
+        goto cleanup;
+    }
     if ((rc = cr_store_begin(st)) != CR_OK)
         goto cleanup;
     in_tx = true;

@@ -2093,13 +2093,15 @@ static void summary_line(const night *n, const char *report)
         snprintf(unread, sizeof unread, ", %ld not read", s->files_unread);
     fprintf(stderr,
             "carerecon: %s%lld%s as of %s %s: files %ld ingested, %ld skipped, %ld rejected%s;"
-            " rows %ld accepted, %ld rejected; %ld captures, %ld releases, %ld shipments,"
-            " %ld pending, %ld conflicts; exceptions %ld open (%ld new, %ld resolved);"
+            " rows %ld accepted, %ld rejected; %ld capture%s, %ld release%s, %ld shipment%s,"
+            " %ld pending, %ld conflict%s; exceptions %ld open (%ld new, %ld resolved);"
             " workbook %s\n",
             n->dry ? "DRY RUN (would be run " : "run ", (long long)n->run_id, n->dry ? ")" : "",
             asof, n->cfg->timezone_name, s->files_ingested, s->files_skipped, s->files_rejected,
-            unread, s->rows_accepted, s->rows_rejected, s->captures, s->releases, s->ships, s->pending,
-            s->conflicts, s->exceptions_open, s->exceptions_new, s->exceptions_resolved,
+            unread, s->rows_accepted, s->rows_rejected, s->captures, s->captures == 1 ? "" : "s",
+            s->releases, s->releases == 1 ? "" : "s", s->ships, s->ships == 1 ? "" : "s", s->pending,
+            s->conflicts, s->conflicts == 1 ? "" : "s", s->exceptions_open, s->exceptions_new,
+            s->exceptions_resolved,
             report ? report : "(not written)");
 }
 

@@ -808,6 +808,14 @@ cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count)
     return rc;
 }
 
+cr_err cr_store_runs_count(cr_store *s, long *count)
+{
+    int64_t v = 0;
+    cr_err rc = scalar_of(s, "SELECT count(*) FROM runs WHERE run_id > ?", 0, "count the runs", &v);
+    *count = (long)v;
+    return rc;
+}
+
 cr_err cr_store_run_live(cr_store *s, int64_t run_id, bool *live)
 {
     int64_t v = 0;

@@ -14,6 +14,23 @@ cr ack --config "$CFG" --code SN_NEAR_MATCH --note x
 expect_rc ack_before_any_run 66
 expect_err ack_before_run_says_so "no run has been made yet, so there is nothing to acknowledge"
 check ack_before_run_makes_nothing test ! -e "$E/var"
+# a state database that records no run (the first run stopped at action
+# files of runs it does not know, 73): still nothing to acknowledge, 66
+NR=$TMP/norun; newenv "$NR"; CFG=$E/config/carerecon.yaml
+mkdir -p "$NR/reports/actions"
+printf 'idempotency_key,action,psp_reference,claim_id,amount,currency,reason\n' \
+    >"$NR/reports/actions/payment_actions_20261101_run7.csv"
+cr run --config "$NR/config/carerecon.yaml" --as-of 2026-11-20 --quiet
+expect_rc ack_norun_setup_73 73
+cr ack --config "$NR/config/carerecon.yaml" --code SN_NEAR_MATCH --note x
+expect_rc ack_state_without_runs_66 66
+expect_err ack_state_without_runs_says "records none"
+# a note of blanks says nothing, an empty --by names no one (64); a code
+# typed with blanks around it is the code
+cr ack --config "$CFG" --code SN_NEAR_MATCH --note "   ";  expect_rc ack_blank_note_64 64
+cr ack --config "$CFG" --code SN_NEAR_MATCH --note x --by ""; expect_rc ack_empty_by_64 64
+expect_err ack_empty_by_said "--by is empty"
+cr ack --config "$CFG" --code " sn_near_match " --note x;  expect_rc ack_code_trimmed 66
 
 cr run --config "$CFG" --as-of 2026-11-20 --quiet
 cr run --config "$CFG" --as-of 2026-11-21 --quiet

@@ -28,6 +28,12 @@ cr run --config "$CFG" --quiet --verbose;     expect_rc quiet_verbose_64 64
 cr ack --config "$CFG" EX-1;                  expect_rc ack_without_note_64 64
 cr ack --config "$CFG" --code NOPE --note x;  expect_rc ack_unknown_code_64 64
 cr claim --config "$CFG";                     expect_rc claim_without_id_64 64
+# an option given twice is a slip, not "the last one counts" (a review)
+cr run --config "$CFG" --as-of 2026-11-20 --as-of 2026-11-21 --dry-run; expect_rc as_of_twice_64 64
+expect_err as_of_twice_said "run: --as-of is given twice"
+cr run --config "$CFG" --from 2026-11-20 --from 2026-11-19 --to 2026-11-21; expect_rc from_twice_64 64
+cr ack --config "$CFG" --code SN_NEAR_MATCH --code AWAITING_CHECKIN --note x; expect_rc ack_code_twice_64 64
+cr claim --config "$CFG" --config "$CFG" CE2611-000104; expect_rc claim_config_twice_64 64
 
 cr run --config "$CFG" --as-of 2030-01-01 --dry-run --quiet
 expect_err future_as_of_warned "the as-of instant is in the future"

@@ -80,7 +80,7 @@ G=$TMP/drybf
 newenv "$G"
 cr run --config "$CFG" --from 2026-11-20 --to 2026-11-21 --dry-run
 expect_err dry_backfill_day1 "DRY RUN (would be run 1) as of 2026-11-20 23:59:59"
-expect_err dry_backfill_day2_new_only "3 captures, 4 releases, 1 shipments"
+expect_err dry_backfill_day2_new_only "3 captures, 4 releases, 1 shipment,"
 check dry_backfill_no_state test ! -e "$G/var/carerecon.db"
 check dry_backfill_two_workbooks test -s "$G/reports/carerecon_20261121_dryrun.xlsx"
 # and its workbook lists only what day 2 would issue: day 1's workbook was
