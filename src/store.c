@@ -329,8 +329,19 @@ static cr_err db_error(sqlite3 *db, const char *what)
 {
     int e = sqlite3_system_errno(db);
     const char *f = sqlite3_db_filename(db, "main");
-    return cr_error(CR_EIO, "state database %s: %s: %s%s%s%s", f && *f ? f : "(in memory)", what,
-                    sqlite3_errmsg(db), e ? " (" : "", e ? strerror(e) : "", e ? ")" : "");
+    char hint[4200] = "";
+    if ((sqlite3_errcode(db) & 0xff) == SQLITE_READONLY && f && *f) {
+        /* SQLite writes its journal beside the database: say which folder */
+        char dir[4096];
+        const char *d = cr_parent_dir(f, dir, sizeof dir);
+        if (d && access(d, W_OK | X_OK) != 0)
+            snprintf(hint, sizeof hint, "; this user cannot write in its folder %s (%s), where"
+                     " SQLite makes its journal", d, strerror(errno));
+        else if (access(f, W_OK) != 0)
+            snprintf(hint, sizeof hint, "; this user cannot write the file (%s)", strerror(errno));
+    }
+    return cr_error(CR_EIO, "state database %s: %s: %s%s%s%s%s", f && *f ? f : "(in memory)", what,
+                    sqlite3_errmsg(db), e ? " (" : "", e ? strerror(e) : "", e ? ")" : "", hint);
 }
 
 static cr_err exec(cr_store *s, const char *sql)
@@ -2680,6 +2691,12 @@ cr_err cr_claimsdb_open(const char *path, cr_claimsdb **out)
     }
     if (!S_ISREG(sb.st_mode)) {
         rc = cr_error(CR_ENOINPUT, "claim database %s: not a regular file", path);
+        goto cleanup;
+    }
+    if (access(path, R_OK) != 0) {
+        /* said as the system says it ("Permission denied"), not as SQLite
+         * does ("unable to open database file") */
+        rc = cr_error(CR_ENOINPUT, "claim database %s: cannot read it: %s", path, strerror(errno));
         goto cleanup;
     }
     if (open_db(path, &c->db, SQLITE_OPEN_READONLY) != SQLITE_OK) {

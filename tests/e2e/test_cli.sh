@@ -177,6 +177,15 @@ if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null; then
     expect_rc inbox_not_listable_66 66
     expect_err inbox_not_listable_said "inbox.settlements"
     expect_eq inbox_not_listable_no_run "$(q "$RO" "select count(*) from runs")" "$runs_before"
+    # a claim database this user cannot read: 66, said as the system says it
+    chmod 755 "$RO/fixtures/inbox/settlements"
+    chmod 600 "$RO/fixtures/claims.db"
+    chown root "$RO/fixtures/claims.db"
+    RC=0
+    runuser -u nobody -- "$BIN" run --config "$RO/config/carerecon.yaml" --as-of 2026-11-21 \
+        >"$OUT" 2>"$ERR" || RC=$?
+    expect_rc claims_db_unreadable_66 66
+    expect_err claims_db_unreadable_said "claims.db: cannot read it: Permission denied"
     CFG=$E/config/carerecon.yaml   # newenv pointed it at the new env
 fi   # (needs root, to run as another user: CI runs as root)
 # --report into a folder that is not there: 73 at once, nothing issued
