@@ -24,6 +24,7 @@ typedef struct cr_csv_record {
     const char *raw;       /* the record's raw text, without its final newline */
     size_t raw_len;
     const char *bad;       /* NULL, or why the record is unusable (BAD_ROW) */
+    long bad_field;        /* the field BAD is about (0-based), -1 when none or unknown */
 } cr_csv_record;
 
 /* Return CR_OK to go on; anything else stops the read and is returned. */

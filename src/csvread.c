@@ -26,6 +26,7 @@ typedef struct reader {
     size_t *offs;         /* field offsets into arena */
     size_t nfields, cap_fields;
     const char *bad;
+    long bad_field;            /* the field BAD is about, -1 none */
     bool active;          /* a record has started */
     long start_line;
     const char *start_pos;
@@ -44,6 +45,7 @@ static void rec_reset(reader *r)
     r->arena_len = 0;
     r->nfields = 0;
     r->bad = NULL;
+    r->bad_field = -1;
     r->active = false;
 }
 
@@ -65,10 +67,12 @@ static void on_field(void *s, size_t len, void *data)
     }
     if (len > r->o->max_field) {
         r->bad = "a field is longer than the configured maximum";
+        r->bad_field = (long)r->nfields;
         len = 0;
     }
     if (s && memchr(s, '\0', len)) {
         r->bad = "a field holds a NUL byte";
+        r->bad_field = (long)r->nfields;
         len = 0;
     }
     if (r->nfields == r->cap_fields) {
@@ -125,6 +129,7 @@ static void emit(reader *r)
         .raw = start,
         .raw_len = (size_t)(end - start),
         .bad = r->bad,
+        .bad_field = r->bad ? r->bad_field : -1,
     };
     r->rc = r->fn(r->ud, &rec);
     free(fields);
@@ -391,7 +396,7 @@ done:
 cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv_fn fn, void *ud)
 {
     struct csv_parser p;
-    reader r = {.o = opts, .fn = fn, .ud = ud, .rc = CR_OK};
+    reader r = {.o = opts, .fn = fn, .ud = ud, .rc = CR_OK, .bad_field = -1};
     const char *pos = data, *end = data + len;
     cr_err rc;
 

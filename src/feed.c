@@ -102,7 +102,22 @@ typedef struct fstate {
     size_t whylen;
     char buf[512];        /* joined date-time text */
     char detail[512];
+    char **header_names;  /* the header's fields, as read (owned) */
+    size_t nheader_names;
+    char limit_text[24];  /* limits.max_field_bytes, as text */
 } fstate;
+
+/* The canonical field read from column COL: its index (enum of
+ * cr_field_name), -2 for the event, type or time-zone column, -1 when
+ * the feed does not read the column. */
+static int mapped_field(const fstate *st, int col)
+{
+    for (int fi = 0; fi < CR_F_COUNT; fi++)
+        for (int j = 0; j < CR_MAX_COLS_PER_FIELD; j++)
+            if (st->col[fi][j] == col)
+                return fi;
+    return col == st->event_col || col == st->type_col || col == st->tz_col ? -2 : -1;
+}
 
 /* Finds header NAME among the record's fields; -1 when absent, -2 when it
  * appears more than once. */
@@ -161,6 +176,16 @@ static bool read_header(fstate *st, const cr_csv_record *h)
         return false;
     }
     st->ncols = h->nfields;
+    if (!(st->header_names = calloc(h->nfields ? h->nfields : 1, sizeof *st->header_names))) {
+        snprintf(st->why, st->whylen, "out of memory");
+        return false;
+    }
+    st->nheader_names = h->nfields;
+    for (size_t i = 0; i < h->nfields; i++)
+        if (!(st->header_names[i] = cr_strdup(h->fields[i]))) {
+            snprintf(st->why, st->whylen, "out of memory");
+            return false;
+        }
     if (st->whylen)
         st->why[0] = '\0';
     if (h->nfields == 1 && h->fields[0][strcspn(h->fields[0], ",;\t|")])
@@ -599,6 +624,16 @@ static cr_err on_record(void *ud, const cr_csv_record *r)
             return CR_OK;
     }
     st->stats->rows++;
+    if (r->bad && r->bad_field >= 0 && (size_t)r->bad_field < st->ncols) {
+        /* which column, and the limit when it is one (a review: "a field"
+         * sent the sender looking through every column) */
+        int fi = mapped_field(st, (int)r->bad_field);
+        return reject(st, r, CR_R_BAD_ROW, fi >= 0 ? cr_field_name(fi) : NULL,
+                      "%s: column %ld, \"%.80s\"%s%s%s", r->bad, r->bad_field + 1,
+                      st->header_names[r->bad_field], fi != -1 ? "" : " (a column the feed does not read)",
+                      strstr(r->bad, "longer") ? "; limits.max_field_bytes is " : "",
+                      strstr(r->bad, "longer") ? st->limit_text : "");
+    }
     if (r->bad)
         return reject(st, r, CR_R_BAD_ROW, NULL, "%s", r->bad);
     if (r->nfields != st->ncols)
@@ -619,6 +654,7 @@ cr_err cr_feed_parse(const cr_config *cfg, const cr_feed *feed, const char *data
         .max_fields = cfg->max_columns,
     };
     memset(stats, 0, sizeof *stats);
+    snprintf(st.limit_text, sizeof st.limit_text, "%zu", cfg->max_field_bytes);
     if (whylen)
         why[0] = '\0';
     if (len >= 2 && (((unsigned char)data[0] == 0xFF && (unsigned char)data[1] == 0xFE) ||
@@ -628,6 +664,9 @@ cr_err cr_feed_parse(const cr_config *cfg, const cr_feed *feed, const char *data
         return CR_EDATA;
     }
     cr_err rc = cr_csv_read(data, len, &o, on_record, &st);
+    for (size_t i = 0; i < st.nheader_names; i++)
+        free(st.header_names[i]);
+    free(st.header_names);
     if (rc == CR_EDATA && st.file_rejected)
         return CR_EDATA;
     if (rc != CR_OK)
