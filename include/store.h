@@ -375,6 +375,17 @@ cr_err cr_store_claim_recorded(cr_store *s, const char *id, cr_pool *pool, const
 cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *preauth_ref,
                               const char *norm_sn, cr_history_fn fn, void *ud);
 
+/* What the last run that decided claim CLAIM_ID made of it: *DECISION
+ * ("capture NOT_RETURNED", "pending (in_transit)"; NULL when no run
+ * decided it), the run and its as-of instant, and from the claim's state
+ * its deadline and hold expiry (CR_TIME_NONE when none).  Strings in POOL. */
+typedef struct cr_claim_now {
+    const char *decision;
+    int64_t run_id;
+    cr_time_t as_of, deadline, hold_expires;
+} cr_claim_now;
+cr_err cr_store_claim_now(cr_store *s, const char *claim_id, cr_pool *pool, cr_claim_now *out);
+
 /* Calls FN for each rejected row whose raw text names claim CLAIM_ID or
  * its registered serial REG_SN (as a whole word, case aside; a serial also
  * with its blanks and hyphens taken out), oldest first, with RUN_ID the

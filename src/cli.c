@@ -404,6 +404,29 @@ static cr_err print_reject(void *ud, const cr_reject_view *r)
 static cr_err claim_history(const cr_config *cfg, cr_store *st, bool tty, const char *claim_id,
                             const char *preauth_ref, const char *norm_sn, const char *reg_sn)
 {
+    if (st) {
+        /* where the claim stands, before the history that led there (a
+         * review: a decision contradicted later read as the current one) */
+        cr_pool pool = CR_POOL_INIT;
+        cr_claim_now now;
+        cr_err rc = cr_store_claim_now(st, claim_id, &pool, &now);
+        if (rc == CR_OK && now.decision) {
+            char t[48], dl[48] = "", he[48] = "";
+            cr_format_zoned(cfg->tz, now.as_of, t, sizeof t);
+            if (now.deadline != CR_TIME_NONE)
+                cr_format_zoned(cfg->tz, now.deadline, dl, sizeof dl);
+            if (now.hold_expires != CR_TIME_NONE)
+                cr_format_zoned(cfg->tz, now.hold_expires, he, sizeof he);
+            printf("  decision now       %s, so since run %lld (as of %s)\n", now.decision,
+                   (long long)now.run_id, t);
+            if (dl[0] || he[0])
+                printf("  deadline           %s%s%s\n", dl[0] ? dl : "none",
+                       he[0] ? ";  hold expires " : "", he);
+        }
+        cr_pool_release(&pool);
+        if (rc != CR_OK)
+            return rc;
+    }
     printf("\n%shistory%s (times in %s)\n", tty ? "\033[1m" : "", tty ? "\033[0m" : "",
            cfg->timezone_name);
     if (!st) {

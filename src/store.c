@@ -2453,6 +2453,35 @@ cr_err cr_store_claim_recorded(cr_store *s, const char *id, cr_pool *pool, const
     return rc;
 }
 
+cr_err cr_store_claim_now(cr_store *s, const char *claim_id, cr_pool *pool, cr_claim_now *out)
+{
+    /* decisions are recorded when they change: the last run's is the
+     * latest row (a backfill's too: the state is of its date then) */
+    sqlite3_stmt *st = prepare(s, "SELECT d.decision || coalesce(' ' || d.reason, '')"
+                                  "  || coalesce(' (' || d.state || ')', ''), d.run_id, d.as_of,"
+                                  "  cs.deadline, cs.hold_expires"
+                                  " FROM decisions d LEFT JOIN claim_state cs USING(claim_id)"
+                                  " WHERE d.claim_id = ?1 ORDER BY d.run_id DESC LIMIT 1");
+    *out = (cr_claim_now){NULL, 0, CR_TIME_NONE, CR_TIME_NONE, CR_TIME_NONE};
+    if (!st)
+        return CR_EIO;
+    bind_text(st, 1, claim_id);
+    int r = sqlite3_step(st);
+    cr_err rc = CR_OK;
+    if (r == SQLITE_ROW) {
+        out->decision = cr_pool_strdup(pool, col_text(st, 0) ? col_text(st, 0) : "");
+        out->run_id = sqlite3_column_int64(st, 1);
+        out->as_of = col_time(st, 2);
+        out->deadline = col_time(st, 3);
+        out->hold_expires = col_time(st, 4);
+        if (!out->decision)
+            rc = cr_error(CR_ENOMEM, "out of memory");
+    } else if (r != SQLITE_DONE)
+        rc = db_error(s->db, "read the claim's decision");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *preauth_ref,
                               const char *norm_sn, cr_history_fn fn, void *ud)
 {

@@ -48,6 +48,10 @@ expect_rc claim_waits_for_a_commit 0
 cr claim --config "$CFG" CE2611-000104
 expect_rc claim_exit_0 0
 check claim_header grep -q "^claim CE2611-000104  premium active" "$OUT"
+# where it stands before the history (a review: a decision contradicted
+# later read as the current one), with its deadline and hold expiry
+check claim_decision_now grep -qE "^  decision now       capture SN_MISMATCH, so since run 1 \(as of 2026-11-20 23:59:59 -05:00\)$" "$OUT"
+check claim_deadline_now grep -qE "^  deadline           2026-[0-9-]+ 23:59:59 -05:00;  hold expires 2026-" "$OUT"
 check claim_event_with_source grep -qE "event +received .*\(depot_2026112[01]\.csv:[0-9]+\)" "$OUT"
 check claim_decision grep -qE "decision +capture SN_MISMATCH: received " "$OUT"
 check claim_reason_said_once bash -c "! grep -q 'SN_MISMATCH: SN_MISMATCH' '$OUT'"
