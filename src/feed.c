@@ -363,6 +363,8 @@ static int read_instant(fstate *st, const cr_csv_record *r, cr_field f, cr_time_
     int32_t off = 0;
     bool frac = false;
     if (cr_parse_datetime(fmt, st->buf, &civ, &has_off, &off, &frac) != CR_OK) {
+        if (zone)   /* the value as it is, with the word %Z took (a review) */
+            st->buf[zone - 1 - st->buf] = ' ';
         snprintf(st->detail, sizeof st->detail, "%s \"%.100s\" does not read as \"%s\"",
                  cr_field_name(f), st->buf, fd->datetime_format);
         return CR_R_BAD_DATETIME;

@@ -6,6 +6,7 @@
 #include "crtime.h"
 #include "feed.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,7 @@ typedef struct zs {
     int rows, rejects;
     cr_time_t at[8];
     cr_reason why[8];
+    char detail[8][200];
 } zs;
 
 static cr_err z_row(void *ud, const cr_settle_row *r)
@@ -40,8 +42,10 @@ static cr_err z_row(void *ud, const cr_settle_row *r)
 static cr_err z_rej(void *ud, const cr_reject_row *r)
 {
     zs *z = ud;
-    if (z->rejects < 8)
+    if (z->rejects < 8) {
         z->why[z->rejects] = r->reason;
+        snprintf(z->detail[z->rejects], sizeof z->detail[0], "%s", r->detail ? r->detail : "");
+    }
     z->rejects++;
     return CR_OK;
 }
@@ -71,6 +75,8 @@ TEST(feed_zone_abbreviation_in_value)
     CHECK_INT(z.rejects, 2);
     CHECK_INT(z.why[0], CR_R_BAD_DATETIME);
     CHECK_INT(z.why[1], CR_R_BAD_DATETIME);
+    /* the value quoted whole, with the word %Z took (it quoted "2:03") */
+    CHECK(strstr(z.detail[1], "\"11/20/2026 2:03 PM\" does not read as") != NULL);
     cr_config_free(cfg);
 }
 
