@@ -569,14 +569,14 @@ static cr_err settle_row(fstate *st, const cr_csv_record *r)
             if ((e != CR_OK || v == INT64_MIN) && !amount_required) {
                 row.amount = 0;
                 row.has_amount = false;
-            } else if (e != CR_OK)
+            } else if (e != CR_OK && e != CR_ERANGE)
                 return reject(st, r, CR_R_BAD_AMOUNT, "amount",
                               "amount \"%.40s\" is not a %s amount with at most %d decimals%s", a,
                               row.currency, ex,
                               strchr(a, ',') && !strchr(a, '.')
                                   ? " (a decimal comma? the decimal separator is a point)"
                                   : "");
-            else if (v == INT64_MIN)
+            else if (e == CR_ERANGE || v == INT64_MIN)   /* too large either way */
                 return reject(st, r, CR_R_BAD_AMOUNT, "amount", "amount \"%.40s\" is out of range",
                               a);
         }
