@@ -95,31 +95,32 @@ typedef struct cr_claim {
     const char *claim_id;
     const char *key;               /* claim_id trimmed and lower-cased (cr_claim_key), or
                                     * NULL: then lookups compare claim_id as they go */
+    const char *plan, *status;
+    const char *region;
+    const char *product_model;
+    const char *registered_sn;
+    const char *currency;
+    const char *preauth_ref;       /* NULL when absent */
+    const char *card_brand;        /* lower-cased, or NULL */
+    const char *invalid;           /* why the row cannot be read, or NULL */
+    const char *norm_sn;           /* normalized registered serial (cr_serial_normalize,
+                                    * at most 63 bytes), "" when none */
+    cr_money_t product_value;
+    cr_money_t service_fee;
+    cr_money_t preauth_amount;
+    cr_time_t paid_at;             /* CR_TIME_NONE when unreadable */
+    uint64_t fp;                   /* fingerprint of the claim row as read (0: not read) */
+    int battery_registered;
+    int return_days;               /* resolved: the claim's, else the policy's */
+    cr_day_t refresh_expires_on;   /* INT32_MIN when unreadable */
+    int replacements_left;
     bool premium;
     bool active;
     bool archived;                 /* not in the claim database any more: made from the
                                     * payment action issued for it (never decided; its
                                     * action still waits for its settlement) */
-    const char *plan, *status;
-    const char *region;
-    const char *product_model;
-    const char *registered_sn;
-    int battery_registered;
-    cr_money_t product_value;
-    const char *currency;
-    cr_money_t service_fee;
-    const char *preauth_ref;       /* NULL when absent */
     bool has_preauth_amount;
-    cr_money_t preauth_amount;
-    const char *card_brand;        /* lower-cased, or NULL */
-    cr_time_t paid_at;             /* CR_TIME_NONE when unreadable */
-    int return_days;               /* resolved: the claim's, else the policy's */
-    cr_day_t refresh_expires_on;   /* INT32_MIN when unreadable */
-    int replacements_left;
-    const char *invalid;           /* why the row cannot be read, or NULL */
-    const char *norm_sn;           /* normalized registered serial (cr_serial_normalize,
-                                    * at most 63 bytes), "" when none */
-    uint64_t fp;                   /* fingerprint of the claim row as read (0: not read) */
+    /* (widest fields first: a million claims are held at once) */
 } cr_claim;
 
 /* A stored receipt event with its provenance. */

@@ -11,18 +11,19 @@
 typedef struct cr_srow {
     int64_t id;
     const char *psp_ref, *merchant_ref;
-    cr_settle_type type;
     const char *raw_type;
-    bool has_amount;
-    cr_money_t amount;
-    char currency[4];
-    cr_time_t booked_at;
     const char *card_brand;
     const char *file;
     int64_t file_id;           /* the ingested file (a file re-sent under its name is another) */
     long line;
+    cr_money_t amount;
+    cr_time_t booked_at;
+    cr_settle_type type;
     int claim;                 /* matched claim index, -1 none (set by cr_settle) */
+    char currency[4];
+    bool has_amount;
     bool resent;               /* the same row came before in another file (set by cr_settle) */
+    /* (widest fields first: a million rows are held at once) */
 } cr_srow;
 
 /* A claim's payment action as the settlement rules see it. */
