@@ -77,6 +77,8 @@ cr_err cr_store_run_finish(cr_store *s, int64_t run_id, const char *status, cr_t
                            const cr_run_stats *st);
 /* Runs that started and never finished (killed), for a warning. */
 cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count);
+/* The latest as-of instant a run decided (CR_TIME_NONE: none). */
+cr_err cr_store_latest_as_of(cr_store *s, cr_time_t *as_of);
 /* How many runs the state records (dry runs' are rolled back). */
 cr_err cr_store_runs_count(cr_store *s, long *count);
 /* Whether the state records live run RUN_ID. */
@@ -114,6 +116,7 @@ typedef struct cr_reject_view {
     const char *file;
     long line;
     const char *reason, *field, *detail, *raw;
+    int64_t run_id;            /* the run that read it */
 } cr_reject_view;
 typedef cr_err (*cr_reject_fn)(void *ud, const cr_reject_view *r);
 /* The rejected rows of run RUN_ID and, before them, those of the runs
@@ -388,11 +391,11 @@ cr_err cr_store_claim_now(cr_store *s, const char *claim_id, cr_pool *pool, cr_c
 
 /* Calls FN for each rejected row whose raw text names claim CLAIM_ID or
  * its registered serial REG_SN (as a whole word, case aside; a serial also
- * with its blanks and hyphens taken out), oldest first, with RUN_ID the
- * run that read it in *RUN: a check-in the rules never saw, because a
+ * with its blanks and hyphens taken out), oldest first, with the run that
+ * read it: a check-in the rules never saw, because a
  * field of its row was bad, is where finance looks for it. */
 cr_err cr_store_claim_rejects(cr_store *s, const char *claim_id, const char *reg_sn,
-                              cr_reject_fn fn, void *ud, int64_t *run);
+                              cr_reject_fn fn, void *ud);
 
 /* --- the claim database (read-only) --- */
 typedef struct cr_claimsdb cr_claimsdb;

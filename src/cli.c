@@ -343,6 +343,7 @@ typedef struct histctx {
     const cr_config *cfg;
     bool tty;
     long n;
+    cr_time_t last_as_of;      /* the latest as-of a run decided, CR_TIME_NONE: none */
 } histctx;
 
 static cr_err print_history(void *ud, const cr_history_item *h)
@@ -366,6 +367,12 @@ static cr_err print_history(void *ud, const cr_history_item *h)
         fputs(h->tail, stdout);
     if (h->source)
         printf("  (%s)", h->source);
+    /* a row or event dated after the latest as-of a run decided: no run
+     * has looked at it yet (a review: a settled capture read as one
+     * carerecon missed) */
+    if (h->at != CR_TIME_NONE && c->last_as_of != CR_TIME_NONE && h->at > c->last_as_of &&
+        (strcmp(h->what, "event") == 0 || strcmp(h->what, "settlement") == 0))
+        fputs("  [after the latest run's as-of: not looked at yet]", stdout);
     putchar('\n');
     c->n++;
     return CR_OK;
@@ -374,7 +381,6 @@ static cr_err print_history(void *ud, const cr_history_item *h)
 typedef struct rejctx {
     bool tty;
     long n;
-    int64_t run;
 } rejctx;
 
 static cr_err print_reject(void *ud, const cr_reject_view *r)
@@ -385,15 +391,17 @@ static cr_err print_reject(void *ud, const cr_reject_view *r)
                " is in no decision)\n", c->tty ? "\033[1m" : "", c->tty ? "\033[0m" : "");
     printf("  %s:%ld  %s%s%s%s%s  (run %lld)\n", r->file, r->line, r->reason,
            r->field && *r->field ? " " : "", r->field ? r->field : "", r->detail ? ": " : "",
-           r->detail ? r->detail : "", (long long)c->run);
+           r->detail ? r->detail : "", (long long)r->run_id);
     /* the row as read, on one line: control characters shown as '?' */
-    size_t len = strlen(r->raw);
+    size_t len = strlen(r->raw), cut = len > 300 ? 300 : len;
+    while (cut < len && cut > 0 && ((unsigned char)r->raw[cut] & 0xC0) == 0x80)
+        cut--;   /* at a character's start */
     fputs("      row: ", stdout);
-    for (size_t k = 0; k < len && k < 300; k++) {
+    for (size_t k = 0; k < cut; k++) {
         unsigned char ch = (unsigned char)r->raw[k];
         putchar(ch < 0x20 || ch == 0x7f ? '?' : ch);
     }
-    puts(len > 300 ? " [...]" : "");
+    puts(cut < len ? " [...]" : "");
     return CR_OK;
 }
 
@@ -433,13 +441,14 @@ static cr_err claim_history(const cr_config *cfg, cr_store *st, bool tty, const 
         printf("  no run has been made yet (no state database %s)\n", cfg->state_db);
         return CR_OK;
     }
-    histctx hc = {cfg, tty, 0};
+    histctx hc = {cfg, tty, 0, CR_TIME_NONE};
+    cr_store_latest_as_of(st, &hc.last_as_of);
     cr_err rc = cr_store_claim_history(st, claim_id, preauth_ref, norm_sn, print_history, &hc);
     if (rc == CR_OK && !hc.n)
         printf("  nothing recorded yet\n");
-    rejctx rj = {tty, 0, 0};
+    rejctx rj = {tty, 0};
     if (rc == CR_OK)
-        rc = cr_store_claim_rejects(st, claim_id, reg_sn, print_reject, &rj, &rj.run);
+        rc = cr_store_claim_rejects(st, claim_id, reg_sn, print_reject, &rj);
     return rc;
 }
 

@@ -821,6 +821,15 @@ cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count)
     return rc;
 }
 
+cr_err cr_store_latest_as_of(cr_store *s, cr_time_t *as_of)
+{
+    int64_t v = 0;
+    cr_err rc = scalar_of(s, "SELECT coalesce(max(as_of), -1) FROM runs WHERE run_id > ?"
+                             " AND status IN ('decided', 'done')", 0, "read the runs", &v);
+    *as_of = rc == CR_OK && v >= 0 ? (cr_time_t)v : CR_TIME_NONE;
+    return rc;
+}
+
 cr_err cr_store_runs_count(cr_store *s, long *count)
 {
     int64_t v = 0;
@@ -1041,8 +1050,9 @@ cr_err cr_store_reject_add(cr_store *s, int64_t run_id, int64_t file_id, const c
 
 cr_err cr_store_rejects_of_run(cr_store *s, int64_t run_id, int64_t listed, cr_reject_fn fn, void *ud)
 {
-    sqlite3_stmt *st = prepare(s, "SELECT file_name, line, reason, field, detail, raw FROM rejects"
-                                  " WHERE run_id = ?1 OR " UNLISTED_RUNS " ORDER BY reject_id");
+    sqlite3_stmt *st = prepare(s, "SELECT file_name, line, reason, field, detail, raw, run_id"
+                                  " FROM rejects WHERE run_id = ?1 OR " UNLISTED_RUNS
+                                  " ORDER BY reject_id");
     cr_err rc = CR_OK;
     int r;
     if (!st)
@@ -1051,7 +1061,8 @@ cr_err cr_store_rejects_of_run(cr_store *s, int64_t run_id, int64_t listed, cr_r
     sqlite3_bind_int64(st, 2, listed);
     while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
         cr_reject_view v = {col_text(st, 0), (long)sqlite3_column_int64(st, 1), col_text(st, 2),
-                            col_text(st, 3), col_text(st, 4), col_text(st, 5)};
+                            col_text(st, 3), col_text(st, 4), col_text(st, 5),
+                            sqlite3_column_int64(st, 6)};
         rc = fn(ud, &v);
     }
     if (rc == CR_OK && r != SQLITE_DONE)
@@ -2601,7 +2612,7 @@ static void squeeze(const char *text, char *out, size_t n)
 }
 
 cr_err cr_store_claim_rejects(cr_store *s, const char *claim_id, const char *reg_sn,
-                              cr_reject_fn fn, void *ud, int64_t *run)
+                              cr_reject_fn fn, void *ud)
 {
     /* the candidates by SQL (instr over the raw text, bound values only),
      * the whole-word test here */
@@ -2634,8 +2645,7 @@ cr_err cr_store_claim_rejects(cr_store *s, const char *claim_id, const char *reg
         if (!named)
             continue;
         cr_reject_view v = {col_text(st, 0), sqlite3_column_int64(st, 1), col_text(st, 2),
-                            col_text(st, 3), col_text(st, 4), raw};
-        *run = sqlite3_column_int64(st, 6);
+                            col_text(st, 3), col_text(st, 4), raw, sqlite3_column_int64(st, 6)};
         rc = fn(ud, &v);
     }
     if (rc == CR_OK && r != SQLITE_DONE)

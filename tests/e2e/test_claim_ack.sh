@@ -16,7 +16,7 @@ expect_err ack_before_run_says_so "no run has been made yet, so there is nothing
 check ack_before_run_makes_nothing test ! -e "$E/var"
 # a state database that records no run (the first run stopped at action
 # files of runs it does not know, 73): still nothing to acknowledge, 66
-NR=$TMP/norun; newenv "$NR"; CFG=$E/config/carerecon.yaml
+NR=$TMP/norun; newenv "$NR"; CFG=$E/config/carerecon.yaml   # (newenv pointed it at NR)
 mkdir -p "$NR/reports/actions"
 printf 'idempotency_key,action,psp_reference,claim_id,amount,currency,reason\n' \
     >"$NR/reports/actions/payment_actions_20261101_run7.csv"
@@ -80,6 +80,14 @@ check claim_rejected_only_its_own test "$(grep -c '^  [a-z_0-9]*\.csv:[0-9]*  ' 
 cr claim --config "$CFG" CE2611-000110
 check claim_no_rejected_rows bash -c "! grep -q 'rejected rows that name it' '$OUT'"
 RJ=$TMP/rejected; cp -r "$E" "$RJ"   # (a copy: the runs below keep their numbers)
+# a row or event dated after the latest as-of a run decided is marked: no
+# run has looked at it (a review: a settled capture read as one missed)
+LA=$TMP/lastasof; newenv "$LA"
+"$BIN" run --config "$LA/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+cr claim --config "$LA/config/carerecon.yaml" CE2611-000104
+check claim_after_as_of_marked grep -qE "settlement Settled \(capture\) .*batch_20261121\.csv:7\)  \[after the latest run's as-of: not looked at yet\]$" "$OUT"
+check claim_before_as_of_unmarked bash -c "! grep -E 'depot_20261120.*not looked at yet' '$OUT'"
+CFG=$E/config/carerecon.yaml   # newenv pointed it at the new env
 { printf 'Service Center Check-in Export\nGenerated 2026-11-22 23:00\n'
   printf 'Technician,RMA No,Serial No,Checked In,Tracking No,Genuine (Y/N),Battery Returned (Y/N),Notes\n'
   printf 'R. Diaz,,1581f4-xfc22a7q3,2026-11-22T09:00:00-05:00,1Z9R4E8190374119,Y,maybe,\n'
