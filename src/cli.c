@@ -17,12 +17,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,22 +149,56 @@ static cr_err writable_dir(const char *key, const char *folder)
     return rc;
 }
 
-/* A file at --report's PATH is replaced by the new workbook: only when it
- * is a workbook (an XLSX is a ZIP archive) or empty.  A slip of the hand must not
- * put a workbook in place of the state or claim database, an action file
- * not yet uploaded, an inbox file or the configuration. */
-static cr_err not_workbook(const char *path)
+/* Whether the file SB describes is PATH's (links followed). */
+static bool same_as(const struct stat *sb, const char *path)
 {
+    struct stat o;
+    return path && stat(path, &o) == 0 && o.st_dev == sb->st_dev && o.st_ino == sb->st_ino;
+}
+
+/* A file at --report's PATH is replaced by the new workbook: only when it
+ * is a regular file holding a ZIP archive (as an XLSX is), or an empty one
+ * named .xlsx (a name made with mktemp), and none of the run's own files.
+ * A slip of the hand must not put a workbook in place of the state
+ * database or its lock or log (the lock replaced, a second run would run
+ * beside this one), the claim database, the configuration, an action file
+ * not yet uploaded or an inbox file.  Checked before anything is made. */
+static cr_err report_target_ok(const cr_config *cfg, const char *cfg_path, const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return errno == ENOENT ? CR_OK
+                               : cr_error(CR_ECANTCREAT, "--report %s: cannot look at the file there:"
+                                          " %s; nothing was done", path, strerror(errno));
+    if (S_ISDIR(sb.st_mode))
+        return CR_OK;   /* said by output_dirs, with the folder's own words */
+    static const char *const own[] = {"", ".lock", "-wal", "-shm", "-journal"};
+    char real[PATH_MAX], p[PATH_MAX + 16];
+    const char *bases[] = {cfg->state_db, realpath(cfg->state_db, real) ? real : NULL};
+    bool mine = same_as(&sb, cfg->claims_db) || same_as(&sb, cfg_path);
+    for (size_t b = 0; b < 2 && !mine; b++)
+        for (size_t i = 0; bases[b] && i < sizeof own / sizeof own[0] && !mine; i++) {
+            snprintf(p, sizeof p, "%s%s", bases[b], own[i]);
+            mine = same_as(&sb, p);
+        }
+    if (mine)
+        return cr_error(CR_ECANTCREAT, "--report %s: that is a file of carerecon's own (the state or"
+                                       " claim database, their lock or log, or the configuration);"
+                                       " name another file; nothing was done", path);
+    if (!S_ISREG(sb.st_mode))
+        return cr_error(CR_ECANTCREAT, "--report %s: not a regular file; name another file; nothing"
+                                       " was done", path);
     unsigned char head[4] = {0};
     FILE *f = fopen(path, "rb");
     if (!f)
-        return errno == ENOENT ? CR_OK
-                               : cr_error(CR_ECANTCREAT, "--report %s: cannot read the file there to"
-                                          " see what it is: %s; nothing was done", path, strerror(errno));
+        return cr_error(CR_ECANTCREAT, "--report %s: cannot read the file there to see what it is:"
+                                       " %s; nothing was done", path, strerror(errno));
     size_t got = fread(head, 1, sizeof head, f);
+    bool err = ferror(f);
     fclose(f);
-    /* an empty file holds nothing to lose (a name made with mktemp) */
-    if (got == 0 || (got == sizeof head && memcmp(head, "PK\x03\x04", 4) == 0))
+    size_t pl = strlen(path);
+    bool xlsx_name = pl >= 5 && strcasecmp(path + pl - 5, ".xlsx") == 0;
+    if (!err && ((got == 0 && xlsx_name) || (got == sizeof head && memcmp(head, "PK\x03\x04", 4) == 0)))
         return CR_OK;
     return cr_error(CR_ECANTCREAT, "--report %s: a file that is not a workbook is there, and the"
                                    " workbook would replace it; name another file; nothing was done",
@@ -195,7 +231,7 @@ static cr_err output_dirs(const cr_config *cfg, const char *report, bool dry)
     if (access(d, W_OK | X_OK) != 0)
         return cr_error(CR_ECANTCREAT, "--report %s: cannot write in folder %s: %s; nothing was done",
                         report, d, strerror(errno));
-    return not_workbook(report);
+    return CR_OK;
 }
 
 /* Opens the state database; a dry run on a missing one uses an empty
@@ -292,7 +328,8 @@ static cr_err cmd_run(int argc, char **argv)
     if ((as_of && o.as_of > now) || (from && cr_tz_end_of_day(cfg->tz, dto) > now + CR_SECONDS_PER_DAY))
         cr_warn("the as-of instant is in the future: what is decided now counts as issued then "
                 "(check the date)");
-    if ((rc = cr_claimsdb_open(cfg->claims_db, &cdb)) != CR_OK || (rc = cr_ingest_inboxes(cfg)) != CR_OK)
+    if ((report && (rc = report_target_ok(cfg, config_path(cfgp), report)) != CR_OK) ||
+        (rc = cr_claimsdb_open(cfg->claims_db, &cdb)) != CR_OK || (rc = cr_ingest_inboxes(cfg)) != CR_OK)
         goto cleanup;
     struct stat sb;
     bool fresh = stat(cfg->state_db, &sb) != 0;

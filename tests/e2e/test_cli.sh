@@ -195,17 +195,40 @@ check report_file_no_folder_nothing_issued bash -c "! ls \"$E\"/reports/actions/
 # --report naming a file that is not a workbook (the claim database, the
 # configuration): 73 at once, the file untouched, nothing issued; an empty
 # file (a name made with mktemp) and an earlier workbook are replaced
-for target in "$E/fixtures/claims.db" "$CFG"; do
+for target in "$E/fixtures/claims.db" "$CFG" "$E/fixtures/inbox/receipts/depot_20261120.csv"; do
     sum=$(sha256sum "$target")
     cr run --config "$CFG" --as-of 2026-11-20 --report "$target"; expect_rc report_not_workbook_73 73
-    expect_err report_not_workbook_said "a file that is not a workbook is there"
+    expect_err report_not_workbook_said "name another file; nothing was done"
     expect_eq report_not_workbook_untouched "$(sha256sum "$target")" "$sum"
     check report_not_workbook_nothing_issued bash -c "! ls \"$E\"/reports/actions/payment_actions_20261120_run*.csv 2>/dev/null"
 done
 : >"$E/empty.xlsx"
 cr run --config "$CFG" --as-of 2026-11-20 --dry-run --report "$E/empty.xlsx"
 check report_empty_file_replaced test "$(head -c 2 "$E/empty.xlsx")" = PK
+cr run --config "$CFG" --as-of 2026-11-20 --report "$E/fixtures/inbox/receipts/depot_20261121.csv"
+expect_err report_inbox_file_said "a file that is not a workbook is there"
 cr run --config "$CFG" --as-of 2026-11-20 --dry-run --report "$E/empty.xlsx"; expect_rc report_workbook_replaced 65
+check report_workbook_replaced_is_one test "$(head -c 2 "$E/empty.xlsx")" = PK
+# the run lock and the state database's log are empty files too: replaced,
+# a second run would take the lock beside this one (a read-through); an
+# empty file not named .xlsx is not taken for a workbook's name either
+L=$TMP/lockrep; newenv "$L"
+"$BIN" run --config "$L/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+lock_ino=$(stat -c %i "$L/var/carerecon.db.lock")
+for target in "$L/var/carerecon.db.lock" "$L/var/carerecon.db"; do
+    cr run --config "$L/config/carerecon.yaml" --as-of 2026-11-21 --report "$target"
+    expect_rc report_own_file_73 73
+    expect_err report_own_file_said "that is a file of carerecon's own"
+done
+expect_eq report_lock_untouched "$(stat -c %i "$L/var/carerecon.db.lock")" "$lock_ino"
+: >"$L/empty.csv"
+cr run --config "$L/config/carerecon.yaml" --as-of 2026-11-21 --report "$L/empty.csv"; expect_rc report_empty_not_xlsx_73 73
+# refused before anything is made: on a fresh machine no state database
+F=$TMP/freshrep; newenv "$F"
+cr run --config "$F/config/carerecon.yaml" --as-of 2026-11-20 --report "$F/config/carerecon.yaml"
+expect_rc report_refused_fresh_73 73
+check report_refused_fresh_nothing_made test ! -e "$F/var"
+CFG=$E/config/carerecon.yaml   # newenv pointed it at the new env
 
 # a log reader that goes away early (`2>&1 | head -1`): the night goes on
 # and ends as it would (65: the fixtures hold a file rejected whole), its
