@@ -378,10 +378,12 @@ cr_err cr_store_claim_recorded(cr_store *s, const char *id, cr_pool *pool, const
 cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *preauth_ref,
                               const char *norm_sn, cr_history_fn fn, void *ud);
 
-/* What the last run that decided claim CLAIM_ID made of it: *DECISION
- * ("capture NOT_RETURNED", "pending (in_transit)"; NULL when no run
- * decided it), the run and its as-of instant, and from the claim's state
- * its deadline and hold expiry (CR_TIME_NONE when none).  Strings in POOL. */
+/* Where claim CLAIM_ID stands after the last run that looked at it:
+ * *DECISION ("capture NOT_RETURNED", "pending (in_transit)", "none: not
+ * decided ..."; NULL when the state holds no row of it), the run since
+ * which it is so and that run's as-of instant (0 and CR_TIME_NONE when no
+ * run recorded it as a decision), and its deadline and hold expiry
+ * (CR_TIME_NONE when none).  Strings in POOL. */
 typedef struct cr_claim_now {
     const char *decision;
     int64_t run_id;

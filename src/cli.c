@@ -456,14 +456,18 @@ static cr_err claim_history(const cr_config *cfg, cr_store *st, bool tty, const 
         cr_claim_now now;
         cr_err rc = cr_store_claim_now(st, claim_id, &pool, &now);
         if (rc == CR_OK && now.decision) {
-            char t[48], dl[48] = "", he[48] = "";
-            cr_format_zoned(cfg->tz, now.as_of, t, sizeof t);
+            char t[48] = "", dl[48] = "", he[48] = "";
+            if (now.as_of != CR_TIME_NONE)
+                cr_format_zoned(cfg->tz, now.as_of, t, sizeof t);
             if (now.deadline != CR_TIME_NONE)
                 cr_format_zoned(cfg->tz, now.deadline, dl, sizeof dl);
             if (now.hold_expires != CR_TIME_NONE)
                 cr_format_zoned(cfg->tz, now.hold_expires, he, sizeof he);
-            printf("  decision now       %s, so since run %lld (as of %s)\n", now.decision,
-                   (long long)now.run_id, t);
+            if (now.run_id)
+                printf("  decision now       %s, since run %lld (as of %s)\n", now.decision,
+                       (long long)now.run_id, t);
+            else
+                printf("  decision now       %s\n", now.decision);
             if (dl[0] || he[0])
                 printf("  deadline           %s%s%s\n", dl[0] ? dl : "none",
                        he[0] ? ";  hold expires " : "", he);

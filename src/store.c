@@ -2468,13 +2468,18 @@ cr_err cr_store_claim_recorded(cr_store *s, const char *id, cr_pool *pool, const
 
 cr_err cr_store_claim_now(cr_store *s, const char *claim_id, cr_pool *pool, cr_claim_now *out)
 {
-    /* decisions are recorded when they change: the last run's is the
-     * latest row (a backfill's too: the state is of its date then) */
-    sqlite3_stmt *st = prepare(s, "SELECT d.decision || coalesce(' ' || d.reason, '')"
-                                  "  || coalesce(' (' || d.state || ')', ''), d.run_id, d.as_of,"
-                                  "  cs.deadline, cs.hold_expires"
-                                  " FROM decisions d LEFT JOIN claim_state cs USING(claim_id)"
-                                  " WHERE d.claim_id = ?1 ORDER BY d.run_id DESC LIMIT 1");
+    /* the claim's state row says where it stands; its decision row (they
+     * are recorded when they change) since which run, when it is the same
+     * decision: a claim no longer decided (cancelled) writes no row */
+    sqlite3_stmt *st = prepare(s,
+        "SELECT cs.decision, cs.state, cs.deadline, cs.hold_expires,"
+        "  d.decision = cs.decision AND coalesce(d.state, '') = coalesce(cs.state, ''),"
+        "  d.decision || coalesce(' ' || d.reason, '') || coalesce(' (' || d.state || ')', '')"
+        "   || CASE WHEN d.decision = 'none' THEN coalesce(': ' || d.detail, '') ELSE '' END,"
+        "  d.run_id, d.as_of"
+        " FROM claim_state cs LEFT JOIN (SELECT * FROM decisions WHERE claim_id = ?1"
+        "  ORDER BY run_id DESC LIMIT 1) d ON 1"
+        " WHERE cs.claim_id = ?1");
     *out = (cr_claim_now){NULL, 0, CR_TIME_NONE, CR_TIME_NONE, CR_TIME_NONE};
     if (!st)
         return CR_EIO;
@@ -2482,15 +2487,26 @@ cr_err cr_store_claim_now(cr_store *s, const char *claim_id, cr_pool *pool, cr_c
     int r = sqlite3_step(st);
     cr_err rc = CR_OK;
     if (r == SQLITE_ROW) {
-        out->decision = cr_pool_strdup(pool, col_text(st, 0) ? col_text(st, 0) : "");
-        out->run_id = sqlite3_column_int64(st, 1);
-        out->as_of = col_time(st, 2);
-        out->deadline = col_time(st, 3);
-        out->hold_expires = col_time(st, 4);
+        const char *dec = col_text(st, 0) ? col_text(st, 0) : "none";
+        const char *state = col_text(st, 1) ? col_text(st, 1) : "";
+        char text[512];
+        if (sqlite3_column_int(st, 4) && col_text(st, 5)) {
+            snprintf(text, sizeof text, "%s", col_text(st, 5));
+            out->run_id = sqlite3_column_int64(st, 6);
+            out->as_of = col_time(st, 7);
+        } else if (strcmp(dec, "none") == 0) {
+            snprintf(text, sizeof text, "none: not decided (not active, not paid by the as-of, or"
+                                        " no pre-authorization)");
+        } else {
+            snprintf(text, sizeof text, "%s%s%s%s", dec, *state ? " (" : "", state, *state ? ")" : "");
+        }
+        out->decision = cr_pool_strdup(pool, text);
+        out->deadline = col_time(st, 2);
+        out->hold_expires = col_time(st, 3);
         if (!out->decision)
             rc = cr_error(CR_ENOMEM, "out of memory");
     } else if (r != SQLITE_DONE)
-        rc = db_error(s->db, "read the claim's decision");
+        rc = db_error(s->db, "read the claim's state");
     sqlite3_finalize(st);
     return rc;
 }

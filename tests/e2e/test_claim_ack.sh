@@ -50,7 +50,7 @@ expect_rc claim_exit_0 0
 check claim_header grep -q "^claim CE2611-000104  premium active" "$OUT"
 # where it stands before the history (a review: a decision contradicted
 # later read as the current one), with its deadline and hold expiry
-check claim_decision_now grep -qE "^  decision now       capture SN_MISMATCH, so since run 1 \(as of 2026-11-20 23:59:59 -05:00\)$" "$OUT"
+check claim_decision_now grep -qE "^  decision now       capture SN_MISMATCH, since run 1 \(as of 2026-11-20 23:59:59 -05:00\)$" "$OUT"
 check claim_deadline_now grep -qE "^  deadline           2026-[0-9-]+ 23:59:59 -05:00;  hold expires 2026-" "$OUT"
 check claim_event_with_source grep -qE "event +received .*\(depot_2026112[01]\.csv:[0-9]+\)" "$OUT"
 check claim_decision grep -qE "decision +capture SN_MISMATCH: received " "$OUT"
@@ -87,6 +87,16 @@ LA=$TMP/lastasof; newenv "$LA"
 cr claim --config "$LA/config/carerecon.yaml" CE2611-000104
 check claim_after_as_of_marked grep -qE "settlement Settled \(capture\) .*batch_20261121\.csv:7\)  \[after the latest run's as-of: not looked at yet\]$" "$OUT"
 check claim_before_as_of_unmarked bash -c "! grep -E 'depot_20261120.*not looked at yet' '$OUT'"
+# a claim pending, then cancelled: no decision row is written for it (it is
+# not decided any more), and "decision now" must not say pending (a
+# read-through: it read the last decision row)
+"$BIN" run --config "$LA/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+cr claim --config "$LA/config/carerecon.yaml" CE2611-000112
+check claim_pending_before_cancel grep -qE "^  decision now       pending \(pending\), since run 1 " "$OUT"
+sqlite3 "$LA/fixtures/claims.db" "update claims set status = 'cancelled' where claim_id = 'CE2611-000112'"
+"$BIN" run --config "$LA/config/carerecon.yaml" --as-of 2026-11-21 --quiet 2>/dev/null
+cr claim --config "$LA/config/carerecon.yaml" CE2611-000112
+check claim_cancelled_not_pending grep -qE "^  decision now       none: not decided" "$OUT"
 CFG=$E/config/carerecon.yaml   # newenv pointed it at the new env
 { printf 'Service Center Check-in Export\nGenerated 2026-11-22 23:00\n'
   printf 'Technician,RMA No,Serial No,Checked In,Tracking No,Genuine (Y/N),Battery Returned (Y/N),Notes\n'
