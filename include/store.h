@@ -391,12 +391,12 @@ typedef struct cr_claim_now {
 } cr_claim_now;
 cr_err cr_store_claim_now(cr_store *s, const char *claim_id, cr_pool *pool, cr_claim_now *out);
 
-/* Calls FN for each rejected row whose raw text names claim CLAIM_ID or
- * its registered serial REG_SN (as a whole word, case aside; a serial also
- * with its blanks and hyphens taken out), oldest first, with the run that
- * read it: a check-in the rules never saw, because a
- * field of its row was bad, is where finance looks for it. */
-cr_err cr_store_claim_rejects(cr_store *s, const char *claim_id, const char *reg_sn,
+/* Calls FN for each rejected row whose raw text names claim CLAIM_ID (as a
+ * whole word, case aside) or holds a field that is its normalized serial
+ * NORM_SN (cr_serial_normalize), oldest first, with the run that read it:
+ * a check-in the rules never saw, because a field of its row was bad, is
+ * where finance looks for it. */
+cr_err cr_store_claim_rejects(cr_store *s, const char *claim_id, const char *norm_sn,
                               cr_reject_fn fn, void *ud);
 
 /* --- the claim database (read-only) --- */

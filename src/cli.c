@@ -444,10 +444,10 @@ static cr_err print_reject(void *ud, const cr_reject_view *r)
 
 /* The "history" part of `claim`: what state ST (NULL: no run made yet)
  * recorded of claim CLAIM_ID with hold PREAUTH_REF and normalized serial
- * NORM_SN, in time order; then the rejected rows that name it or its
- * registered serial REG_SN. */
+ * NORM_SN, in time order; then the rejected rows that name it or hold
+ * its serial. */
 static cr_err claim_history(const cr_config *cfg, cr_store *st, bool tty, const char *claim_id,
-                            const char *preauth_ref, const char *norm_sn, const char *reg_sn)
+                            const char *preauth_ref, const char *norm_sn)
 {
     if (st) {
         /* where the claim stands, before the history that led there (a
@@ -489,7 +489,7 @@ static cr_err claim_history(const cr_config *cfg, cr_store *st, bool tty, const 
         printf("  nothing recorded yet\n");
     rejctx rj = {tty, 0};
     if (rc == CR_OK)
-        rc = cr_store_claim_rejects(st, claim_id, reg_sn, print_reject, &rj);
+        rc = cr_store_claim_rejects(st, claim_id, norm_sn, print_reject, &rj);
     return rc;
 }
 
@@ -547,7 +547,7 @@ static cr_err cmd_claim(int argc, char **argv)
         printf("%sclaim %s%s  not in the claim database %s (archived or deleted): what the state"
                " recorded of it\n", tty ? "\033[1m" : "", rid, tty ? "\033[0m" : "", cfg->claims_db);
         printf("  pre-authorization  ref %s\n", rhold ? rhold : "none");
-        rc = claim_history(cfg, st, tty, rid, rhold, "", NULL);
+        rc = claim_history(cfg, st, tty, rid, rhold, "");
         goto cleanup;
     }
     /* what the row holds that cannot be read says so (INVALID DATA below) */
@@ -581,11 +581,11 @@ static cr_err cmd_claim(int argc, char **argv)
         printf("  INVALID DATA       %s\n", cl.invalid);
     struct stat sb;
     if (stat(cfg->state_db, &sb) != 0 && errno == ENOENT) {
-        claim_history(cfg, NULL, tty, cl.claim_id, NULL, NULL, NULL);
+        claim_history(cfg, NULL, tty, cl.claim_id, NULL, NULL);
         goto cleanup;
     }
     if ((rc = open_state(cfg, false, true, &st)) == CR_OK)
-        rc = claim_history(cfg, st, tty, cl.claim_id, cl.preauth_ref, cl.norm_sn, cl.registered_sn);
+        rc = claim_history(cfg, st, tty, cl.claim_id, cl.preauth_ref, cl.norm_sn);
 cleanup:
     cr_store_close(st);
     cr_claimsdb_close(cdb);

@@ -2617,30 +2617,42 @@ static bool has_word(const char *hay, const char *needle)
     return false;
 }
 
-/* TEXT without blanks and hyphens, into OUT (N bytes; cut when longer). */
-static void squeeze(const char *text, char *out, size_t n)
+/* Whether a field of TEXT (split where a CSV delimiter or quote can be:
+ * , ; tab | ") is the serial NORM_SN once normalized as SPEC 4 says
+ * (cr_serial_normalize: blanks, hyphens, case and a scanner's prefix aside). */
+static bool has_serial(const char *text, const char *norm_sn)
 {
-    size_t k = 0;
-    for (const char *p = text; *p && k + 1 < n; p++)
-        if (*p != ' ' && *p != '-' && *p != '\t')
-            out[k++] = *p;
-    out[k] = '\0';
+    char field[256], norm[64];
+    const char *p = text;
+    while (*p) {
+        size_t n = strcspn(p, ",;\t|\"");
+        if (n && n < sizeof field) {
+            memcpy(field, p, n);
+            field[n] = '\0';
+            cr_serial_normalize(field, norm, sizeof norm);
+            if (strcmp(norm, norm_sn) == 0)
+                return true;
+        }
+        p += n;
+        if (*p)
+            p++;
+    }
+    return false;
 }
 
-cr_err cr_store_claim_rejects(cr_store *s, const char *claim_id, const char *reg_sn,
+cr_err cr_store_claim_rejects(cr_store *s, const char *claim_id, const char *norm_sn,
                               cr_reject_fn fn, void *ud)
 {
-    /* the candidates by SQL (instr over the raw text, bound values only),
-     * the whole-word test here */
+    /* the candidates by SQL (the id by instr, bound values only; with a
+     * serial, every row: its forms are many), the tests here */
     static const char sql[] =
         "SELECT file_name, line, reason, field, detail, raw, run_id FROM rejects"
-        " WHERE raw IS NOT NULL AND (instr(lower(raw), lower(?1)) > 0"
-        "  OR (?2 <> '' AND instr(upper(replace(replace(raw, '-', ''), ' ', '')), upper(?2)) > 0))"
+        " WHERE raw IS NOT NULL AND (?2 <> '' OR instr(lower(raw), lower(?1)) > 0)"
         " ORDER BY reject_id";
-    char id[256], sn[256];
+    char id[256];
     snprintf(id, sizeof id, "%s", claim_id);
     cr_trim_inplace(id);
-    squeeze(reg_sn ? reg_sn : "", sn, sizeof sn);
+    const char *sn = norm_sn ? norm_sn : "";
     sqlite3_stmt *st = prepare(s, sql);
     cr_err rc = CR_OK;
     int r;
@@ -2649,20 +2661,24 @@ cr_err cr_store_claim_rejects(cr_store *s, const char *claim_id, const char *reg
     bind_text(st, 1, id);
     bind_text(st, 2, sn);
     while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        /* the row as stored, a NUL byte in it read as a blank */
         const char *raw = col_text(st, 5);
-        char *flat = malloc(strlen(raw) + 1);
-        if (!flat) {
+        size_t len = (size_t)sqlite3_column_bytes(st, 5);
+        char *text = malloc(len + 1);
+        if (!text) {
             rc = cr_error(CR_ENOMEM, "out of memory");
             break;
         }
-        squeeze(raw, flat, strlen(raw) + 1);
-        bool named = (id[0] && has_word(raw, id)) || (sn[0] && has_word(flat, sn));
-        free(flat);
-        if (!named)
-            continue;
-        cr_reject_view v = {col_text(st, 0), sqlite3_column_int64(st, 1), col_text(st, 2),
-                            col_text(st, 3), col_text(st, 4), raw, sqlite3_column_int64(st, 6)};
-        rc = fn(ud, &v);
+        for (size_t i = 0; i < len; i++)
+            text[i] = raw[i] ? raw[i] : ' ';
+        text[len] = '\0';
+        bool named = (id[0] && has_word(text, id)) || (sn[0] && has_serial(text, sn));
+        if (named) {
+            cr_reject_view v = {col_text(st, 0), sqlite3_column_int64(st, 1), col_text(st, 2),
+                                col_text(st, 3), col_text(st, 4), text, sqlite3_column_int64(st, 6)};
+            rc = fn(ud, &v);
+        }
+        free(text);
     }
     if (rc == CR_OK && r != SQLITE_DONE)
         rc = db_error(s->db, "read the rejected rows");

@@ -102,10 +102,12 @@ CFG=$E/config/carerecon.yaml   # newenv pointed it at the new env
   printf 'Technician,RMA No,Serial No,Checked In,Tracking No,Genuine (Y/N),Battery Returned (Y/N),Notes\n'
   printf 'R. Diaz,,1581f4-xfc22a7q3,2026-11-22T09:00:00-05:00,1Z9R4E8190374119,Y,maybe,\n'
   printf 'R. Diaz,CE2611-0001109,1581F5BHD2340O9,2026-11-22T09:05:00-05:00,1Z9R4E8190374118,Y,maybe,\n'
+  printf 'R. Diaz,,]C11581F4XFC22A7Q3,2026-11-22T09:10:00-05:00,1Z9R4E8190374117,Y,maybe,\n'
 } >"$RJ/fixtures/inbox/receipts/depot_20261122.csv"
 cr run --config "$RJ/config/carerecon.yaml" --as-of 2026-11-22 --quiet
 cr claim --config "$RJ/config/carerecon.yaml" CE2611-000110
 check claim_rejected_by_serial grep -qE "^  depot_20261122\.csv:4  BAD_BOOLEAN" "$OUT"
+check claim_rejected_by_scanned_serial grep -qE "^  depot_20261122\.csv:6  BAD_BOOLEAN" "$OUT"
 check claim_rejected_not_longer_id bash -c "! grep -q 'depot_20261122.csv:5' '$OUT'"
 # a claim archived out of the claim database: its recorded history still
 # (a review: "no such claim", exit 65, though the state holds its capture)
