@@ -25,6 +25,7 @@ typedef struct cr_csv_record {
     size_t raw_len;
     const char *bad;       /* NULL, or why the record is unusable (BAD_ROW) */
     long bad_field;        /* the field BAD is about (0-based), -1 when none or unknown */
+    bool bad_too_long;     /* BAD is that field's length (over max_field) */
 } cr_csv_record;
 
 /* Return CR_OK to go on; anything else stops the read and is returned. */

@@ -27,6 +27,7 @@ typedef struct reader {
     size_t nfields, cap_fields;
     const char *bad;
     long bad_field;            /* the field BAD is about, -1 none */
+    bool bad_long;             /* BAD is that field's length */
     bool active;          /* a record has started */
     long start_line;
     const char *start_pos;
@@ -46,6 +47,7 @@ static void rec_reset(reader *r)
     r->nfields = 0;
     r->bad = NULL;
     r->bad_field = -1;
+    r->bad_long = false;
     r->active = false;
 }
 
@@ -63,16 +65,20 @@ static void on_field(void *s, size_t len, void *data)
     }
     if (r->nfields >= r->o->max_fields) {
         r->bad = "more fields than the configured maximum";
+        r->bad_field = -1;
+        r->bad_long = false;
         return;
     }
     if (len > r->o->max_field) {
         r->bad = "a field is longer than the configured maximum";
         r->bad_field = (long)r->nfields;
+        r->bad_long = true;
         len = 0;
     }
     if (s && memchr(s, '\0', len)) {
         r->bad = "a field holds a NUL byte";
         r->bad_field = (long)r->nfields;
+        r->bad_long = false;
         len = 0;
     }
     if (r->nfields == r->cap_fields) {
@@ -130,6 +136,7 @@ static void emit(reader *r)
         .raw_len = (size_t)(end - start),
         .bad = r->bad,
         .bad_field = r->bad ? r->bad_field : -1,
+        .bad_too_long = r->bad && r->bad_long,
     };
     r->rc = r->fn(r->ud, &rec);
     free(fields);
@@ -484,6 +491,7 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
                  * rows), or, when its quote never closes, on the line
                  * after the one where it started */
                 long l = r.start_line;
+                long at_field = (long)r.nfields;   /* the fields before it are whole */
                 const char *after = NULL;
                 int how = record_end(q, end, &p, opts->delimiter, r.eol, &after);
                 if (!parser_reset(&p, opts, &r))
@@ -510,6 +518,8 @@ cr_err cr_csv_read(const char *data, size_t len, const cr_csv_opts *opts, cr_csv
                     r.active = true;
                     r.start_line = l;
                     r.bad = "a field is longer than the configured maximum";
+                    r.bad_field = at_field;
+                    r.bad_long = true;
                     r.line_end = after;
                     emit(&r);
                     r.line = at_line;

@@ -102,6 +102,7 @@ typedef struct fstate {
     size_t whylen;
     char buf[512];        /* joined date-time text */
     char detail[512];
+    int header_unsaid;    /* header faults that did not fit in WHY */
     char **header_names;  /* the header's fields, as read (owned) */
     size_t nheader_names;
     char limit_text[24];  /* limits.max_field_bytes, as text */
@@ -143,16 +144,22 @@ static bool header_col(fstate *st, const cr_csv_record *h, const char *name, con
     int c = find_col(h, name);
     *out = -1;
     if (c == -1 || c == -2) {
+        /* each fault whole, or counted: room is kept for " and N more" */
+        char one[400];
         size_t used = st->whylen ? strlen(st->why) : 0;
-        if (!st->stats->header_field && used < st->whylen)
-            snprintf(st->why + used, st->whylen - used,
-                     c == -1 ? "the header has no column \"%s\" (field %s, header at line %ld)"
-                             : "the header has column \"%s\" more than once (field %s, header at line %ld)",
+        if (!st->stats->header_field)
+            snprintf(one, sizeof one,
+                     c == -1 ? "the header has no column \"%.100s\" (field %s, header at line %ld)"
+                             : "the header has column \"%.100s\" more than once (field %s, header at line %ld)",
                      name, field, h->line);
-        else if (used < st->whylen)
-            snprintf(st->why + used, st->whylen - used,
-                     c == -1 ? "; no column \"%s\" (field %s)" : "; column \"%s\" more than once (field %s)",
+        else
+            snprintf(one, sizeof one,
+                     c == -1 ? "; no column \"%.100s\" (field %s)" : "; column \"%.100s\" more than once (field %s)",
                      name, field);
+        if (used + strlen(one) + 24 < st->whylen)
+            memcpy(st->why + used, one, strlen(one) + 1);
+        else
+            st->header_unsaid++;
         if (!st->stats->header_field)
             st->stats->header_field = field;
         return false;
@@ -208,6 +215,9 @@ static bool read_header(fstate *st, const cr_csv_record *h)
         ok &= header_col(st, h, f->type_column, "type", &st->type_col);
     if (f->timezone_column)
         ok &= header_col(st, h, f->timezone_column, "timezone", &st->tz_col);
+    size_t used = st->whylen ? strlen(st->why) : 0;
+    if (st->header_unsaid && used < st->whylen)
+        snprintf(st->why + used, st->whylen - used, "; and %d more", st->header_unsaid);
     return ok;
 }
 
@@ -633,8 +643,8 @@ static cr_err on_record(void *ud, const cr_csv_record *r)
         return reject(st, r, CR_R_BAD_ROW, fi >= 0 ? cr_field_name(fi) : NULL,
                       "%s: column %ld, \"%.80s\"%s%s%s", r->bad, r->bad_field + 1,
                       st->header_names[r->bad_field], fi != -1 ? "" : " (a column the feed does not read)",
-                      strstr(r->bad, "longer") ? "; limits.max_field_bytes is " : "",
-                      strstr(r->bad, "longer") ? st->limit_text : "");
+                      r->bad_too_long ? "; limits.max_field_bytes is " : "",
+                      r->bad_too_long ? st->limit_text : "");
     }
     if (r->bad)
         return reject(st, r, CR_R_BAD_ROW, NULL, "%s", r->bad);

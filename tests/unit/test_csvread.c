@@ -16,6 +16,8 @@ typedef struct csv_rec {
     char *raw;
     size_t raw_len;
     char *bad;
+    long bad_field;
+    bool bad_too_long;
 } csv_rec;
 
 typedef struct csv_coll {
@@ -41,6 +43,8 @@ static cr_err csv_collect(void *ud, const cr_csv_record *rec)
     r->raw = cr_strndup(rec->raw ? rec->raw : "", rec->raw ? rec->raw_len : 0);
     r->raw_len = rec->raw_len;
     r->bad = rec->bad ? cr_strndup(rec->bad, strlen(rec->bad)) : NULL;
+    r->bad_field = rec->bad_field;
+    r->bad_too_long = rec->bad_too_long;
     return CR_OK;
 }
 
@@ -577,6 +581,33 @@ TEST(csv_callback_error_stops)
     CHECK_INT(cr_csv_read("a\nb\nc\nd\n", 8, &o, csv_collect, &c), CR_EIO);
     CHECK_INT(c.calls, 2);
     CHECK_INT(c.n, 1);
+    csv_coll_free(&c);
+}
+
+/* The field a bad record is about: a long one by its place (also one
+ * that keeps growing past the limit), none for too many fields (a
+ * read-through: it named the long field of the same row). */
+TEST(csv_bad_field_named)
+{
+    csv_coll c;
+    char big[12000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    char in[12100];
+    snprintf(in, sizeof in, "a,bbbbbbbbbbbb,c\nd,eeeeeeeeeeee,f,g,h\ni,%s,k\n", big);
+    size_t len = strlen(in);
+    memcpy(in + len, "l,m\0n\n", 6);   /* a NUL byte in the second field */
+    len += 6;
+    CHECK_INT(csv_readx(in, len, ',', 0, 10, 4, &c), CR_OK);
+    CHECK_INT(c.n, 4);
+    CHECK(c.r[0].bad != NULL && c.r[0].bad_too_long);
+    CHECK_INT(c.r[0].bad_field, 1);
+    CHECK(c.r[1].bad != NULL && !c.r[1].bad_too_long);   /* five fields, four allowed: not the long one */
+    CHECK_INT(c.r[1].bad_field, -1);
+    CHECK(c.r[2].bad != NULL && c.r[2].bad_too_long);    /* past max + 8192: dropped as it grows */
+    CHECK_INT(c.r[2].bad_field, 1);
+    CHECK(c.r[3].bad != NULL && !c.r[3].bad_too_long);   /* a NUL byte */
+    CHECK_INT(c.r[3].bad_field, 1);
     csv_coll_free(&c);
 }
 

@@ -683,6 +683,9 @@ TEST(feed_whole_file_rejects)
               CR_EDATA);
     CHECK(strncmp(why, "the header reads as one column: is the feed's delimiter the file's? the header"
                        " has no column", 87) == 0);
+    /* what does not fit is counted, never cut mid-word (a read-through) */
+    CHECK(strlen(why) >= 10 && strcmp(why + strlen(why) - 5, " more") == 0);
+    CHECK(strstr(why, "; and ") != NULL);
 
     /* a mapped column twice (names compared trimmed, ignoring case) */
     snprintf(buf, sizeof buf, "RMA No,Tracking No,Checked In,Serial No,Battery Returned,Genuine,"
