@@ -420,25 +420,40 @@ typedef struct rejctx {
     long n;
 } rejctx;
 
+/* Text from an input file, for a terminal: at most MAX bytes, cut at a
+ * character's start, control characters (escape sequences) shown as '?';
+ * true when it was cut. */
+static bool put_plain(const char *s, size_t max)
+{
+    size_t len = s ? strlen(s) : 0, cut = len > max ? max : len;
+    while (cut < len && cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+        cut--;
+    for (size_t k = 0; k < cut; k++) {
+        unsigned char ch = (unsigned char)s[k];
+        putchar(ch < 0x20 || ch == 0x7f ? '?' : ch);
+    }
+    return cut < len;
+}
+
 static cr_err print_reject(void *ud, const cr_reject_view *r)
 {
     rejctx *c = ud;
     if (!c->n++)
         printf("\n%srejected rows that name it%s (its id or serial in the row; a rejected row"
                " is in no decision)\n", c->tty ? "\033[1m" : "", c->tty ? "\033[0m" : "");
-    printf("  %s:%ld  %s%s%s%s%s  (run %lld)\n", r->file, r->line, r->reason,
-           r->field && *r->field ? " " : "", r->field ? r->field : "", r->detail ? ": " : "",
-           r->detail ? r->detail : "", (long long)r->run_id);
-    /* the row as read, on one line: control characters shown as '?' */
-    size_t len = strlen(r->raw), cut = len > 300 ? 300 : len;
-    while (cut < len && cut > 0 && ((unsigned char)r->raw[cut] & 0xC0) == 0x80)
-        cut--;   /* at a character's start */
-    fputs("      row: ", stdout);
-    for (size_t k = 0; k < cut; k++) {
-        unsigned char ch = (unsigned char)r->raw[k];
-        putchar(ch < 0x20 || ch == 0x7f ? '?' : ch);
+    fputs("  ", stdout);
+    put_plain(r->file, 300);
+    printf(":%ld  %s", r->line, r->reason);
+    if (r->field && *r->field) {
+        putchar(' ');
+        put_plain(r->field, 100);
     }
-    puts(cut < len ? " [...]" : "");
+    if (r->detail) {
+        fputs(": ", stdout);
+        put_plain(r->detail, 600);
+    }
+    printf("  (run %lld)\n      row: ", (long long)r->run_id);
+    puts(put_plain(r->raw, 300) ? " [...]" : "");
     return CR_OK;
 }
 
@@ -483,8 +498,9 @@ static cr_err claim_history(const cr_config *cfg, cr_store *st, bool tty, const 
         return CR_OK;
     }
     histctx hc = {cfg, tty, 0, CR_TIME_NONE};
-    cr_store_latest_as_of(st, &hc.last_as_of);
-    cr_err rc = cr_store_claim_history(st, claim_id, preauth_ref, norm_sn, print_history, &hc);
+    cr_err rc = cr_store_latest_as_of(st, &hc.last_as_of);
+    if (rc == CR_OK)
+        rc = cr_store_claim_history(st, claim_id, preauth_ref, norm_sn, print_history, &hc);
     if (rc == CR_OK && !hc.n)
         printf("  nothing recorded yet\n");
     rejctx rj = {tty, 0};
@@ -607,6 +623,13 @@ static const char *exc_id_arg(const char *arg, char *out, size_t n)
     return out;
 }
 
+/* ack before any run: 66, WHY (about the state database STATE_DB). */
+static cr_err nothing_to_ack(const char *why, const char *state_db)
+{
+    return cr_error(CR_ENOINPUT, "ack: no run has been made yet, so there is nothing to acknowledge"
+                                 " (%s %s)", why, state_db);
+}
+
 static cr_err cmd_ack(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -679,8 +702,7 @@ static cr_err cmd_ack(int argc, char **argv)
     const char *dir = cr_parent_dir(cfg->state_db, dbuf, sizeof dbuf);
     if (stat(cfg->state_db, &sb) != 0 && errno == ENOENT && dir && stat(dir, &sb) != 0 &&
         errno == ENOENT) {
-        rc = cr_error(CR_ENOINPUT, "ack: no run has been made yet, so there is nothing to acknowledge"
-                                   " (no state database %s)", cfg->state_db);
+        rc = nothing_to_ack("no state database", cfg->state_db);
         goto cleanup;
     }
     if ((rc = cr_run_lock(cfg, &lock)) != CR_OK)
@@ -692,8 +714,7 @@ static cr_err cmd_ack(int argc, char **argv)
         goto cleanup;
     if (!runs) {
         /* a state made by a run that stopped before it was recorded */
-        rc = cr_error(CR_ENOINPUT, "ack: no run has been made yet, so there is nothing to acknowledge"
-                                   " (the state database %s records none)", cfg->state_db);
+        rc = nothing_to_ack("none recorded in the state database", cfg->state_db);
         goto cleanup;
     }
     if ((rc = cr_store_begin(st)) != CR_OK)
@@ -768,6 +789,8 @@ static cr_err cmd_check_config(int argc, char **argv)
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+        if (c == 'c' && cfgp)
+            return twice("check-config", "config");
         if (c == 'c')
             cfgp = optarg;
         else if (c == 'h') {

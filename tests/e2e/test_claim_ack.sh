@@ -24,7 +24,7 @@ cr run --config "$NR/config/carerecon.yaml" --as-of 2026-11-20 --quiet
 expect_rc ack_norun_setup_73 73
 cr ack --config "$NR/config/carerecon.yaml" --code SN_NEAR_MATCH --note x
 expect_rc ack_state_without_runs_66 66
-expect_err ack_state_without_runs_says "records none"
+expect_err ack_state_without_runs_says "none recorded in the state database"
 # a note of blanks says nothing, an empty --by names no one (64); a code
 # typed with blanks around it is the code
 cr ack --config "$CFG" --code SN_NEAR_MATCH --note "   ";  expect_rc ack_blank_note_64 64
@@ -103,11 +103,15 @@ CFG=$E/config/carerecon.yaml   # newenv pointed it at the new env
   printf 'R. Diaz,,1581f4-xfc22a7q3,2026-11-22T09:00:00-05:00,1Z9R4E8190374119,Y,maybe,\n'
   printf 'R. Diaz,CE2611-0001109,1581F5BHD2340O9,2026-11-22T09:05:00-05:00,1Z9R4E8190374118,Y,maybe,\n'
   printf 'R. Diaz,,]C11581F4XFC22A7Q3,2026-11-22T09:10:00-05:00,1Z9R4E8190374117,Y,maybe,\n'
+  printf 'R. Diaz,CE2611-000110,1581F4XFC22A7Q3,2026-11-22T09:15:00-05:00,1Z9R4E8190374116,Y,\033[2J,\n'
 } >"$RJ/fixtures/inbox/receipts/depot_20261122.csv"
 cr run --config "$RJ/config/carerecon.yaml" --as-of 2026-11-22 --quiet
 cr claim --config "$RJ/config/carerecon.yaml" CE2611-000110
 check claim_rejected_by_serial grep -qE "^  depot_20261122\.csv:4  BAD_BOOLEAN" "$OUT"
 check claim_rejected_by_scanned_serial grep -qE "^  depot_20261122\.csv:6  BAD_BOOLEAN" "$OUT"
+# text from the sender's file reaches no terminal as an escape sequence:
+# not in the row, not in the detail that quotes the value
+check claim_rejected_no_escape bash -c "grep -q 'depot_20261122.csv:7' '$OUT' && ! grep -q $'\033' '$OUT'"
 check claim_rejected_not_longer_id bash -c "! grep -q 'depot_20261122.csv:5' '$OUT'"
 # a claim archived out of the claim database: its recorded history still
 # (a review: "no such claim", exit 65, though the state holds its capture)

@@ -34,6 +34,7 @@ expect_err as_of_twice_said "run: --as-of is given twice"
 cr run --config "$CFG" --from 2026-11-20 --from 2026-11-19 --to 2026-11-21; expect_rc from_twice_64 64
 cr ack --config "$CFG" --code SN_NEAR_MATCH --code AWAITING_CHECKIN --note x; expect_rc ack_code_twice_64 64
 cr claim --config "$CFG" --config "$CFG" CE2611-000104; expect_rc claim_config_twice_64 64
+cr check-config --config "$CFG" --config "$CFG"; expect_rc check_config_config_twice_64 64
 
 cr run --config "$CFG" --as-of 2030-01-01 --dry-run --quiet
 expect_err future_as_of_warned "the as-of instant is in the future"
