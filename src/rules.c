@@ -483,9 +483,11 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
     /* 2. by another event with the same tracking number */
     match_by_tracking(ev, n, byt, nt, false);
 
-    /* 3. received events by serial: the one active claim with that serial */
+    /* 3. received events by serial: the one active claim with that serial
+     * (one whose row cannot be read counts too: the unit may be its, and
+     * matching it to the other claim of the serial would be a guess) */
     for (size_t i = 0; i < nclaims; i++)
-        if (claims[i].active && !claims[i].invalid && claims[i].norm_sn[0])
+        if (claims[i].active && claims[i].norm_sn[0])
             bys[ns++] = (cr_keyed){claims[i].norm_sn, i};
     qsort(bys, ns, sizeof *bys, cr_keyed_cmp);
     for (size_t i = 0; i < n; i++) {
@@ -532,14 +534,14 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
         }
     }
 
-    /* SERIAL_REUSED: one registered serial on more than one active claim paid by as-of */
+    /* SERIAL_REUSED: one registered serial on more than one active claim
+     * (the claims that make a check-in of it match none), raised on each
+     * that is paid by the as-of instant (the claim checks' claims) */
     for (size_t i = 0; i < ns;) {
-        size_t j = i, cnt = 0;
-        while (j < ns && strcmp(bys[j].key, bys[i].key) == 0) {
-            if (paid_by(&claims[bys[j].idx], as_of))
-                cnt++;
+        size_t j = i;
+        while (j < ns && strcmp(bys[j].key, bys[i].key) == 0)
             j++;
-        }
+        size_t cnt = j - i;
         if (cnt > 1)
             for (size_t k = i; k < j; k++) {
                 const cr_claim *c = &claims[bys[k].idx];
@@ -552,7 +554,7 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
                     size_t used = 0, listed = 0;
                     for (size_t m = i; m < j; m++) {
                         const cr_claim *o = &claims[bys[m].idx];
-                        if (m == k || !paid_by(o, as_of))
+                        if (m == k)
                             continue;
                         if (listed == 3) {
                             snprintf(others + used, sizeof others - used, ", ...");

@@ -269,10 +269,12 @@ static cr_action *new_action(night *n)
  * read; 6: a claim archived after its payment action stays, made from it:
  * add_archived; 7: tracking numbers compared in case, blanks and hyphens
  * aside; 8: a currency not of three letters, and a premium claim's
- * product_value of zero, are invalid claim data).
+ * product_value of zero, are invalid claim data; 9: a claim whose row
+ * cannot be read, or that is not paid yet, counts among the active claims
+ * of its serial, for matching and SERIAL_REUSED).
  * It is mixed into the configuration's mark, so the first night after such
  * an upgrade looks at every claim, as after a change of configuration. */
-#define RULES_VERSION 8
+#define RULES_VERSION 9
 static int64_t config_mark(const cr_config *cfg)
 {
     return (int64_t)(cfg->hash ^ ((uint64_t)RULES_VERSION * 0x9e3779b97f4a7c15ULL));

@@ -147,9 +147,12 @@ class Oracle:
             if cid_map[cid]["status"] == "cancelled":
                 self.exc_add(seen, "RECEIPT_FOR_CANCELLED_CLAIM", cid)
         active_paid = [c for c in self.claims if c["status"] == "active" and parse_ts(c["paid_at"]) <= D]
+        # SERIAL_REUSED: a serial on more than one active claim (paid or not:
+        # the claims a check-in could be for), raised on those paid by D
         sn_count = {}
-        for c in active_paid:
-            sn_count.setdefault(norm_sn(c["registered_sn"]), []).append(c["claim_id"])
+        for c in self.claims:
+            if c["status"] == "active":
+                sn_count.setdefault(norm_sn(c["registered_sn"]), []).append(c["claim_id"])
         for c in sorted(active_paid, key=lambda c: c["claim_id"]):
             cid = c["claim_id"]
             paid, payday, deadline, grace_end = self.claim_dates(c)
