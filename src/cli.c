@@ -579,6 +579,12 @@ static cr_err cmd_claim(int argc, char **argv)
         snprintf(val, sizeof val, "(unreadable)");
     if (cl.has_preauth_amount)
         cr_money_format(cl.preauth_amount, ex, hold, sizeof hold);
+    if (cl.invalid && strstr(cl.invalid, "preauth_amount"))
+        snprintf(hold, sizeof hold, "(unreadable)");
+    char days[32];
+    snprintf(days, sizeof days, "%d days", cl.return_days);
+    if (cl.invalid && strstr(cl.invalid, "return_days"))
+        snprintf(days, sizeof days, "(unreadable)");
     printf("%sclaim %s%s  %s %s, %s, %s\n", tty ? "\033[1m" : "", cl.claim_id, tty ? "\033[0m" : "",
            cl.plan ? cl.plan : "?", cl.status ? cl.status : "?", cl.region ? cl.region : "?",
            cl.product_model ? cl.product_model : "?");
@@ -589,9 +595,9 @@ static cr_err cmd_claim(int argc, char **argv)
         printf("  pre-authorization  %s %s, ref %s, card %s\n", hold[0] ? hold : "none",
                cl.currency ? cl.currency : "", cl.preauth_ref ? cl.preauth_ref : "none",
                cl.card_brand ? cl.card_brand : "?");
-    printf("  paid               %s%s%s, return period %d days\n", paid,
+    printf("  paid               %s%s%s, return period %s\n", paid,
            cl.paid_at != CR_TIME_NONE ? " " : "", cl.paid_at != CR_TIME_NONE ? cfg->timezone_name : "",
-           cl.return_days);
+           days);
     printf("  plan coverage      until %s, %d replacement(s) left\n", exp, cl.replacements_left);
     if (cl.invalid)
         printf("  INVALID DATA       %s\n", cl.invalid);

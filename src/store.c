@@ -2824,8 +2824,9 @@ void cr_claimsdb_close(cr_claimsdb *c)
     free(c);
 }
 
-/* Reads an integer column that must hold a whole number (an INTEGER, or
- * TEXT of digits).  Returns false when it does not. */
+/* Reads an integer column that must hold a whole number (an INTEGER, a
+ * REAL with no fraction, or TEXT of digits).  Returns false when it does
+ * not. */
 static bool col_int(sqlite3_stmt *st, int i, int64_t *out, bool *is_null)
 {
     int t = sqlite3_column_type(st, i);
@@ -2835,6 +2836,17 @@ static bool col_int(sqlite3_stmt *st, int i, int64_t *out, bool *is_null)
     if (t == SQLITE_INTEGER) {
         *out = sqlite3_column_int64(st, i);
         return true;
+    }
+    if (t == SQLITE_FLOAT) {
+        /* 99900.0: a whole number in a REAL column (pandas' to_sql writes an
+         * integer column with NULLs so); one with a fraction is not, nor
+         * one beyond what a double holds exactly */
+        double d = sqlite3_column_double(st, i);
+        if (d >= -9007199254740992.0 && d <= 9007199254740992.0 && (double)(int64_t)d == d) {
+            *out = (int64_t)d;
+            return true;
+        }
+        return false;
     }
     if (t == SQLITE_TEXT) {
         const char *s = col_text(st, i);
@@ -2923,6 +2935,27 @@ static void invalid_add(char *buf, size_t size, size_t *n, const char *why)
         *n = (size_t)w < size - *n ? *n + (size_t)w : size - 1;
 }
 
+/* invalid_add of WHY with the value column I holds, as SQLite gives it as
+ * text (at most 40 bytes, control characters as '?'), so that the row can
+ * be found and mended: 'paid_at is not ...: "2026-11-01 10:00:00"'. */
+static void invalid_col(char *buf, size_t size, size_t *n, const char *why, sqlite3_stmt *st, int i)
+{
+    char text[200], val[48];
+    if (sqlite3_column_type(st, i) == SQLITE_NULL) {
+        snprintf(text, sizeof text, "%s: NULL", why);
+    } else {
+        const unsigned char *s = sqlite3_column_text(st, i);
+        size_t k = 0;
+        for (; s && s[k] && k < 40; k++)
+            val[k] = s[k] < 0x20 || s[k] == 0x7f ? '?' : (char)s[k];
+        while (k > 0 && k < 40 && s && s[k] && (s[k] & 0xC0) == 0x80)
+            k--;   /* cut at a character's start */
+        val[k] = '\0';
+        snprintf(text, sizeof text, "%s: \"%s\"%s", why, val, s && s[k] ? " (cut)" : "");
+    }
+    invalid_add(buf, size, n, text);
+}
+
 static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st, cr_claim *c)
 {
     bool oom = false, isnull;
@@ -2970,8 +3003,9 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     char why[1024];
     size_t nwhy = 0;
 #define INVALID(msg) invalid_add(why, sizeof why, &nwhy, (msg))
+#define INVALID_VAL(msg, col) invalid_col(why, sizeof why, &nwhy, (msg), st, (col))
     if (status_unknown)
-        INVALID("status is neither active nor cancelled");
+        INVALID_VAL("status is neither active nor cancelled", 16);
     const char *cid = c->claim_id;
     size_t cidn = strlen(cid);
     cr_trim_span(&cid, &cidn);
@@ -2992,13 +3026,13 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
             INVALID("region or product_model is empty: a replacement cannot be shipped");
     }
     if (!col_int(st, 5, &v, &isnull) || isnull || (v != 0 && v != 1))
-        INVALID("battery_registered is not 0 or 1");
+        INVALID_VAL("battery_registered is not 0 or 1", 5);
     else
         c->battery_registered = v != 0;
     /* a premium claim's value caps its capture (SPEC 4): at zero a capture
      * would take nothing and use up the hold */
     if (!col_int(st, 6, &v, &isnull))
-        INVALID("product_value is not a whole number of minor units");
+        INVALID_VAL("product_value is not a whole number of minor units", 6);
     else if (isnull)
         INVALID("product_value is missing");
     else if (v < 0 || (v == 0 && c->premium))
@@ -3006,13 +3040,13 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     else
         c->product_value = v;
     if (!col_int(st, 8, &v, &isnull))
-        INVALID("service_fee is not a whole number of minor units");
+        INVALID_VAL("service_fee is not a whole number of minor units", 8);
     else if (isnull)
         INVALID("service_fee is missing");
     else
         c->service_fee = v;
     if (!col_int(st, 10, &v, &isnull))
-        INVALID("preauth_amount is not a whole number of minor units");
+        INVALID_VAL("preauth_amount is not a whole number of minor units", 10);
     else if (!isnull) {
         c->has_preauth_amount = true;
         c->preauth_amount = v;
@@ -3023,24 +3057,25 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     const char *paid = col_trimmed(st, 12, paid_buf, sizeof paid_buf);
     if (!paid || cr_parse_iso_instant(paid, &c->paid_at) != CR_OK) {
         c->paid_at = CR_TIME_NONE;
-        INVALID("paid_at is not an ISO 8601 time with an offset");
+        INVALID_VAL("paid_at is not an ISO 8601 time with an offset", 12);
     }
     if (!col_int(st, 13, &v, &isnull) || (!isnull && (v < 0 || v > 3650)))
-        INVALID("return_days is not a number of days");
+        INVALID_VAL("return_days is not a number of days (0 to 3650)", 13);
     else
         c->return_days = isnull ? cr_policy_return_days(&cfg->policy, c->region) : (int)v;
     char exp_buf[16];
     const char *exp = col_trimmed(st, 14, exp_buf, sizeof exp_buf);
     cr_day_t day;
     if (!exp || cr_parse_date(exp, &day) != CR_OK)
-        INVALID("refresh_expires_on is not a YYYY-MM-DD date");
+        INVALID_VAL("refresh_expires_on is not a YYYY-MM-DD date", 14);
     else
         c->refresh_expires_on = day;
     if (!col_int(st, 15, &v, &isnull) || isnull)
-        INVALID("replacements_left is not a number");
+        INVALID_VAL("replacements_left is not a number", 15);
     else
         c->replacements_left = v > INT_MAX ? INT_MAX : (v < INT_MIN ? INT_MIN : (int)v);
 #undef INVALID
+#undef INVALID_VAL
     if (nwhy && !(c->invalid = cr_pool_strdup(pool, why)))
         return false;
     return true;

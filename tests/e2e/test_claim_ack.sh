@@ -263,9 +263,16 @@ sqlite3 "$V/fixtures/claims.db" "update claims set paid_at = 'yesterday', produc
 cr claim --config "$V/config/carerecon.yaml" CE2611-000104
 check invalid_claim_paid_unreadable grep -q "^  paid               (unreadable), return period" "$OUT"
 check invalid_claim_value_unreadable grep -q "^  product value      (unreadable) USD" "$OUT"
+# ... the hold and the return period too (they read "none" and "0 days"),
+# and each reason quotes the value that cannot be read
+sqlite3 "$V/fixtures/claims.db" "update claims set preauth_amount = 'n/a', return_days = 'two weeks' where claim_id = 'CE2611-000104'"
+cr claim --config "$V/config/carerecon.yaml" CE2611-000104
+check invalid_claim_hold_unreadable grep -q "^  pre-authorization  (unreadable) USD" "$OUT"
+check invalid_claim_days_unreadable grep -q "return period (unreadable)$" "$OUT"
+check invalid_claim_value_quoted grep -q 'paid_at is not an ISO 8601 time with an offset: "yesterday"' "$OUT"
 check invalid_claim_every_reason grep -q "INVALID DATA .*registered_sn is empty.*product_value.*paid_at" "$OUT"
-sqlite3 "$V/fixtures/claims.db" "update claims set paid_at = '2026-11-08T15:02:19-05:00', product_value = 219900
-    where claim_id = 'CE2611-000104'"
+sqlite3 "$V/fixtures/claims.db" "update claims set paid_at = '2026-11-08T15:02:19-05:00', product_value = 219900,
+    preauth_amount = 219900, return_days = NULL where claim_id = 'CE2611-000104'"
 sqlite3 "$V/fixtures/claims.db" "update claims set registered_sn = '1581F5BHD2340O1' where claim_id = 'CE2611-000104'"
 cr run --config "$V/config/carerecon.yaml" --as-of 2026-11-21 --verbose
 check invalid_next_night_incremental grep -q "incremental night" "$ERR"

@@ -209,6 +209,50 @@ TEST(store_claim_currency_and_value)
     claims_fix_close(&f);
 }
 
+/* Whole numbers in REAL columns, as pandas' to_sql writes an integer
+ * column that holds NULLs (a review: every premium claim was invalid data,
+ * its hold left alone): read as the integers they are; a fraction, or a
+ * value beyond what a double holds exactly, is still invalid, and the
+ * reason quotes the value. */
+TEST(store_claim_whole_reals)
+{
+    static const char sql[] =
+        "CREATE TABLE claims(claim_id TEXT, plan TEXT, region TEXT, product_model TEXT,"
+        " registered_sn TEXT, battery_registered REAL, product_value REAL, currency TEXT,"
+        " service_fee REAL, preauth_ref TEXT, preauth_amount REAL, card_brand TEXT,"
+        " paid_at TEXT, return_days REAL, refresh_expires_on TEXT, replacements_left REAL,"
+        " status TEXT);"
+        "INSERT INTO claims VALUES('WHOLE','premium','US','Air 3','SN-1',1.0,109900.0,'USD',"
+        "4900.0,'PA-1',99900.0,'visa','2026-11-02T10:15:00Z',14.0,'2027-11-01',2.0,'active');"
+        "INSERT INTO claims VALUES('HALF','premium','US','Air 3','SN-2',0,109900.5,'USD',"
+        "4900,'PA-2',99900,'visa','2026-11-02T10:15:00Z',NULL,'2027-11-01',2,'active');"
+        "INSERT INTO claims VALUES('HUGE','premium','US','Air 3','SN-3',0,1e300,'USD',"
+        "4900,'PA-3',99900,'visa','2026-11-02T10:15:00Z',NULL,'2027-11-01',2,'active');";
+    claims_fix f;
+    if (!claims_fix_open(&f, sql))
+        return;
+    CHECK_INT(f.n, 3);
+    long w = cr_claim_find_exact(f.claims, f.n, "WHOLE");
+    long h = cr_claim_find_exact(f.claims, f.n, "HALF");
+    long u = cr_claim_find_exact(f.claims, f.n, "HUGE");
+    CHECK(w >= 0 && h >= 0 && u >= 0);
+    if (w < 0 || h < 0 || u < 0) {
+        claims_fix_close(&f);
+        return;
+    }
+    CHECK(f.claims[w].invalid == NULL);
+    CHECK_INT(f.claims[w].product_value, 109900);
+    CHECK_INT(f.claims[w].preauth_amount, 99900);
+    CHECK_INT(f.claims[w].service_fee, 4900);
+    CHECK_INT(f.claims[w].return_days, 14);
+    CHECK_INT(f.claims[w].battery_registered, 1);
+    CHECK_INT(f.claims[w].replacements_left, 2);
+    CHECK(f.claims[h].invalid &&
+          strstr(f.claims[h].invalid, "product_value is not a whole number of minor units: \"109900.5\""));
+    CHECK(f.claims[u].invalid && strstr(f.claims[u].invalid, "product_value is not a whole number"));
+    claims_fix_close(&f);
+}
+
 /* A claim table as other systems make it (a review): column names in
  * another case, no unique claim_id.  The same row twice is one claim; one
  * id on rows that differ (two holds) is one claim that cannot be decided,
