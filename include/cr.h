@@ -82,6 +82,11 @@ char *cr_strndup(const char *s, size_t n);
  * Unicode space, zero-width space or BOM in UTF-8), 0 when none. */
 size_t cr_blank_len(const char *s);
 void cr_trim_span(const char **s, size_t *n); /* S[0..N) without blanks at either end */
+/* A card brand as carerecon compares it: trimmed, lower case, and the
+ * common spellings of a network as its one name ("American Express",
+ * "AMEX" -> amex; "MasterCard", "Master Card", "MC" -> mastercard).  Into
+ * OUT (N bytes), which is returned. */
+const char *cr_card_brand_canon(const char *in, char *out, size_t n);
 int cr_strcasecmp_trim(const char *a, const char *b); /* trims both; 0 when equal ignoring ASCII case */
 /* The folder of file PATH: "." for a bare name, "/" for one at the root,
  * else PATH up to its last '/' in BUF (N bytes). */

@@ -878,6 +878,16 @@ static bool finish_defaults(cfgp *p, const yaml_node_t *root)
     if (!set_default_list(&pol->premium_regions, regions, 1) ||
         !set_default_list(&pol->card_brands, brands, 3))
         return false;
+    /* card brands as carerecon compares them ("American Express" is amex) */
+    for (size_t i = 0; i < pol->card_brands.n + pol->auth_validity_days.n; i++) {
+        char **b = i < pol->card_brands.n ? &pol->card_brands.items[i]
+                                          : &pol->auth_validity_days.items[i - pol->card_brands.n].key;
+        char canon[64], *d = cr_strdup(cr_card_brand_canon(*b, canon, sizeof canon));
+        if (!d)
+            return false;
+        free(*b);
+        *b = d;
+    }
     if (!c->timezone_name) {
         c->timezone_name = cr_strdup("UTC");
         c->tz = cr_tz_load("UTC");

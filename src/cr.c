@@ -227,6 +227,32 @@ char *cr_trim_inplace(char *s)
     return s;
 }
 
+const char *cr_card_brand_canon(const char *in, char *out, size_t n)
+{
+    static const struct {
+        const char *squeezed, *canon;
+    } alias[] = {{"americanexpress", "amex"}, {"amex", "amex"}, {"mastercard", "mastercard"},
+                 {"mc", "mastercard"}};
+    char sq[64];
+    size_t k = 0;
+    if (!n)
+        return out;
+    snprintf(out, n, "%s", in ? in : "");
+    cr_trim_inplace(out);
+    for (char *p = out; *p; p++) {
+        *p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
+        if (*p != ' ' && *p != '-' && *p != '_' && *p != '.' && k + 1 < sizeof sq)
+            sq[k++] = *p;
+    }
+    sq[k] = '\0';
+    for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
+        if (strcmp(sq, alias[i].squeezed) == 0) {
+            snprintf(out, n, "%s", alias[i].canon);
+            break;
+        }
+    return out;
+}
+
 int cr_strcasecmp_trim(const char *a, const char *b)
 {
     size_t na = strlen(a), nb = strlen(b);

@@ -601,9 +601,7 @@ static cr_err settle_row(fstate *st, const cr_csv_record *r)
     const char *b = val(r, st->col[CR_F_CARD_BRAND][0]);
     if (b) {
         const char *m = map_value(&f->card_brand_values, b);
-        snprintf(brand, sizeof brand, "%s", m ? m : b);
-        for (char *c = brand; *c; c++)
-            *c = (char)tolower((unsigned char)*c);
+        cr_card_brand_canon(m ? m : b, brand, sizeof brand);
         row.card_brand = brand;
     }
     const char *texts[] = {row.psp_ref, row.merchant_ref, row.card_brand};

@@ -390,7 +390,10 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
         case CR_ST_REFUND:
             break;
         }
+        char rb[64], cb[64];   /* as carerecon compares brands (rows read by an older one too) */
         if (r->card_brand && c->card_brand && strcmp(r->card_brand, c->card_brand) != 0 &&
+            strcmp(cr_card_brand_canon(r->card_brand, rb, sizeof rb),
+                   cr_card_brand_canon(c->card_brand, cb, sizeof cb)) != 0 &&
             (x = row_exc(excs, CR_X_CARD_MISMATCH, c, r)))
             cr_exc_set(excs, &x->detail, "settled on %s, the claim's card is %s",
                      r->card_brand, c->card_brand);

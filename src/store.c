@@ -2973,10 +2973,7 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     const char *brand = col_text(st, 11);
     if (brand) {
         char b[64];
-        snprintf(b, sizeof b, "%s", brand);
-        cr_trim_inplace(b);
-        for (char *p = b; *p; p++)
-            *p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
+        cr_card_brand_canon(brand, b, sizeof b);
         c->card_brand = *b ? cr_pool_intern(pool, b, strlen(b)) : NULL;
     }
     if (oom || !c->claim_id)

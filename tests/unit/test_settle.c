@@ -542,8 +542,25 @@ TEST(settle_card_same_or_absent)
     sfx_open(&f);
     row(&f, "PSP-A", NULL, CR_ST_REFUND, 100, "USD", "2026-11-17T09:00:00Z", "visa");
     row(&f, "PSP-C", NULL, CR_ST_REFUND, 100, "USD", "2026-11-17T09:00:00Z", NULL);
+    /* a row stored by an older carerecon, in another spelling: the same */
+    row(&f, "PSP-B", NULL, CR_ST_REFUND, 100, "USD", "2026-11-17T09:00:00Z", " Visa");
     settle(&f);
     CHECK_INT(f.ex.n, 0);
+    sfx_close(&f);
+}
+
+/* Spellings of one network are one brand on both sides (a review:
+ * "American Express" against amex was CARD_MISMATCH). */
+TEST(settle_card_spellings)
+{
+    sfx f;
+    sfx_open(&f);
+    f.cl[A].card_brand = "amex";
+    f.cl[B].card_brand = "mastercard";
+    row(&f, "PSP-A", NULL, CR_ST_REFUND, 100, "USD", "2026-11-17T09:00:00Z", "American Express");
+    row(&f, "PSP-B", NULL, CR_ST_REFUND, 100, "USD", "2026-11-17T09:00:00Z", "MC");
+    settle(&f);
+    CHECK_INT(nexc(&f.ex, CR_X_CARD_MISMATCH), 0);
     sfx_close(&f);
 }
 

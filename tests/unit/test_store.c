@@ -253,6 +253,44 @@ TEST(store_claim_whole_reals)
     claims_fix_close(&f);
 }
 
+/* Card brands as claim systems write them read as one name per network
+ * (a review: "American Express" was CARD_BRAND_NOT_ALLOWED, with no known
+ * hold expiry, and "MC" a CARD_MISMATCH against the processor's mc). */
+TEST(store_claim_card_brand_spellings)
+{
+    char b[64];
+    CHECK_STR(cr_card_brand_canon(" American Express ", b, sizeof b), "amex");
+    CHECK_STR(cr_card_brand_canon("AMEX", b, sizeof b), "amex");
+    CHECK_STR(cr_card_brand_canon("Master Card", b, sizeof b), "mastercard");
+    CHECK_STR(cr_card_brand_canon("MASTER-CARD", b, sizeof b), "mastercard");
+    CHECK_STR(cr_card_brand_canon("MC", b, sizeof b), "mastercard");
+    CHECK_STR(cr_card_brand_canon("Visa", b, sizeof b), "visa");
+    CHECK_STR(cr_card_brand_canon("Discover", b, sizeof b), "discover");
+    CHECK_STR(cr_card_brand_canon("Visa Debit", b, sizeof b), "visa debit");   /* not guessed */
+    static const char sql[] =
+        "CREATE TABLE claims(claim_id TEXT, plan TEXT, region TEXT, product_model TEXT,"
+        " registered_sn TEXT, battery_registered INTEGER, product_value INTEGER, currency TEXT,"
+        " service_fee INTEGER, preauth_ref TEXT, preauth_amount INTEGER, card_brand TEXT,"
+        " paid_at TEXT, return_days INTEGER, refresh_expires_on TEXT, replacements_left INTEGER,"
+        " status TEXT);"
+        "INSERT INTO claims VALUES('AX','premium','US','Air 3','SN-1',0,109900,'USD',4900,'PA-1',"
+        "99900,'American Express','2026-11-02T10:15:00Z',14,'2027-11-01',2,'active');"
+        "INSERT INTO claims VALUES('MC','premium','US','Air 3','SN-2',0,109900,'USD',4900,'PA-2',"
+        "99900,'MC','2026-11-02T10:15:00Z',14,'2027-11-01',2,'active');";
+    claims_fix f;
+    if (!claims_fix_open(&f, sql))
+        return;
+    long ax = cr_claim_find_exact(f.claims, f.n, "AX"), mc = cr_claim_find_exact(f.claims, f.n, "MC");
+    CHECK(ax >= 0 && mc >= 0);
+    if (ax >= 0 && mc >= 0) {
+        CHECK_STR(f.claims[ax].card_brand, "amex");
+        CHECK_STR(f.claims[mc].card_brand, "mastercard");
+        CHECK_INT(cr_policy_auth_days(&f.cfg->policy, f.claims[ax].card_brand), 7);
+        CHECK(cr_strlist_has(&f.cfg->policy.card_brands, f.claims[ax].card_brand));
+    }
+    claims_fix_close(&f);
+}
+
 /* A claim table as other systems make it (a review): column names in
  * another case, no unique claim_id.  The same row twice is one claim; one
  * id on rows that differ (two holds) is one claim that cannot be decided,
