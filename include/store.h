@@ -57,6 +57,7 @@ typedef struct cr_run_stats {
     long files_ingested, files_skipped, files_rejected, files_unmatched;
     long files_unread;         /* named like a feed's file but could not be read: left for the
                                 * next run (not in files_rejected, which Rejected Rows lists) */
+    long claims_without_id;    /* claim rows read this night that have no claim_id */
     long rows_accepted, rows_rejected, rows_ignored;
     long captures, releases, pending, ships, conflicts, previously_issued;
     long exceptions_open, exceptions_new, exceptions_resolved;
@@ -404,6 +405,9 @@ typedef struct cr_claimsdb cr_claimsdb;
 /* Opens PATH read-only and checks the claims table and its columns.
  * CR_ENOINPUT when missing, not a database, or lacking columns. */
 cr_err cr_claimsdb_open(const char *path, cr_claimsdb **out);
+/* How many rows without a claim_id the loads since the last call met (they
+ * are warned about, and not decided: nothing can name them). */
+size_t cr_claimsdb_take_no_id(cr_claimsdb *c);
 void cr_claimsdb_close(cr_claimsdb *db);
 /* Loads every claim, sorted by claim id (cr_claim_id_cmp), resolving the
  * return period and normalizing the serial.  Strings live in POOL. */

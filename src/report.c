@@ -1211,6 +1211,8 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
         if (st->files_unread)
             sp_label_count(w, p, "Files not read", st->files_unread);
         sp_label_count(w, p, "Files with no feed", st->files_unmatched);
+        if (st->claims_without_id)   /* never decided: nothing can name them */
+            sp_label_count(w, p, "Claim rows without a claim_id", st->claims_without_id);
         sp_label_count(w, p, "Rows accepted", st->rows_accepted);
         sp_label_count(w, p, "Rows rejected", st->rows_rejected);
         sp_label_count(w, p, "Rows ignored", st->rows_ignored);

@@ -2270,6 +2270,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     if ((rc = load(&n, incremental ? meta : NULL, &claims)) != CR_OK ||
         (n.incremental && (rc = cr_store_pending_outside(st, pending_outside, &n)) != CR_OK))
         goto cleanup;
+    n.stats.claims_without_id = (long)cr_claimsdb_take_no_id(cdb);
     phase(o->v, "load", &t0);
     cr_debug(o->v, "loaded %zu claims, %zu events, %zu settlement rows, %zu actions", n.nclaims,
              n.nevents, n.nsrows, n.nactions);

@@ -2692,7 +2692,15 @@ struct cr_claimsdb {
     sqlite3 *db;
     char *path;
     bool snapshot;             /* a read transaction is open (cr_claimsdb_snapshot) */
+    size_t no_id;              /* rows without a claim_id the loads met (cr_claimsdb_take_no_id) */
 };
+
+size_t cr_claimsdb_take_no_id(cr_claimsdb *c)
+{
+    size_t n = c->no_id;
+    c->no_id = 0;
+    return n;
+}
 
 static const char *const claim_cols[] = {
     "claim_id", "plan", "region", "product_model", "registered_sn", "battery_registered",
@@ -3173,6 +3181,7 @@ static cr_err claims_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, i
         rc = claims_from(c, cfg, pool, st, &cl, &cnt, &cap, &no_id);
     }
     sqlite3_finalize(st);
+    c->no_id += no_id;
     if (rc == CR_OK && no_id)
         cr_warn("claim database %s: %zu row%s without a claim_id: nothing can name %s, so %s"
                 " not decided; give %s an id",

@@ -282,3 +282,9 @@ expect_eq invalid_fixed_decided "$(grep -c '^CE2611-000104:capture' "$V/reports/
 sqlite3 "$V/fixtures/claims.db" "insert into claims(claim_id, plan, status) values(NULL, 'premium', 'active')"
 cr run --config "$V/config/carerecon.yaml" --as-of 2026-11-22 --quiet
 expect_err null_id_said "1 row without a claim_id: nothing can name it, so it is not decided; give it an id"
+# ... and on the workbook's Summary, for finance (a review: only stderr,
+# which a cron job run --quiet mails nobody); not on a night that did not
+# read it
+xlsx null_id_on_summary "$V/reports/carerecon_20261122_run3.xlsx" "findrow:Summary=Claim rows without a claim_id,1"
+cr run --config "$V/config/carerecon.yaml" --as-of 2026-11-23 --quiet
+xlsx null_id_once "$V/reports/carerecon_20261123_run4.xlsx" "absent:Summary=Claim rows without a claim_id"
