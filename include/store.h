@@ -379,6 +379,17 @@ cr_err cr_store_claim_recorded(cr_store *s, const char *id, cr_pool *pool, const
 cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *preauth_ref,
                               const char *norm_sn, cr_history_fn fn, void *ud);
 
+/* A rejected row that names a claim (its claim_ref or merchant reference). */
+typedef struct cr_claim_reject {
+    const char *key;           /* the claim's key (cr_claim_key) */
+    const char *file;
+    long line;
+    const char *reason;
+} cr_claim_reject;
+/* Every rejected row that names a claim, by key then as rejected; strings
+ * in POOL, *OUT malloc'd. */
+cr_err cr_store_rejects_by_claim(cr_store *s, cr_pool *pool, cr_claim_reject **out, size_t *n);
+
 /* Where claim CLAIM_ID stands after the last run that looked at it:
  * *DECISION ("capture NOT_RETURNED", "pending (in_transit)", "none: not
  * decided ..."; NULL when the state holds no row of it), the run since

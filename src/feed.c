@@ -278,6 +278,19 @@ static const char *tracking_norm(const cr_csv_record *r, int c, bool *given)
     return *s ? s : NULL;
 }
 
+/* The claim rejected row R names (receipts: claim_ref; settlements:
+ * merchant_reference), when its fields line up with the header's and the
+ * value is text: so that the claim's capture can say a rejected row
+ * names it.  NULL when none. */
+static const char *rejected_claim_ref(const fstate *st, const cr_csv_record *r)
+{
+    if (r->bad || r->nfields != st->ncols)
+        return NULL;
+    int f = st->feed->kind == CR_FEED_RECEIPTS ? CR_F_CLAIM_REF : CR_F_MERCHANT_REF;
+    const char *v = val(r, st->col[f][0]);
+    return v && cr_utf8_valid(v, strlen(v)) ? v : NULL;
+}
+
 static cr_err reject(fstate *st, const cr_csv_record *r, cr_reason why, const char *field,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -291,7 +304,7 @@ static cr_err reject(fstate *st, const cr_csv_record *r, cr_reason why, const ch
     st->stats->rejected++;
     cr_reject_row rj = {
         .line = r->line, .reason = why, .field = field, .detail = st->detail,
-        .raw = r->raw, .raw_len = r->raw_len,
+        .raw = r->raw, .raw_len = r->raw_len, .claim_ref = rejected_claim_ref(st, r),
     };
     return st->sink->reject(st->sink->ud, &rj);
 }
@@ -468,7 +481,8 @@ static cr_err receipt_row(fstate *st, const cr_csv_record *r)
     int why = read_instant(st, r, CR_F_EVENT_AT, &row.at);
     if (why >= 0) {
         st->stats->rejected++;
-        cr_reject_row rj = {r->line, (cr_reason)why, "event_at", st->detail, r->raw, r->raw_len};
+        cr_reject_row rj = {r->line, (cr_reason)why, "event_at", st->detail, r->raw, r->raw_len,
+                            rejected_claim_ref(st, r)};
         return st->sink->reject(st->sink->ud, &rj);
     }
     if (row.event == CR_EV_RECEIVED) {
@@ -525,7 +539,8 @@ static cr_err settle_row(fstate *st, const cr_csv_record *r)
     int why = read_instant(st, r, CR_F_BOOKED_AT, &row.booked_at);
     if (why >= 0) {
         st->stats->rejected++;
-        cr_reject_row rj = {r->line, (cr_reason)why, "booked_at", st->detail, r->raw, r->raw_len};
+        cr_reject_row rj = {r->line, (cr_reason)why, "booked_at", st->detail, r->raw, r->raw_len,
+                            rejected_claim_ref(st, r)};
         return st->sink->reject(st->sink->ud, &rj);
     }
     /* a release or expired row needs no amount (SPEC 2.3): one it carries

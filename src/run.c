@@ -182,6 +182,8 @@ typedef struct night {
     const char **renamed;      /* claims gone under an id another present claim's equals but
                                 * for case or spaces (forget_gone) */
     size_t nrenamed;
+    cr_claim_reject *crej;     /* rejected rows that name a claim, by key (report_row) */
+    size_t ncrej;
     cr_dhash *dh;              /* latest decision hash per claim, by claim id */
     size_t ndh;
     bool *dh_seen;             /* per dh: its claim was decided this night */
@@ -218,6 +220,7 @@ static void night_release(night *n)
     free(n->hold_slot);
     free(n->dh);
     free(n->dh_seen);
+    free(n->crej);
     free(n->renamed);
     cr_excs_release(&n->excs);
     cr_file_list_release(&n->files);
@@ -607,7 +610,8 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
     if (rc == CR_OK && (rc = cr_store_events_load(n->st, &n->events_pool, &n->events, &n->nevents)) == CR_OK &&
         (rows_reading ||
          (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) == CR_OK) &&
-        (rc = cr_store_actions_load(n->st, &n->pool, &n->actions, &n->nactions)) == CR_OK)
+        (rc = cr_store_actions_load(n->st, &n->pool, &n->actions, &n->nactions)) == CR_OK &&
+        (rc = cr_store_rejects_by_claim(n->st, &n->pool, &n->crej, &n->ncrej)) == CR_OK)
         rc = cr_store_decision_hashes(n->st, &n->pool, &n->dh, &n->ndh);
     if (rc == CR_OK && !(n->dh_seen = calloc(n->ndh ? n->ndh : 1, sizeof *n->dh_seen)))
         rc = cr_error(CR_ENOMEM, "out of memory");
@@ -1805,6 +1809,39 @@ static cr_err gather_rej(void *ud, const cr_reject_view *x)
     return g->oom ? CR_ENOMEM : CR_OK;
 }
 
+/* DETAIL of claim C's capture, with a note when rejected rows name the
+ * claim: a check-in rejected for one bad field is in no decision, and the
+ * claim is captured NOT_RETURNED while the unit may be in the depot.
+ * Sets *OOM when the note cannot be made. */
+static const char *rejected_note(night *n, const cr_claim *c, const char *detail, bool *oom)
+{
+    if (!n->ncrej || !c->key || !*c->key)
+        return detail;
+    size_t lo = 0, hi = n->ncrej, cnt = 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(n->crej[mid].key, c->key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    while (lo + cnt < n->ncrej && strcmp(n->crej[lo + cnt].key, c->key) == 0)
+        cnt++;
+    if (!cnt)
+        return detail;
+    const cr_claim_reject *x = &n->crej[lo];
+    char note[768], more[48] = "";
+    if (cnt > 1)
+        snprintf(more, sizeof more, " and %zu more", cnt - 1);
+    snprintf(note, sizeof note, "%s%sa rejected row names this claim (%.200s:%ld, %s%s) and is in"
+             " no decision: check it before collecting", detail ? detail : "", detail ? "; " : "",
+             x->file, x->line, x->reason, more);
+    const char *d = cr_pool_strdup(&n->pool, note);
+    if (!d)
+        *oom = true;
+    return d ? d : detail;
+}
+
 /* The report row of claim I's decision D, when this run issued an action
  * for it (ISSUED, or NULL) or it is pending.  Detail text is copied. */
 static cr_err report_row(night *n, size_t i, const cr_decision *d, const cr_action *issued)
@@ -1835,7 +1872,10 @@ static cr_err report_row(night *n, size_t i, const cr_decision *d, const cr_acti
         r->amount = issued->amount;
         r->detail = d->detail[0] ? cr_pool_strdup(&n->pool, d->detail) : NULL;
         bool oom = false;
-        r->received_sn = checkin_sn(n, d, &oom);
+        if (strcmp(issued->action, "capture") == 0)
+            r->detail = rejected_note(n, c, r->detail, &oom);
+        if (!oom)
+            r->received_sn = checkin_sn(n, d, &oom);
         if (oom)
             return cr_error(CR_ENOMEM, "out of memory");
         r->received_at = d->checkin_at;

@@ -203,6 +203,12 @@ static const char *const migrations[] = {
      * next, as its actions and rejected rows are */
     ("CREATE TABLE run_refunds(run_id INTEGER NOT NULL, row_id INTEGER NOT NULL, claim_id TEXT,"
      " PRIMARY KEY(run_id, row_id)) WITHOUT ROWID;"),
+    /* 14: the claim a rejected row names (its claim_ref or merchant
+     * reference, as a key), so that the claim's capture can say so
+     * (cr_store_rejects_by_claim); rows rejected before have none */
+    ("ALTER TABLE rejects ADD COLUMN claim_key TEXT;"
+     "CREATE INDEX rejects_claim ON rejects(claim_key, reject_id, file_name, line, reason)"
+     " WHERE claim_key IS NOT NULL;"),
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -220,8 +226,8 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_SETTLE_ADD] = "INSERT INTO settlements(file_id,line,psp_ref,merchant_ref,type,raw_type,"
                      "amount,currency,booked_at,card_brand,merchant_key) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
     [Q_REFUND_TAKEN] = "INSERT OR IGNORE INTO run_refunds(run_id,row_id,claim_id) VALUES(?,?,?)",
-    [Q_REJECT_ADD] = "INSERT INTO rejects(run_id,file_id,file_name,line,reason,field,detail,raw)"
-                     " VALUES(?,?,?,?,?,?,?,?)",
+    [Q_REJECT_ADD] = "INSERT INTO rejects(run_id,file_id,file_name,line,reason,field,detail,raw,"
+                     "claim_key) VALUES(?,?,?,?,?,?,?,?,?)",
     [Q_FILE_FIND] = "SELECT name FROM files WHERE sha256 = ? AND status = 'ingested'",
     [Q_FILE_ADD] = "INSERT INTO files(sha256,name,feed,kind,run_id,ingested_at,status,rows,"
                    "accepted,rejected,ignored,detail) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -1017,6 +1023,9 @@ cr_err cr_store_reject_add(cr_store *s, int64_t run_id, int64_t file_id, const c
     bind_text(st, 5, cr_reason_name(r->reason));
     bind_text(st, 6, r->field);
     bind_text(st, 7, r->detail);
+    char key[256];
+    if (r->claim_ref && cr_claim_key(r->claim_ref, key, sizeof key) && key[0])
+        bind_text(st, 9, key);
     /* the raw text whole up to RAW_KEEP bytes (a workbook cell holds 32,767
      * characters); a longer one is cut at a character's start, and says so */
     char *cut = NULL;
@@ -2464,6 +2473,43 @@ cr_err cr_store_claim_recorded(cr_store *s, const char *id, cr_pool *pool, const
         rc = db_error(s->db, "read claim states");
     sqlite3_finalize(st);
     return rc;
+}
+
+cr_err cr_store_rejects_by_claim(cr_store *s, cr_pool *pool, cr_claim_reject **out, size_t *n)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT claim_key, file_name, line, reason FROM rejects"
+                                  " WHERE claim_key IS NOT NULL ORDER BY claim_key, reject_id");
+    cr_claim_reject *v = NULL;
+    size_t cnt = 0, cap = 0;
+    cr_err rc = CR_OK;
+    int r;
+    *out = NULL;
+    *n = 0;
+    if (!st)
+        return CR_EIO;
+    while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!cr_grow(&v, &cap, cnt, sizeof *v, 64)) {
+            rc = cr_error(CR_ENOMEM, "out of memory");
+            break;
+        }
+        cr_claim_reject *x = &v[cnt++];
+        x->key = cr_pool_strdup(pool, col_text(st, 0));
+        x->file = cr_pool_intern(pool, col_text(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+        x->line = (long)sqlite3_column_int64(st, 2);
+        x->reason = cr_pool_intern(pool, col_text(st, 3), (size_t)sqlite3_column_bytes(st, 3));
+        if (!x->key || !x->file || !x->reason)
+            rc = cr_error(CR_ENOMEM, "out of memory");
+    }
+    if (rc == CR_OK && r != SQLITE_DONE)
+        rc = db_error(s->db, "read the rejected rows");
+    sqlite3_finalize(st);
+    if (rc != CR_OK) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = cnt;
+    return CR_OK;
 }
 
 cr_err cr_store_claim_now(cr_store *s, const char *claim_id, cr_pool *pool, cr_claim_now *out)

@@ -79,6 +79,28 @@ check claim_rejected_only_its_own test "$(grep -c '^  [a-z_0-9]*\.csv:[0-9]*  ' 
 # id merely begins with its id, in a later file
 cr claim --config "$CFG" CE2611-000110
 check claim_no_rejected_rows bash -c "! grep -q 'rejected rows that name it' '$OUT'"
+# ... and the claim's capture says so where finance collects: CE2611-000120's
+# check-in (depot_20261121.csv:10, battery "unsure") was rejected, and the
+# claim is captured NOT_RETURNED once its time is up (a review: nothing led
+# back to the check-in; the rejected row was listed once, nights before)
+CN=$TMP/capnote; newenv "$CN"
+"$BIN" run --config "$CN/config/carerecon.yaml" --from 2026-11-20 --to 2026-11-28 --quiet 2>/dev/null
+expect_eq capture_note_claim_key "$(sqlite3 "$CN/var/carerecon.db" "select claim_key from rejects where file_name = 'depot_20261121.csv' and line = 10")" ce2611-000120
+check capture_note_captured grep -q '^CE2611-000120:capture,capture,.*,NOT_RETURNED$' "$CN/reports/actions/payment_actions_20261128_run9.csv"
+# the Detail of CE2611-000120's row, and how many Captures rows carry a note
+capnotes() {
+    "$PY" -c 'import openpyxl, sys
+ws = openpyxl.load_workbook(sys.argv[1], read_only=True)["Captures"]
+rows = list(ws.iter_rows(values_only=True))
+col = rows[0].index("Detail")
+print(sum(1 for r in rows[1:] if "a rejected row names this claim" in str(r[col] or "")),
+      [r[col] for r in rows[1:] if r[0] == "CE2611-000120"])' "$1"
+}
+expect_eq capture_note_in_detail "$(capnotes "$CN/reports/carerecon_20261128_run9.xlsx")" \
+    "1 ['a rejected row names this claim (depot_20261121.csv:10, BAD_BOOLEAN) and is in no decision: check it before collecting']"
+# a capture no rejected row names says nothing of it
+expect_eq capture_note_only_there "$(capnotes "$CN/reports/carerecon_20261120_run1.xlsx")" "0 []"
+CFG=$E/config/carerecon.yaml   # newenv pointed it at the new env
 RJ=$TMP/rejected; cp -r "$E" "$RJ"   # (a copy: the runs below keep their numbers)
 # a row or event dated after the latest as-of a run decided is marked: no
 # run has looked at it (a review: a settled capture read as one missed)
