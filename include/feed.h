@@ -65,8 +65,8 @@ typedef struct cr_reject_row {
     const char *detail;       /* what was wrong, for a person */
     const char *raw;
     size_t raw_len;
-    const char *claim_ref;    /* the claim the row names (claim_ref, merchant_reference) when
-                               * its fields read as the header's, else NULL */
+    const char *claim_ref;    /* a receipt row's claim_ref, when its fields line up with the
+                               * header's, else NULL */
 } cr_reject_row;
 
 typedef struct cr_feed_sink {

@@ -379,15 +379,16 @@ cr_err cr_store_claim_recorded(cr_store *s, const char *id, cr_pool *pool, const
 cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *preauth_ref,
                               const char *norm_sn, cr_history_fn fn, void *ud);
 
-/* A rejected row that names a claim (its claim_ref or merchant reference). */
+/* The rejected receipt rows that name a claim (by its claim_ref). */
 typedef struct cr_claim_reject {
     const char *key;           /* the claim's key (cr_claim_key) */
-    const char *file;
+    const char *file;          /* the newest such row */
     long line;
     const char *reason;
+    long count;                /* how many rows name the claim */
 } cr_claim_reject;
-/* Every rejected row that names a claim, by key then as rejected; strings
- * in POOL, *OUT malloc'd. */
+/* One entry a claim that rejected rows name, by key; strings in POOL,
+ * *OUT malloc'd. */
 cr_err cr_store_rejects_by_claim(cr_store *s, cr_pool *pool, cr_claim_reject **out, size_t *n);
 
 /* Where claim CLAIM_ID stands after the last run that looked at it:

@@ -888,6 +888,17 @@ static bool finish_defaults(cfgp *p, const yaml_node_t *root)
         free(*b);
         *b = d;
     }
+    /* two spellings of one brand: which number holds would be the order */
+    for (size_t i = 0; i < pol->auth_validity_days.n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(pol->auth_validity_days.items[i].key, pol->auth_validity_days.items[j].key) == 0) {
+                const yaml_node_t *pn = value_of(p, root, "policy");
+                perr(p, pn, "policy.auth_validity_days",
+                     "names card brand %s twice (spellings of one network count as one:"
+                     " American Express is amex, MC is mastercard)",
+                     pol->auth_validity_days.items[i].key);
+                return false;
+            }
     if (!c->timezone_name) {
         c->timezone_name = cr_strdup("UTC");
         c->tz = cr_tz_load("UTC");

@@ -278,16 +278,18 @@ static const char *tracking_norm(const cr_csv_record *r, int c, bool *given)
     return *s ? s : NULL;
 }
 
-/* The claim rejected row R names (receipts: claim_ref; settlements:
- * merchant_reference), when its fields line up with the header's and the
- * value is text: so that the claim's capture can say a rejected row
- * names it.  NULL when none. */
+/* The claim rejected receipt row R names by its claim_ref, when its fields
+ * line up with the header's and the value is text: so that the claim's
+ * capture can say a rejected check-in names it.  NULL when none. */
 static const char *rejected_claim_ref(const fstate *st, const cr_csv_record *r)
 {
-    if (r->bad || r->nfields != st->ncols)
+    int c = st->col[CR_F_CLAIM_REF][0];
+    /* a receipt row whose fields line up with the header's (one too long
+     * or holding a NUL is emptied, the others are as read) */
+    if (st->feed->kind != CR_FEED_RECEIPTS || r->nfields != st->ncols || c < 0 ||
+        (r->bad && (r->bad_field < 0 || r->bad_field == c)))
         return NULL;
-    int f = st->feed->kind == CR_FEED_RECEIPTS ? CR_F_CLAIM_REF : CR_F_MERCHANT_REF;
-    const char *v = val(r, st->col[f][0]);
+    const char *v = val(r, c);
     return v && cr_utf8_valid(v, strlen(v)) ? v : NULL;
 }
 

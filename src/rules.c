@@ -484,8 +484,12 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
     match_by_tracking(ev, n, byt, nt, false);
 
     /* 3. received events by serial: the one active claim with that serial
-     * (one whose row cannot be read counts too: the unit may be its, and
-     * matching it to the other claim of the serial would be a guess) */
+     * that was paid when the unit was checked in (a claim paid after it
+     * cannot be what it was returned for; one whose payment cannot be read
+     * is not known to be).  Another claim made later, or a row that cannot
+     * be read, then leaves an earlier check-in where it was.  One whose row
+     * cannot be read otherwise counts: the unit may be its, and giving it
+     * to the other claim of its serial would be a guess. */
     for (size_t i = 0; i < nclaims; i++)
         if (claims[i].active && claims[i].norm_sn[0])
             bys[ns++] = (cr_keyed){claims[i].norm_sn, i};
@@ -497,9 +501,14 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
         cr_serial_normalize(ev[i].serial, sn, sizeof sn);
         if (!sn[0])
             continue;
-        size_t f = cr_keyed_find(bys, ns, sn);
-        if (f < ns && (f + 1 >= ns || strcmp(bys[f + 1].key, sn) != 0))
-            ev[i].claim = (int)bys[f].idx;
+        size_t cnt = 0, only = 0;
+        for (size_t f = cr_keyed_find(bys, ns, sn); f < ns && strcmp(bys[f].key, sn) == 0; f++)
+            if (claims[bys[f].idx].paid_at != CR_TIME_NONE && claims[bys[f].idx].paid_at <= ev[i].at) {
+                cnt++;
+                only = bys[f].idx;
+            }
+        if (cnt == 1)
+            ev[i].claim = (int)only;
     }
     /* events sharing a tracking number with a serial-matched one follow it */
     match_by_tracking(ev, n, byt, nt, false);
@@ -545,7 +554,7 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
         if (cnt > 1)
             for (size_t k = i; k < j; k++) {
                 const cr_claim *c = &claims[bys[k].idx];
-                if (!paid_by(c, as_of))
+                if (!paid_by(c, as_of) || c->invalid)   /* that one says CLAIM_DATA_INVALID */
                     continue;
                 cr_exc *x = cr_excs_add(excs, CR_X_SERIAL_REUSED, c->claim_id, c->claim_id);
                 if (x) {
@@ -561,7 +570,8 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
                             break;
                         }
                         int w = snprintf(others + used, sizeof others - used, "%s%s",
-                                         listed ? ", " : "", o->claim_id);
+                                         listed ? ", " : "",
+                                         *o->claim_id ? o->claim_id : "(a row with a blank claim_id)");
                         if (w < 0 || (size_t)w >= sizeof others - used)
                             break;
                         used += (size_t)w;

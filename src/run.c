@@ -587,9 +587,11 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
             free(cj->fresh);
             cj->fresh = NULL;
             cj->nfresh = 0;
-            /* one statement reads them all: one snapshot of its own */
+            /* one statement reads them all: one snapshot of its own (and
+             * counts the rows without an id again, those it met new too) */
             if ((rc = cr_claimsdb_snapshot(n->cdb, false)) != CR_OK)
                 return rc;
+            cr_claimsdb_take_no_id(n->cdb);
             claims_read(cj);
             cr_pool_release(&n->claims_pool);
             n->claims_pool = cj->pool;
@@ -1809,10 +1811,10 @@ static cr_err gather_rej(void *ud, const cr_reject_view *x)
     return g->oom ? CR_ENOMEM : CR_OK;
 }
 
-/* DETAIL of claim C's capture, with a note when rejected rows name the
- * claim: a check-in rejected for one bad field is in no decision, and the
- * claim is captured NOT_RETURNED while the unit may be in the depot.
- * Sets *OOM when the note cannot be made. */
+/* DETAIL of claim C's capture, with a note when rejected receipt rows name
+ * the claim (the newest, and how many): a check-in rejected for one bad
+ * field is in no decision, and the claim is captured NOT_RETURNED while the
+ * unit may be in the depot.  Sets *OOM when the note cannot be made. */
 static const char *rejected_note(night *n, const cr_claim *c, const char *detail, bool *oom)
 {
     if (!n->ncrej || !c->key || !*c->key)
@@ -1825,14 +1827,14 @@ static const char *rejected_note(night *n, const cr_claim *c, const char *detail
         else
             hi = mid;
     }
-    while (lo + cnt < n->ncrej && strcmp(n->crej[lo + cnt].key, c->key) == 0)
-        cnt++;
+    if (lo < n->ncrej && strcmp(n->crej[lo].key, c->key) == 0)
+        cnt = (size_t)n->crej[lo].count;
     if (!cnt)
         return detail;
     const cr_claim_reject *x = &n->crej[lo];
     char note[768], more[48] = "";
     if (cnt > 1)
-        snprintf(more, sizeof more, " and %zu more", cnt - 1);
+        snprintf(more, sizeof more, "; and %zu more", cnt - 1);
     snprintf(note, sizeof note, "%s%sa rejected row names this claim (%.200s:%ld, %s%s) and is in"
              " no decision: check it before collecting", detail ? detail : "", detail ? "; " : "",
              x->file, x->line, x->reason, more);
@@ -1872,7 +1874,9 @@ static cr_err report_row(night *n, size_t i, const cr_decision *d, const cr_acti
         r->amount = issued->amount;
         r->detail = d->detail[0] ? cr_pool_strdup(&n->pool, d->detail) : NULL;
         bool oom = false;
-        if (strcmp(issued->action, "capture") == 0)
+        /* a capture with no check-in (NOT_RETURNED, LATE_RETURN of a unit
+         * delivered): one taken in since makes the rejected row moot */
+        if (strcmp(issued->action, "capture") == 0 && !d->checkin)
             r->detail = rejected_note(n, c, r->detail, &oom);
         if (!oom)
             r->received_sn = checkin_sn(n, d, &oom);

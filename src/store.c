@@ -203,8 +203,8 @@ static const char *const migrations[] = {
      * next, as its actions and rejected rows are */
     ("CREATE TABLE run_refunds(run_id INTEGER NOT NULL, row_id INTEGER NOT NULL, claim_id TEXT,"
      " PRIMARY KEY(run_id, row_id)) WITHOUT ROWID;"),
-    /* 14: the claim a rejected row names (its claim_ref or merchant
-     * reference, as a key), so that the claim's capture can say so
+    /* 14: the claim a rejected receipt row names (its claim_ref, as a
+     * key), so that the claim's capture can say so
      * (cr_store_rejects_by_claim); rows rejected before have none */
     ("ALTER TABLE rejects ADD COLUMN claim_key TEXT;"
      "CREATE INDEX rejects_claim ON rejects(claim_key, reject_id, file_name, line, reason)"
@@ -2477,8 +2477,11 @@ cr_err cr_store_claim_recorded(cr_store *s, const char *id, cr_pool *pool, const
 
 cr_err cr_store_rejects_by_claim(cr_store *s, cr_pool *pool, cr_claim_reject **out, size_t *n)
 {
-    sqlite3_stmt *st = prepare(s, "SELECT claim_key, file_name, line, reason FROM rejects"
-                                  " WHERE claim_key IS NOT NULL ORDER BY claim_key, reject_id");
+    /* one row a claim (the newest, and how many), so that a feed rejecting
+     * every row night after night does not grow what each night holds */
+    sqlite3_stmt *st = prepare(s, "SELECT claim_key, file_name, line, reason, max(reject_id),"
+                                  " count(*) FROM rejects WHERE claim_key IS NOT NULL"
+                                  " GROUP BY claim_key ORDER BY claim_key");
     cr_claim_reject *v = NULL;
     size_t cnt = 0, cap = 0;
     cr_err rc = CR_OK;
@@ -2497,6 +2500,7 @@ cr_err cr_store_rejects_by_claim(cr_store *s, cr_pool *pool, cr_claim_reject **o
         x->file = cr_pool_intern(pool, col_text(st, 1), (size_t)sqlite3_column_bytes(st, 1));
         x->line = (long)sqlite3_column_int64(st, 2);
         x->reason = cr_pool_intern(pool, col_text(st, 3), (size_t)sqlite3_column_bytes(st, 3));
+        x->count = (long)sqlite3_column_int64(st, 5);
         if (!x->key || !x->file || !x->reason)
             rc = cr_error(CR_ENOMEM, "out of memory");
     }
@@ -2878,12 +2882,12 @@ void cr_claimsdb_close(cr_claimsdb *c)
     free(c);
 }
 
-/* Reads an integer column that must hold a whole number (an INTEGER, a
- * REAL with no fraction, or TEXT of digits).  Returns false when it does
- * not. */
-static bool col_int(sqlite3_stmt *st, int i, int64_t *out, bool *is_null)
+/* Reads integer column I, of type T as stored (sqlite3_column_type before
+ * anything read it as text: after a conversion SQLite leaves the type
+ * undefined), that must hold a whole number (an INTEGER, a REAL with no
+ * fraction, or TEXT of digits).  Returns false when it does not. */
+static bool col_int(sqlite3_stmt *st, int i, int t, int64_t *out, bool *is_null)
 {
-    int t = sqlite3_column_type(st, i);
     *is_null = t == SQLITE_NULL;
     if (t == SQLITE_NULL)
         return true;
@@ -2896,7 +2900,7 @@ static bool col_int(sqlite3_stmt *st, int i, int64_t *out, bool *is_null)
          * integer column with NULLs so); one with a fraction is not, nor
          * one beyond what a double holds exactly */
         double d = sqlite3_column_double(st, i);
-        if (d >= -9007199254740992.0 && d <= 9007199254740992.0 && (double)(int64_t)d == d) {
+        if (d > -9007199254740992.0 && d < 9007199254740992.0 && (double)(int64_t)d == d) {
             *out = (int64_t)d;
             return true;
         }
@@ -3002,7 +3006,7 @@ static void invalid_col(char *buf, size_t size, size_t *n, const char *why, sqli
         size_t k = 0;
         for (; s && s[k] && k < 40; k++)
             val[k] = s[k] < 0x20 || s[k] == 0x7f ? '?' : (char)s[k];
-        while (k > 0 && k < 40 && s && s[k] && (s[k] & 0xC0) == 0x80)
+        while (k > 0 && s && s[k] && (s[k] & 0xC0) == 0x80)
             k--;   /* cut at a character's start */
         val[k] = '\0';
         snprintf(text, sizeof text, "%s: \"%s\"%s", why, val, s && s[k] ? " (cut)" : "");
@@ -3015,6 +3019,9 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     bool oom = false, isnull;
     int64_t v;
     memset(c, 0, sizeof *c);
+    int type[N_CLAIM_COLS];   /* as stored: row_fingerprint reads every column as text */
+    for (int i = 0; i < N_CLAIM_COLS; i++)
+        type[i] = sqlite3_column_type(st, i);
     c->fp = row_fingerprint(st);
     c->claim_id = pool_col(pool, st, 0, &oom);
     c->plan = pool_col_same(pool, st, 1, &oom);
@@ -3076,13 +3083,13 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
         if (!rn || !mn)
             INVALID("region or product_model is empty: a replacement cannot be shipped");
     }
-    if (!col_int(st, 5, &v, &isnull) || isnull || (v != 0 && v != 1))
+    if (!col_int(st, 5, type[5], &v, &isnull) || isnull || (v != 0 && v != 1))
         INVALID_VAL("battery_registered is not 0 or 1", 5);
     else
         c->battery_registered = v != 0;
     /* a premium claim's value caps its capture (SPEC 4): at zero a capture
      * would take nothing and use up the hold */
-    if (!col_int(st, 6, &v, &isnull))
+    if (!col_int(st, 6, type[6], &v, &isnull))
         INVALID_VAL("product_value is not a whole number of minor units", 6);
     else if (isnull)
         INVALID("product_value is missing");
@@ -3090,13 +3097,13 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
         INVALID(v < 0 ? "product_value is below zero" : "product_value is zero on a premium claim");
     else
         c->product_value = v;
-    if (!col_int(st, 8, &v, &isnull))
+    if (!col_int(st, 8, type[8], &v, &isnull))
         INVALID_VAL("service_fee is not a whole number of minor units", 8);
     else if (isnull)
         INVALID("service_fee is missing");
     else
         c->service_fee = v;
-    if (!col_int(st, 10, &v, &isnull))
+    if (!col_int(st, 10, type[10], &v, &isnull))
         INVALID_VAL("preauth_amount is not a whole number of minor units", 10);
     else if (!isnull) {
         c->has_preauth_amount = true;
@@ -3110,7 +3117,7 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
         c->paid_at = CR_TIME_NONE;
         INVALID_VAL("paid_at is not an ISO 8601 time with an offset", 12);
     }
-    if (!col_int(st, 13, &v, &isnull) || (!isnull && (v < 0 || v > 3650)))
+    if (!col_int(st, 13, type[13], &v, &isnull) || (!isnull && (v < 0 || v > 3650)))
         INVALID_VAL("return_days is not a number of days (0 to 3650)", 13);
     else
         c->return_days = isnull ? cr_policy_return_days(&cfg->policy, c->region) : (int)v;
@@ -3121,7 +3128,7 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
         INVALID_VAL("refresh_expires_on is not a YYYY-MM-DD date", 14);
     else
         c->refresh_expires_on = day;
-    if (!col_int(st, 15, &v, &isnull) || isnull)
+    if (!col_int(st, 15, type[15], &v, &isnull) || isnull)
         INVALID_VAL("replacements_left is not a number", 15);
     else
         c->replacements_left = v > INT_MAX ? INT_MAX : (v < INT_MIN ? INT_MIN : (int)v);

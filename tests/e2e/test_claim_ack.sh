@@ -86,6 +86,8 @@ check claim_no_rejected_rows bash -c "! grep -q 'rejected rows that name it' '$O
 CN=$TMP/capnote; newenv "$CN"
 "$BIN" run --config "$CN/config/carerecon.yaml" --from 2026-11-20 --to 2026-11-28 --quiet 2>/dev/null
 expect_eq capture_note_claim_key "$(sqlite3 "$CN/var/carerecon.db" "select claim_key from rejects where file_name = 'depot_20261121.csv' and line = 10")" ce2611-000120
+# receipt rows only: a settlement row's fault is not a missing check-in
+expect_eq capture_note_receipts_only "$(sqlite3 "$CN/var/carerecon.db" "select count(*) from rejects r join files f using(file_id) where f.kind = 'settlements' and r.claim_key is not null")" 0
 check capture_note_captured grep -q '^CE2611-000120:capture,capture,.*,NOT_RETURNED$' "$CN/reports/actions/payment_actions_20261128_run9.csv"
 # the Detail of CE2611-000120's row, and how many Captures rows carry a note
 capnotes() {

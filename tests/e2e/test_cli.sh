@@ -72,6 +72,9 @@ badcfg feed_needs_serial '/serial: "Serial No"/d' "must map serial"
 badcfg line_number 's/late_return: capture/late_return: sometimes/' ":22:"
 # the state in the claim database (another spelling of its path): it would
 # be written into, and carerecon only reads it (SPEC 2.1)
+# two spellings of one card network: which hold validity holds would be
+# the order of the keys (a read-through)
+badcfg brand_twice 's/auth_validity_days: {visa: 10, mastercard: 30, amex: 7}/auth_validity_days: {visa: 10, mastercard: 30, amex: 7, MC: 3}/' "names card brand mastercard twice"
 badcfg state_is_claims_db "s#^state_db: .*#state_db: ../fixtures/./claims.db#" "state_db: names the same file as claims_db"
 printf 'just a string\n' >"$E/config/scalar.yaml"
 cr check-config --config "$E/config/scalar.yaml";  expect_rc config_scalar_78 78

@@ -105,6 +105,7 @@ class Oracle:
 
         # tracking pass then serial pass, iterate to a fixed point
         active_by_sn = {}
+        by_id = {c["claim_id"]: c for c in self.claims}
         for c in self.claims:
             if c["status"] == "active":
                 active_by_sn.setdefault(norm_sn(c["registered_sn"]), []).append(c["claim_id"])
@@ -119,7 +120,9 @@ class Oracle:
             for i, e in enumerate(evs):
                 if i in claim_of or e["event"] != "received":
                     continue
-                cands = active_by_sn.get(norm_sn(e["serial"]), [])
+                # the active claims of the serial paid when the unit came in
+                cands = [cid for cid in active_by_sn.get(norm_sn(e["serial"]), [])
+                         if parse_ts(by_id[cid]["paid_at"]) <= e["at"]]
                 if len(cands) == 1:
                     claim_of[i] = cands[0]
         return evs, claim_of

@@ -667,9 +667,11 @@ TEST(rules_match_serial_shared_with_cancelled_claim)
     fx_close(&f);
 }
 
-/* A claim whose row cannot be read, with the same serial, still makes the
- * check-in ambiguous: the unit may be its (a review: the readable claim
- * took the check-in and its hold was released). */
+/* A claim whose row cannot be read, with the same serial and paid before
+ * the check-in, still makes the check-in ambiguous: the unit may be its (a
+ * review: the readable claim took the check-in and its hold was released).
+ * SERIAL_REUSED goes on the readable claim only (the other says
+ * CLAIM_DATA_INVALID). */
 TEST(rules_match_serial_shared_with_invalid_claim)
 {
     fx f;
@@ -677,47 +679,56 @@ TEST(rules_match_serial_shared_with_invalid_claim)
     cr_claim cl[3];
     three_claims(cl);
     set_sn(&cl[2], "SN0002BBBB");
-    cl[2].invalid = "paid_at is not an ISO 8601 time with an offset";
-    cl[2].paid_at = CR_TIME_NONE;
+    cl[2].invalid = "status is neither active nor cancelled: \"Closed\"";
     cr_event ev[1] = {received_as("2026-11-10T10:00:00Z", NULL, "SN0002BBBB", 1, 1)};
     ev[0].tracking = "1ZUNKNOWN";
     CHECK_INT(match(&f, cl, 3, ev, 1), CR_OK);
     CHECK_INT(ev[0].claim, -1);
     CHECK_INT(nexc(&f.ex, CR_X_UNMATCHED_RECEIPT), 1);
-    /* on the claim paid by the as-of only (the claim checks' claims) */
     CHECK_INT(nexc(&f.ex, CR_X_SERIAL_REUSED), 1);
     CHECK(has_exc_for(&f.ex, CR_X_SERIAL_REUSED, "CE2611-000002"));
-    /* alone with its serial, an unreadable claim takes its check-in (it
-     * waits there until the row is mended) rather than leave it unmatched */
-    set_sn(&cl[2], "SN0003CCCC");
+    /* one whose payment cannot be read is not known to have been paid when
+     * the unit came in: it takes no check-in (a row of garbage added later
+     * must not take a settled claim's check-in away: a read-through) */
+    cl[2].paid_at = CR_TIME_NONE;
     cr_excs_release(&f.ex);
     memset(&f.ex, 0, sizeof f.ex);
-    cr_event ev2[1] = {received_as("2026-11-10T10:00:00Z", NULL, "SN0003CCCC", 1, 1)};
+    cr_event ev2[1] = {received_as("2026-11-10T10:00:00Z", NULL, "SN0002BBBB", 1, 1)};
     CHECK_INT(match(&f, cl, 3, ev2, 1), CR_OK);
-    CHECK_INT(ev2[0].claim, 2);
-    CHECK_INT(nexc(&f.ex, CR_X_UNMATCHED_RECEIPT), 0);
+    CHECK_INT(ev2[0].claim, 1);
     fx_close(&f);
 }
 
-/* A claim not paid by the as-of counts among the active claims of its
- * serial: the check-in matches none, and the claim that is paid gets
- * SERIAL_REUSED (a review: it was captured NOT_RETURNED beside an unmatched
- * check-in of its serial, with nothing linking them). */
+/* A check-in belongs to a claim paid when the unit came in: a claim of the
+ * same serial paid after it does not take it away (a read-through: a claim
+ * made later reopened a released one, ACTION_CONFLICT, or captured a
+ * pending one NOT_RETURNED).  Both active, the serial is on two claims:
+ * SERIAL_REUSED on the one paid by the as-of (a review: it had none). */
 TEST(rules_serial_shared_with_claim_paid_later)
 {
     fx f;
     OPEN(f, "2026-11-20T00:00:00Z");
     cr_claim cl[3];
     three_claims(cl);
-    cl[2] = premium("CE2611-000003", "2026-12-01T10:00:00Z");
+    cl[2] = premium("CE2611-000003", "2026-11-15T10:00:00Z");
     set_sn(&cl[2], "SN0002BBBB");
     cr_event ev[1] = {received_as("2026-11-10T10:00:00Z", NULL, "SN0002BBBB", 1, 1)};
     CHECK_INT(match(&f, cl, 3, ev, 1), CR_OK);
-    CHECK_INT(ev[0].claim, -1);
+    CHECK_INT(ev[0].claim, 1);
+    CHECK_INT(nexc(&f.ex, CR_X_UNMATCHED_RECEIPT), 0);
+    CHECK_INT(nexc(&f.ex, CR_X_SERIAL_REUSED), 2);
+    const cr_exc *x = find_exc(&f.ex, CR_X_SERIAL_REUSED);
+    CHECK(x && strstr(x->detail, "on 2 active claims") != NULL);
+    /* paid after the as-of: still one of the serial's claims, no check of its own */
+    cl[2] = premium("CE2611-000003", "2026-12-01T10:00:00Z");
+    set_sn(&cl[2], "SN0002BBBB");
+    cr_excs_release(&f.ex);
+    memset(&f.ex, 0, sizeof f.ex);
+    cr_event ev2[1] = {received_as("2026-11-10T10:00:00Z", NULL, "SN0002BBBB", 1, 1)};
+    CHECK_INT(match(&f, cl, 3, ev2, 1), CR_OK);
+    CHECK_INT(ev2[0].claim, 1);
     CHECK_INT(nexc(&f.ex, CR_X_SERIAL_REUSED), 1);
     CHECK(has_exc_for(&f.ex, CR_X_SERIAL_REUSED, "CE2611-000002"));
-    const cr_exc *x = find_exc(&f.ex, CR_X_SERIAL_REUSED);
-    CHECK(x && strstr(x->detail, "on 2 active claims; also on CE2611-000003") != NULL);
     fx_close(&f);
 }
 
