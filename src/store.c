@@ -209,6 +209,13 @@ static const char *const migrations[] = {
     ("ALTER TABLE rejects ADD COLUMN claim_key TEXT;"
      "CREATE INDEX rejects_claim ON rejects(claim_key, reject_id, file_name, line, reason)"
      " WHERE claim_key IS NOT NULL;"),
+    /* 15: an action's claim by key (case and blanks aside), so that an
+     * incremental night loads the actions of a claim entered again under
+     * its id in another case (deleted, then back as a new row): it found
+     * them by the exact id only, and issued a second ship_replacement */
+    ("ALTER TABLE actions ADD COLUMN claim_key TEXT;"
+     "UPDATE actions SET claim_key = cr_key(claim_id);"
+     "CREATE INDEX actions_claim_key ON actions(claim_key);"),
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -245,8 +252,9 @@ static const char *const sql_text[Q_COUNT] = {
 /* an action's id is SQLite's next rowid, or given (cr_store_actions_add) */
 #define ACTION_INS "INSERT INTO actions(action_id,claim_id,kind,action,reason,amount,currency,"     \
                    "psp_ref,run_id,issued_at,file_name,region,product_model,received_sn,"          \
-                   "received_at,confirmed_row,confirmed_at) VALUES"
-#define ACTION_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                   "received_at,confirmed_row,confirmed_at,claim_key) VALUES"
+#define ACTION_ROW "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+#define ACTION_NCOLS 18
     [Q_DEC_LAST] = CSTATE_INS CSTATE_ROW,
     [Q_CSTATE_ADD8] = CSTATE_INS TIMES8(CSTATE_ROW),
     /* the same row when its lookup keys and activity are unchanged: the
@@ -1218,6 +1226,9 @@ cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t
         s, s->subset ? ACTION_SELECT " WHERE claim_id IN (SELECT claim_id FROM temp.sub_claims)"
                                      " OR action_id IN (SELECT action_id FROM action_alias WHERE"
                                      " claim_id IN (SELECT claim_id FROM temp.sub_claims))"
+                                     /* the subset's claim keys: an action under the id
+                                      * in another case (attach_actions takes it by key) */
+                                     " OR claim_key IN (SELECT v FROM temp.sub_keys WHERE kind = 0)"
                                      " ORDER BY action_id"
                      : ACTION_SELECT " ORDER BY action_id");
     return load_rows(s, st, pool, sizeof **out, fill_action, "load actions", out, n);
@@ -1399,6 +1410,11 @@ static void bind_action(sqlite3_stmt *st, int at, const cr_action *a)
         sqlite3_bind_null(st, at + 16);
         sqlite3_bind_null(st, at + 17);
     }
+    char key[256];
+    if (a->claim_id && cr_claim_key(a->claim_id, key, sizeof key))
+        sqlite3_bind_text(st, at + 18, key, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, at + 18);
 }
 
 cr_err cr_store_action_add(cr_store *s, cr_action *a, bool *duplicate)
@@ -1448,7 +1464,7 @@ cr_err cr_store_actions_add(cr_store *s, cr_action *const *a, size_t n, size_t *
             return CR_EIO;
         for (int r = 0; r < MULTI_ROWS; r++) {
             a[i + r]->id = next + r;
-            bind_action(st, 17 * r, a[i + r]);
+            bind_action(st, ACTION_NCOLS * r, a[i + r]);
         }
         if ((rc = step_done(s, st, "record actions")) != CR_OK)
             return rc;

@@ -581,3 +581,26 @@ expect_eq renumbered_no_conflict "$(q "$RI" "select count(*) from exceptions whe
     ('ACTION_CONFLICT', 'RECEIPT_FOR_CANCELLED_CLAIM') and claim_id in ('CE2611-000101', 'CE2611-001101')")" 0
 expect_eq renumbered_no_second_action "$(q "$RI" "select count(*) from actions where claim_id in ('CE2611-000101', 'CE2611-001101')")" 1
 expect_eq renumbered_decided_release "$(q "$RI" "select decision from claim_state where claim_id = 'CE2611-001101'")" release
+
+# A basic claim deleted after its replacement shipped, then entered again
+# under its id in another case (a new row): the incremental night that
+# reads it new loads its action by key, and ships nothing twice (the
+# differential test: it loaded actions by the exact id only, and issued a
+# second ship_replacement; a night over everything took it by key)
+RS=$TMP/reentered
+newenv "$RS"
+"$BIN" run --config "$RS/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+expect_eq reentered_shipped_once_before "$(q "$RS" "select count(*) from actions where lower(claim_id) = 'ce2611-000134'")" 1
+row=$(sqlite3 "$RS/fixtures/claims.db" "select quote(plan), quote(region), quote(product_model), quote(registered_sn),
+    battery_registered, product_value, quote(currency), service_fee, quote(preauth_ref), quote(preauth_amount),
+    quote(card_brand), quote(paid_at), quote(return_days), quote(refresh_expires_on), replacements_left, quote(status)
+    from claims where claim_id = 'CE2611-000134'" | tr '|' ',')
+sqlite3 "$RS/fixtures/claims.db" "delete from claims where claim_id = 'CE2611-000134'"
+"$BIN" run --config "$RS/config/carerecon.yaml" --as-of 2026-11-21 --quiet 2>/dev/null
+sqlite3 "$RS/fixtures/claims.db" "insert into claims(claim_id, plan, region, product_model, registered_sn,
+    battery_registered, product_value, currency, service_fee, preauth_ref, preauth_amount, card_brand, paid_at,
+    return_days, refresh_expires_on, replacements_left, status) values('ce2611-000134', $row)"
+"$BIN" run --config "$RS/config/carerecon.yaml" --as-of 2026-11-22 --verbose 2>"$ERR" >/dev/null
+check reentered_incremental grep -q "incremental night" "$ERR"
+expect_eq reentered_shipped_once "$(q "$RS" "select count(*) from actions where lower(claim_id) = 'ce2611-000134'")" 1
+check reentered_no_second_file_row bash -c "! grep -qi '^ce2611-000134,' '$RS'/reports/actions/fulfillment_20261122_run3.csv"
