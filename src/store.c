@@ -214,8 +214,7 @@ static const char *const migrations[] = {
      * its id in another case (deleted, then back as a new row): it found
      * them by the exact id only, and issued a second ship_replacement */
     ("ALTER TABLE actions ADD COLUMN claim_key TEXT;"
-     "UPDATE actions SET claim_key = cr_key(claim_id);"
-     "CREATE INDEX actions_claim_key ON actions(claim_key);"),
+     "UPDATE actions SET claim_key = cr_key(claim_id);"),   /* its index: cr_store_ensure_indexes */
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1840,6 +1839,7 @@ cr_err cr_store_ensure_indexes(cr_store *s)
                    "CREATE INDEX IF NOT EXISTS settlements_merchant ON settlements(merchant_key);"
                    "CREATE INDEX IF NOT EXISTS actions_psp ON actions(psp_ref, claim_id)"
                    "  WHERE kind = 'payment';"
+                   "CREATE INDEX IF NOT EXISTS actions_claim_key ON actions(claim_key);"
                    /* key, serial and hold reference cover the closure's reads
                     * (cr_store_subset_begin); the due timers are few */
                    "CREATE INDEX IF NOT EXISTS claim_state_key ON claim_state(key, norm_sn);"

@@ -138,7 +138,7 @@ ev=$(q "$T" "select min(event_id) from events where tracking is not null")
 trk=$(q "$T" "select tracking from events where event_id = $ev")
 sqlite3 "$T/var/carerecon.db" "pragma user_version = 11; drop table run_refunds;
     drop index rejects_claim; alter table rejects drop column claim_key;
-    drop index actions_claim_key; alter table actions drop column claim_key;
+    drop index if exists actions_claim_key; alter table actions drop column claim_key;
     update events set tracking = ' ' || lower(substr(tracking, 1, 2)) || ' ' || substr(tracking, 3, 3) || '-' ||
         substr(tracking, 6) where event_id = $ev;
     update events set tracking = ' - ' where event_id = $ev + 1 and claim_ref is not null"
