@@ -182,9 +182,9 @@ static cr_err report_target_ok(const cr_config *cfg, const char *cfg_path, const
             mine = same_as(&sb, p);
         }
     if (mine)
-        return cr_error(CR_ECANTCREAT, "--report %s: that is a file of carerecon's own (the state or"
-                                       " claim database, their lock or log, or the configuration);"
-                                       " name another file; nothing was done", path);
+        return cr_error(CR_ECANTCREAT, "--report %s: that file is one carerecon itself uses (the state"
+                                       " or claim database, their lock or journal files, or the"
+                                       " configuration); name another file; nothing was done", path);
     if (!S_ISREG(sb.st_mode))
         return cr_error(CR_ECANTCREAT, "--report %s: not a regular file; name another file; nothing"
                                        " was done", path);
@@ -409,7 +409,7 @@ static cr_err print_history(void *ud, const cr_history_item *h)
      * carerecon missed) */
     if (h->at != CR_TIME_NONE && c->last_as_of != CR_TIME_NONE && h->at > c->last_as_of &&
         (strcmp(h->what, "event") == 0 || strcmp(h->what, "settlement") == 0))
-        fputs("  [after the latest run's as-of: not looked at yet]", stdout);
+        fputs("  [dated after the latest run's as-of: no run has used it yet]", stdout);
     putchar('\n');
     c->n++;
     return CR_OK;
@@ -439,8 +439,8 @@ static cr_err print_reject(void *ud, const cr_reject_view *r)
 {
     rejctx *c = ud;
     if (!c->n++)
-        printf("\n%srejected rows that name it%s (its id or serial in the row; a rejected row"
-               " is in no decision)\n", c->tty ? "\033[1m" : "", c->tty ? "\033[0m" : "");
+        printf("\n%srejected rows naming this claim%s (by its id or serial; a rejected row is"
+               " used in no decision)\n", c->tty ? "\033[1m" : "", c->tty ? "\033[0m" : "");
     fputs("  ", stdout);
     put_plain(r->file, 300);
     printf(":%ld  %s", r->line, r->reason);
@@ -575,15 +575,15 @@ static cr_err cmd_claim(int argc, char **argv)
     if (cl.refresh_expires_on != INT32_MIN)
         cr_format_day(cl.refresh_expires_on, exp, sizeof exp);
     cr_money_format(cl.product_value, ex, val, sizeof val);
-    if (cl.invalid && strstr(cl.invalid, "product_value"))
+    if (cl.invalid && strstr(cl.invalid, "product_value is "))
         snprintf(val, sizeof val, "(unreadable)");
     if (cl.has_preauth_amount)
         cr_money_format(cl.preauth_amount, ex, hold, sizeof hold);
-    if (cl.invalid && strstr(cl.invalid, "preauth_amount"))
+    if (cl.invalid && strstr(cl.invalid, "preauth_amount is "))   /* its reason (claim_from_row) */
         snprintf(hold, sizeof hold, "(unreadable)");
     char days[32];
     snprintf(days, sizeof days, "%d days", cl.return_days);
-    if (cl.invalid && strstr(cl.invalid, "return_days"))
+    if (cl.invalid && strstr(cl.invalid, "return_days is "))
         snprintf(days, sizeof days, "(unreadable)");
     printf("%sclaim %s%s  %s %s, %s, %s\n", tty ? "\033[1m" : "", cl.claim_id, tty ? "\033[0m" : "",
            cl.plan ? cl.plan : "?", cl.status ? cl.status : "?", cl.region ? cl.region : "?",

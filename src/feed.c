@@ -195,11 +195,15 @@ static bool read_header(fstate *st, const cr_csv_record *h)
         }
     if (st->whylen)
         st->why[0] = '\0';
-    if (h->nfields == 1 && h->fields[0][strcspn(h->fields[0], ",;\t|")])
+    if (h->nfields == 1 && h->fields[0][strcspn(h->fields[0], ",;\t|")]) {
         /* one column holding what looks like several: another delimiter
          * (said first: the columns then all seem missing) */
-        snprintf(st->why, st->whylen, "the header reads as one column: is the feed's delimiter"
-                                      " the file's? ");
+        char d[8] = "tab";
+        if (f->delimiter != '\t')
+            snprintf(d, sizeof d, "\"%c\"", f->delimiter);
+        snprintf(st->why, st->whylen, "the header reads as a single column, so the file may use"
+                                      " another delimiter than the feed's (%s); ", d);
+    }
     st->stats->header_field = NULL;
     bool ok = true;
     for (int fi = 0; fi < CR_F_COUNT; fi++)
@@ -293,6 +297,17 @@ static const char *rejected_claim_ref(const fstate *st, const cr_csv_record *r)
     return v && cr_utf8_valid(v, strlen(v)) ? v : NULL;
 }
 
+/* Hands record R on as rejected for WHY, FIELD, with st->detail. */
+static cr_err send_reject(fstate *st, const cr_csv_record *r, cr_reason why, const char *field)
+{
+    st->stats->rejected++;
+    cr_reject_row rj = {
+        .line = r->line, .reason = why, .field = field, .detail = st->detail,
+        .raw = r->raw, .raw_len = r->raw_len, .claim_ref = rejected_claim_ref(st, r),
+    };
+    return st->sink->reject(st->sink->ud, &rj);
+}
+
 static cr_err reject(fstate *st, const cr_csv_record *r, cr_reason why, const char *field,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -303,12 +318,7 @@ static cr_err reject(fstate *st, const cr_csv_record *r, cr_reason why, const ch
     va_start(ap, fmt);
     vsnprintf(st->detail, sizeof st->detail, fmt, ap);
     va_end(ap);
-    st->stats->rejected++;
-    cr_reject_row rj = {
-        .line = r->line, .reason = why, .field = field, .detail = st->detail,
-        .raw = r->raw, .raw_len = r->raw_len, .claim_ref = rejected_claim_ref(st, r),
-    };
-    return st->sink->reject(st->sink->ud, &rj);
+    return send_reject(st, r, why, field);
 }
 
 /* Maps V through a value list; NULL when unmapped. */
@@ -481,12 +491,8 @@ static cr_err receipt_row(fstate *st, const cr_csv_record *r)
                       f->ncolumns[CR_F_CLAIM_REF] ? "claim_ref" : "tracking_number",
                       "neither tracking_number nor claim_ref is given");
     int why = read_instant(st, r, CR_F_EVENT_AT, &row.at);
-    if (why >= 0) {
-        st->stats->rejected++;
-        cr_reject_row rj = {r->line, (cr_reason)why, "event_at", st->detail, r->raw, r->raw_len,
-                            rejected_claim_ref(st, r)};
-        return st->sink->reject(st->sink->ud, &rj);
-    }
+    if (why >= 0)
+        return send_reject(st, r, (cr_reason)why, "event_at");   /* read_instant said why */
     if (row.event == CR_EV_RECEIVED) {
         row.serial = val(r, st->col[CR_F_SERIAL][0]);
         if (!row.serial)
@@ -539,12 +545,8 @@ static cr_err settle_row(fstate *st, const cr_csv_record *r)
                       f->ncolumns[CR_F_PSP_REF] ? "psp_reference" : "merchant_reference",
                       "neither psp_reference nor merchant_reference is given");
     int why = read_instant(st, r, CR_F_BOOKED_AT, &row.booked_at);
-    if (why >= 0) {
-        st->stats->rejected++;
-        cr_reject_row rj = {r->line, (cr_reason)why, "booked_at", st->detail, r->raw, r->raw_len,
-                            rejected_claim_ref(st, r)};
-        return st->sink->reject(st->sink->ud, &rj);
-    }
+    if (why >= 0)
+        return send_reject(st, r, (cr_reason)why, "booked_at");
     /* a release or expired row needs no amount (SPEC 2.3): one it carries
      * but that does not read (no currency, "N/A") is left out, not the row,
      * which confirms a release all the same */

@@ -503,7 +503,7 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
             continue;
         size_t cnt = 0, only = 0;
         for (size_t f = cr_keyed_find(bys, ns, sn); f < ns && strcmp(bys[f].key, sn) == 0; f++)
-            if (claims[bys[f].idx].paid_at != CR_TIME_NONE && claims[bys[f].idx].paid_at <= ev[i].at) {
+            if (paid_by(&claims[bys[f].idx], ev[i].at)) {
                 cnt++;
                 only = bys[f].idx;
             }
@@ -544,8 +544,8 @@ cr_err cr_match_events(const cr_claim *claims, size_t nclaims, cr_event *ev, siz
     }
 
     /* SERIAL_REUSED: one registered serial on more than one active claim
-     * (the claims that make a check-in of it match none), raised on each
-     * that is paid by the as-of instant (the claim checks' claims) */
+     * (paid yet or not, as SPEC says), raised on each that is paid by the
+     * as-of instant and can be read (the claim checks' claims) */
     for (size_t i = 0; i < ns;) {
         size_t j = i;
         while (j < ns && strcmp(bys[j].key, bys[i].key) == 0)

@@ -1815,28 +1815,23 @@ static cr_err gather_rej(void *ud, const cr_reject_view *x)
  * the claim (the newest, and how many): a check-in rejected for one bad
  * field is in no decision, and the claim is captured NOT_RETURNED while the
  * unit may be in the depot.  Sets *OOM when the note cannot be made. */
+static int crej_cmp(const void *key, const void *item)
+{
+    return strcmp(key, ((const cr_claim_reject *)item)->key);
+}
+
 static const char *rejected_note(night *n, const cr_claim *c, const char *detail, bool *oom)
 {
-    if (!n->ncrej || !c->key || !*c->key)
+    const cr_claim_reject *x =
+        n->ncrej && c->key && *c->key ? bsearch(c->key, n->crej, n->ncrej, sizeof *n->crej, crej_cmp)
+                                      : NULL;
+    if (!x)
         return detail;
-    size_t lo = 0, hi = n->ncrej, cnt = 0;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(n->crej[mid].key, c->key) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo < n->ncrej && strcmp(n->crej[lo].key, c->key) == 0)
-        cnt = (size_t)n->crej[lo].count;
-    if (!cnt)
-        return detail;
-    const cr_claim_reject *x = &n->crej[lo];
     char note[768], more[48] = "";
-    if (cnt > 1)
-        snprintf(more, sizeof more, "; and %zu more", cnt - 1);
-    snprintf(note, sizeof note, "%s%sa rejected row names this claim (%.200s:%ld, %s%s) and is in"
-             " no decision: check it before collecting", detail ? detail : "", detail ? "; " : "",
+    if (x->count > 1)
+        snprintf(more, sizeof more, "; and %ld more", x->count - 1);
+    snprintf(note, sizeof note, "%s%sa receipt row naming this claim was rejected (%.200s:%ld, %s%s)"
+             " and not used: check it before collecting", detail ? detail : "", detail ? "; " : "",
              x->file, x->line, x->reason, more);
     const char *d = cr_pool_strdup(&n->pool, note);
     if (!d)

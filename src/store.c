@@ -1064,27 +1064,65 @@ cr_err cr_store_reject_add(cr_store *s, int64_t run_id, int64_t file_id, const c
     "(run_id > ?2 AND run_id < ?1 AND run_id > " AFTER_PUBLISHED " AND run_id IN"              \
     " (SELECT run_id FROM runs WHERE status <> 'done' AND NOT published))"
 
-cr_err cr_store_rejects_of_run(cr_store *s, int64_t run_id, int64_t listed, cr_reject_fn fn, void *ud)
+/* Steps ST to its end, handing each row to ROW (with UD) until it returns
+ * other than CR_OK; finalizes ST.  WHAT says what was read, in an error. */
+typedef cr_err (*row_each)(sqlite3_stmt *st, void *ud);
+static cr_err each_row(cr_store *s, sqlite3_stmt *st, row_each row, void *ud, const char *what)
 {
-    sqlite3_stmt *st = prepare(s, "SELECT file_name, line, reason, field, detail, raw, run_id"
-                                  " FROM rejects WHERE run_id = ?1 OR " UNLISTED_RUNS
-                                  " ORDER BY reject_id");
     cr_err rc = CR_OK;
-    int r;
+    int r = SQLITE_DONE;
     if (!st)
         return CR_EIO;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_int64(st, 2, listed);
-    while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        cr_reject_view v = {col_text(st, 0), (long)sqlite3_column_int64(st, 1), col_text(st, 2),
-                            col_text(st, 3), col_text(st, 4), col_text(st, 5),
-                            sqlite3_column_int64(st, 6)};
-        rc = fn(ud, &v);
-    }
+    while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW)
+        rc = row(st, ud);
     if (rc == CR_OK && r != SQLITE_DONE)
-        rc = db_error(s->db, "read rejected rows");
+        rc = db_error(s->db, what);
     sqlite3_finalize(st);
     return rc;
+}
+
+/* SQL over the runs UNLISTED_RUNS names, for run RUN_ID after LISTED. */
+static sqlite3_stmt *prepare_unlisted(cr_store *s, const char *sql, int64_t run_id, int64_t listed)
+{
+    sqlite3_stmt *st = prepare(s, sql);
+    if (st) {
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int64(st, 2, listed);
+    }
+    return st;
+}
+
+/* A callback and its argument, for each_row's row functions. */
+typedef struct view_fn {
+    cr_err (*reject)(void *ud, const cr_reject_view *r);
+    cr_err (*refund)(void *ud, const cr_refund_view *r);
+    cr_err (*history)(void *ud, const cr_history_item *h);
+    void *ud;
+    const char *id, *sn;       /* cr_store_claim_rejects: the claim's id and serial */
+} view_fn;
+
+/* The rejected row at ST (REJECT_COLS), its raw text RAW. */
+#define REJECT_COLS "file_name, line, reason, field, detail, raw, run_id"
+static cr_reject_view reject_view(sqlite3_stmt *st, const char *raw)
+{
+    return (cr_reject_view){col_text(st, 0), (long)sqlite3_column_int64(st, 1), col_text(st, 2),
+                            col_text(st, 3), col_text(st, 4), raw, sqlite3_column_int64(st, 6)};
+}
+
+static cr_err reject_row(sqlite3_stmt *st, void *ud)
+{
+    const view_fn *f = ud;
+    cr_reject_view v = reject_view(st, col_text(st, 5));
+    return f->reject(f->ud, &v);
+}
+
+cr_err cr_store_rejects_of_run(cr_store *s, int64_t run_id, int64_t listed, cr_reject_fn fn, void *ud)
+{
+    view_fn f = {.reject = fn, .ud = ud};
+    return each_row(s,
+                    prepare_unlisted(s, "SELECT " REJECT_COLS " FROM rejects WHERE run_id = ?1 OR "
+                                        UNLISTED_RUNS " ORDER BY reject_id", run_id, listed),
+                    reject_row, &f, "read rejected rows");
 }
 
 /* Steps ST to its end, appending one element of SIZE bytes per row to a
@@ -1269,35 +1307,32 @@ cr_err cr_store_refund_taken(cr_store *s, int64_t run_id, int64_t row_id, const 
     return step_done(s, st, "record a refund listed");
 }
 
+static cr_err refund_row(sqlite3_stmt *st, void *ud)
+{
+    const view_fn *f = ud;
+    cr_refund_view v = {
+        .run_id = sqlite3_column_int64(st, 0), .claim_id = col_text(st, 1),
+        .psp_ref = col_text(st, 2), .merchant_ref = col_text(st, 3),
+        .has_amount = sqlite3_column_type(st, 4) != SQLITE_NULL,
+        .amount = sqlite3_column_int64(st, 4), .currency = col_text(st, 5),
+        .booked_at = sqlite3_column_int64(st, 6), .file = col_text(st, 7),
+        .line = (long)sqlite3_column_int64(st, 8)};
+    return f->refund(f->ud, &v);
+}
+
 cr_err cr_store_refunds_unlisted(cr_store *s, int64_t run_id, int64_t listed, cr_refund_fn fn,
                                  void *ud)
 {
-    sqlite3_stmt *st = prepare(
-        s, "SELECT r.run_id, r.claim_id, x.psp_ref, x.merchant_ref, x.amount, x.currency,"
-           " x.booked_at, f.name, x.line"
-           " FROM (SELECT * FROM run_refunds WHERE " UNLISTED_RUNS ") r"
-           " JOIN settlements x ON x.row_id = r.row_id JOIN files f ON f.file_id = x.file_id"
-           " ORDER BY r.run_id, r.row_id");
-    cr_err rc = CR_OK;
-    int r;
-    if (!st)
-        return CR_EIO;
-    sqlite3_bind_int64(st, 1, run_id);
-    sqlite3_bind_int64(st, 2, listed);
-    while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        cr_refund_view v = {
-            .run_id = sqlite3_column_int64(st, 0), .claim_id = col_text(st, 1),
-            .psp_ref = col_text(st, 2), .merchant_ref = col_text(st, 3),
-            .has_amount = sqlite3_column_type(st, 4) != SQLITE_NULL,
-            .amount = sqlite3_column_int64(st, 4), .currency = col_text(st, 5),
-            .booked_at = sqlite3_column_int64(st, 6), .file = col_text(st, 7),
-            .line = (long)sqlite3_column_int64(st, 8)};
-        rc = fn(ud, &v);
-    }
-    if (rc == CR_OK && r != SQLITE_DONE)
-        rc = db_error(s->db, "read the refunds of unlisted runs");
-    sqlite3_finalize(st);
-    return rc;
+    view_fn f = {.refund = fn, .ud = ud};
+    return each_row(s,
+                    prepare_unlisted(s,
+                        "SELECT r.run_id, r.claim_id, x.psp_ref, x.merchant_ref, x.amount,"
+                        " x.currency, x.booked_at, f.name, x.line"
+                        " FROM (SELECT * FROM run_refunds WHERE " UNLISTED_RUNS ") r"
+                        " JOIN settlements x ON x.row_id = r.row_id"
+                        " JOIN files f ON f.file_id = x.file_id ORDER BY r.run_id, r.row_id",
+                        run_id, listed),
+                    refund_row, &f, "read the refunds of unlisted runs");
 }
 
 /* Runs SQL once with TEXT bound to ?1 and NUM to ?2. */
@@ -2491,6 +2526,17 @@ cr_err cr_store_claim_recorded(cr_store *s, const char *id, cr_pool *pool, const
     return rc;
 }
 
+static bool fill_claim_reject(cr_pool *pool, sqlite3_stmt *st, void *item)
+{
+    cr_claim_reject *x = item;
+    x->key = cr_pool_strdup(pool, col_text(st, 0));
+    x->file = cr_pool_intern(pool, col_text(st, 1), (size_t)sqlite3_column_bytes(st, 1));
+    x->line = (long)sqlite3_column_int64(st, 2);
+    x->reason = cr_pool_intern(pool, col_text(st, 3), (size_t)sqlite3_column_bytes(st, 3));
+    x->count = (long)sqlite3_column_int64(st, 5);
+    return x->key && x->file && x->reason;
+}
+
 cr_err cr_store_rejects_by_claim(cr_store *s, cr_pool *pool, cr_claim_reject **out, size_t *n)
 {
     /* one row a claim (the newest, and how many), so that a feed rejecting
@@ -2498,38 +2544,7 @@ cr_err cr_store_rejects_by_claim(cr_store *s, cr_pool *pool, cr_claim_reject **o
     sqlite3_stmt *st = prepare(s, "SELECT claim_key, file_name, line, reason, max(reject_id),"
                                   " count(*) FROM rejects WHERE claim_key IS NOT NULL"
                                   " GROUP BY claim_key ORDER BY claim_key");
-    cr_claim_reject *v = NULL;
-    size_t cnt = 0, cap = 0;
-    cr_err rc = CR_OK;
-    int r;
-    *out = NULL;
-    *n = 0;
-    if (!st)
-        return CR_EIO;
-    while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!cr_grow(&v, &cap, cnt, sizeof *v, 64)) {
-            rc = cr_error(CR_ENOMEM, "out of memory");
-            break;
-        }
-        cr_claim_reject *x = &v[cnt++];
-        x->key = cr_pool_strdup(pool, col_text(st, 0));
-        x->file = cr_pool_intern(pool, col_text(st, 1), (size_t)sqlite3_column_bytes(st, 1));
-        x->line = (long)sqlite3_column_int64(st, 2);
-        x->reason = cr_pool_intern(pool, col_text(st, 3), (size_t)sqlite3_column_bytes(st, 3));
-        x->count = (long)sqlite3_column_int64(st, 5);
-        if (!x->key || !x->file || !x->reason)
-            rc = cr_error(CR_ENOMEM, "out of memory");
-    }
-    if (rc == CR_OK && r != SQLITE_DONE)
-        rc = db_error(s->db, "read the rejected rows");
-    sqlite3_finalize(st);
-    if (rc != CR_OK) {
-        free(v);
-        return rc;
-    }
-    *out = v;
-    *n = cnt;
-    return CR_OK;
+    return load_rows(s, st, pool, sizeof **out, fill_claim_reject, "read the rejected rows", out, n);
 }
 
 cr_err cr_store_claim_now(cr_store *s, const char *claim_id, cr_pool *pool, cr_claim_now *out)
@@ -2575,6 +2590,18 @@ cr_err cr_store_claim_now(cr_store *s, const char *claim_id, cr_pool *pool, cr_c
         rc = db_error(s->db, "read the claim's state");
     sqlite3_finalize(st);
     return rc;
+}
+
+static cr_err history_row(sqlite3_stmt *st, void *ud)
+{
+    const view_fn *f = ud;
+    cr_history_item h = {
+        .at = col_time(st, 0), .what = col_text(st, 1), .text = col_text(st, 2),
+        .has_amount = sqlite3_column_type(st, 3) != SQLITE_NULL,
+        .amount = sqlite3_column_int64(st, 3), .currency = col_text(st, 4),
+        .tail = col_text(st, 5), .source = col_text(st, 6),
+    };
+    return f->history(f->ud, &h);
 }
 
 cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *preauth_ref,
@@ -2640,8 +2667,6 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
         " FROM exceptions x WHERE x.claim_id = ?1"
         ") ORDER BY at, what";
     sqlite3_stmt *st = prepare(s, sql);
-    cr_err rc = CR_OK;
-    int r;
     if (!st)
         return CR_EIO;
     bind_text(st, 1, claim_id);
@@ -2650,19 +2675,8 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
     char key[256];
     if (cr_claim_key(claim_id, key, sizeof key))
         bind_text(st, 4, key);
-    while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        cr_history_item h = {
-            .at = col_time(st, 0), .what = col_text(st, 1), .text = col_text(st, 2),
-            .has_amount = sqlite3_column_type(st, 3) != SQLITE_NULL,
-            .amount = sqlite3_column_int64(st, 3), .currency = col_text(st, 4),
-            .tail = col_text(st, 5), .source = col_text(st, 6),
-        };
-        rc = fn(ud, &h);
-    }
-    if (rc == CR_OK && r != SQLITE_DONE)
-        rc = db_error(s->db, "read the claim's history");
-    sqlite3_finalize(st);
-    return rc;
+    view_fn f = {.history = fn, .ud = ud};
+    return each_row(s, st, history_row, &f, "read the claim's history");
 }
 
 /* Whether NEEDLE (ASCII case aside) is in HAY as a whole word: not inside
@@ -2706,50 +2720,45 @@ static bool has_serial(const char *text, const char *norm_sn)
     return false;
 }
 
+/* A candidate row of cr_store_claim_rejects: handed on when it names the
+ * claim (F's id as a word, or its serial as a field). */
+static cr_err claim_reject_row(sqlite3_stmt *st, void *ud)
+{
+    const view_fn *f = ud;
+    /* the row as stored, a NUL byte in it read as a blank */
+    const char *raw = col_text(st, 5);
+    size_t len = (size_t)sqlite3_column_bytes(st, 5);
+    char *text = malloc(len + 1);
+    if (!text)
+        return cr_error(CR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < len; i++)
+        text[i] = raw[i] ? raw[i] : ' ';
+    text[len] = '\0';
+    cr_err rc = CR_OK;
+    if ((f->id[0] && has_word(text, f->id)) || (f->sn[0] && has_serial(text, f->sn))) {
+        cr_reject_view v = reject_view(st, text);
+        rc = f->reject(f->ud, &v);
+    }
+    free(text);
+    return rc;
+}
+
 cr_err cr_store_claim_rejects(cr_store *s, const char *claim_id, const char *norm_sn,
                               cr_reject_fn fn, void *ud)
 {
     /* the candidates by SQL (the id by instr, bound values only; with a
-     * serial, every row: its forms are many), the tests here */
-    static const char sql[] =
-        "SELECT file_name, line, reason, field, detail, raw, run_id FROM rejects"
-        " WHERE raw IS NOT NULL AND (?2 <> '' OR instr(lower(raw), lower(?1)) > 0)"
-        " ORDER BY reject_id";
+     * serial, every row: its forms are many), the tests in claim_reject_row */
     char id[256];
     snprintf(id, sizeof id, "%s", claim_id);
     cr_trim_inplace(id);
-    const char *sn = norm_sn ? norm_sn : "";
-    sqlite3_stmt *st = prepare(s, sql);
-    cr_err rc = CR_OK;
-    int r;
-    if (!st)
-        return CR_EIO;
-    bind_text(st, 1, id);
-    bind_text(st, 2, sn);
-    while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        /* the row as stored, a NUL byte in it read as a blank */
-        const char *raw = col_text(st, 5);
-        size_t len = (size_t)sqlite3_column_bytes(st, 5);
-        char *text = malloc(len + 1);
-        if (!text) {
-            rc = cr_error(CR_ENOMEM, "out of memory");
-            break;
-        }
-        for (size_t i = 0; i < len; i++)
-            text[i] = raw[i] ? raw[i] : ' ';
-        text[len] = '\0';
-        bool named = (id[0] && has_word(text, id)) || (sn[0] && has_serial(text, sn));
-        if (named) {
-            cr_reject_view v = {col_text(st, 0), sqlite3_column_int64(st, 1), col_text(st, 2),
-                                col_text(st, 3), col_text(st, 4), text, sqlite3_column_int64(st, 6)};
-            rc = fn(ud, &v);
-        }
-        free(text);
+    view_fn f = {.reject = fn, .ud = ud, .id = id, .sn = norm_sn ? norm_sn : ""};
+    sqlite3_stmt *st = prepare(s, "SELECT " REJECT_COLS " FROM rejects WHERE raw IS NOT NULL AND"
+                                  " (?2 <> '' OR instr(lower(raw), lower(?1)) > 0) ORDER BY reject_id");
+    if (st) {
+        bind_text(st, 1, f.id);
+        bind_text(st, 2, f.sn);
     }
-    if (rc == CR_OK && r != SQLITE_DONE)
-        rc = db_error(s->db, "read the rejected rows");
-    sqlite3_finalize(st);
-    return rc;
+    return each_row(s, st, claim_reject_row, &f, "read the rejected rows");
 }
 
 /* --- the claim database -------------------------------------------------- */

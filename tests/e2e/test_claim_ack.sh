@@ -73,17 +73,24 @@ check claim_id_case_insensitive grep -q "^claim CE2611-000104" "$OUT"
 cr claim --config "$CFG" CE2611-000120
 check claim_rejected_row_listed grep -qE "^  depot_20261121\.csv:10  BAD_BOOLEAN battery_returned: .*\(run 1\)" "$OUT"
 check claim_rejected_row_raw grep -qE "^      row: R\. Diaz,CE2611-000120,1581F6Q8D24EK92," "$OUT"
+check claim_rejected_heading grep -q "^rejected rows naming this claim (by its id or serial; a rejected row is used in no decision)$" "$OUT"
 check claim_rejected_only_its_own test "$(grep -c '^  [a-z_0-9]*\.csv:[0-9]*  ' "$OUT")" -eq 1
 # a claim named by no rejected row lists none; then a row naming only its
 # serial, typed with hyphens and in lower case, and a row of a claim whose
 # id merely begins with its id, in a later file
 cr claim --config "$CFG" CE2611-000110
-check claim_no_rejected_rows bash -c "! grep -q 'rejected rows that name it' '$OUT'"
+check claim_no_rejected_rows bash -c "! grep -q 'rejected rows naming this claim' '$OUT'"
 # ... and the claim's capture says so where finance collects: CE2611-000120's
 # check-in (depot_20261121.csv:10, battery "unsure") was rejected, and the
 # claim is captured NOT_RETURNED once its time is up (a review: nothing led
 # back to the check-in; the rejected row was listed once, nights before)
 CN=$TMP/capnote; newenv "$CN"
+# a second rejected check-in of the claim, in a later file: the note names
+# the newest and counts the others
+{ printf 'Service Center Check-in Export\nGenerated 2026-11-22 23:00\n'
+  printf 'Technician,RMA No,Serial No,Checked In,Tracking No,Genuine (Y/N),Battery Returned (Y/N),Notes\n'
+  printf 'R. Diaz,CE2611-000120,1581F6Q8D24EK92,2026-11-22T09:00:00-05:00,1Z9R4E819037411200,Y,unsure,\n'
+} >"$CN/fixtures/inbox/receipts/depot_20261122.csv"
 "$BIN" run --config "$CN/config/carerecon.yaml" --from 2026-11-20 --to 2026-11-28 --quiet 2>/dev/null
 expect_eq capture_note_claim_key "$(sqlite3 "$CN/var/carerecon.db" "select claim_key from rejects where file_name = 'depot_20261121.csv' and line = 10")" ce2611-000120
 # receipt rows only: a settlement row's fault is not a missing check-in
@@ -95,11 +102,11 @@ capnotes() {
 ws = openpyxl.load_workbook(sys.argv[1], read_only=True)["Captures"]
 rows = list(ws.iter_rows(values_only=True))
 col = rows[0].index("Detail")
-print(sum(1 for r in rows[1:] if "a rejected row names this claim" in str(r[col] or "")),
+print(sum(1 for r in rows[1:] if "naming this claim was rejected" in str(r[col] or "")),
       [r[col] for r in rows[1:] if r[0] == "CE2611-000120"])' "$1"
 }
 expect_eq capture_note_in_detail "$(capnotes "$CN/reports/carerecon_20261128_run9.xlsx")" \
-    "1 ['a rejected row names this claim (depot_20261121.csv:10, BAD_BOOLEAN) and is in no decision: check it before collecting']"
+    "1 ['a receipt row naming this claim was rejected (depot_20261122.csv:4, BAD_BOOLEAN; and 1 more) and not used: check it before collecting']"
 # a capture no rejected row names says nothing of it
 expect_eq capture_note_only_there "$(capnotes "$CN/reports/carerecon_20261120_run1.xlsx")" "0 []"
 CFG=$E/config/carerecon.yaml   # newenv pointed it at the new env
@@ -109,8 +116,8 @@ RJ=$TMP/rejected; cp -r "$E" "$RJ"   # (a copy: the runs below keep their number
 LA=$TMP/lastasof; newenv "$LA"
 "$BIN" run --config "$LA/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
 cr claim --config "$LA/config/carerecon.yaml" CE2611-000104
-check claim_after_as_of_marked grep -qE "settlement Settled \(capture\) .*batch_20261121\.csv:7\)  \[after the latest run's as-of: not looked at yet\]$" "$OUT"
-check claim_before_as_of_unmarked bash -c "! grep -E 'depot_20261120.*not looked at yet' '$OUT'"
+check claim_after_as_of_marked grep -qE "settlement Settled \(capture\) .*batch_20261121\.csv:7\)  \[dated after the latest run's as-of: no run has used it yet\]$" "$OUT"
+check claim_before_as_of_unmarked bash -c "! grep -E 'depot_20261120.*no run has used it yet' '$OUT'"
 # a claim pending, then cancelled: no decision row is written for it (it is
 # not decided any more), and "decision now" must not say pending (a
 # read-through: it read the last decision row)
@@ -312,3 +319,10 @@ expect_err null_id_said "1 row without a claim_id: nothing can name it, so it is
 xlsx null_id_on_summary "$V/reports/carerecon_20261122_run3.xlsx" "findrow:Summary=Claim rows without a claim_id,1"
 cr run --config "$V/config/carerecon.yaml" --as-of 2026-11-23 --quiet
 xlsx null_id_once "$V/reports/carerecon_20261123_run4.xlsx" "absent:Summary=Claim rows without a claim_id"
+# a night that meets a new id-less row and then reads every claim (one is
+# gone) counts each row once (a read-through: the new one twice)
+sqlite3 "$V/fixtures/claims.db" "insert into claims(claim_id, plan, status) values(NULL, 'basic', 'active');
+    delete from claims where claim_id = 'CE2611-000101'"
+cr run --config "$V/config/carerecon.yaml" --as-of 2026-11-24 --verbose
+check null_id_full_fallback grep -q "this night looks at every claim" "$ERR"
+xlsx null_id_counted_once "$V/reports/carerecon_20261124_run5.xlsx" "findrow:Summary=Claim rows without a claim_id,2"

@@ -222,7 +222,7 @@ lock_ino=$(stat -c %i "$L/var/carerecon.db.lock")
 for target in "$L/var/carerecon.db.lock" "$L/var/carerecon.db"; do
     cr run --config "$L/config/carerecon.yaml" --as-of 2026-11-21 --report "$target"
     expect_rc report_own_file_73 73
-    expect_err report_own_file_said "that is a file of carerecon's own"
+    expect_err report_own_file_said "that file is one carerecon itself uses"
 done
 expect_eq report_lock_untouched "$(stat -c %i "$L/var/carerecon.db.lock")" "$lock_ino"
 : >"$L/empty.csv"

@@ -681,8 +681,9 @@ TEST(feed_whole_file_rejects)
     snprintf(buf, sizeof buf, "RMA No;Tracking No;Checked In;Serial No;Battery Returned;Genuine\n%s", rows);
     CHECK_INT(fs_parse_with(feed_yaml, "depot", buf, strlen(buf), &k, &st, why, sizeof why),
               CR_EDATA);
-    CHECK(strncmp(why, "the header reads as one column: is the feed's delimiter the file's? the header"
-                       " has no column", 87) == 0);
+    static const char hint[] = "the header reads as a single column, so the file may use another"
+                               " delimiter than the feed's (\",\"); the header has no column";
+    CHECK(strncmp(why, hint, sizeof hint - 1) == 0);
     /* what does not fit is counted, never cut mid-word (a read-through) */
     CHECK(strlen(why) >= 10 && strcmp(why + strlen(why) - 5, " more") == 0);
     CHECK(strstr(why, "; and ") != NULL);
@@ -882,6 +883,24 @@ TEST(feed_settlement_two_amounts)
     CHECK(!S(&k, 0)->has_amount);
     CHECK_INT(S(&k, 1)->amount, 18900);
     CHECK_INT(S(&k, 2)->amount, 18900);
+    fs_free(&k);
+}
+
+/* A settlement row's card brand reads as its network (cr_card_brand_canon),
+ * after the feed's card_brand_values: "American Express" is amex. */
+TEST(feed_settlement_card_brand_network)
+{
+    fsink k = {0};
+    cr_feed_stats st;
+    const char *in = PROC_HDR
+        "A,M,PSP1,CE1,American Express,2026-03-10 10:00:00,CET,Settled,X,USD,,1.00\n"
+        "A,M,PSP2,CE2,Master Card,2026-03-10 10:00:00,CET,Settled,X,USD,,1.00\n"
+        "A,M,PSP3,CE3,mc,2026-03-10 10:00:00,CET,Settled,X,USD,,1.00\n";
+    CHECK_INT(fs_parse("processor", in, &k, &st), CR_OK);
+    CHECK_INT(k.ns, 3);
+    CHECK_STR(S(&k, 0)->brand, "amex");
+    CHECK_STR(S(&k, 1)->brand, "mastercard");
+    CHECK_STR(S(&k, 2)->brand, "mastercard");
     fs_free(&k);
 }
 
