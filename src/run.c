@@ -1504,7 +1504,8 @@ static cr_err emit_actions(night *n)
     cr_action *all = NULL;
     size_t nall = 0;
     const cr_action **pay = NULL, **ful = NULL;
-    size_t npay = 0, nful = 0;
+    size_t npay = 0, nful = 0, late[2] = {0, 0};   /* earlier runs' payment, fulfillment */
+    int64_t first_run = 0, last_run = 0;
     cr_pool pool = CR_POOL_INIT;
 
     if ((rc = cr_make_dirs(n->cfg->actions_dir)) != CR_OK)
@@ -1529,8 +1530,11 @@ static cr_err emit_actions(night *n)
                 goto rollback;
             continue;
         }
-        cr_info(n->o->v, "claim %s: %s of run %lld was never written; writing it now",
-                a->claim_id, a->action, (long long)a->run_id);
+        cr_debug(n->o->v, "claim %s: %s of run %lld was never written; writing it now",
+                 a->claim_id, a->action, (long long)a->run_id);
+        late[!pays]++;
+        first_run = first_run && first_run < a->run_id ? first_run : a->run_id;
+        last_run = last_run > a->run_id ? last_run : a->run_id;
         /* it goes into this run's file: if this run is killed after renaming
          * the file, the next run finds it there by name */
         if ((rc = cr_store_action_retarget(n->st, a->id, pays ? n->pay_name : n->ful_name)) !=
@@ -1540,6 +1544,16 @@ static cr_err emit_actions(night *n)
             pay[npay++] = a;
         else
             ful[nful++] = a;
+    }
+    if (late[0] + late[1]) {
+        char runs[64];
+        snprintf(runs, sizeof runs, first_run == last_run ? "run %lld" : "runs %lld to %lld",
+                 (long long)first_run, (long long)last_run);
+        cr_info(n->o->v, "%zu action%s recorded by %s %s never written to a file (%zu payment,"
+                " %zu fulfillment); writing %s now into %s%s%s", late[0] + late[1],
+                late[0] + late[1] == 1 ? "" : "s", runs, late[0] + late[1] == 1 ? "was" : "were",
+                late[0], late[1], late[0] + late[1] == 1 ? "it" : "them", late[0] ? n->pay_name : "",
+                late[0] && late[1] ? " and " : "", late[1] ? n->ful_name : "");
     }
     /* this run's own actions were recorded with its file names */
     for (size_t i = 0; i < n->nnew; i++) {

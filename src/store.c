@@ -338,6 +338,16 @@ static void own_new(cr_store *s)
 
 /* Reports a database error with the file, what was done, SQLite's
  * message and the system's, and returns CR_EIO. */
+/* What to do when the disk of the state database at F is full: what the
+ * run had written is rolled back, and a rerun takes it up again. */
+static void full_hint(const char *f, char *hint, size_t n)
+{
+    char dir[4096];
+    const char *d = cr_parent_dir(f, dir, sizeof dir);
+    snprintf(hint, n, "; free space on the disk of %s and run again: what this run had not"
+             " committed is rolled back and done again then", d ? d : f);
+}
+
 static cr_err db_error(sqlite3 *db, const char *what)
 {
     int e = sqlite3_system_errno(db);
@@ -352,7 +362,8 @@ static cr_err db_error(sqlite3 *db, const char *what)
                      " SQLite makes its journal", d, strerror(errno));
         else if (access(f, W_OK) != 0)
             snprintf(hint, sizeof hint, "; this user cannot write the file (%s)", strerror(errno));
-    }
+    } else if ((sqlite3_errcode(db) & 0xff) == SQLITE_FULL && f && *f)
+        full_hint(f, hint, sizeof hint);
     return cr_error(CR_EIO, "state database %s: %s: %s%s%s%s%s", f && *f ? f : "(in memory)", what,
                     sqlite3_errmsg(db), e ? " (" : "", e ? strerror(e) : "", e ? ")" : "", hint);
 }
@@ -365,7 +376,9 @@ static cr_err exec(cr_store *s, const char *sql)
     cr_fault_point("sql exec");
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         sqlite3_free(msg);
-        return db_error(s->db, "execute");
+        return db_error(s->db, strncmp(sql, "COMMIT", 6) == 0  ? "commit"
+                               : strncmp(sql, "BEGIN", 5) == 0 ? "begin a transaction"
+                                                               : "execute");
     }
     return CR_OK;
 }
@@ -677,9 +690,12 @@ cr_err cr_store_open(const char *path, bool create, cr_store **out)
     }
     umask(old);
     if (r != SQLITE_OK) {
+        char hint[4200] = "";
+        if ((r & 0xff) == SQLITE_FULL)
+            full_hint(path, hint, sizeof hint);
         rc = cr_error(r == SQLITE_CANTOPEN ? CR_ECANTCREAT : CR_EIO,
-                      "cannot open state database %s: %s", path,
-                      s->db ? sqlite3_errmsg(s->db) : "out of memory");
+                      "cannot open state database %s: %s%s", path,
+                      s->db ? sqlite3_errmsg(s->db) : "out of memory", hint);
         cr_store_close(s);
         return rc;
     }

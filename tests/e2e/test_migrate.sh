@@ -71,7 +71,7 @@ fi
 
 # the next run writes run 1's actions into its own files, once
 cr run --config "$CFG" --as-of 2026-11-21
-expect_err next_run_writes_them "of run 1 was never written; writing it now"
+expect_err next_run_writes_them "16 actions recorded by run 1 were never written to a file (15 payment, 1 fulfillment); writing them now into payment_actions_20261121_run2.csv and fulfillment_20261121_run2.csv"
 expect_eq nothing_left_unwritten "$(q "$E" "select count(*) from unwritten")" 0
 expect_eq state_indexes_rebuilt_covering \
     "$(q "$E" "select sql like '%(key, norm_sn)%' from sqlite_master where name = 'claim_state_key'")" 1
