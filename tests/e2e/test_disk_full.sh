@@ -14,8 +14,23 @@ if ! mount -t tmpfs -o size=2m tmpfs "$M" 2>/dev/null; then
 fi
 trap 'umount "$M" 2>/dev/null; rm -rf "$TMP"' EXIT
 
-fill() { dd if=/dev/zero of="$M/fill" bs=4k 2>/dev/null || true; sync; }
-unfill() { rm -f "$M/fill"; }
+# night_on_full_disk NAME KEY DIR ROOM - a fresh env $TMP/NAME (E, CFG) whose
+# config KEY (a folder, or state_db) is moved to the small disk's folder DIR,
+# and its night as of 2026-11-20 run with ROOM KB left on that disk; the
+# disk is freed again afterwards
+night_on_full_disk() {
+    E=$TMP/$1
+    newenv "$E"
+    rm -rf "${M:?}/$3"
+    mkdir -p "$M/$3"
+    local to=$M/$3
+    [ "$2" = state_db ] && to=$to/carerecon.db
+    sed -i "s#^$2: .*#$2: $to#" "$CFG"
+    dd if=/dev/zero of="$M/fill" bs=4k 2>/dev/null || true
+    truncate -s -"$4"K "$M/fill"
+    cr run --config "$CFG" --as-of 2026-11-20
+    rm -f "$M/fill"
+}
 # the sorted data rows of every action file of KIND (payment_actions,
 # fulfillment) in DIR: what the processor and the warehouse were sent
 rows_of() { awk 'FNR > 1' "$1"/"$2"_*.csv 2>/dev/null | sort; }
@@ -28,18 +43,12 @@ WANT_RC=$RC
 check reference_issued_actions test -n "$(rows_of "$R/reports/actions" payment_actions)"
 
 # 1. the action files' folder is full
-E=$TMP/actions_full
-newenv "$E"
-mkdir -p "$M/actions"
-sed -i "s#^actions_dir: .*#actions_dir: $M/actions#" "$CFG"
-fill
-cr run --config "$CFG" --as-of 2026-11-20
+night_on_full_disk actions_full actions_dir actions 0
 expect_rc actions_full_exit_74 74
 expect_err actions_full_names_file "cannot write $M/actions/payment_actions_20261120_run1.csv: No space left on device"
 check actions_full_no_partial_file test -z "$(ls -A "$M/actions")"
 expect_eq actions_full_recorded_unwritten "$(q "$E" "select count(*) from unwritten")" \
     "$(q "$E" "select count(*) from actions")"
-unfill
 cr run --config "$CFG" --as-of 2026-11-20
 expect_rc actions_freed_exit_as_reference "$WANT_RC"
 expect_err actions_freed_says_so "recorded by run 1 were never written to a file"
@@ -48,23 +57,16 @@ expect_eq actions_freed_payment_once "$(rows_of "$M/actions" payment_actions)" \
 expect_eq actions_freed_fulfillment_once "$(rows_of "$M/actions" fulfillment)" \
     "$(rows_of "$R/reports/actions" fulfillment)"
 expect_eq actions_freed_nothing_unwritten "$(q "$E" "select count(*) from unwritten")" 0
-rm -rf "$M/actions"
 
 # 2. the workbook's folder is full: the action files still go out, and the
 # next run's workbook lists them
-E=$TMP/report_full
-newenv "$E"
-mkdir -p "$M/rep"
-sed -i "s#^report_dir: .*#report_dir: $M/rep#" "$CFG"
-fill
-cr run --config "$CFG" --as-of 2026-11-20
+night_on_full_disk report_full report_dir rep 0
 expect_rc report_full_exit_74 74
 expect_err report_full_names_file "workbook $M/rep/carerecon_20261120_run1.xlsx"
 expect_err report_full_says_why "No space left on device"
 check report_full_no_partial_file test -z "$(ls -A "$M/rep")"
 expect_eq report_full_actions_still_issued "$(rows_of "$E/reports/actions" payment_actions)" \
     "$(rows_of "$R/reports/actions" payment_actions)"
-unfill
 cr run --config "$CFG" --as-of 2026-11-20
 expect_rc report_freed_exit_as_reference "$WANT_RC"
 expect_eq report_freed_no_action_again "$(rows_of "$E/reports/actions" payment_actions)" \
@@ -73,21 +75,14 @@ W=$M/rep/carerecon_20261120_run2.xlsx
 check report_freed_workbook_written test -s "$W"
 xlsx report_freed_lists_run1_actions "$W" \
     "contains:Releases=whose workbook was not written; in payment_actions_20261120_run1.csv"
-rm -rf "$M/rep"
 
 # 3. the state database's disk is full: nothing is issued, and the run after
 # space is freed issues what the reference did
-E=$TMP/state_full
-newenv "$E"
-mkdir -p "$M/var"
-sed -i "s#^state_db: .*#state_db: $M/var/carerecon.db#" "$CFG"
-fill
-cr run --config "$CFG" --as-of 2026-11-20
+night_on_full_disk state_full state_db var 0
 expect_rc state_full_exit_74 74
 expect_err state_full_says_why "database or disk is full"
 expect_err state_full_says_what_to_do "free space on the disk of $M/var and run again"
 expect_eq state_full_nothing_issued "$(rows_of "$E/reports/actions" payment_actions)" ""
-unfill
 cr run --config "$CFG" --as-of 2026-11-20
 expect_rc state_freed_exit_as_reference "$WANT_RC"
 expect_eq state_freed_payment_once "$(rows_of "$E/reports/actions" payment_actions)" \
@@ -102,15 +97,7 @@ expect_eq state_freed_fulfillment_once "$(rows_of "$E/reports/actions" fulfillme
 # completes it: each action once, the reference's actions.
 failed=0
 for room in $(seq 64 64 2048); do
-    E=$TMP/state_fills_$room
-    newenv "$E"
-    rm -rf "$M/var"
-    mkdir -p "$M/var"
-    sed -i "s#^state_db: .*#state_db: $M/var/carerecon.db#" "$CFG"
-    fill
-    truncate -s -${room}K "$M/fill"
-    cr run --config "$CFG" --as-of 2026-11-20
-    unfill
+    night_on_full_disk state_fills_$room state_db var "$room"
     if [ "$RC" -ne 74 ]; then
         expect_rc state_fits_in_${room}k "$WANT_RC"
         break
