@@ -501,6 +501,27 @@ static const char *missing_date_part(const char *fmt)
     return NULL;
 }
 
+/* Why a date FMT reads no hour of a 12-hour clock right, or NULL: %I
+ * needs %p (strptime would take every time as AM), and %p needs %I
+ * (beside %H it is never applied): every value would be BAD_DATETIME or
+ * wrong. */
+static const char *clock_mismatch(const char *fmt)
+{
+    bool twelve = false, ampm = false;
+    for (const char *c = fmt; *c; c++)
+        if (*c == '%' && c[1]) {
+            twelve |= c[1] == 'I';
+            ampm |= c[1] == 'p';
+            c++;
+        }
+    if (twelve && !ampm)
+        return "reads the hour with %I (a 12-hour clock) but no AM/PM (%p): add %p, or read a"
+               " 24-hour clock with %H";
+    if (ampm && !twelve)
+        return "reads AM/PM (%p) but no 12-hour clock hour (%I): read the hour with %I";
+    return NULL;
+}
+
 /* Reads one feed mapping. */
 static bool parse_feed(cfgp *p, const yaml_node_t *n, const char *key, cr_feed *f)
 {
@@ -581,6 +602,11 @@ static bool parse_feed(cfgp *p, const yaml_node_t *n, const char *key, cr_feed *
             const char *part = ok ? missing_date_part(f->datetime_format) : NULL;
             if (part) {
                 perr(p, v, sub, "reads no %s: no date could be read with it", part);
+                ok = false;
+            }
+            const char *clock = ok ? clock_mismatch(f->datetime_format) : NULL;
+            if (clock) {
+                perr(p, v, sub, "%s", clock);
                 ok = false;
             }
         } else if (strcmp(kn, "timezone") == 0) {

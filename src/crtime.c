@@ -950,9 +950,27 @@ static bool only_offset(const char *fmt)
     return fmt[0] == '%' && fmt[1] == 'z' && !fmt[2];
 }
 
+/* The length of a literal word of FMT naming UTC ("Z", "UTC", "GMT"), not
+ * part of a longer word (PREV_LETTER: the literal before FMT is a letter),
+ * or 0. */
+static size_t utc_word(const char *fmt, bool prev_letter)
+{
+    static const char *const words[] = {"Z", "UTC", "GMT"};
+    if (prev_letter)
+        return 0;
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+        size_t n = strlen(words[i]);
+        if (strncmp(fmt, words[i], n) == 0 && !is_alpha(fmt[n]))
+            return n;
+    }
+    return 0;
+}
+
 static bool dt_scan(const char *fmt, const char **sp, dt_state *st)
 {
     bool prev_num = false;     /* the directive before was a number, packed against this one */
+    bool prev_letter = false;  /* the literal before was a letter */
+    size_t n;
     while (*fmt) {
         if (only_offset(fmt)) {
             /* a value that ends before its offset has none: the caller
@@ -991,6 +1009,7 @@ static bool dt_scan(const char *fmt, const char **sp, dt_state *st)
                     return false;
             }
             prev_num = num;
+            prev_letter = false;
             fmt += 2;
             continue;
         } else if ((*fmt == '.' || *fmt == ',') && fmt[1] == '%' && fmt[2] == 'f' && **sp != *fmt) {
@@ -998,13 +1017,26 @@ static bool dt_scan(const char *fmt, const char **sp, dt_state *st)
              * do for whole seconds ("10:00:00" beside "10:00:00.25") */
             fmt += 3;
             continue;
+        } else if ((n = utc_word(fmt, prev_letter)) > 0) {
+            /* "%H:%M:%SZ", "%H:%M:%S UTC": the value says it is in UTC, so
+             * the feed's timezone (for times without an offset) is not its */
+            if (strncmp(*sp, fmt, n) != 0)
+                return false;
+            *sp += n;
+            fmt += n;
+            st->has_off = true;
+            st->off = 0;
         } else {
             if (**sp != *fmt)
                 return false;
             (*sp)++;
+            prev_letter = is_alpha(*fmt);
             fmt++;
+            prev_num = false;
+            continue;
         }
         prev_num = false;
+        prev_letter = false;
     }
     return true;
 }

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *const reason_names[CR_R_COUNT] = {
     "MISSING_FIELD", "BAD_DATETIME", "BAD_AMOUNT", "BAD_BOOLEAN",
@@ -106,6 +107,11 @@ typedef struct fstate {
     char **header_names;  /* the header's fields, as read (owned) */
     size_t nheader_names;
     char limit_text[24];  /* limits.max_field_bytes, as text */
+    struct {
+        char name[64];
+        cr_tz *tz;
+    } zones[4];           /* zones the rows named by IANA name (named_zone) */
+    size_t nzones;
 } fstate;
 
 /* The canonical field read from column COL: its index (enum of
@@ -332,20 +338,75 @@ static const char *map_value(const cr_kvlist *l, const char *v)
  * timezone_abbreviations, or an explicit offset ("+01:00", "Z", "UTC").
  * False for anything else: a zone name is not guessed ("CET" read as a
  * zone would be +02:00 in summer). */
-static bool zone_offset(const cr_feed *fd, const char *z, int32_t *off)
-{
-    const cr_kv *kv = cr_kv_find(&fd->tz_abbrevs, z);
-    if (kv) {
-        *off = kv->num;
-        return true;
-    }
-    return cr_parse_offset(z, off) == CR_OK;
-}
-
 static cr_time_t civil_utc(const cr_civil *c, int32_t off)
 {
     return (cr_time_t)cr_days_from_civil(c->year, c->month, c->day) * CR_SECONDS_PER_DAY +
            c->hour * 3600 + c->minute * 60 + c->second - off;
+}
+
+/* UTC, GMT or Z (any case), alone or UTC and GMT followed by an offset as
+ * Windows and many exports write zones ("UTC+01:00", "GMT-5": the offset
+ * east of UTC, not the inverted sign of the Etc/GMT+5 zone file). */
+static bool utc_zone(const char *z, int32_t *off)
+{
+    if (cr_strcasecmp_trim(z, "Z") == 0 || cr_strcasecmp_trim(z, "UTC") == 0 ||
+        cr_strcasecmp_trim(z, "GMT") == 0) {
+        *off = 0;
+        return true;
+    }
+    if (strncasecmp(z, "UTC", 3) != 0 && strncasecmp(z, "GMT", 3) != 0)
+        return false;
+    /* "+1" and "+1:30" as "+01" and "+01:30" */
+    char o[16];
+    const char *r = z + 3;
+    bool one_digit = (r[0] == '+' || r[0] == '-') && r[1] >= '0' && r[1] <= '9' &&
+                     !(r[2] >= '0' && r[2] <= '9');
+    int w = one_digit ? snprintf(o, sizeof o, "%c0%s", r[0], r + 1) : snprintf(o, sizeof o, "%s", r);
+    return w > 0 && (size_t)w < sizeof o && cr_parse_offset(o, off) == CR_OK;
+}
+
+/* The zone named NAME (an IANA name with a '/', Europe/Berlin), loaded once
+ * a file; NULL when there is none of that name. */
+static const cr_tz *named_zone(fstate *st, const char *name)
+{
+    size_t n = sizeof st->zones / sizeof st->zones[0];
+    for (size_t i = 0; i < n; i++)
+        if (st->zones[i].tz && strcmp(st->zones[i].name, name) == 0)
+            return st->zones[i].tz;
+    if (strlen(name) >= sizeof st->zones[0].name)
+        return NULL;
+    cr_tz *tz = cr_tz_load(name);
+    if (!tz)
+        return NULL;
+    size_t i = st->nzones++ % n;   /* a file of more zones than this loads some again */
+    cr_tz_free(st->zones[i].tz);
+    st->zones[i].tz = tz;
+    snprintf(st->zones[i].name, sizeof st->zones[i].name, "%s", name);
+    return tz;
+}
+
+/* The instant of the local time CIV (plus FRAC seconds) in ZONE, a row's
+ * own zone (the word a %Z read, or its timezone_column): an abbreviation
+ * of timezone_abbreviations, an offset (+01:00), UTC, GMT or Z with or
+ * without an offset (utc_zone), or an IANA name with a '/' (its offset
+ * on that date).  False for anything else: an abbreviation the feed does
+ * not map is not guessed ("CET" read as the zone file would be +02:00 in
+ * summer). */
+static bool zone_instant(fstate *st, const char *zone, const cr_civil *civ, bool frac, cr_time_t *out)
+{
+    int32_t off;
+    const cr_kv *kv = cr_kv_find(&st->feed->tz_abbrevs, zone);
+    if (kv)
+        off = (int32_t)kv->num;
+    else if (cr_parse_offset(zone, &off) != CR_OK && !utc_zone(zone, &off)) {
+        const cr_tz *tz = strchr(zone, '/') ? named_zone(st, zone) : NULL;
+        if (!tz)
+            return false;
+        *out = cr_tz_to_utc(tz, civ) + frac;
+        return true;
+    }
+    *out = civil_utc(civ, off) + frac;
+    return true;
 }
 
 /* Reads the date-time field F of record R into *OUT.  Returns -1 on
@@ -428,12 +489,12 @@ static int read_instant(fstate *st, const cr_csv_record *r, cr_field f, cr_time_
         }
     }
     if (zone) {
-        if (!zone_offset(fd, zone, &off)) {
+        if (!zone_instant(st, zone, &civ, frac, out)) {
             snprintf(st->detail, sizeof st->detail,
-                     "time zone \"%.40s\" is not in timezone_abbreviations", zone);
+                     "time zone \"%.40s\" is not in timezone_abbreviations (nor an offset,"
+                     " UTC or an IANA name like Europe/Berlin)", zone);
             return CR_R_BAD_DATETIME;
         }
-        *out = civil_utc(&civ, off) + frac;
         return -1;
     }
     *out = cr_tz_to_utc(fd->tz, &civ) + frac;
@@ -696,6 +757,8 @@ cr_err cr_feed_parse(const cr_config *cfg, const cr_feed *feed, const char *data
     for (size_t i = 0; i < st.nheader_names; i++)
         free(st.header_names[i]);
     free(st.header_names);
+    for (size_t i = 0; i < sizeof st.zones / sizeof st.zones[0]; i++)
+        cr_tz_free(st.zones[i].tz);
     if (rc == CR_EDATA && st.file_rejected)
         return CR_EDATA;
     if (rc != CR_OK)

@@ -29,7 +29,8 @@ static void push_digit(uint64_t *mag, unsigned digit, bool *ovf)
 
 /* Syntax: blanks? ( '(' body ')' | [+-]? body ) blanks?, where body is
  * int ('.' frac)? or '.' frac; int is plain digits or groups "d{1,3}(,ddd)+";
- * frac is 1..EXPONENT digits.  Syntax errors win over overflow. */
+ * frac is 1..EXPONENT digits, or up to two with zeros past EXPONENT.
+ * Syntax errors win over overflow. */
 cr_err cr_money_parse(const char *s, int exponent, cr_money_t *out)
 {
     uint64_t mag = 0;
@@ -63,12 +64,20 @@ cr_err cr_money_parse(const char *s, int exponent, cr_money_t *out)
         return CR_EPARSE;
     if (*s == '.') {
         for (s++; is_digit(*s); s++, nfrac++) {
-            if (nfrac == exponent)
-                return CR_EPARSE;
+            if (nfrac >= exponent) {
+                if (*s != '0')
+                    return CR_EPARSE;   /* never dropped: 1299.999 USD */
+                continue;
+            }
             push_digit(&mag, (unsigned)(*s - '0'), &ovf);
         }
         if (nfrac == 0)
             return CR_EPARSE;           /* "1." and "." */
+        /* zeros past the currency's decimals, up to two: an export that
+         * writes every currency with two ("150000.00" JPY); never three,
+         * as "1.500" may be a thousand and a half written in German */
+        if (nfrac > exponent && nfrac > 2)
+            return CR_EPARSE;
     }
     if (ndig + nfrac == 0)
         return CR_EPARSE;

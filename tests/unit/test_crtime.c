@@ -1056,3 +1056,38 @@ TEST(crtime_to_utc_close_transitions)
     }
     cr_tz_free(tz);
 }
+
+/* A literal Z, UTC or GMT in the format says the value is in UTC: the
+ * feed's timezone (for times without an offset) is not its zone. */
+TEST(crtime_parse_datetime_literal_utc)
+{
+    cr_civil c;
+    bool has;
+    int32_t off;
+    CHECK_INT(pdt("%Y-%m-%dT%H:%M:%SZ", "2026-11-16T00:00:00Z", &c, &has, &off), CR_OK);
+    CHECK_CIVIL(c, 2026, 11, 16, 0, 0, 0);
+    CHECK(has);
+    CHECK_INT(off, 0);
+    CHECK_INT(pdt("%Y-%m-%d %H:%M:%S UTC", "2026-11-16 00:00:00 UTC", &c, &has, &off), CR_OK);
+    CHECK(has);
+    CHECK_INT(off, 0);
+    CHECK_INT(pdt("%d %b %Y %H:%M GMT", "16 Nov 2026 09:30 GMT", &c, &has, &off), CR_OK);
+    CHECK_CIVIL(c, 2026, 11, 16, 9, 30, 0);
+    CHECK(has);
+    CHECK_INT(pdt("%Y-%m-%dT%H:%M:%S.%fZ", "2026-11-16T00:00:00Z", &c, &has, &off), CR_OK);
+    CHECK(has);
+    /* the word must be the value's too */
+    CHECK_INT(pdt("%Y-%m-%dT%H:%M:%SZ", "2026-11-16T00:00:00", &c, &has, &off), CR_EPARSE);
+    CHECK_INT(pdt("%Y-%m-%d %H:%M:%S UTC", "2026-11-16 00:00:00 GMT", &c, &has, &off), CR_EPARSE);
+    /* a Z or UTC inside a longer word is only text */
+    CHECK_INT(pdt("%Y-%m-%d ZULU %H:%M", "2026-11-16 ZULU 10:00", &c, &has, &off), CR_OK);
+    CHECK(!has);
+    CHECK_INT(pdt("%Y-%m-%d XZ %H:%M", "2026-11-16 XZ 10:00", &c, &has, &off), CR_OK);
+    CHECK(!has);
+    CHECK_INT(pdt("%Y-%m-%d UTCX %H:%M", "2026-11-16 UTCX 10:00", &c, &has, &off), CR_OK);
+    CHECK(!has);
+    /* an offset after the word is the value's offset */
+    CHECK_INT(pdt("%Y-%m-%d %H:%M UTC%z", "2026-11-16 10:00 UTC+05:30", &c, &has, &off), CR_OK);
+    CHECK(has);
+    CHECK_INT(off, 5 * 3600 + 1800);
+}

@@ -89,7 +89,12 @@ TEST(money_parse_decimals)
 {
     cr_money_t v;
     CHECK_INT(mp("1299.999", 2, &v), CR_EPARSE);
-    CHECK_INT(mp("1.500", 2, &v), CR_EPARSE);     /* no silent dropping */
+    CHECK_INT(mp("1.500", 2, &v), CR_EPARSE);     /* maybe 1500, written in German */
+    CHECK_INT(mp("7.5", 1, &v), CR_OK);
+    CHECK_INT(v, 75);
+    CHECK_INT(mp("7.50", 1, &v), CR_OK);          /* a zero past one decimal, two in all */
+    CHECK_INT(v, 75);
+    CHECK_INT(mp("7.55", 1, &v), CR_EPARSE);
     CHECK_INT(mp("1.", 2, &v), CR_EPARSE);        /* documented: rejected */
     CHECK_INT(mp(".", 2, &v), CR_EPARSE);
     CHECK_INT(mp("-.", 2, &v), CR_EPARSE);
@@ -113,7 +118,15 @@ TEST(money_parse_exponent_zero)
     CHECK_INT(v, 1299);
     CHECK_INT(mp("1,299", 0, &v), CR_OK);
     CHECK_INT(v, 1299);
-    CHECK_INT(mp("1299.0", 0, &v), CR_EPARSE);
+    /* zeros past the currency's decimals, up to two decimals in all: an
+     * export that writes every currency with two */
+    CHECK_INT(mp("1299.0", 0, &v), CR_OK);
+    CHECK_INT(v, 1299);
+    CHECK_INT(mp("150,000.00", 0, &v), CR_OK);
+    CHECK_INT(v, 150000);
+    CHECK_INT(mp("1299.05", 0, &v), CR_EPARSE);   /* never dropped */
+    CHECK_INT(mp("1299.50", 0, &v), CR_EPARSE);
+    CHECK_INT(mp("1.500", 0, &v), CR_EPARSE);     /* maybe 1500, written in German */
     CHECK_INT(mp("1299.", 0, &v), CR_EPARSE);
     CHECK_INT(mp("-7", 0, &v), CR_OK);
     CHECK_INT(v, -7);
