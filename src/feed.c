@@ -334,26 +334,17 @@ static const char *map_value(const cr_kvlist *l, const char *v)
     return kv ? kv->value : NULL;
 }
 
-/* Seconds east of UTC for zone text Z: an entry of the feed's
- * timezone_abbreviations, or an explicit offset ("+01:00", "Z", "UTC").
- * False for anything else: a zone name is not guessed ("CET" read as a
- * zone would be +02:00 in summer). */
 static cr_time_t civil_utc(const cr_civil *c, int32_t off)
 {
     return (cr_time_t)cr_days_from_civil(c->year, c->month, c->day) * CR_SECONDS_PER_DAY +
            c->hour * 3600 + c->minute * 60 + c->second - off;
 }
 
-/* UTC, GMT or Z (any case), alone or UTC and GMT followed by an offset as
- * Windows and many exports write zones ("UTC+01:00", "GMT-5": the offset
- * east of UTC, not the inverted sign of the Etc/GMT+5 zone file). */
-static bool utc_zone(const char *z, int32_t *off)
+/* UTC or GMT (any case) followed by an offset, as Windows and many
+ * exports write zones ("UTC+01:00", "GMT-5": east of UTC positive, not the
+ * inverted sign of the Etc/GMT+5 zone file). */
+static bool utc_plus_offset(const char *z, int32_t *off)
 {
-    if (cr_strcasecmp_trim(z, "Z") == 0 || cr_strcasecmp_trim(z, "UTC") == 0 ||
-        cr_strcasecmp_trim(z, "GMT") == 0) {
-        *off = 0;
-        return true;
-    }
     if (strncasecmp(z, "UTC", 3) != 0 && strncasecmp(z, "GMT", 3) != 0)
         return false;
     /* "+1" and "+1:30" as "+01" and "+01:30" */
@@ -387,8 +378,9 @@ static const cr_tz *named_zone(fstate *st, const char *name)
 
 /* The instant of the local time CIV (plus FRAC seconds) in ZONE, a row's
  * own zone (the word a %Z read, or its timezone_column): an abbreviation
- * of timezone_abbreviations, an offset (+01:00), UTC, GMT or Z with or
- * without an offset (utc_zone), or an IANA name with a '/' (its offset
+ * of timezone_abbreviations, an offset (+01:00), UTC, GMT or Z
+ * (cr_parse_offset), UTC or GMT with an offset (utc_plus_offset), or an
+ * IANA name with a '/' (its offset
  * on that date).  False for anything else: an abbreviation the feed does
  * not map is not guessed ("CET" read as the zone file would be +02:00 in
  * summer). */
@@ -398,7 +390,7 @@ static bool zone_instant(fstate *st, const char *zone, const cr_civil *civ, bool
     const cr_kv *kv = cr_kv_find(&st->feed->tz_abbrevs, zone);
     if (kv)
         off = (int32_t)kv->num;
-    else if (cr_parse_offset(zone, &off) != CR_OK && !utc_zone(zone, &off)) {
+    else if (cr_parse_offset(zone, &off) != CR_OK && !utc_plus_offset(zone, &off)) {
         const cr_tz *tz = strchr(zone, '/') ? named_zone(st, zone) : NULL;
         if (!tz)
             return false;

@@ -336,8 +336,6 @@ static void own_new(cr_store *s)
     s->check_owner = getenv("CARERECON_CHECK_THREADS") != NULL;
 }
 
-/* Reports a database error with the file, what was done, SQLite's
- * message and the system's, and returns CR_EIO. */
 /* What to do when the disk of the state database at F is full: what the
  * run had written is rolled back, and a rerun takes it up again. */
 static void full_hint(const char *f, char *hint, size_t n)
@@ -347,6 +345,9 @@ static void full_hint(const char *f, char *hint, size_t n)
     snprintf(hint, n, "; free space on the disk of %s and run again: what this run had not"
              " committed is rolled back and done again then", d ? d : f);
 }
+
+/* Reports a database error with the file, what was done, SQLite's
+ * message and the system's, and returns CR_EIO. */
 
 static cr_err db_error(sqlite3 *db, const char *what)
 {
