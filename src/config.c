@@ -137,10 +137,9 @@ static bool get_int(cfgp *p, const yaml_node_t *n, const char *key, long lo, lon
     return true;
 }
 
-/* Reads a list of scalars; a single scalar is a list of one ("premium_regions:
- * US").  A scalar with a comma is refused, not one item: "card_brands: visa,
- * mastercard" would be one brand named "visa, mastercard", and no card
- * allowed. */
+/* Reads a list of scalars.  A bare scalar is refused, not taken as a list
+ * of one: "card_brands: visa, mastercard" would be one brand named "visa,
+ * mastercard", and no card allowed; so is an empty list. */
 static bool get_strlist(cfgp *p, const yaml_node_t *n, const char *key, cr_strlist *out)
 {
     for (size_t i = 0; i < out->n; i++)
@@ -157,7 +156,14 @@ static bool get_strlist(cfgp *p, const yaml_node_t *n, const char *key, cr_strli
     if (!want(p, n, YAML_SEQUENCE_NODE, key))
         return false;
     size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-    out->items = calloc(cnt ? cnt : 1, sizeof *out->items);
+    if (cnt == 0) {
+        /* not the default in silence, nor nothing allowed: card_brands: []
+         * would make every claim CARD_BRAND_NOT_ALLOWED */
+        perr(p, n, key, "is an empty list: list at least one value, or leave the key out for"
+             " its default");
+        return false;
+    }
+    out->items = calloc(cnt, sizeof *out->items);
     if (!out->items) {
         perr(p, n, key, "out of memory");
         return false;

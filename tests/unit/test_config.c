@@ -579,6 +579,11 @@ TEST(config_err_wrong_types)
     /* a scalar with a comma is not a list of one: "visa, mastercard" would be one brand */
     CHECK(cfg_bad("policy.card_brands:|[visa, mastercard]",
                   CFG_PATHS "policy:\n  card_brands: visa, mastercard\n" CFG_FEEDS));
+    /* an empty list is neither the default in silence nor nothing allowed
+     * (card_brands: [] leaked its list, and then took the default) */
+    CHECK(cfg_bad("policy.card_brands:|is an empty list", CFG_PATHS "policy:\n  card_brands: []\n" CFG_FEEDS));
+    CHECK(cfg_bad("policy.premium_regions:|is an empty list",
+                  CFG_PATHS "policy:\n  premium_regions: []  # none\n" CFG_FEEDS));
     CHECK(cfg_bad("policy.return_days_by_region:", CFG_PATHS "policy:\n  return_days_by_region: [US, 14]\n" CFG_FEEDS));
     CHECK(cfg_bad("policy.auth_validity_days.visa:", CFG_PATHS "policy:\n  auth_validity_days: {visa: ten}\n" CFG_FEEDS));
     CHECK(cfg_bad("policy:", CFG_PATHS "policy: 3\n" CFG_FEEDS));
