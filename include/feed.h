@@ -67,6 +67,7 @@ typedef struct cr_reject_row {
     size_t raw_len;
     const char *claim_ref;    /* a receipt row's claim_ref, when its fields line up with the
                                * header's, else NULL */
+    const char *serial;       /* its serial, the same way */
 } cr_reject_row;
 
 typedef struct cr_feed_sink {

@@ -381,14 +381,16 @@ cr_err cr_store_claim_history(cr_store *s, const char *claim_id, const char *pre
 
 /* The rejected receipt rows that name a claim (by its claim_ref). */
 typedef struct cr_claim_reject {
-    const char *key;           /* the claim's key (cr_claim_key) */
+    const char *key;           /* the claim's key (cr_claim_key), or a serial (BY_SERIAL) */
     const char *file;          /* the newest such row */
     long line;
     const char *reason;
     long count;                /* how many rows name the claim */
+    bool by_serial;            /* rows naming no claim, with this normalized serial */
 } cr_claim_reject;
-/* One entry a claim that rejected rows name, by key; strings in POOL,
- * *OUT malloc'd. */
+/* One entry a claim that rejected rows name, by key, then one a serial of
+ * the rejected rows that name no claim, by serial; strings in POOL, *OUT
+ * malloc'd. */
 cr_err cr_store_rejects_by_claim(cr_store *s, cr_pool *pool, cr_claim_reject **out, size_t *n);
 
 /* Where claim CLAIM_ID stands after the last run that looked at it:

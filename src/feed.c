@@ -288,12 +288,13 @@ static const char *tracking_norm(const cr_csv_record *r, int c, bool *given)
     return *s ? s : NULL;
 }
 
-/* The claim rejected receipt row R names by its claim_ref, when its fields
- * line up with the header's and the value is text: so that the claim's
- * capture can say a rejected check-in names it.  NULL when none. */
-static const char *rejected_claim_ref(const fstate *st, const cr_csv_record *r)
+/* Field F (claim_ref, serial) of rejected receipt row R, when its fields
+ * line up with the header's and the value is text: so that the capture of
+ * the claim it names, or of the claim of its serial, can say a rejected
+ * check-in may be that claim's.  NULL when none. */
+static const char *rejected_field(const fstate *st, const cr_csv_record *r, cr_field f)
 {
-    int c = st->col[CR_F_CLAIM_REF][0];
+    int c = st->col[f][0];
     /* a receipt row whose fields line up with the header's (one too long
      * or holding a NUL is emptied, the others are as read) */
     if (st->feed->kind != CR_FEED_RECEIPTS || r->nfields != st->ncols || c < 0 ||
@@ -309,7 +310,8 @@ static cr_err send_reject(fstate *st, const cr_csv_record *r, cr_reason why, con
     st->stats->rejected++;
     cr_reject_row rj = {
         .line = r->line, .reason = why, .field = field, .detail = st->detail,
-        .raw = r->raw, .raw_len = r->raw_len, .claim_ref = rejected_claim_ref(st, r),
+        .raw = r->raw, .raw_len = r->raw_len, .claim_ref = rejected_field(st, r, CR_F_CLAIM_REF),
+        .serial = rejected_field(st, r, CR_F_SERIAL),
     };
     return st->sink->reject(st->sink->ud, &rj);
 }

@@ -314,6 +314,7 @@ static cr_err ab_reject(void *ud, const cr_reject_row *r)
     row->u.j.detail = AB_STR(a, r->detail, &oom);
     row->u.j.raw = ab_dup(a, r->raw, r->raw_len, &oom);
     row->u.j.claim_ref = AB_STR(a, r->claim_ref, &oom);
+    row->u.j.serial = AB_STR(a, r->serial, &oom);
     return oom ? CR_ENOMEM : CR_OK;
 }
 

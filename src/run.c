@@ -182,8 +182,9 @@ typedef struct night {
     const char **renamed;      /* claims gone under an id another present claim's equals but
                                 * for case or spaces (forget_gone) */
     size_t nrenamed;
-    cr_claim_reject *crej;     /* rejected rows that name a claim, by key (report_row) */
-    size_t ncrej;
+    cr_claim_reject *crej;     /* rejected rows that name a claim, by key, then those that
+                                * name none, by serial (report_row) */
+    size_t ncrej, ncrej_key;   /* all, and those by key */
     cr_dhash *dh;              /* latest decision hash per claim, by claim id */
     size_t ndh;
     bool *dh_seen;             /* per dh: its claim was decided this night */
@@ -615,6 +616,8 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
         (rc = cr_store_actions_load(n->st, &n->pool, &n->actions, &n->nactions)) == CR_OK &&
         (rc = cr_store_rejects_by_claim(n->st, &n->pool, &n->crej, &n->ncrej)) == CR_OK)
         rc = cr_store_decision_hashes(n->st, &n->pool, &n->dh, &n->ndh);
+    while (n->ncrej_key < n->ncrej && !n->crej[n->ncrej_key].by_serial)
+        n->ncrej_key++;   /* where the rejected rows by serial begin */
     if (rc == CR_OK && !(n->dh_seen = calloc(n->ndh ? n->ndh : 1, sizeof *n->dh_seen)))
         rc = cr_error(CR_ENOMEM, "out of memory");
     if (reading)
@@ -1837,15 +1840,21 @@ static int crej_cmp(const void *key, const void *item)
 static const char *rejected_note(night *n, const cr_claim *c, const char *detail, bool *oom)
 {
     const cr_claim_reject *x =
-        n->ncrej && c->key && *c->key ? bsearch(c->key, n->crej, n->ncrej, sizeof *n->crej, crej_cmp)
-                                      : NULL;
+        n->ncrej_key && c->key && *c->key
+            ? bsearch(c->key, n->crej, n->ncrej_key, sizeof *n->crej, crej_cmp)
+            : NULL;
+    /* else a walk-in check-in (no claim named) rejected with its serial */
+    if (!x && c->norm_sn && *c->norm_sn && n->ncrej > n->ncrej_key)
+        x = bsearch(c->norm_sn, n->crej + n->ncrej_key, n->ncrej - n->ncrej_key, sizeof *n->crej,
+                    crej_cmp);
     if (!x)
         return detail;
     char note[768], more[48] = "";
     if (x->count > 1)
         snprintf(more, sizeof more, "; and %ld more", x->count - 1);
-    snprintf(note, sizeof note, "%s%sa receipt row naming this claim was rejected (%.200s:%ld, %s%s)"
+    snprintf(note, sizeof note, "%s%sa receipt row %s was rejected (%.200s:%ld, %s%s)"
              " and not used: check it before collecting", detail ? detail : "", detail ? "; " : "",
+             x->by_serial ? "naming no claim, with this claim's serial," : "naming this claim",
              x->file, x->line, x->reason, more);
     const char *d = cr_pool_strdup(&n->pool, note);
     if (!d)

@@ -215,6 +215,12 @@ static const char *const migrations[] = {
      * them by the exact id only, and issued a second ship_replacement */
     ("ALTER TABLE actions ADD COLUMN claim_key TEXT;"
      "UPDATE actions SET claim_key = cr_key(claim_id);"),   /* its index: cr_store_ensure_indexes */
+    /* 16: the normalized serial of a rejected receipt row, so that the
+     * capture of the claim of that serial can say so when the row names
+     * no claim (a walk-in check-in); rows rejected before have none */
+    ("ALTER TABLE rejects ADD COLUMN serial_norm TEXT;"
+     "CREATE INDEX rejects_serial ON rejects(serial_norm, reject_id, file_name, line, reason)"
+     " WHERE serial_norm IS NOT NULL AND claim_key IS NULL;"),
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -233,7 +239,7 @@ static const char *const sql_text[Q_COUNT] = {
                      "amount,currency,booked_at,card_brand,merchant_key) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
     [Q_REFUND_TAKEN] = "INSERT OR IGNORE INTO run_refunds(run_id,row_id,claim_id) VALUES(?,?,?)",
     [Q_REJECT_ADD] = "INSERT INTO rejects(run_id,file_id,file_name,line,reason,field,detail,raw,"
-                     "claim_key) VALUES(?,?,?,?,?,?,?,?,?)",
+                     "claim_key,serial_norm) VALUES(?,?,?,?,?,?,?,?,?,?)",
     [Q_FILE_FIND] = "SELECT name FROM files WHERE sha256 = ? AND status = 'ingested'",
     [Q_FILE_ADD] = "INSERT INTO files(sha256,name,feed,kind,run_id,ingested_at,status,rows,"
                    "accepted,rejected,ignored,detail) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -1047,9 +1053,14 @@ cr_err cr_store_reject_add(cr_store *s, int64_t run_id, int64_t file_id, const c
     bind_text(st, 5, cr_reason_name(r->reason));
     bind_text(st, 6, r->field);
     bind_text(st, 7, r->detail);
-    char key[256];
+    char key[256], sn[64];
     if (r->claim_ref && cr_claim_key(r->claim_ref, key, sizeof key) && key[0])
         bind_text(st, 9, key);
+    if (r->serial) {
+        cr_serial_normalize(r->serial, sn, sizeof sn);
+        if (sn[0])
+            bind_text(st, 10, sn);
+    }
     /* the raw text whole up to RAW_KEEP bytes (a workbook cell holds 32,767
      * characters); a longer one is cut at a character's start, and says so */
     char *cut = NULL;
@@ -2551,16 +2562,21 @@ static bool fill_claim_reject(cr_pool *pool, sqlite3_stmt *st, void *item)
     x->line = (long)sqlite3_column_int64(st, 2);
     x->reason = cr_pool_intern(pool, col_text(st, 3), (size_t)sqlite3_column_bytes(st, 3));
     x->count = (long)sqlite3_column_int64(st, 5);
+    x->by_serial = sqlite3_column_int(st, 6) != 0;
     return x->key && x->file && x->reason;
 }
 
 cr_err cr_store_rejects_by_claim(cr_store *s, cr_pool *pool, cr_claim_reject **out, size_t *n)
 {
     /* one row a claim (the newest, and how many), so that a feed rejecting
-     * every row night after night does not grow what each night holds */
-    sqlite3_stmt *st = prepare(s, "SELECT claim_key, file_name, line, reason, max(reject_id),"
-                                  " count(*) FROM rejects WHERE claim_key IS NOT NULL"
-                                  " GROUP BY claim_key ORDER BY claim_key");
+     * every row night after night does not grow what each night holds; then
+     * one a serial of the rows that name no claim */
+    sqlite3_stmt *st = prepare(s, "SELECT k, file_name, line, reason, max(reject_id), count(*), by_serial"
+                                  " FROM (SELECT claim_key AS k, 0 AS by_serial, file_name, line, reason,"
+                                  "  reject_id FROM rejects WHERE claim_key IS NOT NULL"
+                                  "  UNION ALL SELECT serial_norm, 1, file_name, line, reason, reject_id"
+                                  "  FROM rejects WHERE claim_key IS NULL AND serial_norm IS NOT NULL)"
+                                  " GROUP BY by_serial, k ORDER BY by_serial, k");
     return load_rows(s, st, pool, sizeof **out, fill_claim_reject, "read the rejected rows", out, n);
 }
 

@@ -90,6 +90,10 @@ CN=$TMP/capnote; newenv "$CN"
 { printf 'Service Center Check-in Export\nGenerated 2026-11-22 23:00\n'
   printf 'Technician,RMA No,Serial No,Checked In,Tracking No,Genuine (Y/N),Battery Returned (Y/N),Notes\n'
   printf 'R. Diaz,CE2611-000120,1581F6Q8D24EK92,2026-11-22T09:00:00-05:00,1Z9R4E819037411200,Y,unsure,\n'
+  # a walk-in check-in of CE2611-000138's unit, its serial typed in lower
+  # case with a hyphen: no RMA and no tracking number, so rejected
+  # (MISSING_FIELD: SPEC 2.2 needs one of them)
+  printf 'R. Diaz,,1581f6z9c2-3n6g4,2026-11-20T09:00:00-05:00,,?,Y,walk-in\n'
 } >"$CN/fixtures/inbox/receipts/depot_20261122.csv"
 "$BIN" run --config "$CN/config/carerecon.yaml" --from 2026-11-20 --to 2026-11-28 --quiet 2>/dev/null
 expect_eq capture_note_claim_key "$(sqlite3 "$CN/var/carerecon.db" "select claim_key from rejects where file_name = 'depot_20261121.csv' and line = 10")" ce2611-000120
@@ -109,6 +113,18 @@ expect_eq capture_note_in_detail "$(capnotes "$CN/reports/carerecon_20261128_run
     "1 ['a receipt row naming this claim was rejected (depot_20261122.csv:4, BAD_BOOLEAN; and 1 more) and not used: check it before collecting']"
 # a capture no rejected row names says nothing of it
 expect_eq capture_note_only_there "$(capnotes "$CN/reports/carerecon_20261120_run1.xlsx")" "0 []"
+# the walk-in's row names no claim: the capture of the claim of its serial
+# says so (a review: a unit in the depot was collected for in silence)
+expect_eq capture_note_serial_kept "$(sqlite3 "$CN/var/carerecon.db" "select coalesce(claim_key, '-') || ' ' || serial_norm from rejects where file_name = 'depot_20261122.csv' and line = 5")" "- 1581F6Z9C23N6G4"
+detail_of() { # WORKBOOK CLAIM: the Detail of CLAIM's Captures row
+    "$PY" -c 'import openpyxl, sys
+ws = openpyxl.load_workbook(sys.argv[1], read_only=True)["Captures"]
+rows = list(ws.iter_rows(values_only=True))
+col = rows[0].index("Detail")
+print([r[col] for r in rows[1:] if r[0] == sys.argv[2]])' "$1" "$2"
+}
+expect_eq capture_note_by_serial "$(detail_of "$CN/reports/carerecon_20261121_run2.xlsx" CE2611-000138)" \
+    "[\"a receipt row naming no claim, with this claim's serial, was rejected (depot_20261122.csv:5, MISSING_FIELD) and not used: check it before collecting\"]"
 CFG=$E/config/carerecon.yaml   # newenv pointed it at the new env
 RJ=$TMP/rejected; cp -r "$E" "$RJ"   # (a copy: the runs below keep their numbers)
 # a row or event dated after the latest as-of a run decided is marked: no
