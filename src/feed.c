@@ -210,6 +210,16 @@ static bool read_header(fstate *st, const cr_csv_record *h)
         snprintf(st->why, st->whylen, "the header reads as a single column, so the file may use"
                                       " another delimiter than the feed's (%s); ", d);
     }
+    for (size_t i = 0; i < h->nfields; i++)
+        if (!cr_utf8_valid(h->fields[i], strlen(h->fields[i]))) {
+            /* "N\xb0 RMA" never equals "N° RMA": say why (said first) */
+            size_t used = st->whylen ? strlen(st->why) : 0;
+            if (used < st->whylen)
+                snprintf(st->why + used, st->whylen - used,
+                         "the header is not UTF-8 text (a Windows-1252 or Latin-1 export? save it"
+                         " as CSV in UTF-8); ");
+            break;
+        }
     st->stats->header_field = NULL;
     bool ok = true;
     for (int fi = 0; fi < CR_F_COUNT; fi++)
@@ -263,6 +273,24 @@ static const char *val(const cr_csv_record *r, int c)
     return *s ? s : NULL;
 }
 
+/* Whether record R's fields line up with the header's: as many; more,
+ * with nothing but blanks past the header's (a trailing delimiter on every
+ * row and not on the header, as some exports write); or fewer by trailing
+ * header columns that have no name (a trailing delimiter on the header
+ * only).  Any other count is BAD_ROW: a field may have moved. */
+static bool aligned(const fstate *st, const cr_csv_record *r)
+{
+    for (size_t i = st->ncols; i < r->nfields; i++)
+        if (val(r, (int)i))
+            return false;
+    for (size_t i = r->nfields; i < st->ncols; i++) {
+        const char *h = st->header_names ? st->header_names[i] : "";
+        if (strspn(h, " \t") != strlen(h))
+            return false;
+    }
+    return true;
+}
+
 /* An amount in column C, as val: a lone "-" is no amount (a spreadsheet's
  * accounting format writes a zero so, on the side a row does not use). */
 static const char *amount_val(const cr_csv_record *r, int c)
@@ -297,7 +325,7 @@ static const char *rejected_field(const fstate *st, const cr_csv_record *r, cr_f
     int c = st->col[f][0];
     /* a receipt row whose fields line up with the header's (one too long
      * or holding a NUL is emptied, the others are as read) */
-    if (st->feed->kind != CR_FEED_RECEIPTS || r->nfields != st->ncols || c < 0 ||
+    if (st->feed->kind != CR_FEED_RECEIPTS || !aligned(st, r) || c < 0 ||
         (r->bad && (r->bad_field < 0 || r->bad_field == c)))
         return NULL;
     const char *v = val(r, c);
@@ -720,7 +748,7 @@ static cr_err on_record(void *ud, const cr_csv_record *r)
     }
     if (r->bad)
         return reject(st, r, CR_R_BAD_ROW, NULL, "%s", r->bad);
-    if (r->nfields != st->ncols)
+    if (!aligned(st, r))
         return reject(st, r, CR_R_BAD_ROW, NULL, "%zu fields where the header has %zu",
                       r->nfields, st->ncols);
     return st->feed->kind == CR_FEED_RECEIPTS ? receipt_row(st, r) : settle_row(st, r);

@@ -619,6 +619,38 @@ TEST(feed_bad_rows)
     fs_free(&k);
 }
 
+/* A trailing delimiter on every row but not on the header, or on the
+ * header only: the rows line up (an extra field that is not empty, or a
+ * missing one the header names, is still BAD_ROW). */
+TEST(feed_trailing_delimiter)
+{
+    fsink k = {0};
+    cr_feed_stats st;
+    const char *in = DEPOT_HDR
+        "CE1,1Z1,2026-03-10T09:30:00Z,SN1,Y,Y,\n"          /* trailing delimiter */
+        "CE2,1Z2,2026-03-10T09:30:00Z,SN2,Y,Y, ,\n"        /* two, one a blank */
+        "CE3,1Z3,2026-03-10T09:30:00Z,SN3,Y,Y,x\n";        /* not empty: BAD_ROW */
+    CHECK_INT(fs_parse("depot", in, &k, &st), CR_OK);
+    CHECK_INT(k.nr, 2);
+    CHECK_STR(R(&k, 0)->claim_ref, "CE1");
+    CHECK_STR(R(&k, 1)->claim_ref, "CE2");
+    CHECK_INT(k.nj, 1);
+    CHECK_INT(J(&k, 0)->reason, CR_R_BAD_ROW);
+    CHECK_INT(J(&k, 0)->line, 4);
+    fs_free(&k);
+    memset(&k, 0, sizeof k);
+    const char *in2 = "RMA No,Tracking No,Checked In,Serial No,Battery Returned,Genuine,\n"
+        "CE1,1Z1,2026-03-10T09:30:00Z,SN1,Y,Y\n"           /* the header's trailing delimiter */
+        "CE2,1Z2,2026-03-10T09:30:00Z,SN2,Y,Y,\n"          /* both */
+        "CE3,1Z3,2026-03-10T09:30:00Z,SN3,Y\n";            /* Genuine missing: BAD_ROW */
+    CHECK_INT(fs_parse("depot", in2, &k, &st), CR_OK);
+    CHECK_INT(k.nr, 2);
+    CHECK_INT(k.nj, 1);
+    CHECK_INT(J(&k, 0)->reason, CR_R_BAD_ROW);
+    CHECK_INT(J(&k, 0)->line, 4);
+    fs_free(&k);
+}
+
 /* Invalid UTF-8 in a mapped text field: BAD_ROW naming the field. */
 TEST(feed_invalid_utf8)
 {
@@ -687,6 +719,15 @@ TEST(feed_whole_file_rejects)
     /* what does not fit is counted, never cut mid-word (a read-through) */
     CHECK(strlen(why) >= 10 && strcmp(why + strlen(why) - 5, " more") == 0);
     CHECK(strstr(why, "; and ") != NULL);
+
+    /* a header in Windows-1252 ("N\xb0" is "No" in Latin-1): said so */
+    snprintf(buf, sizeof buf, "RMA N\xb0,Tracking No,Checked In,Serial No,Battery Returned,Genuine\n%s",
+             rows);
+    CHECK_INT(fs_parse_with(feed_yaml, "depot", buf, strlen(buf), &k, &st, why, sizeof why),
+              CR_EDATA);
+    static const char enc[] = "the header is not UTF-8 text (a Windows-1252 or Latin-1 export? save"
+                              " it as CSV in UTF-8); the header has no column \"RMA No\"";
+    CHECK(strncmp(why, enc, sizeof enc - 1) == 0);
 
     /* a mapped column twice (names compared trimmed, ignoring case) */
     snprintf(buf, sizeof buf, "RMA No,Tracking No,Checked In,Serial No,Battery Returned,Genuine,"
