@@ -303,9 +303,10 @@ static const char *amount_val(const cr_csv_record *r, int c)
  * "the same tracking number"): written as serials are compared
  * (cr_serial_normalize: case, blanks, hyphens and a scanner's prefix
  * aside, `1z 9r4-e81` is `1Z9R4E81`), in the reader's copy; NULL when
- * nothing is left.  *GIVEN tells whether the column held anything: a
- * placeholder ("-") still counts as given, so the row is read (a check-in
- * is matched by its serial), but it matches nothing by tracking number. */
+ * nothing is left or it is a placeholder (cr_tracking_placeholder: "N/A",
+ * "0").  *GIVEN tells whether the column held anything: a placeholder
+ * ("-", "N/A") still counts as given, so the row is read (a check-in is
+ * matched by its serial), but it matches nothing by tracking number. */
 static const char *tracking_norm(const cr_csv_record *r, int c, bool *given)
 {
     char *s = (char *)(uintptr_t)val(r, c);   /* the reader's copy, as val trims it */
@@ -313,7 +314,7 @@ static const char *tracking_norm(const cr_csv_record *r, int c, bool *given)
     if (!s)
         return NULL;
     cr_serial_normalize(s, s, strlen(s) + 1); /* never longer: in place */
-    return *s ? s : NULL;
+    return *s && !cr_tracking_placeholder(s) ? s : NULL;
 }
 
 /* Field F (claim_ref, serial) of rejected receipt row R, when its fields

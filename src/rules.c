@@ -176,6 +176,14 @@ static size_t dash_len(const char *s)
     return 0;
 }
 
+bool cr_tracking_placeholder(const char *norm)
+{
+    for (const char *s = norm; *s; s++)
+        if (*s >= '1' && *s <= '9')
+            return false;
+    return true;
+}
+
 void cr_serial_normalize(const char *in, char *out, size_t n)
 {
     size_t k = 0, b;

@@ -276,10 +276,11 @@ static cr_action *new_action(night *n)
  * product_value of zero, are invalid claim data; 9: a claim whose row
  * cannot be read, or that is not paid yet, counts among the active claims
  * of its serial, for matching and SERIAL_REUSED; a whole number stored as
- * a REAL is read; card brands compare by network: cr_card_brand_canon).
+ * a REAL is read; card brands compare by network: cr_card_brand_canon;
+ * 10: a placeholder tracking number matches nothing).
  * It is mixed into the configuration's mark, so the first night after such
  * an upgrade looks at every claim, as after a change of configuration. */
-#define RULES_VERSION 9
+#define RULES_VERSION 10
 static int64_t config_mark(const cr_config *cfg)
 {
     return (int64_t)(cfg->hash ^ ((uint64_t)RULES_VERSION * 0x9e3779b97f4a7c15ULL));

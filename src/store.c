@@ -221,6 +221,11 @@ static const char *const migrations[] = {
     ("ALTER TABLE rejects ADD COLUMN serial_norm TEXT;"
      "CREATE INDEX rejects_serial ON rejects(serial_norm, reject_id, file_name, line, reason)"
      " WHERE serial_norm IS NOT NULL AND claim_key IS NULL;"),
+    /* 17: a placeholder tracking number ("N/A", "0": cr_tracking_placeholder)
+     * matches nothing: stored as none, as feed.c's tracking_norm stores it
+     * now (before, it tied every walk-in check-in written with it to one
+     * claim) */
+    "UPDATE events SET tracking = cr_trk(tracking) WHERE tracking IS NOT cr_trk(tracking);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -555,7 +560,8 @@ static cr_err exec_each(cr_store *s, const char *const *sql, size_t n, const int
 /* The SQL functions migrations 8 and 12 make keys with: cr_key(id)
  * (cr_claim_key, NULL when too long), cr_sn(serial) (cr_serial_normalize),
  * cr_trim(text) (cr_trim_inplace, NULL when blank), cr_trk(tracking)
- * (cr_serial_normalize of the whole text, NULL when nothing is left).  NULL
+ * (cr_serial_normalize of the whole text, NULL when nothing is left or a
+ * placeholder: cr_tracking_placeholder).  NULL
  * gives NULL. */
 static void sql_keyfn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -582,7 +588,7 @@ static void sql_keyfn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
             return;
         }
         cr_serial_normalize(t, k, n);
-        if (*k)
+        if (*k && !cr_tracking_placeholder(k))
             sqlite3_result_text(ctx, k, -1, free);
         else {
             free(k);

@@ -401,3 +401,25 @@ YAML
 cr run --config "$T/config/carerecon.yaml" --as-of 2026-11-20 --quiet
 expect_err two_feeds_warned "depot_20261120.csv: matches feed depot_shipped too, which does not read it: feed depot, listed first, does"
 check two_feeds_first_reads test "$(sqlite3 "$T/var/carerecon.db" "select count(*) from files where feed='depot_shipped'")" -eq 0
+
+# a placeholder tracking number ("N/A", "0", "WALKIN": no digit but 0)
+# matches nothing: a walk-in check-in written with it goes to the claim of
+# its serial, not to the claim of another check-in written with it (a
+# review: CE2611-000113 was captured SN_MISMATCH with CE2611-000114's unit,
+# and CE2611-000114 left to be captured NOT_RETURNED)
+W=$TMP/placeholder
+newenv "$W"
+{ printf 'Service Center Check-in Export\nGenerated 2026-11-20 23:00\n'
+  printf 'RMA No,Tracking No,Checked In,Serial No,Battery Returned (Y/N),Genuine (Y/N),Technician,Notes\n'
+  printf 'CE2611-000113,N/A,2026-11-20T09:00:00-05:00,9GSCJ4M0B23K1T,Y,Y,J. Ortiz,\n'
+  printf ',N/A,2026-11-20T10:00:00-05:00,1581F6Z9C24A2D6,Y,Y,J. Ortiz,walk-in\n'
+  printf ',000000,2026-11-20T11:00:00-05:00,NOSUCHSERIAL1,Y,Y,J. Ortiz,walk-in\n'
+  printf ',0,2026-11-20T11:30:00-05:00,NOSUCHSERIAL2,Y,Y,J. Ortiz,walk-in\n'
+} >"$W/fixtures/inbox/receipts/depot_20261120_walkin.csv"
+cr run --config "$W/config/carerecon.yaml" --as-of 2026-11-20
+expect_eq placeholder_tracking_stored_as_none "$(q "$W" "select count(*) from events where tracking is null and file_id = (select file_id from files where name = 'depot_20261120_walkin.csv')")" 4
+expect_eq placeholder_own_claim_released "$(grep -h '^CE2611-000113:' "$W"/reports/actions/payment_actions_*.csv | cut -d, -f2,7)" "release,RETURNED"
+expect_eq placeholder_walkin_by_serial "$(grep -h '^CE2611-000114:' "$W"/reports/actions/payment_actions_*.csv | cut -d, -f2,7)" "release,RETURNED"
+expect_eq placeholder_no_multiple_receipts "$(q "$W" "select count(*) from exceptions where code = 'MULTIPLE_RECEIPTS' and claim_id in ('CE2611-000113', 'CE2611-000114')")" 0
+# the two unknown serials are two receipts, not one package
+expect_eq placeholder_unmatched_each "$(q "$W" "select count(*) from exceptions where code = 'UNMATCHED_RECEIPT' and detail like '%NOSUCHSERIAL%'")" 2

@@ -18,6 +18,11 @@ def norm_sn(s):
     return s.upper()
 
 
+def placeholder(t):
+    """A tracking number with no digit but 0 ("N/A", "0") matches nothing."""
+    return not any(c in "123456789" for c in t)
+
+
 def fold(s):
     return s.replace("O", "0").replace("I", "1").replace("L", "1").replace("S", "5")
 
@@ -99,7 +104,7 @@ class Oracle:
             m = {}
             for i, cid in claim_of.items():
                 t = evs[i]["tracking"]
-                if t:
+                if t and not placeholder(t):
                     m.setdefault(t, set()).add(cid)
             return m
 
@@ -115,7 +120,7 @@ class Oracle:
                 if i in claim_of:
                     continue
                 t = e["tracking"]
-                if t and t in tm and len(tm[t]) == 1:
+                if t and not placeholder(t) and t in tm and len(tm[t]) == 1:
                     claim_of[i] = next(iter(tm[t]))
             for i, e in enumerate(evs):
                 if i in claim_of or e["event"] != "received":

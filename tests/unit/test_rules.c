@@ -1988,3 +1988,15 @@ TEST(rules_basic_waiting_without_checkin)
     CHECK_INT(f.d.kind, CR_D_WAITING);
     fx_close(&f);
 }
+
+/* A placeholder tracking number (no digit but 0) matches nothing. */
+TEST(rules_tracking_placeholder)
+{
+    static const char *const placeholders[] = {"", "N/A", "NONE", "WALKIN", "0", "000000", "NA"};
+    for (size_t i = 0; i < sizeof placeholders / sizeof placeholders[0]; i++)
+        CHECK(cr_tracking_placeholder(placeholders[i]));
+    static const char *const real[] = {"1Z9R4E810000300939", "794612345678", "1234567890",
+                                       "RR123456785GB", "TBA012345678900", "1Z1", "0001"};
+    for (size_t i = 0; i < sizeof real / sizeof real[0]; i++)
+        CHECK(!cr_tracking_placeholder(real[i]));
+}
