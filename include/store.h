@@ -76,8 +76,10 @@ cr_err cr_store_run_workbook(cr_store *s, int64_t run_id, const char *path, int6
 cr_err cr_store_runs_published(cr_store *s, int64_t run_id, int64_t listed, int *found);
 cr_err cr_store_run_finish(cr_store *s, int64_t run_id, const char *status, cr_time_t now,
                            const cr_run_stats *st);
-/* Runs that started and never finished (killed), for a warning. */
-cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count);
+/* Runs before BEFORE_RUN that stopped before recording their decisions
+ * (killed: status still "running"), marked "failed" now (the run lock says
+ * none of them goes on), and how many. */
+cr_err cr_store_runs_close_unfinished(cr_store *s, int64_t before_run, cr_time_t now, long *count);
 /* The latest as-of instant a run decided (CR_TIME_NONE: none). */
 cr_err cr_store_latest_as_of(cr_store *s, cr_time_t *as_of);
 /* How many runs the state records (dry runs' are rolled back). */

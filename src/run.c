@@ -1729,7 +1729,7 @@ static bool temp_of_xlsx(const char *nm, const char *suffix)
     return at && at - nm > 5 && strncmp(at - 5, ".xlsx", 5) == 0 && strlen(at + sl) == 6;
 }
 
-static void sweep_temp(const char *dir, const char *workbook)
+static void sweep_temp(const char *dir, const char *workbook, const char *only)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -1738,6 +1738,8 @@ static void sweep_temp(const char *dir, const char *workbook)
         return;
     while ((e = readdir(d))) {
         const char *nm = e->d_name;
+        if (only && !strstr(nm, only))
+            continue;
         /* a workbook's folder of libxlsxwriter's temporaries: ".tmpd-"; in
          * a --report folder also those of the workbooks earlier runs were
          * given there under other names (any "X.xlsx.tmp-XXXXXX") */
@@ -1769,7 +1771,7 @@ static void sweep_workbook_temp(const char *path)
 {
     const char *slash = strrchr(path, '/');
     char dir[4096];
-    sweep_temp(cr_parent_dir(path, dir, sizeof dir), slash ? slash + 1 : path);
+    sweep_temp(cr_parent_dir(path, dir, sizeof dir), slash ? slash + 1 : path, NULL);
 }
 
 /* --- the report ---------------------------------------------------------- */
@@ -2268,12 +2270,22 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         goto cleanup;
     cr_fault_point("run recorded");
     cr_actions_file_names(n.day, n.run_id, n.pay_name, n.ful_name, sizeof n.pay_name);
-    if (cr_store_runs_unfinished(st, n.run_id, &unfinished) == CR_OK && unfinished > 0 && !n.dry)
-        cr_info(o->v, "%ld earlier run(s) did not finish; their recorded actions are completed now",
-                unfinished);
+    /* (the actions of a run killed after recording its decisions are
+     * written by emit_actions, which says how many) */
+    if (!n.dry && cr_store_runs_close_unfinished(st, n.run_id, (cr_time_t)time(NULL), &unfinished) ==
+                      CR_OK && unfinished > 0)
+        cr_info(o->v, "%ld earlier run%s stopped before recording %s decisions (killed); what %s"
+                " ingested is kept, and this run decides on it", unfinished, unfinished == 1 ? "" : "s",
+                unfinished == 1 ? "its" : "their", unfinished == 1 ? "it" : "they");
     if (!n.dry) {
-        sweep_temp(cfg->actions_dir, NULL);
-        sweep_temp(cfg->report_dir, NULL);
+        sweep_temp(cfg->actions_dir, NULL, NULL);
+        sweep_temp(cfg->report_dir, NULL, NULL);
+        if (o->report_path)
+            sweep_workbook_temp(o->report_path);
+    } else {
+        /* a dry run leaves live runs' temporaries to them, and its own
+         * killed predecessors' are its to remove (it holds the run lock) */
+        sweep_temp(cfg->report_dir, NULL, "_dryrun.xlsx.tmp");
         if (o->report_path)
             sweep_workbook_temp(o->report_path);
     }

@@ -854,12 +854,19 @@ static cr_err scalar_of(cr_store *s, const char *sql, int64_t arg, const char *w
     return scalar_i64(s, st, what, out);
 }
 
-cr_err cr_store_runs_unfinished(cr_store *s, int64_t before_run, long *count)
+cr_err cr_store_runs_close_unfinished(cr_store *s, int64_t before_run, cr_time_t now, long *count)
 {
-    int64_t v = 0;
-    cr_err rc = scalar_of(s, "SELECT count(*) FROM runs WHERE status = 'running' AND run_id < ?",
-                          before_run, "count unfinished runs", &v);
-    *count = (long)v;
+    sqlite3_stmt *st = prepare(s, "UPDATE runs SET status = 'failed', finished_at = ?2"
+                                  " WHERE status = 'running' AND run_id < ?1");
+    *count = 0;
+    if (!st)
+        return CR_EIO;
+    sqlite3_bind_int64(st, 1, before_run);
+    sqlite3_bind_int64(st, 2, now);
+    cr_err rc = step_done(s, st, "close unfinished runs");
+    if (rc == CR_OK)
+        *count = (long)sqlite3_changes(s->db);
+    sqlite3_finalize(st);
     return rc;
 }
 

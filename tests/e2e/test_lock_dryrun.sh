@@ -108,3 +108,38 @@ cr run --config "$D.live/config/carerecon.yaml" --as-of 2026-11-20 --full
 live=$(grep -o 'rows [0-9]* accepted.*exceptions [0-9]* open' "$ERR")
 check dry_full_reads_new_settlements test -n "$dry" -a "$(q "$D.live" "select count(*) from settlements")" -gt 0
 expect_eq dry_full_decides_as_live "$dry" "$live"
+
+# the temporaries a killed dry run left (its workbook's file and
+# libxlsxwriter's folder) are removed by the next dry run, which leaves a
+# live run's to the next live run (a review: only live runs swept, and a
+# report folder of dry runs alone kept them for ever)
+K=$TMP/drytemp
+newenv "$K"
+"$BIN" run --config "$K/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+mkdir -p "$K/reports/carerecon_20261121_dryrun.xlsx.tmpd-AbC123"
+: >"$K/reports/carerecon_20261121_dryrun.xlsx.tmp-XyZ789"
+: >"$K/reports/carerecon_20261121_run9.xlsx.tmp-QwE456"
+cr run --config "$K/config/carerecon.yaml" --as-of 2026-11-21 --dry-run
+check dry_temp_file_swept test ! -e "$K/reports/carerecon_20261121_dryrun.xlsx.tmp-XyZ789"
+check dry_temp_folder_swept test ! -e "$K/reports/carerecon_20261121_dryrun.xlsx.tmpd-AbC123"
+check dry_leaves_live_temp test -e "$K/reports/carerecon_20261121_run9.xlsx.tmp-QwE456"
+check dry_workbook_written test -s "$K/reports/carerecon_20261121_dryrun.xlsx"
+cr run --config "$K/config/carerecon.yaml" --as-of 2026-11-21
+check live_sweeps_live_temp test ! -e "$K/reports/carerecon_20261121_run9.xlsx.tmp-QwE456"
+
+# a run killed before recording its decisions is said once by the next run
+# and marked failed (a review: "did not finish; their recorded actions are
+# completed now" counted runs that had recorded nothing, night after night)
+U=$TMP/unfinished
+newenv "$U"
+cp -r "$U" "$U.probe"   # the fault points of the same run, counted on a copy
+at=$(CARERECON_CRASH_TRACE=1 "$BIN" run --config "$U.probe/config/carerecon.yaml" --as-of 2026-11-20 2>&1 |
+    sed -n 's/^carerecon: fault point \([0-9]*\): run recorded$/\1/p' | head -1)
+check unfinished_fault_point_found test -n "$at"
+( CARERECON_CRASH_AT=$at "$BIN" run --config "$U/config/carerecon.yaml" --as-of 2026-11-20 --quiet; exit $? ) 2>/dev/null
+expect_eq unfinished_left_running "$(q "$U" "select status from runs where run_id = 1")" running
+cr run --config "$U/config/carerecon.yaml" --as-of 2026-11-20
+expect_err unfinished_said "1 earlier run stopped before recording its decisions (killed); what it ingested is kept, and this run decides on it"
+expect_eq unfinished_marked_failed "$(q "$U" "select status from runs where run_id = 1")" failed
+cr run --config "$U/config/carerecon.yaml" --as-of 2026-11-21
+check unfinished_said_once bash -c "! grep -q 'stopped before recording' '$ERR'"
