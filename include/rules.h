@@ -44,6 +44,7 @@ typedef enum cr_code {
     CR_X_CARD_MISMATCH,
     CR_X_UNCONFIRMED_ACTION,
     CR_X_CLAIM_DATA_INVALID,
+    CR_X_REFERENCE_MISMATCH,
     CR_X_COUNT
 } cr_code;
 

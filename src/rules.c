@@ -42,6 +42,7 @@ static const struct {
     [CR_X_CARD_MISMATCH] = {"CARD_MISMATCH", CR_SEV_HIGH, false},
     [CR_X_UNCONFIRMED_ACTION] = {"UNCONFIRMED_ACTION", CR_SEV_MEDIUM, true},
     [CR_X_CLAIM_DATA_INVALID] = {"CLAIM_DATA_INVALID", CR_SEV_MEDIUM, true},
+    [CR_X_REFERENCE_MISMATCH] = {"REFERENCE_MISMATCH", CR_SEV_HIGH, false},
 };
 
 const char *cr_code_name(cr_code c)

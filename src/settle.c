@@ -330,6 +330,22 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
         cr_pay_kind k = (p->kind != CR_PAY_NONE && p->issued_at <= r->booked_at) ? p->kind
                                                                                  : CR_PAY_NONE;
         fmt_amt(policy, r, a, sizeof a);
+        if (r->merchant_ref && cr_claim_id_cmp(c->claim_id, r->merchant_ref) != 0) {
+            /* taken by its psp reference (SPEC 4), while its merchant
+             * reference names another claim, not on that hold: a reference
+             * a spreadsheet cut to 15 digits reads as a neighbour's hold */
+            long m = cr_claim_find(claims, nclaims, r->merchant_ref);
+            if (m >= 0 && m != r->claim && !claims[m].archived &&
+                !(claims[m].preauth_ref && r->psp_ref && strcmp(claims[m].preauth_ref, r->psp_ref) == 0) &&
+                (x = row_exc(excs, CR_X_REFERENCE_MISMATCH, c, r)))
+                cr_exc_set(excs, &x->detail,
+                           "%s row (%s): its psp reference %s is this claim's hold, but its merchant"
+                           " reference names %s (hold %s); taken as this claim's: check the"
+                           " processor's report (a reference cut to 15 digits by a spreadsheet?)",
+                           r->raw_type ? r->raw_type : cr_settle_type_name(r->type), a,
+                           r->psp_ref ? r->psp_ref : "", claims[m].claim_id,
+                           claims[m].preauth_ref ? claims[m].preauth_ref : "none");
+        }
         switch (r->type) {
         case CR_ST_CAPTURE:
             if (k == CR_PAY_CAPTURE) {

@@ -303,6 +303,12 @@ class Oracle:
                 self.exc_add(seen, "UNMATCHED_SETTLEMENT", subj)
                 continue
             cid = c["claim_id"]
+            # taken by its psp reference while its merchant reference names
+            # another claim, on another hold: carerecon's REFERENCE_MISMATCH
+            m = (r["merchant"] or "").strip().lower()
+            if (m in self.by_id and self.by_id[m]["claim_id"] != cid
+                    and (self.by_id[m]["preauth_ref"] or "").strip() != (r["psp"] or "").strip()):
+                self.exc_add(seen, "REFERENCE_MISMATCH", subj)
             pa = self.actions.get((cid, "payment"))
             if pa is not None and pa["issued_at"] > r["booked_at"]:
                 pa_now = None  # not yet issued when the row was booked

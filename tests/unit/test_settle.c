@@ -514,6 +514,20 @@ TEST(settle_match_psp_reference_first)
     settle(&f);
     CHECK_INT(f.rows[0].claim, A);
     CHECK_INT(f.pay[A].confirmed_row, 1);
+    /* ... and says that the merchant reference named another claim, on
+     * another hold (a reference a spreadsheet cut to 15 digits reads as a
+     * neighbour's: the neighbour's capture confirmed, the real row taken
+     * for a DUPLICATE_CAPTURE, and nothing said) */
+    only(&f, CR_X_REFERENCE_MISMATCH, "CE2611-000201");
+    const cr_exc *x = find_exc(&f.ex, CR_X_REFERENCE_MISMATCH);
+    CHECK(x && x->detail && strstr(x->detail, "merchant reference names CE2611-000202 (hold PSP-B)"));
+    sfx_close(&f);
+    /* a merchant reference naming no claim (the processor's own order
+     * number) is no mismatch */
+    sfx_open(&f);
+    issue(&f, A, CR_PAY_CAPTURE, ISSUED, HOLD);
+    row(&f, "PSP-A", "ORDER-77", CR_ST_CAPTURE, HOLD, "USD", "2026-11-17T09:00:00Z", NULL);
+    settle(&f);
     CHECK_INT(f.ex.n, 0);
     sfx_close(&f);
 }
