@@ -50,12 +50,24 @@ static cr_err z_rej(void *ud, const cr_reject_row *r)
     return CR_OK;
 }
 
-TEST(feed_zone_abbreviation_in_value)
+/* Parses IN with the first feed of configuration TEXT into Z; false when the
+ * configuration does not load. */
+static bool zparse(const char *text, size_t ylen, const char *in, size_t len, zs *z)
 {
     cr_config *cfg = NULL;
-    CHECK_INT(cr_config_load_buffer("z.yaml", "/tmp", yaml, sizeof yaml - 1, true, &cfg), CR_OK);
+    CHECK_INT(cr_config_load_buffer("z.yaml", "/tmp", text, ylen, true, &cfg), CR_OK);
     if (!cfg)
-        return;
+        return false;
+    cr_feed_sink sink = {z, NULL, z_row, z_rej};
+    cr_feed_stats st;
+    char why[128];
+    CHECK_INT(cr_feed_parse(cfg, &cfg->feeds[0], in, len, &sink, &st, why, sizeof why), CR_OK);
+    cr_config_free(cfg);
+    return true;
+}
+
+TEST(feed_zone_abbreviation_in_value)
+{
     const char in[] = "P,T,A,C,B\n"
                       "p1,S,1.00,USD,11/20/2026 2:03 PM PST\n"   /* 22:03Z */
                       "p2,S,1.00,USD,07/01/2026 12:00 AM PDT\n"  /* 07:00Z */
@@ -63,11 +75,8 @@ TEST(feed_zone_abbreviation_in_value)
                       "p4,S,1.00,USD,11/20/2026 2:03 PM\n"       /* no zone */
                       "p5,S,1.00,USD,11/20/2026 2:03 PM +01:00\n";
     zs z = {0};
-    cr_feed_sink sink = {&z, NULL, z_row, z_rej};
-    cr_feed_stats st;
-    char why[128];
-    CHECK_INT(cr_feed_parse(cfg, &cfg->feeds[0], in, sizeof in - 1, &sink, &st, why, sizeof why),
-              CR_OK);
+    if (!zparse(yaml, sizeof yaml - 1, in, sizeof in - 1, &z))
+        return;
     CHECK_INT(z.rows, 3);
     CHECK_INT(z.at[0], 1795212180); /* 2026-11-20T22:03:00Z */
     CHECK_INT(z.at[1], 1782889200); /* 2026-07-01T07:00:00Z */
@@ -77,7 +86,6 @@ TEST(feed_zone_abbreviation_in_value)
     CHECK_INT(z.why[1], CR_R_BAD_DATETIME);
     /* the value quoted whole, with the word %Z took (it quoted "2:03") */
     CHECK(strstr(z.detail[1], "\"11/20/2026 2:03 PM\" does not read as") != NULL);
-    cr_config_free(cfg);
 }
 
 TEST(config_datetime_format_directives_checked)
@@ -139,11 +147,6 @@ static const char yaml_col[] =
 
 TEST(feed_zone_column_names_and_utc)
 {
-    cr_config *cfg = NULL;
-    CHECK_INT(cr_config_load_buffer("z.yaml", "/tmp", yaml_col, sizeof yaml_col - 1, true, &cfg),
-              CR_OK);
-    if (!cfg)
-        return;
     const char in[] = "P,T,A,C,B,Z\n"
                       "p1,S,1.00,USD,2026-07-01 12:00:00,Europe/Berlin\n"   /* +02:00 */
                       "p2,S,1.00,USD,2026-11-20 12:00:00,Europe/Berlin\n"   /* +01:00 */
@@ -157,11 +160,8 @@ TEST(feed_zone_column_names_and_utc)
                       "pa,S,1.00,USD,2026-11-20 12:00:00,Z\n"
                       "pb,S,1.00,USD,2026-11-20 12:00:00,GMT+5:30\n";
     zs z = {0};
-    cr_feed_sink sink = {&z, NULL, z_row, z_rej};
-    cr_feed_stats st;
-    char why[128];
-    CHECK_INT(cr_feed_parse(cfg, &cfg->feeds[0], in, sizeof in - 1, &sink, &st, why, sizeof why),
-              CR_OK);
+    if (!zparse(yaml_col, sizeof yaml_col - 1, in, sizeof in - 1, &z))
+        return;
     CHECK_INT(z.rows, 8);
     CHECK_INT(z.at[0], 1782900000); /* 2026-07-01T10:00:00Z */
     CHECK_INT(z.at[1], 1795172400); /* 2026-11-20T11:00:00Z */
@@ -175,7 +175,6 @@ TEST(feed_zone_column_names_and_utc)
     for (int i = 0; i < 3; i++)
         CHECK_INT(z.why[i], CR_R_BAD_DATETIME);
     CHECK(strstr(z.detail[0], "\"CET\" is not in timezone_abbreviations") != NULL);
-    cr_config_free(cfg);
 }
 
 /* A Z written in the format itself: the values are UTC whatever the feed's
@@ -194,22 +193,14 @@ TEST(feed_literal_z_in_format_is_utc)
         "    type_column: T\n"
         "    type_values: {S: capture}\n"
         "    columns: {psp_reference: P, amount: A, currency: C, booked_at: B}\n";
-    cr_config *cfg = NULL;
-    CHECK_INT(cr_config_load_buffer("z.yaml", "/tmp", y, strlen(y), true, &cfg), CR_OK);
-    if (!cfg)
-        return;
     const char in[] = "P,T,A,C,B\n"
                       "p1,S,1.00,USD,2026-11-16T00:00:00Z\n"
                       "p2,S,1.00,USD,2026-11-16T00:00:00\n";
     zs z = {0};
-    cr_feed_sink sink = {&z, NULL, z_row, z_rej};
-    cr_feed_stats st;
-    char why[128];
-    CHECK_INT(cr_feed_parse(cfg, &cfg->feeds[0], in, sizeof in - 1, &sink, &st, why, sizeof why),
-              CR_OK);
+    if (!zparse(y, sizeof y - 1, in, sizeof in - 1, &z))
+        return;
     CHECK_INT(z.rows, 1);
     CHECK_INT(z.at[0], 1794787200); /* 2026-11-16T00:00:00Z, not 08:00Z */
     CHECK_INT(z.rejects, 1);
     CHECK_INT(z.why[0], CR_R_BAD_DATETIME);
-    cr_config_free(cfg);
 }
