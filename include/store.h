@@ -389,6 +389,7 @@ typedef struct cr_claim_reject {
     const char *reason;
     long count;                /* how many rows name the claim */
     bool by_serial;            /* rows naming no claim, with this normalized serial */
+    cr_time_t as_of;           /* the as-of of the run that took in the newest row */
 } cr_claim_reject;
 /* One entry a claim that rejected rows name, by key, then one a serial of
  * the rejected rows that name no claim, by serial; strings in POOL, *OUT

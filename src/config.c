@@ -159,8 +159,8 @@ static bool get_strlist(cfgp *p, const yaml_node_t *n, const char *key, cr_strli
     if (cnt == 0) {
         /* not the default in silence, nor nothing allowed: card_brands: []
          * would make every claim CARD_BRAND_NOT_ALLOWED */
-        perr(p, n, key, "is an empty list: list at least one value, or leave the key out for"
-             " its default");
+        perr(p, n, key, "is an empty list: list at least one value (a key with a default may be"
+             " left out for it)");
         return false;
     }
     out->items = calloc(cnt, sizeof *out->items);

@@ -112,6 +112,7 @@ typedef struct fstate {
         cr_tz *tz;
     } zones[4];           /* zones the rows named by IANA name (named_zone) */
     size_t nzones;
+    size_t row_fields;    /* the fields of the file's first row read (aligned), 0 before */
 } fstate;
 
 /* The canonical field read from column COL: its index (enum of
@@ -277,7 +278,11 @@ static const char *val(const cr_csv_record *r, int c)
  * with nothing but blanks past the header's (a trailing delimiter on every
  * row and not on the header, as some exports write); or fewer by trailing
  * header columns that have no name (a trailing delimiter on the header
- * only).  Any other count is BAD_ROW: a field may have moved. */
+ * only).  The file's first row sets its shape, and every other row must
+ * have it (or, where the header has the trailing delimiter, the header's
+ * count): a row of a plain file with a stray delimiter and an empty last
+ * column has one empty field too many, and its fields have moved.  Any
+ * other count is BAD_ROW. */
 static bool aligned(const fstate *st, const cr_csv_record *r)
 {
     for (size_t i = st->ncols; i < r->nfields; i++)
@@ -288,7 +293,8 @@ static bool aligned(const fstate *st, const cr_csv_record *r)
         if (strspn(h, " \t") != strlen(h))
             return false;
     }
-    return true;
+    return !st->row_fields || r->nfields == st->row_fields ||
+           (r->nfields == st->ncols && st->row_fields < st->ncols);
 }
 
 /* An amount in column C, as val: a lone "-" is no amount (a spreadsheet's
@@ -749,9 +755,15 @@ static cr_err on_record(void *ud, const cr_csv_record *r)
     }
     if (r->bad)
         return reject(st, r, CR_R_BAD_ROW, NULL, "%s", r->bad);
-    if (!aligned(st, r))
-        return reject(st, r, CR_R_BAD_ROW, NULL, "%zu fields where the header has %zu",
-                      r->nfields, st->ncols);
+    if (!aligned(st, r)) {
+        char first[64] = "";
+        if (st->row_fields && st->row_fields != st->ncols)
+            snprintf(first, sizeof first, " and the file's first row %zu", st->row_fields);
+        return reject(st, r, CR_R_BAD_ROW, NULL, "%zu fields where the header has %zu%s",
+                      r->nfields, st->ncols, first);
+    }
+    if (!st->row_fields)
+        st->row_fields = r->nfields;   /* the file's shape (aligned) */
     return st->feed->kind == CR_FEED_RECEIPTS ? receipt_row(st, r) : settle_row(st, r);
 }
 

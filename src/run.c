@@ -1846,10 +1846,15 @@ static const char *rejected_note(night *n, const cr_claim *c, const char *detail
         n->ncrej_key && c->key && *c->key
             ? bsearch(c->key, n->crej, n->ncrej_key, sizeof *n->crej, crej_cmp)
             : NULL;
-    /* else a walk-in check-in (no claim named) rejected with its serial */
-    if (!x && c->norm_sn && *c->norm_sn && n->ncrej > n->ncrej_key)
+    /* else a walk-in check-in (no claim named) rejected with its serial,
+     * taken in by a run deciding a time after the claim was paid: a row
+     * before it was another claim's unit of the serial */
+    if (!x && c->norm_sn && *c->norm_sn && n->ncrej > n->ncrej_key) {
         x = bsearch(c->norm_sn, n->crej + n->ncrej_key, n->ncrej - n->ncrej_key, sizeof *n->crej,
                     crej_cmp);
+        if (x && x->as_of != CR_TIME_NONE && c->paid_at != CR_TIME_NONE && x->as_of < c->paid_at)
+            x = NULL;
+    }
     if (!x)
         return detail;
     char note[768], more[48] = "";
@@ -1857,7 +1862,8 @@ static const char *rejected_note(night *n, const cr_claim *c, const char *detail
         snprintf(more, sizeof more, "; and %ld more", x->count - 1);
     snprintf(note, sizeof note, "%s%sa receipt row %s was rejected (%.200s:%ld, %s%s)"
              " and not used: check it before collecting", detail ? detail : "", detail ? "; " : "",
-             x->by_serial ? "naming no claim, with this claim's serial," : "naming this claim",
+             x->by_serial ? "with this claim's serial and no claim reference that could be read"
+                          : "naming this claim",
              x->file, x->line, x->reason, more);
     const char *d = cr_pool_strdup(&n->pool, note);
     if (!d)
@@ -2274,17 +2280,20 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
      * written by emit_actions, which says how many) */
     if (!n.dry && cr_store_runs_close_unfinished(st, n.run_id, (cr_time_t)time(NULL), &unfinished) ==
                       CR_OK && unfinished > 0)
-        cr_info(o->v, "%ld earlier run%s stopped before recording %s decisions (killed); what %s"
-                " ingested is kept, and this run decides on it", unfinished, unfinished == 1 ? "" : "s",
-                unfinished == 1 ? "its" : "their", unfinished == 1 ? "it" : "they");
+        cr_info(o->v, "%ld earlier run%s stopped before recording %s decisions (killed, or failed"
+                " where %s could not record why: a full disk); what %s ingested is kept, and this"
+                " run decides on it", unfinished, unfinished == 1 ? "" : "s",
+                unfinished == 1 ? "its" : "their", unfinished == 1 ? "it" : "they",
+                unfinished == 1 ? "it" : "they");
     if (!n.dry) {
         sweep_temp(cfg->actions_dir, NULL, NULL);
         sweep_temp(cfg->report_dir, NULL, NULL);
         if (o->report_path)
             sweep_workbook_temp(o->report_path);
     } else {
-        /* a dry run leaves live runs' temporaries to them, and its own
-         * killed predecessors' are its to remove (it holds the run lock) */
+        /* a dry run leaves live runs' temporaries to them, and removes
+         * those killed dry runs left (it holds the run lock, but on a
+         * machine with no state database yet: cli.c) */
         sweep_temp(cfg->report_dir, NULL, "_dryrun.xlsx.tmp");
         if (o->report_path)
             sweep_workbook_temp(o->report_path);

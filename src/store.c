@@ -374,8 +374,8 @@ static cr_err db_error(sqlite3 *db, const char *what)
                      " SQLite makes its journal", d, strerror(errno));
         else if (access(f, W_OK) != 0)
             snprintf(hint, sizeof hint, "; this user cannot write the file (%s)", strerror(errno));
-    } else if ((sqlite3_errcode(db) & 0xff) == SQLITE_FULL && f && *f)
-        full_hint(f, hint, sizeof hint);
+    } else if (((sqlite3_errcode(db) & 0xff) == SQLITE_FULL || e == ENOSPC || e == EDQUOT) && f && *f)
+        full_hint(f, hint, sizeof hint);   /* (an existing database says "disk I/O error") */
     return cr_error(CR_EIO, "state database %s: %s: %s%s%s%s%s", f && *f ? f : "(in memory)", what,
                     sqlite3_errmsg(db), e ? " (" : "", e ? strerror(e) : "", e ? ")" : "", hint);
 }
@@ -704,7 +704,8 @@ cr_err cr_store_open(const char *path, bool create, cr_store **out)
     umask(old);
     if (r != SQLITE_OK) {
         char hint[4200] = "";
-        if ((r & 0xff) == SQLITE_FULL)
+        int e = s->db ? sqlite3_system_errno(s->db) : 0;
+        if ((r & 0xff) == SQLITE_FULL || e == ENOSPC || e == EDQUOT)
             full_hint(path, hint, sizeof hint);
         rc = cr_error(r == SQLITE_CANTOPEN ? CR_ECANTCREAT : CR_EIO,
                       "cannot open state database %s: %s%s", path,
@@ -2576,6 +2577,7 @@ static bool fill_claim_reject(cr_pool *pool, sqlite3_stmt *st, void *item)
     x->reason = cr_pool_intern(pool, col_text(st, 3), (size_t)sqlite3_column_bytes(st, 3));
     x->count = (long)sqlite3_column_int64(st, 5);
     x->by_serial = sqlite3_column_int(st, 6) != 0;
+    x->as_of = col_time(st, 7);
     return x->key && x->file && x->reason;
 }
 
@@ -2584,11 +2586,12 @@ cr_err cr_store_rejects_by_claim(cr_store *s, cr_pool *pool, cr_claim_reject **o
     /* one row a claim (the newest, and how many), so that a feed rejecting
      * every row night after night does not grow what each night holds; then
      * one a serial of the rows that name no claim */
-    sqlite3_stmt *st = prepare(s, "SELECT k, file_name, line, reason, max(reject_id), count(*), by_serial"
+    sqlite3_stmt *st = prepare(s, "SELECT k, file_name, line, reason, max(reject_id), count(*), by_serial,"
+                                  " (SELECT as_of FROM runs WHERE runs.run_id = u.run_id)"
                                   " FROM (SELECT claim_key AS k, 0 AS by_serial, file_name, line, reason,"
-                                  "  reject_id FROM rejects WHERE claim_key IS NOT NULL"
-                                  "  UNION ALL SELECT serial_norm, 1, file_name, line, reason, reject_id"
-                                  "  FROM rejects WHERE claim_key IS NULL AND serial_norm IS NOT NULL)"
+                                  "  reject_id, run_id FROM rejects WHERE claim_key IS NOT NULL"
+                                  "  UNION ALL SELECT serial_norm, 1, file_name, line, reason, reject_id, run_id"
+                                  "  FROM rejects WHERE claim_key IS NULL AND serial_norm IS NOT NULL) u"
                                   " GROUP BY by_serial, k ORDER BY by_serial, k");
     return load_rows(s, st, pool, sizeof **out, fill_claim_reject, "read the rejected rows", out, n);
 }

@@ -124,7 +124,7 @@ col = rows[0].index("Detail")
 print([r[col] for r in rows[1:] if r[0] == sys.argv[2]])' "$1" "$2"
 }
 expect_eq capture_note_by_serial "$(detail_of "$CN/reports/carerecon_20261121_run2.xlsx" CE2611-000138)" \
-    "[\"a receipt row naming no claim, with this claim's serial, was rejected (depot_20261122.csv:5, MISSING_FIELD) and not used: check it before collecting\"]"
+    "[\"a receipt row with this claim's serial and no claim reference that could be read was rejected (depot_20261122.csv:5, MISSING_FIELD) and not used: check it before collecting\"]"
 CFG=$E/config/carerecon.yaml   # newenv pointed it at the new env
 RJ=$TMP/rejected; cp -r "$E" "$RJ"   # (a copy: the runs below keep their numbers)
 # a row or event dated after the latest as-of a run decided is marked: no

@@ -40,7 +40,9 @@ R=$TMP/ref
 newenv "$R"
 cr run --config "$CFG" --as-of 2026-11-20
 WANT_RC=$RC
-check reference_issued_actions test -n "$(rows_of "$R/reports/actions" payment_actions)"
+REF_PAY=$(rows_of "$R/reports/actions" payment_actions)
+REF_FUL=$(rows_of "$R/reports/actions" fulfillment)
+check reference_issued_actions test -n "$REF_PAY"
 
 # 1. the action files' folder is full
 night_on_full_disk actions_full actions_dir actions 0
@@ -53,9 +55,9 @@ cr run --config "$CFG" --as-of 2026-11-20
 expect_rc actions_freed_exit_as_reference "$WANT_RC"
 expect_err actions_freed_says_so "recorded by run 1 were never written to a file"
 expect_eq actions_freed_payment_once "$(rows_of "$M/actions" payment_actions)" \
-    "$(rows_of "$R/reports/actions" payment_actions)"
+    "$REF_PAY"
 expect_eq actions_freed_fulfillment_once "$(rows_of "$M/actions" fulfillment)" \
-    "$(rows_of "$R/reports/actions" fulfillment)"
+    "$REF_FUL"
 expect_eq actions_freed_nothing_unwritten "$(q "$E" "select count(*) from unwritten")" 0
 
 # 2. the workbook's folder is full: the action files still go out, and the
@@ -66,11 +68,11 @@ expect_err report_full_names_file "workbook $M/rep/carerecon_20261120_run1.xlsx"
 expect_err report_full_says_why "No space left on device"
 check report_full_no_partial_file test -z "$(ls -A "$M/rep")"
 expect_eq report_full_actions_still_issued "$(rows_of "$E/reports/actions" payment_actions)" \
-    "$(rows_of "$R/reports/actions" payment_actions)"
+    "$REF_PAY"
 cr run --config "$CFG" --as-of 2026-11-20
 expect_rc report_freed_exit_as_reference "$WANT_RC"
 expect_eq report_freed_no_action_again "$(rows_of "$E/reports/actions" payment_actions)" \
-    "$(rows_of "$R/reports/actions" payment_actions)"
+    "$REF_PAY"
 W=$M/rep/carerecon_20261120_run2.xlsx
 check report_freed_workbook_written test -s "$W"
 xlsx report_freed_lists_run1_actions "$W" \
@@ -86,9 +88,20 @@ expect_eq state_full_nothing_issued "$(rows_of "$E/reports/actions" payment_acti
 cr run --config "$CFG" --as-of 2026-11-20
 expect_rc state_freed_exit_as_reference "$WANT_RC"
 expect_eq state_freed_payment_once "$(rows_of "$E/reports/actions" payment_actions)" \
-    "$(rows_of "$R/reports/actions" payment_actions)"
+    "$REF_PAY"
 expect_eq state_freed_fulfillment_once "$(rows_of "$E/reports/actions" fulfillment)" \
-    "$(rows_of "$R/reports/actions" fulfillment)"
+    "$REF_FUL"
+# the next night finds the disk of its existing state database full (SQLite
+# says "disk I/O error" then, not "full": a review)
+cr run --config "$R/config/carerecon.yaml" --as-of 2026-11-21
+dd if=/dev/zero of="$M/fill" bs=4k 2>/dev/null || true
+cr run --config "$CFG" --as-of 2026-11-21
+rm -f "$M/fill"
+expect_rc state_existing_full_exit_74 74
+expect_err state_existing_full_says_what_to_do "free space on the disk of $M/var and run again"
+cr run --config "$CFG" --as-of 2026-11-21
+expect_eq state_existing_freed_payment_once "$(rows_of "$E/reports/actions" payment_actions)" \
+    "$(rows_of "$R/reports/actions" payment_actions)"
 
 # 4. room for the state database's schema but not for the night: the disk
 # fills as the run starts, while the inbox is ingested, as the decisions
@@ -107,9 +120,9 @@ for room in $(seq 64 64 2048); do
     cr run --config "$CFG" --as-of 2026-11-20
     expect_rc state_fills_${room}k_freed_exit_as_reference "$WANT_RC"
     expect_eq state_fills_${room}k_freed_payment_once "$(rows_of "$E/reports/actions" payment_actions)" \
-        "$(rows_of "$R/reports/actions" payment_actions)"
+        "$REF_PAY"
     expect_eq state_fills_${room}k_freed_fulfillment_once "$(rows_of "$E/reports/actions" fulfillment)" \
-        "$(rows_of "$R/reports/actions" fulfillment)"
+        "$REF_FUL"
     rm -rf "$E"
 done
 check state_fills_at_several_points test "$failed" -ge 3

@@ -139,7 +139,7 @@ check unfinished_fault_point_found test -n "$at"
 ( CARERECON_CRASH_AT=$at "$BIN" run --config "$U/config/carerecon.yaml" --as-of 2026-11-20 --quiet; exit $? ) 2>/dev/null
 expect_eq unfinished_left_running "$(q "$U" "select status from runs where run_id = 1")" running
 cr run --config "$U/config/carerecon.yaml" --as-of 2026-11-20
-expect_err unfinished_said "1 earlier run stopped before recording its decisions (killed); what it ingested is kept, and this run decides on it"
+expect_err unfinished_said "1 earlier run stopped before recording its decisions (killed, or failed where it could not record why: a full disk); what it ingested is kept, and this run decides on it"
 expect_eq unfinished_marked_failed "$(q "$U" "select status from runs where run_id = 1")" failed
 cr run --config "$U/config/carerecon.yaml" --as-of 2026-11-21
 check unfinished_said_once bash -c "! grep -q 'stopped before recording' '$ERR'"

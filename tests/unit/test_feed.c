@@ -620,23 +620,42 @@ TEST(feed_bad_rows)
 }
 
 /* A trailing delimiter on every row but not on the header, or on the
- * header only: the rows line up (an extra field that is not empty, or a
- * missing one the header names, is still BAD_ROW). */
+ * header only: the rows line up.  The first row sets the file's shape: an
+ * extra field that is not empty, another count, or in a plain file an
+ * empty field too many (a stray delimiter: the fields have moved) is still
+ * BAD_ROW. */
 TEST(feed_trailing_delimiter)
 {
     fsink k = {0};
     cr_feed_stats st;
     const char *in = DEPOT_HDR
         "CE1,1Z1,2026-03-10T09:30:00Z,SN1,Y,Y,\n"          /* trailing delimiter */
-        "CE2,1Z2,2026-03-10T09:30:00Z,SN2,Y,Y, ,\n"        /* two, one a blank */
-        "CE3,1Z3,2026-03-10T09:30:00Z,SN3,Y,Y,x\n";        /* not empty: BAD_ROW */
+        "CE2,1Z2,2026-03-10T09:30:00Z,SN2,Y,Y, \n"         /* the same, a blank */
+        "CE3,1Z3,2026-03-10T09:30:00Z,SN3,Y,Y,x\n"         /* not empty: BAD_ROW */
+        "CE4,1Z4,2026-03-10T09:30:00Z,SN4,Y,Y,,\n"         /* another count: BAD_ROW */
+        "CE5,1Z5,2026-03-10T09:30:00Z,SN5,Y,Y\n";          /* the same */
     CHECK_INT(fs_parse("depot", in, &k, &st), CR_OK);
     CHECK_INT(k.nr, 2);
     CHECK_STR(R(&k, 0)->claim_ref, "CE1");
     CHECK_STR(R(&k, 1)->claim_ref, "CE2");
-    CHECK_INT(k.nj, 1);
+    CHECK_INT(k.nj, 3);
     CHECK_INT(J(&k, 0)->reason, CR_R_BAD_ROW);
     CHECK_INT(J(&k, 0)->line, 4);
+    CHECK_INT(J(&k, 1)->line, 5);
+    CHECK_INT(J(&k, 2)->line, 6);
+    CHECK(strstr(J(&k, 2)->detail, "6 fields where the header has 6 and the file's first row 7") != NULL);
+    CHECK(strstr(J(&k, 1)->detail, "8 fields where the header has 6 and the file's first row 7") != NULL);
+    fs_free(&k);
+    /* a plain file: a row with a stray delimiter and an empty last column
+     * ("139,50" in a file whose last column is empty) is not read shifted */
+    memset(&k, 0, sizeof k);
+    const char *plain = DEPOT_HDR
+        "CE1,1Z1,2026-03-10T09:30:00Z,SN1,Y,Y\n"
+        "CE2,1Z2,2026-03-10T09:30:00Z,SN,2,Y,\n";
+    CHECK_INT(fs_parse("depot", plain, &k, &st), CR_OK);
+    CHECK_INT(k.nr, 1);
+    CHECK_INT(k.nj, 1);
+    CHECK_INT(J(&k, 0)->reason, CR_R_BAD_ROW);
     fs_free(&k);
     memset(&k, 0, sizeof k);
     const char *in2 = "RMA No,Tracking No,Checked In,Serial No,Battery Returned,Genuine,\n"
