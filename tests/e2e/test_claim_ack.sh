@@ -125,6 +125,22 @@ print([r[col] for r in rows[1:] if r[0] == sys.argv[2]])' "$1" "$2"
 }
 expect_eq capture_note_by_serial "$(detail_of "$CN/reports/carerecon_20261121_run2.xlsx" CE2611-000138)" \
     "[\"a receipt row with this claim's serial and no claim reference that could be read was rejected (depot_20261122.csv:5, MISSING_FIELD) and not used: check it before collecting\"]"
+# ... but not on a claim of that serial paid after the run that took the
+# row in: the row was another claim's unit (a read-through)
+SG=$TMP/serialnote; newenv "$SG"
+cp "$CN/fixtures/inbox/receipts/depot_20261122.csv" "$SG/fixtures/inbox/receipts/"
+sqlite3 "$SG/fixtures/claims.db" "INSERT INTO claims VALUES ('CE2611-009138', 'premium', 'US',
+  'Mini 4 Pro', '1581F6Z9C23N6G4', 0, 75900, 'USD', 4900, 'LATERREF1', 75900, 'visa',
+  '2026-11-21T10:00:00-05:00', 1, '2027-11-21', 1, 'active')"
+"$BIN" run --config "$SG/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+"$BIN" run --config "$SG/config/carerecon.yaml" --as-of 2026-11-23 --quiet 2>/dev/null
+check serial_note_later_claim_captured grep -q '^CE2611-009138:capture,capture,.*,NOT_RETURNED$' "$SG/reports/actions/payment_actions_20261123_run2.csv"
+expect_eq serial_note_not_on_later_claim "$(detail_of "$SG/reports/carerecon_20261123_run2.xlsx" CE2611-009138)" "[None]"
+d138=$(detail_of "$SG/reports/carerecon_20261123_run2.xlsx" CE2611-000138)
+case "$d138" in
+*"with this claim's serial and no claim reference"*) ok serial_note_still_on_its_claim ;;
+*) fail serial_note_still_on_its_claim "$d138" ;;
+esac
 CFG=$E/config/carerecon.yaml   # newenv pointed it at the new env
 RJ=$TMP/rejected; cp -r "$E" "$RJ"   # (a copy: the runs below keep their numbers)
 # a row or event dated after the latest as-of a run decided is marked: no
