@@ -310,7 +310,7 @@ static const char *amount_val(const cr_csv_record *r, int c)
  * (cr_serial_normalize: case, blanks, hyphens and a scanner's prefix
  * aside, `1z 9r4-e81` is `1Z9R4E81`), in the reader's copy; NULL when
  * nothing is left or it is a placeholder (cr_tracking_placeholder: "N/A",
- * "0").  *GIVEN tells whether the column held anything: a placeholder
+ * "WALKIN", "0").  *GIVEN tells whether the column held anything: a placeholder
  * ("-", "N/A") still counts as given, so the row is read (a check-in is
  * matched by its serial), but it matches nothing by tracking number. */
 static const char *tracking_norm(const cr_csv_record *r, int c, bool *given)

@@ -179,10 +179,32 @@ static size_t dash_len(const char *s)
 
 bool cr_tracking_placeholder(const char *norm)
 {
-    for (const char *s = norm; *s; s++)
-        if (*s >= '1' && *s <= '9')
-            return false;
-    return true;
+    /* the words depots write for "no tracking number", letters and digits
+     * only (N/A, n.a. and NA are one); a made-up number of letters only
+     * ("PKG-A") is a number */
+    static const char *const words[] = {
+        "NA", "NONE", "NULL", "NIL", "UNKNOWN", "TBD", "TBA", "WALKIN", "NOTRACKING",
+        "NOTRACKINGNUMBER", "NOTAVAILABLE", "NOTAPPLICABLE", "NOTPROVIDED", "MISSING",
+        "DROPOFF", "INPERSON", "HANDDELIVERED"};
+    char key[32];
+    size_t n = 0;
+    bool zeros = true;        /* no digit but 0, nor a letter */
+    for (const char *s = norm; *s; s++) {
+        char c = *s >= 'a' && *s <= 'z' ? (char)(*s - 'a' + 'A') : *s;
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            continue;
+        zeros &= c == '0';
+        if (n + 1 >= sizeof key)
+            return false;     /* longer than any of the words, and not all zeros */
+        key[n++] = c;
+    }
+    key[n] = '\0';
+    if (zeros)
+        return true;          /* "", "-", "0", "000000" */
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcmp(key, words[i]) == 0)
+            return true;
+    return false;
 }
 
 void cr_serial_normalize(const char *in, char *out, size_t n)

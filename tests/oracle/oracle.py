@@ -18,9 +18,15 @@ def norm_sn(s):
     return s.upper()
 
 
+PLACEHOLDERS = {"NA", "NONE", "NULL", "NIL", "UNKNOWN", "TBD", "TBA", "WALKIN", "NOTRACKING",
+                "NOTRACKINGNUMBER", "NOTAVAILABLE", "NOTAPPLICABLE", "NOTPROVIDED", "MISSING",
+                "DROPOFF", "INPERSON", "HANDDELIVERED"}
+
+
 def placeholder(t):
-    """A tracking number with no digit but 0 ("N/A", "0") matches nothing."""
-    return not any(c in "123456789" for c in t)
+    """A tracking number of zeros, or a word for none ("N/A", "WALKIN"), matches nothing."""
+    key = "".join(c for c in t.upper() if c.isascii() and c.isalnum())
+    return all(c == "0" for c in key) or key in PLACEHOLDERS
 
 
 def fold(s):

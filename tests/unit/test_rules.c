@@ -1989,14 +1989,17 @@ TEST(rules_basic_waiting_without_checkin)
     fx_close(&f);
 }
 
-/* A placeholder tracking number (no digit but 0) matches nothing. */
+/* A placeholder tracking number (zeros, or a word for none) matches nothing. */
 TEST(rules_tracking_placeholder)
 {
-    static const char *const placeholders[] = {"", "N/A", "NONE", "WALKIN", "0", "000000", "NA"};
+    static const char *const placeholders[] = {"", "-", "N/A", "n.a.", "NONE", "WALKIN", "Walk-in",
+                                               "0", "000000", "0-0", "NA", "TBD", "UNKNOWN"};
     for (size_t i = 0; i < sizeof placeholders / sizeof placeholders[0]; i++)
         CHECK(cr_tracking_placeholder(placeholders[i]));
+    /* made-up numbers of letters only are numbers: a test's or a depot's own */
     static const char *const real[] = {"1Z9R4E810000300939", "794612345678", "1234567890",
-                                       "RR123456785GB", "TBA012345678900", "1Z1", "0001"};
+                                       "RR123456785GB", "TBA012345678900", "1Z1", "0001",
+                                       "PKG-A", "TRACKB", "NONEXISTENT-PACKAGE-NUMBER-LONG"};
     for (size_t i = 0; i < sizeof real / sizeof real[0]; i++)
         CHECK(!cr_tracking_placeholder(real[i]));
 }
