@@ -77,8 +77,9 @@ cr_err cr_parse_date(const char *s, cr_day_t *out);
  * Rejects anything it does not fully read.  The fraction is dropped; 't'
  * and 'z' are accepted too; offsets are -23:59..+23:59. */
 cr_err cr_parse_iso_instant(const char *s, cr_time_t *out);
-/* Offset text "+01:00", "-0700", "+05", "Z", "UTC", "GMT" -> seconds
- * east of UTC.  Letters in any case; nothing else around them. */
+/* Offset text "+01:00", "-0700", "+05", "Z", "UTC", "GMT", "UTC+01:00",
+ * "GMT-5" -> seconds east of UTC.  Letters in any case; nothing else
+ * around them. */
 cr_err cr_parse_offset(const char *s, int32_t *out);
 
 /* strptime-style parsing of one date-time value.

@@ -726,12 +726,25 @@ static bool offset_num(const char **p, int32_t *out)
 cr_err cr_parse_offset(const char *s, int32_t *out)
 {
     int32_t v = 0;
+    char o[8];
     if (!s || !out)
         return CR_EPARSE;
-    if ((word_at(s, "z", 1) && !s[1]) ||
-        ((word_at(s, "utc", 3) || word_at(s, "gmt", 3)) && !s[3])) {
+    if (word_at(s, "z", 1) && !s[1]) {
         *out = 0;
         return CR_OK;
+    }
+    if (word_at(s, "utc", 3) || word_at(s, "gmt", 3)) {
+        s += 3;
+        if (!*s) {
+            *out = 0;
+            return CR_OK;
+        }
+        /* "UTC+01:00", "GMT-5", as Windows and many exports write zones:
+         * east of UTC positive (not the inverted sign of the Etc/GMT+5
+         * zone file), and an hour of one digit read as "+05" */
+        if ((s[0] == '+' || s[0] == '-') && is_digit(s[1]) && !is_digit(s[2]) &&
+            snprintf(o, sizeof o, "%c0%s", s[0], s + 1) < (int)sizeof o)
+            s = o;
     }
     if (!offset_num(&s, &v) || *s)
         return CR_EPARSE;

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 static const char *const reason_names[CR_R_COUNT] = {
     "MISSING_FIELD", "BAD_DATETIME", "BAD_AMOUNT", "BAD_BOOLEAN",
@@ -377,22 +376,6 @@ static cr_time_t civil_utc(const cr_civil *c, int32_t off)
            c->hour * 3600 + c->minute * 60 + c->second - off;
 }
 
-/* UTC or GMT (any case) followed by an offset, as Windows and many
- * exports write zones ("UTC+01:00", "GMT-5": east of UTC positive, not the
- * inverted sign of the Etc/GMT+5 zone file). */
-static bool utc_plus_offset(const char *z, int32_t *off)
-{
-    if (strncasecmp(z, "UTC", 3) != 0 && strncasecmp(z, "GMT", 3) != 0)
-        return false;
-    /* "+1" and "+1:30" as "+01" and "+01:30" */
-    char o[16];
-    const char *r = z + 3;
-    bool one_digit = (r[0] == '+' || r[0] == '-') && r[1] >= '0' && r[1] <= '9' &&
-                     !(r[2] >= '0' && r[2] <= '9');
-    int w = one_digit ? snprintf(o, sizeof o, "%c0%s", r[0], r + 1) : snprintf(o, sizeof o, "%s", r);
-    return w > 0 && (size_t)w < sizeof o && cr_parse_offset(o, off) == CR_OK;
-}
-
 /* The zone named NAME (an IANA name with a '/', Europe/Berlin), loaded once
  * a file; NULL when there is none of that name. */
 static const cr_tz *named_zone(fstate *st, const char *name)
@@ -415,19 +398,17 @@ static const cr_tz *named_zone(fstate *st, const char *name)
 
 /* The instant of the local time CIV (plus FRAC seconds) in ZONE, a row's
  * own zone (the word a %Z read, or its timezone_column): an abbreviation
- * of timezone_abbreviations, an offset (+01:00), UTC, GMT or Z
- * (cr_parse_offset), UTC or GMT with an offset (utc_plus_offset), or an
- * IANA name with a '/' (its offset
- * on that date).  False for anything else: an abbreviation the feed does
- * not map is not guessed ("CET" read as the zone file would be +02:00 in
- * summer). */
+ * of timezone_abbreviations, an offset (cr_parse_offset: +01:00, UTC, Z,
+ * UTC+01:00), or an IANA name with a '/' (its offset on that date).
+ * False for anything else: an abbreviation the feed does not map is not
+ * guessed ("CET" read as the zone file would be +02:00 in summer). */
 static bool zone_instant(fstate *st, const char *zone, const cr_civil *civ, bool frac, cr_time_t *out)
 {
     int32_t off;
     const cr_kv *kv = cr_kv_find(&st->feed->tz_abbrevs, zone);
     if (kv)
         off = (int32_t)kv->num;
-    else if (cr_parse_offset(zone, &off) != CR_OK && !utc_plus_offset(zone, &off)) {
+    else if (cr_parse_offset(zone, &off) != CR_OK) {
         const cr_tz *tz = strchr(zone, '/') ? named_zone(st, zone) : NULL;
         if (!tz)
             return false;

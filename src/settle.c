@@ -335,16 +335,16 @@ cr_err cr_settle(const cr_claim *claims, size_t nclaims, cr_srow *rows, size_t n
              * reference names another claim, not on that hold: a reference
              * a spreadsheet cut to 15 digits reads as a neighbour's hold */
             long m = cr_claim_find(claims, nclaims, r->merchant_ref);
-            if (m >= 0 && m != r->claim && !claims[m].archived &&
-                !(claims[m].preauth_ref && r->psp_ref && strcmp(claims[m].preauth_ref, r->psp_ref) == 0) &&
+            const char *mhold = m >= 0 ? claims[m].preauth_ref : NULL;
+            bool same_hold = mhold && r->psp_ref && strcmp(mhold, r->psp_ref) == 0;
+            if (m >= 0 && m != r->claim && !claims[m].archived && !same_hold &&
                 (x = row_exc(excs, CR_X_REFERENCE_MISMATCH, c, r)))
                 cr_exc_set(excs, &x->detail,
                            "%s row (%s): its psp reference %s is this claim's hold, but its merchant"
                            " reference names %s (hold %s); taken as this claim's: check the"
                            " processor's report (a reference cut to 15 digits by a spreadsheet?)",
                            r->raw_type ? r->raw_type : cr_settle_type_name(r->type), a,
-                           r->psp_ref ? r->psp_ref : "", claims[m].claim_id,
-                           claims[m].preauth_ref ? claims[m].preauth_ref : "none");
+                           r->psp_ref ? r->psp_ref : "", claims[m].claim_id, mhold ? mhold : "none");
         }
         switch (r->type) {
         case CR_ST_CAPTURE:

@@ -864,10 +864,9 @@ cr_err cr_store_runs_close_unfinished(cr_store *s, int64_t before_run, cr_time_t
         return CR_EIO;
     sqlite3_bind_int64(st, 1, before_run);
     sqlite3_bind_int64(st, 2, now);
-    cr_err rc = step_done(s, st, "close unfinished runs");
+    cr_err rc = step_once(s, st, "close unfinished runs");
     if (rc == CR_OK)
         *count = (long)sqlite3_changes(s->db);
-    sqlite3_finalize(st);
     return rc;
 }
 

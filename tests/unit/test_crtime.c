@@ -700,8 +700,17 @@ TEST(crtime_parse_offset)
     o = 1;
     CHECK_INT(cr_parse_offset("gmt", &o), CR_OK);
     CHECK_INT(o, 0);
-    static const char *bad[] = {"", "+", "+5", "01:00", "+01:60", "UTC+1", "+0100 ", " Z",
-                                "+01:00:00", "+1:00", "ZZ", "UT", "UTCX", "+2400", "--01"};
+    /* UTC or GMT with an offset, as Windows and exports write zones: east
+     * positive, and an hour of one digit after the prefix */
+    CHECK_INT(cr_parse_offset("UTC+01:00", &o), CR_OK);
+    CHECK_INT(o, 3600);
+    CHECK_INT(cr_parse_offset("GMT-5", &o), CR_OK);
+    CHECK_INT(o, -18000);
+    CHECK_INT(cr_parse_offset("utc+5:30", &o), CR_OK);
+    CHECK_INT(o, 19800);
+    static const char *bad[] = {"", "+", "+5", "01:00", "+01:60", "UTC+", "UTC1", "GMT+25",
+                                "UTC+1:60", "+0100 ", " Z", "+01:00:00", "+1:00", "ZZ", "UT",
+                                "UTCX", "+2400", "--01", "UTC +1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK_INT(cr_parse_offset(bad[i], &o), CR_EPARSE);
     CHECK_INT(cr_parse_offset(NULL, &o), CR_EPARSE);
