@@ -12,6 +12,8 @@
 #include "config.h"
 #include "store.h"
 
+#include <stdio.h>
+
 /* One row of Captures, Releases, Pending or Fulfillment.  NULL text and
  * CR_TIME_NONE instants are written as empty cells. */
 typedef struct cr_rep_row {
@@ -37,13 +39,48 @@ typedef struct cr_rep_row {
     bool auth_expired;         /* captures: issued after the hold expired */
 } cr_rep_row;
 
+/* The rows of one sheet: those spilled to a file (cr_rep_rows_spool), in
+ * the order they were added, then those in memory.  A night's hundreds of
+ * thousands of Releases rows wait on disk for the workbook, not in memory. */
 typedef struct cr_rep_rows {
-    cr_rep_row *items;
+    cr_rep_row *items;         /* the rows in memory */
     size_t n, cap;
+    FILE *spool;               /* NULL, or the (unlinked) file of the rows spilled */
+    size_t nspooled;
+    int spool_errno;           /* why writing the spool failed (the rows are incomplete); 0 */
 } cr_rep_rows;
 /* Appends a zeroed row (instants set to CR_TIME_NONE); NULL on no memory. */
 cr_rep_row *cr_rep_rows_add(cr_rep_rows *l);
+/* Frees the rows and closes the spool (the strings rows point to are the caller's). */
 void cr_rep_rows_release(cr_rep_rows *l);
+/* Rows of L spill from now on to a temporary file made next to the
+ * workbook LIKE ("LIKE.tmp-XXXXXX", unlinked at once: a run's sweep removes
+ * one a kill left between the two).  CR_ECANTCREAT (with errno's reason in
+ * *ERR) when it cannot be made. */
+cr_err cr_rep_rows_spool(cr_rep_rows *l, const char *like, int *err);
+/* Moves the rows in memory to the spool, their text copied (nothing when L
+ * has no spool).  A write that fails sets spool_errno and drops the rows:
+ * CR_EIO; the caller says so once. */
+cr_err cr_rep_rows_spill(cr_rep_rows *l);
+/* Writes out what the spool buffers; CR_EIO as cr_rep_rows_spill. */
+cr_err cr_rep_rows_seal(cr_rep_rows *l);
+/* All rows of L, spilled and in memory. */
+size_t cr_rep_rows_count(const cr_rep_rows *l);
+
+/* Reads L's rows in order: the row returned (and its text) stays valid
+ * until the next call.  NULL at the end or on an error, which *IT says. */
+typedef struct cr_rep_iter {
+    const cr_rep_rows *l;
+    size_t i;                  /* rows returned */
+    cr_rep_row row;            /* a spilled row, read back */
+    char *buf;
+    size_t cap;
+    int err;                   /* errno of a failed read (or EILSEQ: a damaged record) */
+} cr_rep_iter;
+const cr_rep_row *cr_rep_rows_first(const cr_rep_rows *l, cr_rep_iter *it);
+const cr_rep_row *cr_rep_rows_next(cr_rep_iter *it);
+/* Frees IT's buffer; returns 0 or the errno of the read that stopped it. */
+int cr_rep_iter_end(cr_rep_iter *it);
 
 /* A refund row of the processor's (SPEC 4: "listed, no exception"). */
 typedef struct cr_rep_refund {
@@ -76,10 +113,7 @@ typedef struct cr_report {
     bool dry_run;
     const char *mode;          /* "LIVE" or "DRY RUN" */
     const cr_run_stats *stats;
-    const cr_rep_row *captures;  size_t n_captures;
-    const cr_rep_row *releases;  size_t n_releases;
-    const cr_rep_row *pending;   size_t n_pending;
-    const cr_rep_row *fulfillment; size_t n_fulfillment;
+    const cr_rep_rows *captures, *releases, *pending, *fulfillment;   /* NULL: none */
     size_t n_carried;          /* of the actions listed, those of earlier runs whose workbook
                                 * was not written (their rows say which run) */
     const cr_exc_row *exceptions; size_t n_exceptions;   /* open as of as_of */

@@ -626,14 +626,39 @@ static const col_spec REFUND_COLS[] = {
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* One list sheet: its columns and its rows (N rows of SIZE bytes at ROWS). */
+/* One list sheet: its columns and its rows (N rows of SIZE bytes at ROWS,
+ * or, when LIST is set, LIST's N rows). */
 typedef struct table_spec {
     const char *name;
     const col_spec *cols;
     size_t ncols;
     const void *rows;
     size_t size, n;
+    const cr_rep_rows *list;
 } table_spec;
+
+/* The rows of a table, in order (tbl_first, tbl_next), then tbl_end. */
+typedef struct tbl_iter {
+    const table_spec *t;
+    size_t i;
+    cr_rep_iter it;
+} tbl_iter;
+
+static const void *tbl_first(const table_spec *t, tbl_iter *x)
+{
+    x->t = t;
+    x->i = 0;
+    if (t->list)
+        return cr_rep_rows_first(t->list, &x->it);
+    return t->n ? t->rows : NULL;
+}
+
+static const void *tbl_next(tbl_iter *x)
+{
+    if (x->t->list)
+        return cr_rep_rows_next(&x->it);
+    return ++x->i < x->t->n ? (const char *)x->t->rows + x->i * x->t->size : NULL;
+}
 
 static const char *field_str(const void *row, size_t off)
 {
@@ -795,6 +820,16 @@ static const char *all_rows_in(const char *name, bool dry)
  * where they are (a workbook that failed instead would fail every night
  * after: the rows of a run whose workbook was not written are listed by
  * the next). */
+/* Ends the iteration X; CR_EIO when the rows could not all be read back. */
+static cr_err tbl_end(wctx *w, tbl_iter *x)
+{
+    int e = x->t->list ? cr_rep_iter_end(&x->it) : 0;
+    if (!e)
+        return CR_OK;
+    return cr_error(CR_EIO, "workbook %s: cannot read back the rows of sheet %s from their"
+                            " temporary file: %s", w->path, x->t->name, strerror(e));
+}
+
 static cr_err write_table(wctx *w, lxw_worksheet *ws, const table_spec *t)
 {
     cr_err rc = CR_OK;
@@ -807,14 +842,16 @@ static cr_err write_table(wctx *w, lxw_worksheet *ws, const table_spec *t)
         return cr_error(CR_EINTERNAL, "workbook %s: too many columns", w->path);
     for (size_t c = 0; c < t->ncols; c++)
         width[c] = text_width(t->cols[c].header) + 2;
-    for (size_t i = 0; i < t->n; i++) {
-        const void *rowp = (const char *)t->rows + i * t->size;
+    tbl_iter x;
+    for (const void *rowp = tbl_first(t, &x); rowp; rowp = tbl_next(&x)) {
         for (size_t c = 0; c < t->ncols; c++) {
             double cw = cell_width(w, &t->cols[c], rowp) + 2;   /* a gap to the next column */
             if (cw > width[c])
                 width[c] = cw > WIDTH_CAP ? WIDTH_CAP : cw;
         }
     }
+    if ((rc = tbl_end(w, &x)) != CR_OK)
+        return rc;
     for (size_t c = 0; c < t->ncols && rc == CR_OK; c++)
         rc = xl_check(w, worksheet_set_column(ws, (lxw_col_t)c, (lxw_col_t)c, width[c], NULL), 0,
                       (lxw_col_t)c);
@@ -842,8 +879,8 @@ static cr_err write_table(wctx *w, lxw_worksheet *ws, const table_spec *t)
         rc = put_text(w, ws, 0, (lxw_col_t)c, t->cols[c].header, num ? w->f_header_num : w->f_header);
     }
     row = 1;
-    for (size_t i = 0; i < shown && rc == CR_OK; i++, row++) {
-        const void *rowp = (const char *)t->rows + i * t->size;
+    const void *rowp = tbl_first(t, &x);
+    for (size_t i = 0; i < shown && rowp && rc == CR_OK; i++, row++, rowp = tbl_next(&x)) {
         /* a row with a text wider than its column (put_cell wraps it) is
          * made as tall as its lines, up to six: no reader grows it */
         size_t lines = 1;
@@ -863,6 +900,9 @@ static cr_err write_table(wctx *w, lxw_worksheet *ws, const table_spec *t)
         for (size_t c = 0; c < t->ncols && rc == CR_OK; c++)
             rc = put_cell(w, ws, row, (lxw_col_t)c, &t->cols[c], rowp);
     }
+    cr_err irc = tbl_end(w, &x);
+    if (rc == CR_OK)
+        rc = irc;
     if (rc == CR_OK && shown < t->n) {
         char note[512];
         const char *where = all_rows_in(t->name, w->r->dry_run);
@@ -901,7 +941,20 @@ typedef struct splan {
     lxw_row_t files_first, files_last; /* the Files table, header to last row: its autofilter */
     lxw_col_t files_cols;
     bool oom;
+    char **owned;                /* texts the plan's cells show and it frees */
+    size_t n_owned, owned_cap;
 } splan;
+
+/* Gives text T to plan P, which frees it with its cells. */
+static void sp_own(splan *p, char *t)
+{
+    if (!cr_grow(&p->owned, &p->owned_cap, p->n_owned, sizeof *p->owned, 8)) {
+        free(t);
+        p->oom = true;
+        return;
+    }
+    p->owned[p->n_owned++] = t;
+}
 
 static scell *sp_add(splan *p, lxw_col_t col, sc_kind kind, lxw_format *fmt)
 {
@@ -994,44 +1047,62 @@ typedef struct cur_group {
     bool overflow;
 } cur_group;
 
+static void cur_groups_free(cur_group *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((char *)g[i].currency);
+    free(g);
+}
+
 static int cmp_cur_group(const void *a, const void *b)
 {
     return strcmp(((const cur_group *)a)->currency, ((const cur_group *)b)->currency);
 }
 
-/* Groups N ROWS by currency into *OUT (*NG groups, sorted by currency;
- * malloc'd, caller frees).  CR_ENOMEM on failure. */
-static cr_err group_by_currency(const cr_rep_row *rows, size_t n, cur_group **out, size_t *ng)
+/* Groups the rows of L by currency into *OUT (*NG groups, sorted by
+ * currency; malloc'd, caller frees): a pass over the rows with a table of
+ * the few currencies seen.  CR_ENOMEM on no memory, CR_EIO when the rows
+ * cannot be read back (*ERR says why). */
+static cr_err group_by_currency(const cr_rep_rows *l, cur_group **out, size_t *ng, int *err)
 {
-    cur_group *g;
-    size_t k = 0;
+    cur_group *g = NULL;
+    size_t k = 0, cap = 0;
+    cr_rep_iter it;
+    cr_err rc = CR_OK;
 
     *out = NULL;
     *ng = 0;
-    if (n == 0)
-        return CR_OK;
-    g = calloc(n, sizeof *g);
-    if (!g)
-        return CR_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        g[i].currency = rows[i].currency ? rows[i].currency : "";
-        g[i].count = 1;
-        g[i].sum = rows[i].amount;
-        g[i].dsum = (double)rows[i].amount;
-    }
-    qsort(g, n, sizeof *g, cmp_cur_group);
-    for (size_t i = 1; i < n; i++) {
-        if (strcmp(g[i].currency, g[k].currency) == 0) {
-            g[k].count++;
-            g[k].dsum += g[i].dsum;
-            if (__builtin_add_overflow(g[k].sum, g[i].sum, &g[k].sum))
-                g[k].overflow = true;
-        } else {
-            g[++k] = g[i];
+    *err = 0;
+    for (const cr_rep_row *r = cr_rep_rows_first(l, &it); r && rc == CR_OK; r = cr_rep_rows_next(&it)) {
+        const char *cur = r->currency ? r->currency : "";
+        size_t i = 0;
+        while (i < k && strcmp(g[i].currency, cur) != 0)
+            i++;
+        if (i == k) {
+            char *copy = cr_strdup(cur);   /* the row read back goes with the next */
+            if (!copy || !cr_grow(&g, &cap, k, sizeof *g, 4)) {
+                free(copy);
+                rc = CR_ENOMEM;
+                break;
+            }
+            g[k++] = (cur_group){.currency = copy};
         }
+        g[i].count++;
+        g[i].dsum += (double)r->amount;
+        if (__builtin_add_overflow(g[i].sum, r->amount, &g[i].sum))
+            g[i].overflow = true;
     }
+    *err = cr_rep_iter_end(&it);
+    if (rc == CR_OK && *err)
+        rc = CR_EIO;
+    if (rc != CR_OK) {
+        cur_groups_free(g, k);
+        return rc;
+    }
+    if (k)
+        qsort(g, k, sizeof *g, cmp_cur_group);
     *out = g;
-    *ng = k + 1;
+    *ng = k;
     return CR_OK;
 }
 
@@ -1109,13 +1180,17 @@ typedef struct chart_plan {
 } chart_plan;
 
 /* Lays out one decision: a row per currency, or one row with count 0. */
-static cr_err plan_decision(wctx *w, splan *p, const char *name, const cr_rep_row *rows,
-                            size_t n, long *max_count)
+static cr_err plan_decision(wctx *w, splan *p, const char *name, const cr_rep_rows *rows,
+                            long *max_count)
 {
     cur_group *g = NULL;
     size_t ng = 0;
-    cr_err rc = group_by_currency(rows, n, &g, &ng);
+    int err;
+    cr_err rc = group_by_currency(rows, &g, &ng, &err);
 
+    if (rc == CR_EIO)
+        return cr_error(rc, "workbook %s: cannot read back the %s rows from their temporary file:"
+                            " %s", w->path, name, strerror(err));
     if (rc != CR_OK)
         return cr_error(rc, "workbook %s: out of memory", w->path);
     if (ng == 0) {
@@ -1147,6 +1222,9 @@ static cr_err plan_decision(wctx *w, splan *p, const char *name, const cr_rep_ro
             *max_count = g[i].count;
         p->row++;
     }
+    /* the currencies' texts are the plan's cells' now */
+    for (size_t i = 0; i < ng; i++)
+        sp_own(p, (char *)g[i].currency);
     free(g);
     return rc;
 }
@@ -1233,17 +1311,18 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
     p->row++;
     sp_header(w, p, dec_h, NCOLS(dec_h), 0xC);
     dec_first = p->row;
-    rc = plan_decision(w, p, "capture", r->captures, r->n_captures, &dec_max);
+    rc = plan_decision(w, p, "capture", r->captures, &dec_max);
     if (rc == CR_OK)
-        rc = plan_decision(w, p, "release", r->releases, r->n_releases, &dec_max);
+        rc = plan_decision(w, p, "release", r->releases, &dec_max);
     if (rc == CR_OK)
-        rc = plan_decision(w, p, "pending", r->pending, r->n_pending, &dec_max);
+        rc = plan_decision(w, p, "pending", r->pending, &dec_max);
     if (rc != CR_OK)
         return rc;
+    size_t n_ful = cr_rep_rows_count(r->fulfillment);
     sp_text(p, 0, "ship_replacement", w->f_text, true);
-    sp_num(p, 2, (double)r->n_fulfillment, 0, w->f_count);
-    if ((long)r->n_fulfillment > dec_max)
-        dec_max = (long)r->n_fulfillment;
+    sp_num(p, 2, (double)n_ful, 0, w->f_count);
+    if ((long)n_ful > dec_max)
+        dec_max = (long)n_ful;
     dec_last = p->row;
     p->row++;
     /* what the rows count: this run's actions (and those of earlier runs
@@ -1470,6 +1549,9 @@ static cr_err write_summary(wctx *w, lxw_worksheet *ws)
 cleanup:
     free(codes);
     free(p.items);
+    for (size_t i = 0; i < p.n_owned; i++)
+        free(p.owned[i]);
+    free(p.owned);
     return rc;
 }
 
@@ -1503,28 +1585,33 @@ static int fsync_path(const char *path, bool dir)
 enum { T_CAPTURES, T_RELEASES, T_PENDING, T_EXCEPTIONS, T_FULFILLMENT, T_REJECTS, T_REFUNDS, N_TABLES };
 static void report_tables(const cr_report *r, table_spec t[N_TABLES])
 {
-    t[T_CAPTURES] = (table_spec){"Captures", CAPTURE_COLS, NCOLS(CAPTURE_COLS), r->captures,
-                                 sizeof(cr_rep_row), r->n_captures};
-    t[T_RELEASES] = (table_spec){"Releases", RELEASE_COLS, NCOLS(RELEASE_COLS), r->releases,
-                                 sizeof(cr_rep_row), r->n_releases};
-    t[T_PENDING] = (table_spec){"Pending", PENDING_COLS, NCOLS(PENDING_COLS), r->pending,
-                                sizeof(cr_rep_row), r->n_pending};
+    t[T_CAPTURES] = (table_spec){"Captures", CAPTURE_COLS, NCOLS(CAPTURE_COLS), NULL,
+                                 sizeof(cr_rep_row), cr_rep_rows_count(r->captures), r->captures};
+    t[T_RELEASES] = (table_spec){"Releases", RELEASE_COLS, NCOLS(RELEASE_COLS), NULL,
+                                 sizeof(cr_rep_row), cr_rep_rows_count(r->releases), r->releases};
+    t[T_PENDING] = (table_spec){"Pending", PENDING_COLS, NCOLS(PENDING_COLS), NULL,
+                                sizeof(cr_rep_row), cr_rep_rows_count(r->pending), r->pending};
     t[T_EXCEPTIONS] = (table_spec){"Exceptions", EXCEPTION_COLS, NCOLS(EXCEPTION_COLS),
-                                   r->exceptions, sizeof(cr_exc_row), r->n_exceptions};
+                                   r->exceptions, sizeof(cr_exc_row), r->n_exceptions, NULL};
     t[T_FULFILLMENT] = (table_spec){"Fulfillment", FULFILLMENT_COLS, NCOLS(FULFILLMENT_COLS),
-                                    r->fulfillment, sizeof(cr_rep_row), r->n_fulfillment};
+                                    NULL, sizeof(cr_rep_row), cr_rep_rows_count(r->fulfillment),
+                                    r->fulfillment};
     t[T_REJECTS] = (table_spec){"Rejected Rows", REJECT_COLS, NCOLS(REJECT_COLS), r->rejects,
-                                sizeof(cr_reject_view), r->n_rejects};
+                                sizeof(cr_reject_view), r->n_rejects, NULL};
     t[T_REFUNDS] = (table_spec){"Refunds", REFUND_COLS, NCOLS(REFUND_COLS), r->refunds,
-                                sizeof(cr_rep_refund), r->n_refunds};
+                                sizeof(cr_rep_refund), r->n_refunds, NULL};
 }
 
 /* Sheets with rows missing fail the workbook. */
 static cr_err check_tables(const table_spec *t, size_t n, const char *path)
 {
     for (size_t i = 0; i < n; i++) {
-        if (t[i].n && !t[i].rows)
+        if (t[i].n && !t[i].rows && !t[i].list)
             return cr_error(CR_EINTERNAL, "workbook %s: sheet %s has no rows", path, t[i].name);
+        if (t[i].list && t[i].list->spool_errno)
+            return cr_error(CR_EIO, "workbook %s: the rows of sheet %s could not be kept in their"
+                                    " temporary file: %s", path, t[i].name,
+                            strerror(t[i].list->spool_errno));
     }
     return CR_OK;
 }
@@ -1700,12 +1787,224 @@ cr_rep_row *cr_rep_rows_add(cr_rep_rows *l)
 }
 
 /* Contract: see report.h.  Frees the rows (not the strings they point to,
- * which the caller owns) and leaves L empty; L may be NULL. */
+ * which the caller owns), closes the spool and leaves L empty; L may be NULL. */
 void cr_rep_rows_release(cr_rep_rows *l)
 {
     if (!l)
         return;
     free(l->items);
-    l->items = NULL;
-    l->n = l->cap = 0;
+    if (l->spool)
+        fclose(l->spool);
+    *l = (cr_rep_rows){0};
+}
+
+/* --- rows spilled to a file -------------------------------------------------
+ * A spilled row is one record: its payload's length (uint32), then the
+ * numbers (7 x int64, a byte of flags), then each text as its length
+ * (uint32, UINT32_MAX for NULL), its bytes and a NUL, so that it is read
+ * back in place.  The file is this process's alone, unlinked, and read
+ * back by the same build: no byte order or version to agree on. */
+#define ROW_TEXTS 11
+#define ROW_FIXED (7 * 8 + 1)
+#define NO_TEXT UINT32_MAX
+
+static const size_t text_off[ROW_TEXTS] = {
+    offsetof(cr_rep_row, claim_id),      offsetof(cr_rep_row, psp_ref),
+    offsetof(cr_rep_row, card_brand),    offsetof(cr_rep_row, currency),
+    offsetof(cr_rep_row, reason),        offsetof(cr_rep_row, detail),
+    offsetof(cr_rep_row, received_sn),   offsetof(cr_rep_row, registered_sn),
+    offsetof(cr_rep_row, region),        offsetof(cr_rep_row, product_model),
+    offsetof(cr_rep_row, state)};
+
+static const char **row_text(cr_rep_row *r, int k)
+{
+    return (const char **)(void *)((char *)r + text_off[k]);
+}
+
+cr_err cr_rep_rows_spool(cr_rep_rows *l, const char *like, int *err)
+{
+    size_t n = strlen(like) + sizeof ".tmp-XXXXXX";
+    char *path = malloc(n);
+    *err = ENOMEM;
+    if (!path)
+        return CR_ECANTCREAT;
+    snprintf(path, n, "%s.tmp-XXXXXX", like);
+    int fd = mkstemp(path);
+    *err = fd < 0 ? errno : 0;
+    if (fd >= 0) {
+        unlink(path);
+        if (!(l->spool = fdopen(fd, "w+b"))) {
+            *err = errno;
+            close(fd);
+        }
+    }
+    free(path);
+    return l->spool ? CR_OK : CR_ECANTCREAT;
+}
+
+/* Writes row R to F; false on a write error (errno says). */
+static bool spill_row(FILE *f, cr_rep_row *r)
+{
+    uint32_t len[ROW_TEXTS], total;
+    size_t sum = ROW_FIXED;
+    for (int k = 0; k < ROW_TEXTS; k++) {
+        const char *t = *row_text(r, k);
+        size_t n = t ? strlen(t) : 0;
+        len[k] = t ? (uint32_t)n : NO_TEXT;
+        sum += 4 + (t ? n + 1 : 0);
+        if (n >= UINT32_MAX / 16 || sum >= UINT32_MAX / 2) {
+            errno = EOVERFLOW;
+            return false;
+        }
+    }
+    total = (uint32_t)sum;
+    char fixed[4 + ROW_FIXED];
+    const int64_t num[7] = {r->amount,       r->deadline,    r->arrived_at,       r->shipped_at,
+                            r->hold_expires, r->received_at, (int64_t)r->days_left};
+    memcpy(fixed, &total, 4);
+    memcpy(fixed + 4, num, sizeof num);
+    fixed[4 + 56] = (char)((r->reminder ? 1 : 0) | (r->auth_expired ? 2 : 0));
+    if (fwrite(fixed, sizeof fixed, 1, f) != 1)
+        return false;
+    for (int k = 0; k < ROW_TEXTS; k++) {
+        if (fwrite(&len[k], 4, 1, f) != 1 ||
+            (len[k] != NO_TEXT && fwrite(*row_text(r, k), 1, len[k] + 1, f) != len[k] + 1))
+            return false;
+    }
+    return true;
+}
+
+/* Contract: see report.h. */
+cr_err cr_rep_rows_spill(cr_rep_rows *l)
+{
+    if (!l->spool && !l->spool_errno)
+        return CR_OK;
+    for (size_t i = 0; i < l->n && !l->spool_errno; i++) {
+        errno = 0;
+        if (spill_row(l->spool, &l->items[i]))
+            l->nspooled++;
+        else
+            l->spool_errno = errno ? errno : EIO;
+    }
+    l->n = 0;
+    return l->spool_errno ? CR_EIO : CR_OK;
+}
+
+/* Contract: see report.h. */
+cr_err cr_rep_rows_seal(cr_rep_rows *l)
+{
+    cr_err rc = cr_rep_rows_spill(l);
+    if (rc == CR_OK && l->spool && fflush(l->spool) != 0) {
+        l->spool_errno = errno ? errno : EIO;
+        rc = CR_EIO;
+    }
+    return rc;
+}
+
+size_t cr_rep_rows_count(const cr_rep_rows *l)
+{
+    return l ? l->nspooled + l->n : 0;
+}
+
+/* Reads the next spilled row into IT; false at the end or on an error. */
+static bool read_row(cr_rep_iter *it)
+{
+    FILE *f = it->l->spool;
+    uint32_t total;
+    if (fread(&total, 4, 1, f) != 1) {
+        it->err = ferror(f) ? (errno ? errno : EIO) : EILSEQ;
+        return false;
+    }
+    if (total > it->cap) {
+        char *b = realloc(it->buf, total);
+        if (!b) {
+            it->err = ENOMEM;
+            return false;
+        }
+        it->buf = b;
+        it->cap = total;
+    }
+    if (total < ROW_FIXED || fread(it->buf, 1, total, f) != total) {
+        it->err = ferror(f) ? (errno ? errno : EIO) : EILSEQ;
+        return false;
+    }
+    cr_rep_row *r = &it->row;
+    int64_t num[7];
+    memcpy(num, it->buf, sizeof num);
+    r->amount = num[0];
+    r->deadline = num[1];
+    r->arrived_at = num[2];
+    r->shipped_at = num[3];
+    r->hold_expires = num[4];
+    r->received_at = num[5];
+    r->days_left = (long)num[6];
+    r->reminder = it->buf[56] & 1;
+    r->auth_expired = (it->buf[56] & 2) != 0;
+    size_t at = ROW_FIXED;
+    for (int k = 0; k < ROW_TEXTS; k++) {
+        uint32_t n;
+        if (at + 4 > total) {
+            it->err = EILSEQ;
+            return false;
+        }
+        memcpy(&n, it->buf + at, 4);
+        at += 4;
+        if (n == NO_TEXT) {
+            *row_text(r, k) = NULL;
+            continue;
+        }
+        if (n >= total - at || it->buf[at + n] != '\0') {
+            it->err = EILSEQ;
+            return false;
+        }
+        *row_text(r, k) = it->buf + at;
+        at += (size_t)n + 1;
+    }
+    return true;
+}
+
+const cr_rep_row *cr_rep_rows_first(const cr_rep_rows *l, cr_rep_iter *it)
+{
+    *it = (cr_rep_iter){.l = l};
+    if (!l)
+        return NULL;
+    if (l->spool_errno) {
+        it->err = l->spool_errno;
+        return NULL;
+    }
+    if (l->nspooled && (fflush(l->spool) != 0 || fseek(l->spool, 0, SEEK_SET) != 0)) {
+        it->err = errno ? errno : EIO;
+        return NULL;
+    }
+    return cr_rep_rows_next(it);
+}
+
+const cr_rep_row *cr_rep_rows_next(cr_rep_iter *it)
+{
+    const cr_rep_rows *l = it->l;
+    if (it->err || it->i >= l->nspooled + l->n)
+        return NULL;
+    size_t i = it->i++;
+    if (i >= l->nspooled)
+        return &l->items[i - l->nspooled];
+    if (!read_row(it))
+        return NULL;
+    if (i + 1 == l->nspooled && fseek(l->spool, 0, SEEK_END) != 0) {
+        /* back at the end, where the next spill appends */
+        it->err = errno ? errno : EIO;
+        return NULL;
+    }
+    return &it->row;
+}
+
+int cr_rep_iter_end(cr_rep_iter *it)
+{
+    int e = it->err;
+    if (!e && it->l && it->i < it->l->nspooled && it->l->spool &&
+        fseek(it->l->spool, 0, SEEK_END) != 0)
+        e = errno ? errno : EIO;
+    free(it->buf);
+    it->buf = NULL;
+    it->cap = 0;
+    return e;
 }

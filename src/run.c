@@ -1918,6 +1918,8 @@ static cr_err report_row(night *n, size_t i, const cr_decision *d, const cr_acti
         r->reminder = d->reminder;
         r->days_left = (long)cr_tz_day_of(n->cfg->tz, d->deadline) - (long)n->day;
     }
+    if (l != &n->pending)
+        cr_rep_rows_spill(l);   /* a write that fails fails the workbook: report_begin says so */
     return CR_OK;
 }
 
@@ -1944,11 +1946,22 @@ typedef struct report_job {
 static cr_err report_complete(void *ud, cr_report *r);
 static bool report_gate(void *ud);
 
-static cr_err report_begin(night *n, report_job *j)
+/* The rows of these sheets wait on disk for the workbook (at a million
+ * claims, ~800,000 Releases rows); Pending's few stay in memory, where an
+ * incremental night merges them with those of the claims it did not look at. */
+static cr_rep_rows *spilled_rows(night *n, int k)
+{
+    return k == 0 ? &n->captures : k == 1 ? &n->releases : k == 2 ? &n->ships : NULL;
+}
+
+/* Names the workbook (J->path) and makes its folder, before the night
+ * decides: the rows of its action sheets spill beside it as they are decided
+ * (report_row).  An error is the workbook's, never the night's. */
+static cr_err report_prepare(night *n, report_job *j)
 {
     cr_err rc;
     char dayname[16];
-    int y, m, d;
+    int y, m, d, e;
 
     cr_civil_from_days(n->day, &y, &m, &d);
     snprintf(dayname, sizeof dayname, "%04d%02d%02d", y, m, d);
@@ -1962,6 +1975,22 @@ static cr_err report_begin(night *n, report_job *j)
                  dayname, (long long)n->run_id);
     if (!n->o->report_path && (rc = cr_make_dirs(n->cfg->report_dir)) != CR_OK)
         return rc;
+    for (int k = 0; spilled_rows(n, k); k++)
+        if (cr_rep_rows_spool(spilled_rows(n, k), j->path, &e) != CR_OK)
+            return cr_error(CR_ECANTCREAT, "workbook %s: cannot create a temporary file beside it"
+                                           " for its rows: %s", j->path, strerror(e));
+    return CR_OK;
+}
+
+/* Hands the decided rows to the workbook (report_prepare named it). */
+static cr_err report_begin(night *n, report_job *j)
+{
+    for (int k = 0; spilled_rows(n, k); k++) {
+        cr_rep_rows *l = spilled_rows(n, k);
+        if (cr_rep_rows_seal(l) != CR_OK)
+            return cr_error(CR_EIO, "workbook %s: cannot write its rows to a temporary file beside"
+                                    " it: %s", j->path, strerror(l->spool_errno));
+    }
     j->n = n;
     j->r = (cr_report){
         .cfg = n->cfg,
@@ -1971,10 +2000,8 @@ static cr_err report_begin(night *n, report_job *j)
         .dry_run = n->dry,
         .mode = n->dry ? "DRY RUN" : "LIVE",
         .stats = &n->stats,
-        .captures = n->captures.items, .n_captures = n->captures.n,
-        .releases = n->releases.items, .n_releases = n->releases.n,
-        .pending = n->pending.items, .n_pending = n->pending.n,
-        .fulfillment = n->ships.items, .n_fulfillment = n->ships.n,
+        .captures = &n->captures, .releases = &n->releases, .pending = &n->pending,
+        .fulfillment = &n->ships,
         .n_carried = n->nunlisted,
         .files = n->files.items, .n_files = n->files.n,
         .payment_file = n->dry ? NULL : n->pay_name,
@@ -2376,6 +2403,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     }
     if ((rc = load_unlisted(&n)) != CR_OK)
         goto cleanup;
+    prc = report_prepare(&n, &job);
     rec_start(n.rec, st, n.run_id, n.D);
     if ((rc = decide_all(&n)) != CR_OK || (rc = pending_append(&n)) != CR_OK ||
         (rc = list_unlisted(&n)) != CR_OK)
@@ -2395,7 +2423,8 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         /* the workbook is written on a second thread from here on (report_job;
          * settling changes none of the rows of its first sheets); a workbook
          * that cannot be made never holds back the action files */
-        prc = report_begin(&n, &job);
+        if (prc == CR_OK)
+            prc = report_begin(&n, &job);
         threaded = prc == CR_OK && cr_thread_start(&thread, report_write, &job);
     }
     if ((rc = settle_all(&n)) != CR_OK)
@@ -2469,7 +2498,8 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         if (rc != CR_OK || (rc = lrc) != CR_OK)
             goto cleanup;
     } else {
-        if ((rc = report_begin(&n, &job)) != CR_OK || (rc = report_gather(&n, &job)) != CR_OK)
+        if ((rc = prc) != CR_OK || (rc = report_begin(&n, &job)) != CR_OK ||
+            (rc = report_gather(&n, &job)) != CR_OK)
             goto cleanup;
         report_stage(&job, 2);
         report_write(&job);

@@ -7,6 +7,8 @@
 #include "report.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -138,6 +140,7 @@ typedef struct sample {
     cr_currency_exp exps[2];
     cr_run_stats st;
     cr_rep_row cap[3], rel[1], pend[2], ful[1];
+    cr_rep_rows lcap, lrel, lpend, lful;
     cr_exc_row exc[4];
     cr_reject_view rej[3];
     cr_rep_file files[3];
@@ -247,14 +250,14 @@ static void sample_fill(sample *s)
     s->r.generated_at = T0 + 65;
     s->r.mode = "LIVE";
     s->r.stats = &s->st;
-    s->r.captures = s->cap;
-    s->r.n_captures = 3;
-    s->r.releases = s->rel;
-    s->r.n_releases = 1;
-    s->r.pending = s->pend;
-    s->r.n_pending = 2;
-    s->r.fulfillment = s->ful;
-    s->r.n_fulfillment = 1;
+    s->lcap = (cr_rep_rows){.items = s->cap, .n = 3};
+    s->lrel = (cr_rep_rows){.items = s->rel, .n = 1};
+    s->lpend = (cr_rep_rows){.items = s->pend, .n = 2};
+    s->lful = (cr_rep_rows){.items = s->ful, .n = 1};
+    s->r.captures = &s->lcap;
+    s->r.releases = &s->lrel;
+    s->r.pending = &s->lpend;
+    s->r.fulfillment = &s->lful;
     s->r.exceptions = s->exc;
     s->r.n_exceptions = 4;
     s->r.rejects = s->rej;
@@ -331,11 +334,154 @@ TEST(report_write_live)
     CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0640);
     CHECK_INT(entries(dir), 1);           /* no temporary file left behind */
     /* writing again replaces it */
-    s->r.n_captures = 1;
+    s->lcap.n = 1;
     CHECK_INT(cr_report_write(&s->r, path), CR_OK);
     CHECK(is_zip(path));
     CHECK_INT(entries(dir), 1);
     unlink(path);
+    rmdir(dir);
+    cr_tz_free(s->cfg.tz);
+    free(s);
+}
+
+/* Rows spilled to a file read back as they were written, in order, then
+ * those still in memory; twice (the workbook reads a sheet's rows twice). */
+static void fill_row(cr_rep_row *r, int i, const char *big)
+{
+    static const char *const cur[] = {"USD", "JPY", NULL, ""};
+    r->claim_id = i % 5 == 0 ? "" : "CE2611-000001";
+    r->psp_ref = i % 3 ? "PSP-\xc3\xa9=1" : NULL;
+    r->currency = cur[i % 4];
+    r->detail = i == 7 ? big : i % 2 ? "SN_MISMATCH; BATTERY_NOT_RETURNED" : NULL;
+    r->state = i % 4 == 1 ? "in_transit" : NULL;
+    r->product_model = "Mavic\n\"4\"";
+    r->amount = i % 2 ? -129900 - i : INT64_MAX - i;
+    r->deadline = i % 3 ? CR_TIME_NONE : (cr_time_t)1795201435 + i;
+    r->received_at = INT64_MIN + i;
+    r->days_left = -i;
+    r->reminder = i % 2;
+    r->auth_expired = i % 3 == 0;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool same_row(const cr_rep_row *a, const cr_rep_row *b)
+{
+    return same_text(a->claim_id, b->claim_id) && same_text(a->psp_ref, b->psp_ref) &&
+           same_text(a->card_brand, b->card_brand) && same_text(a->currency, b->currency) &&
+           same_text(a->reason, b->reason) && same_text(a->detail, b->detail) &&
+           same_text(a->received_sn, b->received_sn) &&
+           same_text(a->registered_sn, b->registered_sn) && same_text(a->region, b->region) &&
+           same_text(a->product_model, b->product_model) && same_text(a->state, b->state) &&
+           a->amount == b->amount && a->deadline == b->deadline && a->arrived_at == b->arrived_at &&
+           a->shipped_at == b->shipped_at && a->hold_expires == b->hold_expires &&
+           a->received_at == b->received_at && a->days_left == b->days_left &&
+           a->reminder == b->reminder && a->auth_expired == b->auth_expired;
+}
+
+TEST(report_rows_spool_round_trip)
+{
+    char dir[] = "/tmp/cr_spool_XXXXXX", like[256];
+    enum { N = 40, TAIL = 3 };
+    char *big = malloc(100001);
+    CHECK(big != NULL && mkdtemp(dir) != NULL);
+    if (!big)
+        return;
+    memset(big, 'x', 100000);
+    big[100000] = '\0';
+    snprintf(like, sizeof like, "%s/w.xlsx", dir);
+    cr_rep_rows l = {0};
+    int e = -1;
+    CHECK_INT(cr_rep_rows_spool(&l, like, &e), CR_OK);
+    CHECK_INT(e, 0);
+    CHECK_INT(entries(dir), 0);   /* unlinked at once */
+    cr_rep_row want[N];
+    for (int i = 0; i < N; i++) {
+        cr_rep_row *r = cr_rep_rows_add(&l);
+        CHECK(r != NULL);
+        if (!r)
+            break;
+        fill_row(r, i, big);
+        want[i] = *r;
+        if (i < N - TAIL && (i % 7 == 6 || i == N - TAIL - 1))
+            CHECK_INT(cr_rep_rows_spill(&l), CR_OK);   /* in blocks of 7, and the rest */
+    }
+    CHECK_INT(l.nspooled, N - TAIL);
+    CHECK_INT(l.n, TAIL);
+    CHECK_INT(cr_rep_rows_count(&l), N);
+    for (int pass = 0; pass < 2; pass++) {
+        cr_rep_iter it;
+        int k = 0;
+        for (const cr_rep_row *r = cr_rep_rows_first(&l, &it); r; r = cr_rep_rows_next(&it), k++)
+            if (k >= N || !same_row(r, &want[k])) {
+                CHECK(!"row read back differs");
+                break;
+            }
+        CHECK_INT(cr_rep_iter_end(&it), 0);
+        CHECK_INT(k, N);
+    }
+    /* more rows spilled after a read append after the others */
+    fill_row(cr_rep_rows_add(&l), 1, big);
+    CHECK_INT(cr_rep_rows_seal(&l), CR_OK);
+    CHECK_INT(l.nspooled, N + 1);
+    cr_rep_iter it;
+    int k = 0;
+    const cr_rep_row *last = NULL;
+    for (const cr_rep_row *r = cr_rep_rows_first(&l, &it); r; r = cr_rep_rows_next(&it), k++)
+        last = r;
+    CHECK_INT(k, N + 1);
+    CHECK(last && same_row(last, &want[1]));
+    CHECK_INT(cr_rep_iter_end(&it), 0);
+    cr_rep_rows_release(&l);
+    CHECK(l.spool == NULL && l.n == 0 && l.nspooled == 0);
+    /* no spool: spilling keeps the rows in memory */
+    fill_row(cr_rep_rows_add(&l), 2, big);
+    CHECK_INT(cr_rep_rows_spill(&l), CR_OK);
+    CHECK_INT(l.n, 1);
+    cr_rep_rows_release(&l);
+    /* a folder that is not there */
+    snprintf(like, sizeof like, "%s/no/w.xlsx", dir);
+    CHECK_INT(cr_rep_rows_spool(&l, like, &e), CR_ECANTCREAT);
+    CHECK_INT(e, ENOENT);
+    free(big);
+    rmdir(dir);
+}
+
+/* A spool that cannot be written (a full disk) loses its rows: the
+ * workbook that would list them fails, saying why, and leaves nothing. */
+TEST(report_rows_spool_full)
+{
+    cr_rep_rows l = {0};
+    l.spool = fopen("/dev/full", "w+b");
+    CHECK(l.spool != NULL);
+    if (!l.spool)
+        return;
+    for (int i = 0; i < 2000; i++) {
+        fill_row(cr_rep_rows_add(&l), i, "");
+        cr_rep_rows_spill(&l);
+    }
+    CHECK_INT(cr_rep_rows_seal(&l), CR_EIO);
+    CHECK_INT(l.spool_errno, ENOSPC);
+    CHECK_INT(l.n, 0);
+    cr_rep_iter it;
+    CHECK(cr_rep_rows_first(&l, &it) == NULL);
+    CHECK_INT(cr_rep_iter_end(&it), ENOSPC);
+    cr_rep_rows_release(&l);
+}
+
+/* Rows that could not be kept fail the workbook, which leaves nothing. */
+TEST(report_write_rows_lost)
+{
+    char dir[] = "/tmp/cr_report_XXXXXX", path[256];
+    sample *s = sample_in(dir);
+    if (!s)
+        return;
+    s->lrel.spool_errno = ENOSPC;
+    CHECK_INT(write_to(&s->r, dir, "lost.xlsx", path, sizeof path), CR_EIO);
+    CHECK_INT(entries(dir), 0);
     rmdir(dir);
     cr_tz_free(s->cfg.tz);
     free(s);
