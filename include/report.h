@@ -10,9 +10,8 @@
 #define CR_REPORT_H
 
 #include "config.h"
+#include "spool.h"
 #include "store.h"
-
-#include <stdio.h>
 
 /* One row of Captures, Releases, Pending or Fulfillment.  NULL text and
  * CR_TIME_NONE instants are written as empty cells. */
@@ -45,21 +44,17 @@ typedef struct cr_rep_row {
 typedef struct cr_rep_rows {
     cr_rep_row *items;         /* the rows in memory */
     size_t n, cap;
-    FILE *spool;               /* NULL, or the (unlinked) file of the rows spilled */
-    size_t nspooled;
-    int spool_errno;           /* why writing the spool failed (the rows are incomplete); 0 */
+    cr_spool spool;            /* the rows spilled (cr_rep_rows_spool), before those in memory */
 } cr_rep_rows;
 /* Appends a zeroed row (instants set to CR_TIME_NONE); NULL on no memory. */
 cr_rep_row *cr_rep_rows_add(cr_rep_rows *l);
 /* Frees the rows and closes the spool (the strings rows point to are the caller's). */
 void cr_rep_rows_release(cr_rep_rows *l);
-/* Rows of L spill from now on to a temporary file made next to the
- * workbook LIKE ("LIKE.tmp-XXXXXX", unlinked at once: a run's sweep removes
- * one a kill left between the two).  CR_ECANTCREAT (with errno's reason in
- * *ERR) when it cannot be made. */
+/* Rows of L spill from now on to a spool beside the workbook LIKE
+ * (cr_spool_open). */
 cr_err cr_rep_rows_spool(cr_rep_rows *l, const char *like, int *err);
 /* Moves the rows in memory to the spool, their text copied (nothing when L
- * has no spool).  A write that fails sets spool_errno and drops the rows:
+ * has no spool).  A write that fails sets spool.err and drops the rows:
  * CR_EIO; the caller says so once. */
 cr_err cr_rep_rows_spill(cr_rep_rows *l);
 /* Writes out what the spool buffers; CR_EIO as cr_rep_rows_spill. */
@@ -70,16 +65,15 @@ size_t cr_rep_rows_count(const cr_rep_rows *l);
 /* Reads L's rows in order: the row returned (and its text) stays valid
  * until the next call.  NULL at the end or on an error, which *IT says. */
 typedef struct cr_rep_iter {
-    const cr_rep_rows *l;
+    cr_rep_rows *l;
     size_t i;                  /* rows returned */
     cr_rep_row row;            /* a spilled row, read back */
-    char *buf;
-    size_t cap;
-    int err;                   /* errno of a failed read (or EILSEQ: a damaged record) */
+    int err;                   /* errno of a failed read (EILSEQ: a damaged record) */
 } cr_rep_iter;
 const cr_rep_row *cr_rep_rows_first(const cr_rep_rows *l, cr_rep_iter *it);
 const cr_rep_row *cr_rep_rows_next(cr_rep_iter *it);
-/* Frees IT's buffer; returns 0 or the errno of the read that stopped it. */
+/* Ends IT (the spool is ready for more rows); returns 0 or the errno of
+ * the read that stopped it. */
 int cr_rep_iter_end(cr_rep_iter *it);
 
 /* A refund row of the processor's (SPEC 4: "listed, no exception"). */

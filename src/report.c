@@ -1608,10 +1608,10 @@ static cr_err check_tables(const table_spec *t, size_t n, const char *path)
     for (size_t i = 0; i < n; i++) {
         if (t[i].n && !t[i].rows && !t[i].list)
             return cr_error(CR_EINTERNAL, "workbook %s: sheet %s has no rows", path, t[i].name);
-        if (t[i].list && t[i].list->spool_errno)
+        if (t[i].list && t[i].list->spool.err)
             return cr_error(CR_EIO, "workbook %s: the rows of sheet %s could not be kept in their"
                                     " temporary file: %s", path, t[i].name,
-                            strerror(t[i].list->spool_errno));
+                            strerror(t[i].list->spool.err));
     }
     return CR_OK;
 }
@@ -1793,187 +1793,55 @@ void cr_rep_rows_release(cr_rep_rows *l)
     if (!l)
         return;
     free(l->items);
-    if (l->spool)
-        fclose(l->spool);
+    cr_spool_close(&l->spool);
     *l = (cr_rep_rows){0};
 }
 
-/* --- rows spilled to a file -------------------------------------------------
- * A spilled row is one record: its payload's length (uint32), then the
- * numbers (7 x int64, a byte of flags), then each text as its length
- * (uint32, UINT32_MAX for NULL), its bytes and a NUL, so that it is read
- * back in place.  The file is this process's alone, unlinked, and read
- * back by the same build: no byte order or version to agree on. */
-#define ROW_TEXTS 11
-#define ROW_FIXED (7 * 8 + 1)
-#define NO_TEXT UINT32_MAX
-
-static const size_t text_off[ROW_TEXTS] = {
+static const size_t row_texts[] = {
     offsetof(cr_rep_row, claim_id),      offsetof(cr_rep_row, psp_ref),
     offsetof(cr_rep_row, card_brand),    offsetof(cr_rep_row, currency),
     offsetof(cr_rep_row, reason),        offsetof(cr_rep_row, detail),
     offsetof(cr_rep_row, received_sn),   offsetof(cr_rep_row, registered_sn),
     offsetof(cr_rep_row, region),        offsetof(cr_rep_row, product_model),
     offsetof(cr_rep_row, state)};
-
-static const char **row_text(cr_rep_row *r, int k)
-{
-    return (const char **)(void *)((char *)r + text_off[k]);
-}
+static const cr_spool_shape row_shape = {sizeof(cr_rep_row), row_texts, NCOLS(row_texts), 0};
 
 cr_err cr_rep_rows_spool(cr_rep_rows *l, const char *like, int *err)
 {
-    size_t n = strlen(like) + sizeof ".tmp-XXXXXX";
-    char *path = malloc(n);
-    *err = ENOMEM;
-    if (!path)
-        return CR_ECANTCREAT;
-    snprintf(path, n, "%s.tmp-XXXXXX", like);
-    int fd = mkstemp(path);
-    *err = fd < 0 ? errno : 0;
-    if (fd >= 0) {
-        unlink(path);
-        if (!(l->spool = fdopen(fd, "w+b"))) {
-            *err = errno;
-            close(fd);
-        }
-    }
-    free(path);
-    return l->spool ? CR_OK : CR_ECANTCREAT;
+    return cr_spool_open(&l->spool, like, err);
 }
 
-/* Writes row R to F; false on a write error (errno says). */
-static bool spill_row(FILE *f, cr_rep_row *r)
-{
-    uint32_t len[ROW_TEXTS], total;
-    size_t sum = ROW_FIXED;
-    for (int k = 0; k < ROW_TEXTS; k++) {
-        const char *t = *row_text(r, k);
-        size_t n = t ? strlen(t) : 0;
-        len[k] = t ? (uint32_t)n : NO_TEXT;
-        sum += 4 + (t ? n + 1 : 0);
-        if (n >= UINT32_MAX / 16 || sum >= UINT32_MAX / 2) {
-            errno = EOVERFLOW;
-            return false;
-        }
-    }
-    total = (uint32_t)sum;
-    char fixed[4 + ROW_FIXED];
-    const int64_t num[7] = {r->amount,       r->deadline,    r->arrived_at,       r->shipped_at,
-                            r->hold_expires, r->received_at, (int64_t)r->days_left};
-    memcpy(fixed, &total, 4);
-    memcpy(fixed + 4, num, sizeof num);
-    fixed[4 + 56] = (char)((r->reminder ? 1 : 0) | (r->auth_expired ? 2 : 0));
-    if (fwrite(fixed, sizeof fixed, 1, f) != 1)
-        return false;
-    for (int k = 0; k < ROW_TEXTS; k++) {
-        if (fwrite(&len[k], 4, 1, f) != 1 ||
-            (len[k] != NO_TEXT && fwrite(*row_text(r, k), 1, len[k] + 1, f) != len[k] + 1))
-            return false;
-    }
-    return true;
-}
-
-/* Contract: see report.h. */
 cr_err cr_rep_rows_spill(cr_rep_rows *l)
 {
-    if (!l->spool && !l->spool_errno)
+    if (!l->spool.f && !l->spool.err)
         return CR_OK;
-    for (size_t i = 0; i < l->n && !l->spool_errno; i++) {
-        errno = 0;
-        if (spill_row(l->spool, &l->items[i]))
-            l->nspooled++;
-        else
-            l->spool_errno = errno ? errno : EIO;
-    }
+    for (size_t i = 0; i < l->n && cr_spool_put(&l->spool, &row_shape, &l->items[i]); i++)
+        ;
     l->n = 0;
-    return l->spool_errno ? CR_EIO : CR_OK;
+    return l->spool.err ? CR_EIO : CR_OK;
 }
 
-/* Contract: see report.h. */
 cr_err cr_rep_rows_seal(cr_rep_rows *l)
 {
-    cr_err rc = cr_rep_rows_spill(l);
-    if (rc == CR_OK && l->spool && fflush(l->spool) != 0) {
-        l->spool_errno = errno ? errno : EIO;
-        rc = CR_EIO;
-    }
-    return rc;
+    if (cr_rep_rows_spill(l) == CR_OK && l->spool.f && fflush(l->spool.f) != 0 && !l->spool.err)
+        l->spool.err = errno ? errno : EIO;
+    return l->spool.err ? CR_EIO : CR_OK;
 }
 
 size_t cr_rep_rows_count(const cr_rep_rows *l)
 {
-    return l ? l->nspooled + l->n : 0;
-}
-
-/* Reads the next spilled row into IT; false at the end or on an error. */
-static bool read_row(cr_rep_iter *it)
-{
-    FILE *f = it->l->spool;
-    uint32_t total;
-    if (fread(&total, 4, 1, f) != 1) {
-        it->err = ferror(f) ? (errno ? errno : EIO) : EILSEQ;
-        return false;
-    }
-    if (total > it->cap) {
-        char *b = realloc(it->buf, total);
-        if (!b) {
-            it->err = ENOMEM;
-            return false;
-        }
-        it->buf = b;
-        it->cap = total;
-    }
-    if (total < ROW_FIXED || fread(it->buf, 1, total, f) != total) {
-        it->err = ferror(f) ? (errno ? errno : EIO) : EILSEQ;
-        return false;
-    }
-    cr_rep_row *r = &it->row;
-    int64_t num[7];
-    memcpy(num, it->buf, sizeof num);
-    r->amount = num[0];
-    r->deadline = num[1];
-    r->arrived_at = num[2];
-    r->shipped_at = num[3];
-    r->hold_expires = num[4];
-    r->received_at = num[5];
-    r->days_left = (long)num[6];
-    r->reminder = it->buf[56] & 1;
-    r->auth_expired = (it->buf[56] & 2) != 0;
-    size_t at = ROW_FIXED;
-    for (int k = 0; k < ROW_TEXTS; k++) {
-        uint32_t n;
-        if (at + 4 > total) {
-            it->err = EILSEQ;
-            return false;
-        }
-        memcpy(&n, it->buf + at, 4);
-        at += 4;
-        if (n == NO_TEXT) {
-            *row_text(r, k) = NULL;
-            continue;
-        }
-        if (n >= total - at || it->buf[at + n] != '\0') {
-            it->err = EILSEQ;
-            return false;
-        }
-        *row_text(r, k) = it->buf + at;
-        at += (size_t)n + 1;
-    }
-    return true;
+    return l ? l->spool.n + l->n : 0;
 }
 
 const cr_rep_row *cr_rep_rows_first(const cr_rep_rows *l, cr_rep_iter *it)
 {
-    *it = (cr_rep_iter){.l = l};
+    /* the workbook reads the rows it was handed: the spool's position is
+     * its reader's, not a change to the rows */
+    *it = (cr_rep_iter){.l = (cr_rep_rows *)(uintptr_t)l};
     if (!l)
         return NULL;
-    if (l->spool_errno) {
-        it->err = l->spool_errno;
-        return NULL;
-    }
-    if (l->nspooled && (fflush(l->spool) != 0 || fseek(l->spool, 0, SEEK_SET) != 0)) {
-        it->err = errno ? errno : EIO;
+    if (l->spool.n && !cr_spool_rewind(&it->l->spool)) {
+        it->err = l->spool.err;
         return NULL;
     }
     return cr_rep_rows_next(it);
@@ -1981,17 +1849,14 @@ const cr_rep_row *cr_rep_rows_first(const cr_rep_rows *l, cr_rep_iter *it)
 
 const cr_rep_row *cr_rep_rows_next(cr_rep_iter *it)
 {
-    const cr_rep_rows *l = it->l;
-    if (it->err || it->i >= l->nspooled + l->n)
+    cr_rep_rows *l = it->l;
+    if (it->err || it->i >= l->spool.n + l->n)
         return NULL;
     size_t i = it->i++;
-    if (i >= l->nspooled)
-        return &l->items[i - l->nspooled];
-    if (!read_row(it))
-        return NULL;
-    if (i + 1 == l->nspooled && fseek(l->spool, 0, SEEK_END) != 0) {
-        /* back at the end, where the next spill appends */
-        it->err = errno ? errno : EIO;
+    if (i >= l->spool.n)
+        return &l->items[i - l->spool.n];
+    if (cr_spool_get(&l->spool, &row_shape, &it->row, NULL) != 1) {
+        it->err = l->spool.err ? l->spool.err : EILSEQ;
         return NULL;
     }
     return &it->row;
@@ -2000,11 +1865,7 @@ const cr_rep_row *cr_rep_rows_next(cr_rep_iter *it)
 int cr_rep_iter_end(cr_rep_iter *it)
 {
     int e = it->err;
-    if (!e && it->l && it->i < it->l->nspooled && it->l->spool &&
-        fseek(it->l->spool, 0, SEEK_END) != 0)
-        e = errno ? errno : EIO;
-    free(it->buf);
-    it->buf = NULL;
-    it->cap = 0;
+    if (it->l && it->l->spool.f && !cr_spool_append(&it->l->spool) && !e)
+        e = it->l->spool.err;
     return e;
 }

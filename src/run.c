@@ -1989,7 +1989,7 @@ static cr_err report_begin(night *n, report_job *j)
         cr_rep_rows *l = spilled_rows(n, k);
         if (cr_rep_rows_seal(l) != CR_OK)
             return cr_error(CR_EIO, "workbook %s: cannot write its rows to a temporary file beside"
-                                    " it: %s", j->path, strerror(l->spool_errno));
+                                    " it: %s", j->path, strerror(l->spool.err));
     }
     j->n = n;
     j->r = (cr_report){

@@ -409,7 +409,7 @@ TEST(report_rows_spool_round_trip)
         if (i < N - TAIL && (i % 7 == 6 || i == N - TAIL - 1))
             CHECK_INT(cr_rep_rows_spill(&l), CR_OK);   /* in blocks of 7, and the rest */
     }
-    CHECK_INT(l.nspooled, N - TAIL);
+    CHECK_INT(l.spool.n, N - TAIL);
     CHECK_INT(l.n, TAIL);
     CHECK_INT(cr_rep_rows_count(&l), N);
     for (int pass = 0; pass < 2; pass++) {
@@ -426,7 +426,7 @@ TEST(report_rows_spool_round_trip)
     /* more rows spilled after a read append after the others */
     fill_row(cr_rep_rows_add(&l), 1, big);
     CHECK_INT(cr_rep_rows_seal(&l), CR_OK);
-    CHECK_INT(l.nspooled, N + 1);
+    CHECK_INT(l.spool.n, N + 1);
     cr_rep_iter it;
     int k = 0;
     const cr_rep_row *last = NULL;
@@ -436,7 +436,7 @@ TEST(report_rows_spool_round_trip)
     CHECK(last && same_row(last, &want[1]));
     CHECK_INT(cr_rep_iter_end(&it), 0);
     cr_rep_rows_release(&l);
-    CHECK(l.spool == NULL && l.n == 0 && l.nspooled == 0);
+    CHECK(l.spool.f == NULL && l.n == 0 && l.spool.n == 0);
     /* no spool: spilling keeps the rows in memory */
     fill_row(cr_rep_rows_add(&l), 2, big);
     CHECK_INT(cr_rep_rows_spill(&l), CR_OK);
@@ -455,16 +455,16 @@ TEST(report_rows_spool_round_trip)
 TEST(report_rows_spool_full)
 {
     cr_rep_rows l = {0};
-    l.spool = fopen("/dev/full", "w+b");
-    CHECK(l.spool != NULL);
-    if (!l.spool)
+    l.spool.f = fopen("/dev/full", "w+b");
+    CHECK(l.spool.f != NULL);
+    if (!l.spool.f)
         return;
     for (int i = 0; i < 2000; i++) {
         fill_row(cr_rep_rows_add(&l), i, "");
         cr_rep_rows_spill(&l);
     }
     CHECK_INT(cr_rep_rows_seal(&l), CR_EIO);
-    CHECK_INT(l.spool_errno, ENOSPC);
+    CHECK_INT(l.spool.err, ENOSPC);
     CHECK_INT(l.n, 0);
     cr_rep_iter it;
     CHECK(cr_rep_rows_first(&l, &it) == NULL);
@@ -479,7 +479,7 @@ TEST(report_write_rows_lost)
     sample *s = sample_in(dir);
     if (!s)
         return;
-    s->lrel.spool_errno = ENOSPC;
+    s->lrel.spool.err = ENOSPC;
     CHECK_INT(write_to(&s->r, dir, "lost.xlsx", path, sizeof path), CR_EIO);
     CHECK_INT(entries(dir), 0);
     rmdir(dir);

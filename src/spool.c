@@ -1,0 +1,175 @@
+/*
+ * spool.c - see spool.h.
+ *
+ * A record: its length (uint32, what follows), the struct's bytes (its
+ * text pointers are meaningless on disk and set again on reading), then
+ * each text as its length (uint32, NO_TEXT for NULL), its bytes and a NUL,
+ * so that a text read into the buffer is used in place.
+ */
+#include "spool.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NO_TEXT UINT32_MAX
+#define SPOOL_BUFFER (1 << 20) /* stdio's buffer: a million records pass in few system calls */
+
+static int fail(cr_spool *s, int e)
+{
+    if (!s->err)
+        s->err = e ? e : EIO;
+    return -1;
+}
+
+cr_err cr_spool_open(cr_spool *s, const char *beside, int *err)
+{
+    size_t n = strlen(beside) + sizeof ".tmp-XXXXXX";
+    char *path = malloc(n);
+    *s = (cr_spool){0};
+    *err = ENOMEM;
+    if (!path)
+        return CR_ECANTCREAT;
+    snprintf(path, n, "%s.tmp-XXXXXX", beside);
+    int fd = mkstemp(path);
+    *err = fd < 0 ? errno : 0;
+    if (fd >= 0) {
+        unlink(path);
+        if (!(s->f = fdopen(fd, "w+b"))) {
+            *err = errno;
+            close(fd);
+        } else {
+            setvbuf(s->f, NULL, _IOFBF, SPOOL_BUFFER);
+        }
+    }
+    free(path);
+    return s->f ? CR_OK : CR_ECANTCREAT;
+}
+
+static const char **text_at(const cr_spool_shape *sh, void *item, size_t k)
+{
+    return (const char **)(void *)((char *)item + sh->texts[k]);
+}
+
+static const char *text_of(const cr_spool_shape *sh, const void *item, size_t k)
+{
+    return *(const char *const *)(const void *)((const char *)item + sh->texts[k]);
+}
+
+bool cr_spool_put(cr_spool *s, const cr_spool_shape *sh, const void *item)
+{
+    uint32_t len[32];
+    size_t sum = sh->size;
+    if (s->err || !s->f || sh->ntexts > 32)
+        return fail(s, s->err ? s->err : EINVAL), false;
+    for (size_t k = 0; k < sh->ntexts; k++) {
+        const char *t = text_of(sh, item, k);
+        size_t n = t ? strlen(t) : 0;
+        len[k] = t ? (uint32_t)n : NO_TEXT;
+        sum += 4 + (t ? n + 1 : 0);
+        if (n >= UINT32_MAX / 16 || sum >= UINT32_MAX / 2)
+            return fail(s, EOVERFLOW), false;
+    }
+    uint32_t total = (uint32_t)sum;
+    errno = 0;
+    bool ok = fwrite(&total, 4, 1, s->f) == 1 && fwrite(item, sh->size, 1, s->f) == 1;
+    for (size_t k = 0; ok && k < sh->ntexts; k++)
+        ok = fwrite(&len[k], 4, 1, s->f) == 1 &&
+             (len[k] == NO_TEXT ||
+              fwrite(text_of(sh, item, k), 1, len[k] + 1, s->f) == len[k] + 1);
+    if (!ok)
+        return fail(s, errno), false;
+    s->n++;
+    return true;
+}
+
+bool cr_spool_rewind(cr_spool *s)
+{
+    if (s->err || !s->f)
+        return fail(s, s->err ? s->err : EINVAL), false;
+    errno = 0;
+    if (fflush(s->f) != 0 || fseek(s->f, 0, SEEK_SET) != 0)
+        return fail(s, errno), false;
+    return true;
+}
+
+bool cr_spool_append(cr_spool *s)
+{
+    if (s->err || !s->f)
+        return fail(s, s->err ? s->err : EINVAL), false;
+    errno = 0;
+    if (fseek(s->f, 0, SEEK_END) != 0)
+        return fail(s, errno), false;
+    return true;
+}
+
+/* Reads the next record's length into *TOTAL: 1, 0 at the end, -1. */
+static int next_length(cr_spool *s, uint32_t *total)
+{
+    if (s->err || !s->f)
+        return fail(s, s->err ? s->err : EINVAL);
+    errno = 0;
+    if (fread(total, 4, 1, s->f) != 1)
+        return ferror(s->f) ? fail(s, errno) : feof(s->f) ? 0 : fail(s, EILSEQ);
+    return 1;
+}
+
+int cr_spool_skip(cr_spool *s)
+{
+    uint32_t total;
+    int r = next_length(s, &total);
+    if (r == 1 && fseek(s->f, (long)total, SEEK_CUR) != 0)
+        return fail(s, errno);
+    return r;
+}
+
+int cr_spool_get(cr_spool *s, const cr_spool_shape *sh, void *item, cr_pool *pool)
+{
+    uint32_t total;
+    int r = next_length(s, &total);
+    if (r != 1)
+        return r;
+    if (total > s->cap) {
+        char *b = realloc(s->buf, total);
+        if (!b)
+            return fail(s, ENOMEM);
+        s->buf = b;
+        s->cap = total;
+    }
+    if (total < sh->size || fread(s->buf, 1, total, s->f) != total)
+        return fail(s, ferror(s->f) ? errno : EILSEQ);
+    memcpy(item, s->buf, sh->size);
+    size_t at = sh->size;
+    for (size_t k = 0; k < sh->ntexts; k++) {
+        uint32_t n;
+        if (at + 4 > total)
+            return fail(s, EILSEQ);
+        memcpy(&n, s->buf + at, 4);
+        at += 4;
+        const char **t = text_at(sh, item, k);
+        if (n == NO_TEXT) {
+            *t = NULL;
+            continue;
+        }
+        if (n >= total - at || s->buf[at + n] != '\0')
+            return fail(s, EILSEQ);
+        const char *v = s->buf + at;
+        if (pool) {
+            v = sh->interned & (1u << k) ? cr_pool_intern(pool, v, n) : cr_pool_strndup(pool, v, n);
+            if (!v)
+                return fail(s, ENOMEM);
+        }
+        *t = v;
+        at += (size_t)n + 1;
+    }
+    return 1;
+}
+
+void cr_spool_close(cr_spool *s)
+{
+    if (s->f)
+        fclose(s->f);
+    free(s->buf);
+    *s = (cr_spool){0};
+}
