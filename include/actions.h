@@ -15,12 +15,21 @@
 void cr_actions_file_names(cr_day_t day, int64_t run_id, char *payment, char *fulfillment,
                            size_t n);
 
-/* Writes the payment file DIR/NAME with ACTS[0..N) (capture/release). */
+/* More actions after an array: a source hands them to PUT one at a time
+ * (a night in parts reads its own back from the state as it writes them). */
+typedef cr_err (*cr_action_put)(void *w, const cr_action *a);
+typedef cr_err (*cr_action_source)(void *ud, cr_action_put put, void *w);
+
+/* Writes the payment file DIR/NAME with ACTS[0..N) (capture/release),
+ * then those of MORE (NULL: none). */
 cr_err cr_actions_write_payment(const cr_config *cfg, const char *dir, const char *name,
-                                const cr_action *const *acts, size_t n);
-/* Writes the fulfillment file DIR/NAME with ACTS[0..N) (ship_replacement). */
+                                const cr_action *const *acts, size_t n, cr_action_source more,
+                                void *more_ud);
+/* Writes the fulfillment file DIR/NAME with ACTS[0..N) (ship_replacement),
+ * then those of MORE. */
 cr_err cr_actions_write_fulfillment(const char *dir, const char *name,
-                                    const cr_action *const *acts, size_t n);
+                                    const cr_action *const *acts, size_t n, cr_action_source more,
+                                    void *more_ud);
 
 /* Does DIR/NAME exist? */
 bool cr_actions_file_exists(const char *dir, const char *name);

@@ -40,6 +40,10 @@ cr_parts *cr_parts_new(size_t expect);
 /* Adds the next item of KIND with its KEYS (NULL or "" for none; kind k at
  * KEYS[k]).  False on no memory. */
 bool cr_parts_add(cr_parts *p, cr_item_kind kind, const char *const keys[CR_PART_KEYS]);
+/* The same with the keys hashed before (cr_parts_key), on another thread. */
+bool cr_parts_add_keyed(cr_parts *p, cr_item_kind kind, const uint64_t keys[CR_PART_KEYS]);
+/* Key KEY of kind K as cr_parts_add_keyed takes it (0: none, for NULL or ""). */
+uint64_t cr_parts_key(int k, const char *key);
 /* Ties item I of KIND (added before) to key KEY of kind K: an action to
  * another claim it answers for.  False on no memory. */
 bool cr_parts_tie(cr_parts *p, cr_item_kind kind, size_t i, int k, const char *key);

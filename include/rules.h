@@ -144,9 +144,10 @@ void cr_serial_normalize(const char *in, char *out, size_t n);
 /* Whether NORM, a tracking number normalized as a serial, is a placeholder
  * a depot writes for a unit that came without one ("N/A", "NONE",
  * "WALKIN", "0", "000000"): nothing but zeros, or one of the words for
- * "none" (letters and digits compared, in any case).  Such a number
- * matches nothing (SPEC 4's "the same tracking
- * number" would tie every walk-in to one claim). */
+ * "none" (letters and digits compared, in any case); or what a spreadsheet
+ * left of a long number ("9.40011E+21": its digits are lost, and two
+ * packages print the same).  Such a number matches nothing (SPEC 4's "the
+ * same tracking number" would tie every walk-in to one claim). */
 bool cr_tracking_placeholder(const char *norm);
 /* True when two normalized serials differ but are equal once O->0, I->1,
  * L->1, S->5 are folded. */

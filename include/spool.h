@@ -35,9 +35,10 @@ typedef struct cr_spool {
 } cr_spool;
 
 /* Makes S's file beside BESIDE ("BESIDE.tmp-XXXXXX", unlinked at once: a
- * run's sweep of temporary files removes one a kill left in between).
+ * run's sweep of temporary files removes one a kill left in between),
+ * read and written through a buffer of BUFFER bytes (0: 1 MiB).
  * CR_ECANTCREAT with errno's reason in *ERR when it cannot. */
-cr_err cr_spool_open(cr_spool *s, const char *beside, int *err);
+cr_err cr_spool_open(cr_spool *s, const char *beside, size_t buffer, int *err);
 /* Appends ITEM of shape SH; false on a write error (S->err says). */
 bool cr_spool_put(cr_spool *s, const cr_spool_shape *sh, const void *item);
 /* To the first record, for reading (what is buffered is written first);
@@ -49,6 +50,9 @@ bool cr_spool_rewind(cr_spool *s);
 int cr_spool_get(cr_spool *s, const cr_spool_shape *sh, void *item, cr_pool *pool);
 /* Passes over the next record; 1, 0 or -1 as cr_spool_get. */
 int cr_spool_skip(cr_spool *s);
+/* Moves the next record of S, as it is, to the end of TO; 1, 0 or -1 as
+ * cr_spool_get (the error in TO->err when writing failed). */
+int cr_spool_move(cr_spool *s, cr_spool *to);
 /* Back to the end after reading, to write more; false on an error. */
 bool cr_spool_append(cr_spool *s);
 /* Closes S's file and frees its buffer; S is empty again. */

@@ -10,6 +10,7 @@
 #define CR_STORE_H
 
 #include "feed.h"
+#include "parts.h"
 #include "rules.h"
 #include "settle.h"
 #include <pthread.h>
@@ -148,6 +149,17 @@ typedef cr_err (*cr_refund_fn)(void *ud, const cr_refund_view *r);
  * never published their workbook, as cr_store_rejects_of_run's rows. */
 cr_err cr_store_refunds_unlisted(cr_store *s, int64_t run_id, int64_t listed, cr_refund_fn fn,
                                  void *ud);
+
+/* What a night in parts reads in one pass: each item (a cr_event,
+ * cr_srow or cr_action) with its lookup keys (parts.h: kind k at KEYS[k],
+ * NULL for none); its texts live until the sink returns. */
+typedef cr_err (*cr_item_sink)(void *ud, const void *item, const char *const keys[CR_PART_KEYS]);
+cr_err cr_store_events_each(cr_store *s, cr_item_sink sink, void *ud);
+cr_err cr_store_settlements_each(cr_store *s, cr_item_sink sink, void *ud);
+cr_err cr_store_actions_each(cr_store *s, cr_item_sink sink, void *ud);
+/* Each other claim an action answers for (cr_store_action_alias). */
+typedef cr_err (*cr_alias_sink)(void *ud, int64_t action_id, const char *claim_id);
+cr_err cr_store_action_aliases_each(cr_store *s, cr_alias_sink sink, void *ud);
 
 /* Loads every event (with file name and line) into *OUT; strings live in POOL. */
 cr_err cr_store_events_load(cr_store *s, cr_pool *pool, cr_event **out, size_t *n);
@@ -430,6 +442,14 @@ void cr_claimsdb_close(cr_claimsdb *db);
  * return period and normalizing the serial.  Strings live in POOL. */
 cr_err cr_claimsdb_load(cr_claimsdb *db, const cr_config *cfg, cr_pool *pool, cr_claim **out,
                         size_t *n);
+/* Every claim as cr_claimsdb_load reads it, handed to SINK a few thousand
+ * at a time in the table's order (not yet made one per claim_id: see
+ * cr_claims_order_unique); their strings live until SINK returns. */
+typedef cr_err (*cr_claims_sink)(void *ud, const cr_claim *cl, size_t n);
+cr_err cr_claimsdb_each(cr_claimsdb *db, const cr_config *cfg, cr_claims_sink sink, void *ud);
+/* Sorts CL by key and keeps one claim per claim_id (a table without a
+ * unique id can hold one twice), as cr_claimsdb_load does; *N shrinks. */
+void cr_claims_order_unique(cr_claim *cl, size_t *n, cr_pool *pool);
 /* Loads the claims whose rowid is above ROWID (new since a watermark). */
 cr_err cr_claimsdb_load_after(cr_claimsdb *db, const cr_config *cfg, cr_pool *pool, int64_t rowid,
                               cr_claim **out, size_t *n);

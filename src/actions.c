@@ -120,58 +120,80 @@ typedef struct payctx {
     const cr_config *cfg;
     const cr_action *const *acts;
     size_t n;
+    cr_action_source more;
+    void *more_ud;
+    FILE *f;
 } payctx;
+
+static cr_err payment_row(void *ud, const cr_action *a)
+{
+    payctx *c = ud;
+    char key[160], amt[40];
+    int ex = cr_currency_exponent(c->cfg->policy.currency_exponents,
+                                  c->cfg->policy.n_currency_exponents, a->currency);
+    snprintf(key, sizeof key, "%s:%s", a->claim_id, a->action);
+    cr_money_format(a->amount, ex, amt, sizeof amt);
+    csv_field(c->f, key, false);
+    csv_field(c->f, a->action, false);
+    csv_field(c->f, a->psp_ref, false);
+    csv_field(c->f, a->claim_id, false);
+    csv_field(c->f, amt, false);
+    csv_field(c->f, a->currency, false);
+    csv_field(c->f, a->reason, true);
+    return CR_OK;
+}
+
+static cr_err fulfillment_row(void *ud, const cr_action *a)
+{
+    payctx *c = ud;
+    char at[32] = "";
+    if (a->received_at != CR_TIME_NONE)
+        cr_format_utc(a->received_at, at, sizeof at);
+    csv_field(c->f, a->claim_id, false);
+    csv_field(c->f, a->region, false);
+    csv_field(c->f, a->product_model, false);
+    csv_field(c->f, a->received_sn, false);
+    csv_field(c->f, at, true);
+    return CR_OK;
+}
+
+/* The header, the rows of the array, then those of the source. */
+static cr_err write_rows(payctx *c, FILE *f, const char *header, cr_action_put row)
+{
+    cr_err rc = CR_OK;
+    c->f = f;
+    fputs(header, f);
+    for (size_t i = 0; i < c->n && rc == CR_OK; i++)
+        rc = row(c, c->acts[i]);
+    if (rc == CR_OK && c->more)
+        rc = c->more(c->more_ud, row, c);
+    return rc;
+}
 
 static cr_err write_payment(void *ud, FILE *f)
 {
-    payctx *c = ud;
-    fputs("idempotency_key,action,psp_reference,claim_id,amount,currency,reason\n", f);
-    for (size_t i = 0; i < c->n; i++) {
-        const cr_action *a = c->acts[i];
-        char key[160], amt[40];
-        int ex = cr_currency_exponent(c->cfg->policy.currency_exponents,
-                                      c->cfg->policy.n_currency_exponents, a->currency);
-        snprintf(key, sizeof key, "%s:%s", a->claim_id, a->action);
-        cr_money_format(a->amount, ex, amt, sizeof amt);
-        csv_field(f, key, false);
-        csv_field(f, a->action, false);
-        csv_field(f, a->psp_ref, false);
-        csv_field(f, a->claim_id, false);
-        csv_field(f, amt, false);
-        csv_field(f, a->currency, false);
-        csv_field(f, a->reason, true);
-    }
-    return CR_OK;
+    return write_rows(ud, f, "idempotency_key,action,psp_reference,claim_id,amount,currency,reason\n",
+                      payment_row);
 }
 
 static cr_err write_fulfillment(void *ud, FILE *f)
 {
-    payctx *c = ud;
-    fputs("claim_id,region,product_model,received_sn,received_at\n", f);
-    for (size_t i = 0; i < c->n; i++) {
-        const cr_action *a = c->acts[i];
-        char at[32] = "";
-        if (a->received_at != CR_TIME_NONE)
-            cr_format_utc(a->received_at, at, sizeof at);
-        csv_field(f, a->claim_id, false);
-        csv_field(f, a->region, false);
-        csv_field(f, a->product_model, false);
-        csv_field(f, a->received_sn, false);
-        csv_field(f, at, true);
-    }
-    return CR_OK;
+    return write_rows(ud, f, "claim_id,region,product_model,received_sn,received_at\n",
+                      fulfillment_row);
 }
 
 cr_err cr_actions_write_payment(const cr_config *cfg, const char *dir, const char *name,
-                                const cr_action *const *acts, size_t n)
+                                const cr_action *const *acts, size_t n, cr_action_source more,
+                                void *more_ud)
 {
-    payctx c = {cfg, acts, n};
+    payctx c = {cfg, acts, n, more, more_ud, NULL};
     return cr_write_atomic(dir, name, write_payment, &c);
 }
 
 cr_err cr_actions_write_fulfillment(const char *dir, const char *name,
-                                    const cr_action *const *acts, size_t n)
+                                    const cr_action *const *acts, size_t n, cr_action_source more,
+                                    void *more_ud)
 {
-    payctx c = {NULL, acts, n};
+    payctx c = {NULL, acts, n, more, more_ud, NULL};
     return cr_write_atomic(dir, name, write_fulfillment, &c);
 }

@@ -703,6 +703,49 @@ static cr_err settle_row(fstate *st, const cr_csv_record *r)
     return st->sink->settlement(st->sink->ud, &row);
 }
 
+/* Whether R is the header again, its names in any order (two exports
+ * joined into one file, the second maybe with its columns moved). */
+static bool header_again(const fstate *st, const cr_csv_record *r)
+{
+    if (r->bad || r->nfields != st->nheader_names || !r->nfields)
+        return false;
+    bool *taken = calloc(r->nfields, sizeof *taken);
+    bool same = taken != NULL;
+    for (size_t i = 0; same && i < r->nfields; i++) {
+        size_t j = 0;
+        while (j < r->nfields && (taken[j] || cr_strcasecmp_trim(r->fields[i], st->header_names[j]) != 0))
+            j++;
+        same = j < r->nfields;
+        if (same)
+            taken[j] = true;
+    }
+    free(taken);
+    return same;
+}
+
+/* R repeats the header: not a row, ignored; the rows after it are read by
+ * where it puts its columns (SPEC 2.4: by name, never position). */
+static cr_err header_repeated(fstate *st, const cr_csv_record *r)
+{
+    bool moved = false;
+    for (size_t i = 0; i < r->nfields && !moved; i++)
+        moved = strcmp(r->fields[i], st->header_names[i]) != 0;
+    st->stats->ignored++;
+    if (!moved)
+        return CR_OK;
+    for (size_t i = 0; i < st->nheader_names; i++)
+        free(st->header_names[i]);
+    free(st->header_names);
+    st->header_names = NULL;
+    st->nheader_names = 0;
+    st->row_fields = 0;
+    if (!read_header(st, r)) {
+        st->file_rejected = true;   /* (the same names: not expected) */
+        return CR_EDATA;
+    }
+    return CR_OK;
+}
+
 static cr_err on_record(void *ud, const cr_csv_record *r)
 {
     fstate *st = ud;
@@ -722,6 +765,8 @@ static cr_err on_record(void *ud, const cr_csv_record *r)
             blank = !val(r, (int)i);
         if (blank)
             return CR_OK;
+        if (header_again(st, r))
+            return header_repeated(st, r);
     }
     st->stats->rows++;
     if (r->bad && r->bad_field >= 0 && (size_t)r->bad_field < st->ncols) {

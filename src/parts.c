@@ -87,14 +87,18 @@ static bool keys_grow(cr_parts *p)
     return true;
 }
 
-/* Node X carries key KEY of kind K. */
-static bool carry(cr_parts *p, uint32_t x, int k, const char *key)
+uint64_t cr_parts_key(int k, const char *key)
 {
-    if (!key || !*key)
+    return key && *key ? key_hash(k, key) : 0;
+}
+
+/* Node X carries the key of hash H (0: none). */
+static bool carry(cr_parts *p, uint32_t x, uint64_t h)
+{
+    if (!h)
         return true;
     if ((p->kn + 1) * 10 > p->kcap * 7 && !keys_grow(p))
         return false;
-    uint64_t h = key_hash(k, key);
     size_t j = h & (p->kcap - 1);
     while (p->khash[j] && p->khash[j] != h)
         j = (j + 1) & (p->kcap - 1);
@@ -124,6 +128,14 @@ cr_parts *cr_parts_new(size_t expect)
 
 bool cr_parts_add(cr_parts *p, cr_item_kind kind, const char *const keys[CR_PART_KEYS])
 {
+    uint64_t h[CR_PART_KEYS];
+    for (int k = 0; k < CR_PART_KEYS; k++)
+        h[k] = cr_parts_key(k, keys[k]);
+    return cr_parts_add_keyed(p, kind, h);
+}
+
+bool cr_parts_add_keyed(cr_parts *p, cr_item_kind kind, const uint64_t keys[CR_PART_KEYS])
+{
     if ((int)kind < p->kind || p->part || p->n >= UINT32_MAX - 1)
         return false;
     while (p->kind < (int)kind)
@@ -134,7 +146,7 @@ bool cr_parts_add(cr_parts *p, cr_item_kind kind, const char *const keys[CR_PART
     p->up[x] = x;
     p->base[kind + 1] = p->n;
     for (int k = 0; k < CR_PART_KEYS; k++)
-        if (!carry(p, x, k, keys[k]))
+        if (!carry(p, x, keys[k]))
             return false;
     return true;
 }
@@ -150,7 +162,7 @@ bool cr_parts_tie(cr_parts *p, cr_item_kind kind, size_t i, int k, const char *k
 {
     if (i >= cr_parts_count(p, kind) || p->part)
         return false;
-    return carry(p, (uint32_t)(p->base[kind] + i), k, key);
+    return carry(p, (uint32_t)(p->base[kind] + i), cr_parts_key(k, key));
 }
 
 int cr_parts_assign(cr_parts *p, int k)

@@ -1808,7 +1808,7 @@ static const cr_spool_shape row_shape = {sizeof(cr_rep_row), row_texts, NCOLS(ro
 
 cr_err cr_rep_rows_spool(cr_rep_rows *l, const char *like, int *err)
 {
-    return cr_spool_open(&l->spool, like, err);
+    return cr_spool_open(&l->spool, like, 256 << 10, err);
 }
 
 cr_err cr_rep_rows_spill(cr_rep_rows *l)

@@ -177,6 +177,27 @@ static size_t dash_len(const char *s)
     return 0;
 }
 
+/* Whether S is a number as a spreadsheet shows one too long for it
+ * ("9.40011E+21", "1E+15"): its digits are lost, and two packages can
+ * print the same. */
+static bool spreadsheet_exponent(const char *s)
+{
+    if (!(*s >= '1' && *s <= '9'))
+        return false;
+    s++;
+    if (*s == '.' || *s == ',') {
+        if (!(s[1] >= '0' && s[1] <= '9'))
+            return false;
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            ;
+    }
+    if ((*s != 'E' && *s != 'e') || s[1] != '+' || !(s[2] >= '0' && s[2] <= '9'))
+        return false;
+    for (s += 2; *s >= '0' && *s <= '9'; s++)
+        ;
+    return *s == '\0';
+}
+
 bool cr_tracking_placeholder(const char *norm)
 {
     /* the words depots write for "no tracking number", letters and digits
@@ -189,6 +210,8 @@ bool cr_tracking_placeholder(const char *norm)
     char key[32];
     size_t n = 0;
     bool zeros = true;        /* no digit but 0, nor a letter */
+    if (spreadsheet_exponent(norm))
+        return true;
     for (const char *s = norm; *s; s++) {
         char c = *s >= 'a' && *s <= 'z' ? (char)(*s - 'a' + 'A') : *s;
         if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))

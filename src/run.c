@@ -29,6 +29,9 @@
  */
 #include "run.h"
 
+#include "parts.h"
+#include "spool.h"
+
 #include "actions.h"
 #include "crtime.h"
 #include "ingest.h"
@@ -139,6 +142,12 @@ static void phase(cr_verbosity v, const char *name, double *t0)
     *t0 = t;
 }
 
+/* A recorded claim's key (a night in parts: dh_keys_init). */
+typedef struct dh_key {
+    const char *key;
+    size_t i;                  /* into dh */
+} dh_key;
+
 /* Everything one night holds in memory. */
 typedef struct night {
     const cr_config *cfg;
@@ -202,10 +211,49 @@ typedef struct night {
     cr_pool rows_pool;         /* the strings of the settlement rows read on the rows thread */
     char pay_name[128], ful_name[128];
     struct recorder *rec;      /* writes decisions and claim states during decide_all */
+    /* a night over everything decided in parts (decide_in_parts) */
+    cr_parts *parts;           /* NULL: in one piece */
+    dh_key *dh_bykey;          /* dh by claim key (dh_keys_init) */
+    size_t ndh_bykey;
+    bool *dh_live;             /* per dh: a claim of its key was decided */
+    int nparts;                /* the parts asked for, then made */
+    cr_spool sp_claims, sp_events, sp_rows, sp_actions;   /* every item, in read order */
+    cr_spool *sp_part;         /* then each part's claims and events (scatter_parts) */
+    cr_spool *sp_part2;        /* ... and its rows and actions */
+    size_t (*part_n)[CR_ITEM_KINDS];   /* items of each kind in each part */
+    cr_spool sp_pay, sp_ful;   /* this run's actions, for its action files (emit_actions) */
+    int64_t *action_ids;       /* the spooled actions' ids, in order (their aliases' ties) */
+    size_t naction_ids, action_ids_cap;
+    cr_pool part_pool;         /* a part's actions' strings */
+    size_t gone_archived;      /* claims kept for their actions that were not before (forget_gone) */
+    struct alias {             /* record_aliases: an action a claim answers for */
+        int64_t action_id;
+        const char *claim_id;
+    } *aliases;
+    size_t naliases, aliases_cap;
 } night;
 
 static void night_release(night *n)
 {
+    cr_parts_free(n->parts);
+    cr_spool_close(&n->sp_claims);
+    cr_spool_close(&n->sp_events);
+    cr_spool_close(&n->sp_rows);
+    cr_spool_close(&n->sp_actions);
+    for (int p = 0; n->sp_part && p < n->nparts; p++) {
+        cr_spool_close(&n->sp_part[p]);
+        cr_spool_close(&n->sp_part2[p]);
+    }
+    free(n->sp_part);
+    free(n->sp_part2);
+    free(n->part_n);
+    cr_spool_close(&n->sp_pay);
+    cr_spool_close(&n->sp_ful);
+    free(n->action_ids);
+    free(n->aliases);
+    free(n->dh_bykey);
+    free(n->dh_live);
+    cr_pool_release(&n->part_pool);
     cr_pool_release(&n->pool);
     cr_pool_release(&n->claims_pool);
     cr_pool_release(&n->rows_pool);
@@ -280,7 +328,7 @@ static cr_action *new_action(night *n)
  * 10: a placeholder tracking number matches nothing).
  * It is mixed into the configuration's mark, so the first night after such
  * an upgrade looks at every claim, as after a change of configuration. */
-#define RULES_VERSION 10
+#define RULES_VERSION 11
 static int64_t config_mark(const cr_config *cfg)
 {
     return (int64_t)(cfg->hash ^ ((uint64_t)RULES_VERSION * 0x9e3779b97f4a7c15ULL));
@@ -331,6 +379,8 @@ static bool can_increment(night *n, cr_claimsdb *cdb, int64_t meta[N_META])
 typedef struct claims_job {
     const cr_config *cfg;
     cr_claimsdb *cdb;
+    cr_parts *parts;           /* a night in parts: every claim spooled into SPOOL instead */
+    cr_spool *spool;
     bool by_id;                /* read IDS only, else every claim */
     const char **ids;          /* owned */
     size_t nids;
@@ -342,11 +392,69 @@ typedef struct claims_job {
     cr_err rc;
 } claims_job;
 
+/* --- what a night in parts spools -------------------------------------- */
+static const size_t claim_texts[] = {
+    offsetof(cr_claim, claim_id),   offsetof(cr_claim, key),           offsetof(cr_claim, plan),
+    offsetof(cr_claim, status),     offsetof(cr_claim, region),        offsetof(cr_claim, product_model),
+    offsetof(cr_claim, registered_sn), offsetof(cr_claim, currency),   offsetof(cr_claim, preauth_ref),
+    offsetof(cr_claim, card_brand), offsetof(cr_claim, invalid),       offsetof(cr_claim, norm_sn)};
+static const size_t event_texts[] = {offsetof(cr_event, tracking), offsetof(cr_event, claim_ref),
+                                     offsetof(cr_event, serial), offsetof(cr_event, file)};
+static const size_t srow_texts[] = {offsetof(cr_srow, psp_ref), offsetof(cr_srow, merchant_ref),
+                                    offsetof(cr_srow, raw_type), offsetof(cr_srow, card_brand),
+                                    offsetof(cr_srow, file)};
+static const size_t action_texts[] = {
+    offsetof(cr_action, claim_id), offsetof(cr_action, kind),      offsetof(cr_action, action),
+    offsetof(cr_action, reason),   offsetof(cr_action, currency),  offsetof(cr_action, psp_ref),
+    offsetof(cr_action, file_name), offsetof(cr_action, region),   offsetof(cr_action, product_model),
+    offsetof(cr_action, received_sn)};
+#define NTEXTS(a) (sizeof(a) / sizeof((a)[0]))
+/* (a bit per text that repeats from item to item: plans, files, currencies) */
+static const cr_spool_shape claim_shape = {sizeof(cr_claim), claim_texts, NTEXTS(claim_texts),
+                                           (1u << 2) | (1u << 3) | (1u << 4) | (1u << 5) |
+                                               (1u << 7) | (1u << 9)};
+static const cr_spool_shape event_shape = {sizeof(cr_event), event_texts, NTEXTS(event_texts),
+                                           1u << 3};
+static const cr_spool_shape srow_shape = {sizeof(cr_srow), srow_texts, NTEXTS(srow_texts),
+                                          (1u << 2) | (1u << 3) | (1u << 4)};
+static const cr_spool_shape action_shape = {sizeof(cr_action), action_texts, NTEXTS(action_texts),
+                                            0x1deu /* all but claim_id, psp_ref, received_sn */};
+
+/* A claim's lookup keys (parts.h), as the subset records them. */
+static void claim_keys(const cr_claim *c, const char *keys[CR_PART_KEYS])
+{
+    keys[0] = c->key;
+    keys[1] = c->norm_sn;
+    keys[2] = NULL;
+    keys[3] = c->preauth_ref;
+}
+
+static cr_err spool_full(const cr_spool *sp, const char *where)
+{
+    return cr_error(CR_EIO, "cannot write to a temporary file beside the state database %s: %s",
+                    where, strerror(sp->err ? sp->err : EIO));
+}
+
+static cr_err spool_claims(void *ud, const cr_claim *cl, size_t n)
+{
+    claims_job *j = ud;
+    for (size_t i = 0; i < n; i++) {
+        const char *keys[CR_PART_KEYS];
+        claim_keys(&cl[i], keys);
+        if (!cr_spool_put(j->spool, &claim_shape, &cl[i]))
+            return spool_full(j->spool, j->cfg->state_db);
+        if (!cr_parts_add(j->parts, CR_ITEM_CLAIM, keys))
+            return cr_error(CR_ENOMEM, "out of memory");
+    }
+    return CR_OK;
+}
+
 static void *claims_read(void *p)
 {
     claims_job *j = p;
-    j->rc = j->by_id ? cr_claimsdb_load_ids(j->cdb, j->cfg, &j->pool, j->ids, j->nids, &j->claims, &j->n)
-                     : cr_claimsdb_load(j->cdb, j->cfg, &j->pool, &j->claims, &j->n);
+    j->rc = j->parts    ? cr_claimsdb_each(j->cdb, j->cfg, spool_claims, j)
+            : j->by_id ? cr_claimsdb_load_ids(j->cdb, j->cfg, &j->pool, j->ids, j->nids, &j->claims, &j->n)
+                       : cr_claimsdb_load(j->cdb, j->cfg, &j->pool, &j->claims, &j->n);
     /* the incremental night's snapshot (load_subset) ends with its last
      * read: a writer of the claim database waits no longer than that */
     cr_err rc = cr_claimsdb_snapshot(j->cdb, false);
@@ -569,6 +677,303 @@ static cr_err add_archived(night *n)
     return attach_actions(n);
 }
 
+/* --- a night over everything in parts ---------------------------------- */
+
+/* A night in parts: the recorded claims by key, to tell at the end a claim
+ * gone from one still there under its id in another case or spacing
+ * (forget_gone; cr_claim_find_live in a night in one piece). */
+static int dh_key_cmp(const void *a, const void *b)
+{
+    return strcmp(((const dh_key *)a)->key, ((const dh_key *)b)->key);
+}
+
+static cr_err dh_keys_init(night *n)
+{
+    char key[256];
+    if (!n->ndh)
+        return CR_OK;
+    if (!(n->dh_bykey = malloc(n->ndh * sizeof *n->dh_bykey)) ||
+        !(n->dh_live = calloc(n->ndh, sizeof *n->dh_live)))
+        return cr_error(CR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n->ndh; i++) {
+        if (!cr_claim_key(n->dh[i].claim_id, key, sizeof key))
+            continue;
+        if (!(n->dh_bykey[n->ndh_bykey].key = cr_pool_strdup(&n->pool, key)))
+            return cr_error(CR_ENOMEM, "out of memory");
+        n->dh_bykey[n->ndh_bykey++].i = i;
+    }
+    qsort(n->dh_bykey, n->ndh_bykey, sizeof *n->dh_bykey, dh_key_cmp);
+    return CR_OK;
+}
+
+/* Marks the recorded claims that a claim of this part answers to by key. */
+static void dh_keys_mark(night *n)
+{
+    for (size_t c = 0; c < n->nclaims && n->ndh_bykey; c++) {
+        if (n->claims[c].archived || !n->claims[c].key)
+            continue;
+        dh_key want = {n->claims[c].key, 0};
+        const dh_key *at = bsearch(&want, n->dh_bykey, n->ndh_bykey, sizeof want, dh_key_cmp);
+        if (!at)
+            continue;
+        while (at > n->dh_bykey && strcmp(at[-1].key, want.key) == 0)
+            at--;
+        for (; at < n->dh_bykey + n->ndh_bykey && strcmp(at->key, want.key) == 0; at++)
+            n->dh_live[at->i] = true;
+    }
+}
+
+
+typedef struct item_spool {
+    night *n;
+    cr_spool *sp;
+    const cr_spool_shape *shape;
+    cr_item_kind kind;
+} item_spool;
+
+static cr_err spool_item(void *ud, const void *item, const char *const keys[CR_PART_KEYS])
+{
+    item_spool *j = ud;
+    night *n = j->n;
+    if (!cr_spool_put(j->sp, j->shape, item))
+        return spool_full(j->sp, n->cfg->state_db);
+    if (!cr_parts_add(n->parts, j->kind, keys))
+        return cr_error(CR_ENOMEM, "out of memory");
+    if (j->kind == CR_ITEM_ACTION &&
+        !(cr_grow(&n->action_ids, &n->action_ids_cap, n->naction_ids, sizeof *n->action_ids, 64) &&
+          (n->action_ids[n->naction_ids++] = ((const cr_action *)item)->id, true)))
+        return cr_error(CR_ENOMEM, "out of memory");
+    return CR_OK;
+}
+
+/* An action that answers for another claim too (record_aliases) is tied
+ * to that claim's key. */
+static cr_err tie_alias(void *ud, int64_t action_id, const char *claim_id)
+{
+    night *n = ud;
+    char key[256];
+    size_t lo = 0, hi = n->naction_ids;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (n->action_ids[mid] < action_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == n->naction_ids || n->action_ids[lo] != action_id || !claim_id ||
+        !cr_claim_key(claim_id, key, sizeof key))
+        return CR_OK;
+    return cr_parts_tie(n->parts, CR_ITEM_ACTION, lo, 0, key) ? CR_OK
+                                                              : cr_error(CR_ENOMEM, "out of memory");
+}
+
+/* The settlement rows are spooled on a thread of their own (through a
+ * second connection) while the events are; their keys wait, hashed, for
+ * the partition, which takes one kind after the other. */
+typedef struct rows_spool {
+    cr_store *st;
+    cr_spool *sp;
+    const char *where;
+    uint64_t *keys;            /* two a row: its claim key and its hold reference */
+    size_t n, cap;
+    cr_err rc;
+} rows_spool;
+
+static cr_err spool_row(void *ud, const void *item, const char *const keys[CR_PART_KEYS])
+{
+    rows_spool *j = ud;
+    if (!cr_spool_put(j->sp, &srow_shape, item))
+        return spool_full(j->sp, j->where);
+    if (!cr_grow(&j->keys, &j->cap, j->n, 2 * sizeof *j->keys, 1024))
+        return cr_error(CR_ENOMEM, "out of memory");
+    j->keys[2 * j->n] = cr_parts_key(0, keys[0]);
+    j->keys[2 * j->n++ + 1] = cr_parts_key(3, keys[3]);
+    return CR_OK;
+}
+
+static void *rows_spool_main(void *p)
+{
+    rows_spool *j = p;
+    cr_store_own(j->st);
+    j->rc = cr_store_settlements_each(j->st, spool_row, j);
+    return NULL;
+}
+
+/* Reads every event, settlement row and action into its spool, and ties
+ * them to the claims the claims thread spooled. */
+static cr_err spool_items(night *n)
+{
+    cr_err rc;
+    int e;
+    pthread_t t;
+    cr_spool *sp[] = {&n->sp_events, &n->sp_rows, &n->sp_actions, &n->sp_pay, &n->sp_ful};
+    for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++)
+        if (cr_spool_open(sp[i], n->cfg->state_db, i < 3 ? 0 : 256 << 10, &e) != CR_OK)
+            return cr_error(CR_ECANTCREAT, "cannot create a temporary file beside the state database"
+                                           " %s: %s", n->cfg->state_db, strerror(e));
+    rows_spool rj = {.sp = &n->sp_rows, .where = n->cfg->state_db};
+    bool threaded = cr_threads_allowed() && cr_store_open_reader(n->st, &rj.st) == CR_OK &&
+                    cr_thread_start(&t, rows_spool_main, &rj);
+    if (!threaded) {
+        cr_store_close(rj.st);
+        rj.st = NULL;
+    }
+    item_spool ev = {n, &n->sp_events, &event_shape, CR_ITEM_EVENT},
+               ac = {n, &n->sp_actions, &action_shape, CR_ITEM_ACTION};
+    rc = cr_store_events_each(n->st, spool_item, &ev);
+    if (threaded) {
+        pthread_join(t, NULL);
+        cr_store_close(rj.st);
+    } else if (rc == CR_OK) {
+        rj.st = n->st;
+        rows_spool_main(&rj);
+    }
+    if (rc == CR_OK)
+        rc = rj.rc;
+    for (size_t i = 0; rc == CR_OK && i < rj.n; i++) {
+        const uint64_t h[CR_PART_KEYS] = {rj.keys[2 * i], 0, 0, rj.keys[2 * i + 1]};
+        if (!cr_parts_add_keyed(n->parts, CR_ITEM_ROW, h))
+            rc = cr_error(CR_ENOMEM, "out of memory");
+    }
+    free(rj.keys);
+    if (rc != CR_OK || (rc = cr_store_actions_each(n->st, spool_item, &ac)) != CR_OK)
+        return rc;
+    return cr_store_action_aliases_each(n->st, tie_alias, n);
+}
+
+static cr_err spool_lost(night *n, const cr_spool *sp)
+{
+    return sp->err == ENOMEM ? cr_error(CR_ENOMEM, "out of memory")
+                             : cr_error(CR_EIO, "cannot read back a temporary file beside the state"
+                                                " database %s: %s", n->cfg->state_db,
+                                        strerror(sp->err ? sp->err : EIO));
+}
+
+/* Moves every item of two kinds (claims and events, or rows and actions)
+ * from the spools read in one piece to the spool of its part, on a thread
+ * each (scatter_parts). */
+typedef struct scatter_job {
+    night *n;
+    cr_item_kind kinds[2];
+    cr_spool *to;
+    cr_err rc;
+} scatter_job;
+
+static void *scatter_main(void *arg)
+{
+    scatter_job *j = arg;
+    night *n = j->n;
+    cr_spool *from[CR_ITEM_KINDS] = {&n->sp_claims, &n->sp_events, &n->sp_rows, &n->sp_actions};
+    for (int i = 0; i < 2 && j->rc == CR_OK; i++) {
+        cr_item_kind k = j->kinds[i];
+        cr_spool *sp = from[k];
+        if (!cr_spool_rewind(sp)) {
+            j->rc = spool_lost(n, sp);
+            break;
+        }
+        for (size_t x = 0; x < sp->n && j->rc == CR_OK; x++) {
+            int p = cr_parts_of(n->parts, k, x);
+            if (cr_spool_move(sp, &j->to[p]) != 1)
+                j->rc = j->to[p].err ? spool_full(&j->to[p], n->cfg->state_db) : spool_lost(n, sp);
+            n->part_n[p][k]++;
+        }
+        cr_spool_close(sp);   /* moved: its pages go */
+    }
+    for (int p = 0; p < n->nparts && j->rc == CR_OK; p++)
+        if (!cr_spool_rewind(&j->to[p]))
+            j->rc = spool_full(&j->to[p], n->cfg->state_db);
+    return NULL;
+}
+
+static cr_err scatter_parts(night *n)
+{
+    int e;
+    pthread_t t;
+    if (!(n->sp_part = calloc((size_t)n->nparts, sizeof *n->sp_part)) ||
+        !(n->sp_part2 = calloc((size_t)n->nparts, sizeof *n->sp_part2)) ||
+        !(n->part_n = calloc((size_t)n->nparts, sizeof *n->part_n)))
+        return cr_error(CR_ENOMEM, "out of memory");
+    for (int p = 0; p < n->nparts; p++)
+        if (cr_spool_open(&n->sp_part[p], n->cfg->state_db, 256 << 10, &e) != CR_OK ||
+            cr_spool_open(&n->sp_part2[p], n->cfg->state_db, 256 << 10, &e) != CR_OK)
+            return cr_error(CR_ECANTCREAT, "cannot create a temporary file beside the state database"
+                                           " %s: %s", n->cfg->state_db, strerror(e));
+    scatter_job a = {n, {CR_ITEM_CLAIM, CR_ITEM_EVENT}, n->sp_part, CR_OK},
+                b = {n, {CR_ITEM_ROW, CR_ITEM_ACTION}, n->sp_part2, CR_OK};
+    bool threaded = cr_thread_start(&t, scatter_main, &b);
+    scatter_main(&a);
+    if (threaded)
+        pthread_join(t, NULL);
+    else
+        scatter_main(&b);
+    return a.rc != CR_OK ? a.rc : b.rc;
+}
+
+/* Reads the next COUNT items of shape SH from SP into *ITEMS, their
+ * strings into POOL. */
+static cr_err read_part(night *n, cr_spool *sp, const cr_spool_shape *sh, size_t count, void *items,
+                        size_t *got, cr_pool *pool)
+{
+    char *a = malloc(count ? count * sh->size : 1);
+    if (!a)
+        return cr_error(CR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < count; i++)
+        if (cr_spool_get(sp, sh, a + i * sh->size, pool) != 1) {
+            free(a);
+            return spool_lost(n, sp);
+        }
+    memcpy(items, &a, sizeof a);
+    *got = count;
+    return CR_OK;
+}
+
+/* Makes part P the night's claims, events, rows and actions. */
+static cr_err part_load(night *n, int p)
+{
+    cr_err rc;
+    cr_spool *sp = &n->sp_part[p];
+    const size_t *cnt = n->part_n[p];
+    if ((rc = read_part(n, sp, &claim_shape, cnt[CR_ITEM_CLAIM], &n->claims, &n->nclaims,
+                        &n->claims_pool)) != CR_OK ||
+        (rc = read_part(n, sp, &event_shape, cnt[CR_ITEM_EVENT], &n->events, &n->nevents,
+                        &n->events_pool)) != CR_OK ||
+        (rc = read_part(n, &n->sp_part2[p], &srow_shape, cnt[CR_ITEM_ROW], &n->srows, &n->nsrows,
+                        &n->rows_pool)) != CR_OK ||
+        (rc = read_part(n, &n->sp_part2[p], &action_shape, cnt[CR_ITEM_ACTION], &n->actions,
+                        &n->nactions, &n->part_pool)) != CR_OK)
+        return rc;
+    cr_spool_close(sp);   /* read: its pages go */
+    cr_spool_close(&n->sp_part2[p]);
+    cr_claims_order_unique(n->claims, &n->nclaims, &n->claims_pool);
+    if ((rc = attach_actions(n)) != CR_OK)
+        return rc;
+    return add_archived(n);
+}
+
+/* Lets part P go once decided, settled and recorded (rec_drain). */
+static void part_release(night *n)
+{
+    free(n->claims);
+    free(n->events);
+    free(n->srows);
+    free(n->actions);
+    free(n->new_actions);
+    free(n->pay_of);
+    free(n->ful_of);
+    free(n->newpay_of);
+    free(n->hold_slot);
+    n->claims = NULL;
+    n->events = NULL;
+    n->srows = NULL;
+    n->actions = n->new_actions = NULL;
+    n->pay_of = n->ful_of = n->newpay_of = n->hold_slot = NULL;
+    n->nclaims = n->nevents = n->nsrows = n->nactions = n->nnew = n->capnew = 0;
+    cr_pool_release(&n->claims_pool);
+    cr_pool_release(&n->events_pool);
+    cr_pool_release(&n->rows_pool);
+    cr_pool_release(&n->part_pool);
+}
+
 /* Loads what the night decides on: the subset of an incremental night
  * (META from can_increment), or the claims CJ read and everything else. */
 static cr_err load(night *n, const int64_t *meta, claims_job *cj)
@@ -601,7 +1006,7 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
         } else if (!(reading = cr_thread_start(&reader, claims_read, cj)))
             claims_read(cj);
     }
-    if (!meta && (rc = cj->rc) == CR_OK) {
+    if (!meta && (rc = cj->rc) == CR_OK && !n->parts) {
         n->claims = cj->claims;
         n->nclaims = cj->n;
         cj->claims = NULL;
@@ -611,11 +1016,17 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
             rj.st = NULL;
         }
     }
-    if (rc == CR_OK && (rc = cr_store_events_load(n->st, &n->events_pool, &n->events, &n->nevents)) == CR_OK &&
-        (rows_reading ||
-         (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) == CR_OK) &&
-        (rc = cr_store_actions_load(n->st, &n->pool, &n->actions, &n->nactions)) == CR_OK &&
-        (rc = cr_store_rejects_by_claim(n->st, &n->pool, &n->crej, &n->ncrej)) == CR_OK)
+    double tp = mono();
+    if (rc == CR_OK && n->parts)
+        rc = spool_items(n);
+    if (n->parts)
+        cr_debug(n->o->v, "spooled in %.3f s", mono() - tp);
+    else if (rc == CR_OK &&
+             (rc = cr_store_events_load(n->st, &n->events_pool, &n->events, &n->nevents)) == CR_OK &&
+             (rows_reading ||
+              (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) == CR_OK))
+        rc = cr_store_actions_load(n->st, &n->pool, &n->actions, &n->nactions);
+    if (rc == CR_OK && (rc = cr_store_rejects_by_claim(n->st, &n->pool, &n->crej, &n->ncrej)) == CR_OK)
         rc = cr_store_decision_hashes(n->st, &n->pool, &n->dh, &n->ndh);
     while (n->ncrej_key < n->ncrej && !n->crej[n->ncrej_key].by_serial)
         n->ncrej_key++;   /* where the rejected rows by serial begin */
@@ -636,6 +1047,20 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
         }
         free(rj.rows);
         cr_pool_release(&rj.pool);
+    }
+    if (rc == CR_OK && n->parts) {
+        /* the claims, events, rows and actions wait in their spools */
+        tp = mono();
+        if (!(n->nparts = cr_parts_assign(n->parts, n->nparts)))
+            return cr_error(CR_ENOMEM, "out of memory");
+        cr_debug(n->o->v, "a night in %d parts: %zu claims, %zu events, %zu settlement rows, %zu"
+                          " actions spooled (%.3f s)", n->nparts, n->sp_claims.n, n->sp_events.n,
+                 n->sp_rows.n, n->sp_actions.n, mono() - tp);
+        tp = mono();
+        if ((rc = scatter_parts(n)) != CR_OK || (rc = dh_keys_init(n)) != CR_OK)
+            return rc;
+        cr_debug(n->o->v, "scattered in %.3f s", mono() - tp);
+        return CR_OK;
     }
     if (rc != CR_OK || (meta && ((rc = cj->rc) != CR_OK || (rc = subset_claims(n, cj)) != CR_OK)) ||
         (rc = attach_actions(n)) != CR_OK)
@@ -714,6 +1139,15 @@ static cr_err holds_init(night *n)
  * action on its hold of a claim no longer in the claim database (a claim
  * whose id was corrected there: hold_find found it, as a night over
  * everything does). */
+static cr_err add_alias(night *n, int64_t action_id, const char *claim_id)
+{
+    const char *id = cr_pool_strdup(&n->pool, claim_id);
+    if (!id || !cr_grow(&n->aliases, &n->aliases_cap, n->naliases, sizeof *n->aliases, 16))
+        return cr_error(CR_ENOMEM, "out of memory");
+    n->aliases[n->naliases++] = (struct alias){action_id, id};
+    return CR_OK;
+}
+
 static cr_err record_aliases(night *n)
 {
     cr_err rc = CR_OK;
@@ -722,15 +1156,24 @@ static cr_err record_aliases(night *n)
         for (int k = 0; k < 2 && rc == CR_OK; k++) {
             long a = k ? n->ful_of[i] : n->pay_of[i];
             if (a >= 0 && strcmp(n->actions[a].claim_id, c->claim_id) != 0)
-                rc = cr_store_action_alias(n->st, n->actions[a].id, c->claim_id);
+                rc = add_alias(n, n->actions[a].id, c->claim_id);
         }
         if (rc != CR_OK || n->pay_of[i] >= 0 || n->newpay_of[i] >= 0 || !c->preauth_ref ||
             !*c->preauth_ref)
             continue;
         long v = *hold_find(n, c->preauth_ref);
         if (v >= 0 && cr_claim_find_exact(n->claims, n->nclaims, n->actions[v].claim_id) < 0)
-            rc = cr_store_action_alias(n->st, n->actions[v].id, c->claim_id);
+            rc = add_alias(n, n->actions[v].id, c->claim_id);
     }
+    return rc;
+}
+
+/* ... writes them, once the decision writer is done with the database. */
+static cr_err write_aliases(night *n)
+{
+    cr_err rc = CR_OK;
+    for (size_t i = 0; i < n->naliases && rc == CR_OK; i++)
+        rc = cr_store_action_alias(n->st, n->aliases[i].action_id, n->aliases[i].claim_id);
     return rc;
 }
 
@@ -885,6 +1328,7 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
 }
 
 static cr_err report_row(night *n, size_t i, const cr_decision *d, const cr_action *issued);
+static const char *night_dup(night *n, const char *s, bool *oom);
 
 /* A hash of what a decision says, to record it only when it changes. */
 static uint64_t decision_hash(const cr_decision *d)
@@ -1132,6 +1576,42 @@ static cr_err rec_flush(recorder *r)
     return rc;
 }
 
+/* Hands the filling slot over and waits until all is written: what the
+ * rows point to may go then (a night in parts lets each part go). */
+static cr_err rec_drain(recorder *r)
+{
+    cr_err rc = rec_flush(r);
+    if (r->threaded) {
+        pthread_mutex_lock(&r->mu);
+        while (r->r != r->w)
+            pthread_cond_wait(&r->cv, &r->mu);
+        rc = r->rc;
+        pthread_mutex_unlock(&r->mu);
+    }
+    return rc;
+}
+
+/* The slot being filled: what was handed over so far is in it or before. */
+static size_t rec_slot(const recorder *r)
+{
+    return r->w;
+}
+
+/* Waits until slot SLOT (rec_slot) is written, handing it over first if
+ * it is still being filled; without a thread, writes what is filled. */
+static void rec_written(recorder *r, size_t slot)
+{
+    if (!r->threaded || r->w <= slot) {
+        rec_flush(r);   /* its error stays in r->rc, returned by rec_finish */
+        if (!r->threaded)
+            return;
+    }
+    pthread_mutex_lock(&r->mu);
+    while (r->r <= slot)
+        pthread_cond_wait(&r->cv, &r->mu);
+    pthread_mutex_unlock(&r->mu);
+}
+
 /* The next row to fill; NULL after a write error (its message is printed). */
 static rec_item *rec_next(recorder *r)
 {
@@ -1355,17 +1835,21 @@ static cr_err settle_all(night *n)
             rc = cr_error(CR_ENOMEM, "out of memory");
             goto cleanup;
         }
-        /* the row's currency is kept in the row, whose array goes below */
+        /* the row's currency is kept in the row, whose array goes below;
+         * its texts and its claim's id go with their part in a night in
+         * parts: the few refunds keep copies */
+        bool oom = false;
         const char *cur = cr_pool_intern(&n->pool, r->currency, strlen(r->currency));
-        if (!cur) {
+        n->refunds[n->nrefunds++] = (cr_rep_refund){
+            .claim_id = r->claim >= 0 ? night_dup(n, n->claims[r->claim].claim_id, &oom) : NULL,
+            .psp_ref = night_dup(n, r->psp_ref, &oom), .merchant_ref = night_dup(n, r->merchant_ref, &oom),
+            .amount = r->has_amount ? r->amount : 0, .currency = cur,
+            .booked_at = r->booked_at, .file = night_dup(n, r->file, &oom), .line = r->line,
+            .row_id = r->id};
+        if (oom || !cur) {
             rc = cr_error(CR_ENOMEM, "out of memory");
             goto cleanup;
         }
-        n->refunds[n->nrefunds++] = (cr_rep_refund){
-            .claim_id = r->claim >= 0 ? n->claims[r->claim].claim_id : NULL,
-            .psp_ref = r->psp_ref, .merchant_ref = r->merchant_ref,
-            .amount = r->has_amount ? r->amount : 0, .currency = cur,
-            .booked_at = r->booked_at, .file = r->file, .line = r->line, .row_id = r->id};
     }
     /* the recorded actions some claim confirms tonight (by id, sorted) */
     if (!n->backfill) {
@@ -1436,6 +1920,18 @@ static cr_err record_new_actions(night *n)
     return CR_OK;
 }
 
+/* The claims kept for their actions (add_archived) that the state knew as
+ * claims of the claim database: gone tonight. */
+static size_t archived_gone(night *n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n->nclaims; i++) {
+        const cr_dhash *h = n->claims[i].archived ? last_hashes(n, n->claims[i].claim_id) : NULL;
+        k += h && !h->archived;
+    }
+    return k;
+}
+
 /* A night over every claim forgets the state rows of claims no longer in
  * the claim database (so no later night lists them as pending or wakes
  * them); their actions, decisions and exceptions stay as history. */
@@ -1448,11 +1944,7 @@ static cr_err forget_gone(night *n)
         return CR_OK;
     /* claims gone tonight: their state goes, or (add_archived) is kept
      * for their actions, which makes them missing all the same */
-    size_t archived = 0;
-    for (size_t i = 0; i < n->nclaims; i++) {
-        const cr_dhash *h = n->claims[i].archived ? last_hashes(n, n->claims[i].claim_id) : NULL;
-        archived += h && !h->archived;
-    }
+    size_t archived = n->parts ? n->gone_archived : archived_gone(n);
     for (size_t i = 0; i < n->ndh; i++)
         k += !n->dh_seen[i];
     if ((k + archived) * 10 > n->ndh)
@@ -1474,11 +1966,77 @@ static cr_err forget_gone(night *n)
     rc = cr_store_claim_state_forget(n->st, ids, k);
     /* an id corrected in case or spaces: the claim is still there, and its
      * findings go on under its id as it is now (record_exceptions) */
-    for (size_t i = 0; i < k; i++)
-        if (cr_claim_find_live(n->claims, n->nclaims, ids[i]) >= 0)
-            ids[n->nrenamed++] = ids[i];
+    for (size_t i = 0, j = 0; i < n->ndh; i++)
+        if (!n->dh_seen[i] && (n->parts ? n->dh_live[i]
+                                        : cr_claim_find_live(n->claims, n->nclaims, ids[j++]) >= 0))
+            ids[n->nrenamed++] = n->dh[i].claim_id;
     n->renamed = ids;
     return rc;
+}
+
+/* What a decided part leaves to the decision writer: its claims, actions
+ * and new actions, let go once the writer has written the slot (REC_RING)
+ * that holds the part's last row. */
+typedef struct part_left {
+    cr_claim *claims;
+    cr_action *actions, *new_actions;
+    cr_pool claims_pool, part_pool;
+    size_t slot;
+    bool held;
+} part_left;
+
+static void part_left_go(night *n, part_left *l)
+{
+    if (!l->held)
+        return;
+    rec_written(n->rec, l->slot);
+    free(l->claims);
+    free(l->actions);
+    free(l->new_actions);
+    cr_pool_release(&l->claims_pool);
+    cr_pool_release(&l->part_pool);
+    *l = (part_left){0};
+}
+
+/* Spools this part's new actions for the action files (emit_actions). */
+static cr_err spool_new_actions(night *n)
+{
+    for (size_t k = 0; k < n->nnew; k++) {
+        cr_spool *sp = strcmp(n->new_actions[k].kind, "payment") == 0 ? &n->sp_pay : &n->sp_ful;
+        if (!cr_spool_put(sp, &action_shape, &n->new_actions[k]))
+            return spool_full(sp, n->cfg->state_db);
+    }
+    return CR_OK;
+}
+
+/* A night over everything in parts: each part's claims, events, rows and
+ * actions read back from its spool, decided, settled and handed to the
+ * decision writer; the next part is read while the writer writes this one,
+ * which goes once written.  Parts are whole components (parts.h): each
+ * claim is decided as in one piece. */
+static cr_err decide_in_parts(night *n)
+{
+    cr_err rc = CR_OK;
+    part_left left = {0};
+    for (int p = 0; p < n->nparts && rc == CR_OK; p++) {
+        if ((rc = part_load(n, p)) != CR_OK || (rc = decide_all(n)) != CR_OK ||
+            (rc = settle_all(n)) != CR_OK || (rc = record_new_actions(n)) != CR_OK ||
+            (rc = spool_new_actions(n)) != CR_OK || (rc = record_aliases(n)) != CR_OK)
+            break;
+        n->gone_archived += archived_gone(n);
+        dh_keys_mark(n);
+        cr_debug(n->o->v, "part %d of %d: %zu claims decided", p + 1, n->nparts, n->nclaims);
+        part_left_go(n, &left);   /* the part before, written by now */
+        left = (part_left){n->claims, n->actions, n->new_actions, n->claims_pool, n->part_pool,
+                           rec_slot(n->rec), true};
+        n->claims_pool = n->part_pool = (cr_pool)CR_POOL_INIT;
+        n->claims = NULL;
+        n->actions = n->new_actions = NULL;
+        part_release(n);
+    }
+    cr_err drc = rec_drain(n->rec);
+    part_left_go(n, &left);
+    return rc != CR_OK ? rc : drc;
 }
 
 static cr_err record_exceptions(night *n)
@@ -1498,6 +2056,24 @@ static cr_err record_exceptions(night *n)
         rc = cr_store_exc_resolve_claim(n->st, n->run_id, n->D, n->renamed[i],
                                         &n->stats.exceptions_resolved);
     return rc;
+}
+
+/* This run's actions of one kind, read back from their spool (a night in
+ * parts) for its action file (cr_action_source). */
+typedef struct run_actions {
+    night *n;
+    cr_spool *sp;
+} run_actions;
+
+static cr_err read_run_actions(void *ud, cr_action_put put, void *w)
+{
+    run_actions *r = ud;
+    cr_action a;
+    cr_err rc = CR_OK;
+    int got = cr_spool_rewind(r->sp) ? 1 : -1;
+    while (rc == CR_OK && got == 1 && (got = cr_spool_get(r->sp, &action_shape, &a, NULL)) == 1)
+        rc = put(w, &a);
+    return rc != CR_OK ? rc : got < 0 ? spool_lost(r->n, r->sp) : CR_OK;
 }
 
 /* Writes this run's action files: the new actions plus earlier ones whose
@@ -1559,7 +2135,8 @@ static cr_err emit_actions(night *n)
                 late[0], late[1], late[0] + late[1] == 1 ? "it" : "them", late[0] ? n->pay_name : "",
                 late[0] && late[1] ? " and " : "", late[1] ? n->ful_name : "");
     }
-    /* this run's own actions were recorded with its file names */
+    /* this run's own actions were recorded with its file names (a night
+     * in parts let them go: they are read back as the files are written) */
     for (size_t i = 0; i < n->nnew; i++) {
         const cr_action *a = &n->new_actions[i];
         if (strcmp(a->kind, "payment") == 0)
@@ -1569,10 +2146,13 @@ static cr_err emit_actions(night *n)
     }
     if ((rc = cr_store_commit(n->st)) != CR_OK)
         goto cleanup;
-    if ((rc = cr_actions_write_payment(n->cfg, n->cfg->actions_dir, n->pay_name, pay, npay)) != CR_OK)
+    run_actions pays = {n, &n->sp_pay}, fuls = {n, &n->sp_ful};
+    if ((rc = cr_actions_write_payment(n->cfg, n->cfg->actions_dir, n->pay_name, pay, npay,
+                                       n->parts ? read_run_actions : NULL, &pays)) != CR_OK)
         goto cleanup;
     cr_fault_point("after payment file");
-    if ((rc = cr_actions_write_fulfillment(n->cfg->actions_dir, n->ful_name, ful, nful)) != CR_OK) {
+    if ((rc = cr_actions_write_fulfillment(n->cfg->actions_dir, n->ful_name, ful, nful,
+                                           n->parts ? read_run_actions : NULL, &fuls)) != CR_OK) {
         /* the payment file is out (an uploader may take it before the next
          * run looks for it by name): its actions are written */
         if (cr_store_begin(n->st) == CR_OK) {
@@ -1918,7 +2498,7 @@ static cr_err report_row(night *n, size_t i, const cr_decision *d, const cr_acti
         r->reminder = d->reminder;
         r->days_left = (long)cr_tz_day_of(n->cfg->tz, d->deadline) - (long)n->day;
     }
-    if (l != &n->pending)
+    if (l != &n->pending || n->parts)
         cr_rep_rows_spill(l);   /* a write that fails fails the workbook: report_begin says so */
     return CR_OK;
 }
@@ -1951,7 +2531,9 @@ static bool report_gate(void *ud);
  * incremental night merges them with those of the claims it did not look at. */
 static cr_rep_rows *spilled_rows(night *n, int k)
 {
-    return k == 0 ? &n->captures : k == 1 ? &n->releases : k == 2 ? &n->ships : NULL;
+    /* (a night in parts lets its claims go: their Pending rows wait on disk too) */
+    return k == 0 ? &n->captures : k == 1 ? &n->releases : k == 2 ? &n->ships
+           : k == 3 && n->parts ? &n->pending : NULL;
 }
 
 /* Names the workbook (J->path) and makes its folder, before the night
@@ -2269,6 +2851,21 @@ static cr_err foreign_action_files(const cr_config *cfg, cr_store *st)
     return rc;
 }
 
+/* The parts a night over everything is decided in: one per PART_CLAIMS
+ * claims of the claim database (its highest rowid; CARERECON_PART_CLAIMS
+ * sets another size, the tests' way to decide small nights in parts). */
+#define PART_CLAIMS 125000
+static int parts_wanted(const night *n)
+{
+    const char *v = getenv("CARERECON_PART_CLAIMS");
+    char *end;
+    long long per = v ? strtoll(v, &end, 10) : 0;
+    if (!v || *end || per < 1)
+        per = PART_CLAIMS;
+    long long k = (n->claims_rowid + per - 1) / per;
+    return k < 1 ? 1 : k > 250 ? 250 : (int)k;
+}
+
 cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const cr_run_opts *o)
 {
     cr_err rc, ingest_rc = CR_OK;
@@ -2315,6 +2912,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     if (!n.dry) {
         sweep_temp(cfg->actions_dir, NULL, NULL);
         sweep_temp(cfg->report_dir, NULL, NULL);
+        sweep_workbook_temp(cfg->state_db);   /* spools a kill left (spool.h) */
         if (o->report_path)
             sweep_workbook_temp(o->report_path);
     } else {
@@ -2340,6 +2938,21 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     incremental = can_increment(&n, cdb, meta);
     claims.cfg = cfg;
     claims.cdb = cdb;
+    if (!incremental && (n.nparts = parts_wanted(&n)) > 1) {
+        /* too many claims to hold at once: decided in parts (decide_in_parts) */
+        int e;
+        if (!(n.parts = cr_parts_new(4 * (size_t)n.claims_rowid + 1024))) {
+            rc = cr_error(CR_ENOMEM, "out of memory");
+            goto cleanup;
+        }
+        if (cr_spool_open(&n.sp_claims, cfg->state_db, 0, &e) != CR_OK) {
+            rc = cr_error(CR_ECANTCREAT, "cannot create a temporary file beside the state database"
+                                         " %s: %s", cfg->state_db, strerror(e));
+            goto cleanup;
+        }
+        claims.parts = n.parts;
+        claims.spool = &n.sp_claims;
+    }
     reading = !incremental && cr_thread_start(&reader, claims_read, &claims);
     /* an incremental night's write-ahead log is copied into the database on
      * a thread (cr_store_ckpt_*), not in its commits; a night over everything
@@ -2405,8 +3018,8 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         goto cleanup;
     prc = report_prepare(&n, &job);
     rec_start(n.rec, st, n.run_id, n.D);
-    if ((rc = decide_all(&n)) != CR_OK || (rc = pending_append(&n)) != CR_OK ||
-        (rc = list_unlisted(&n)) != CR_OK)
+    if ((rc = n.parts ? decide_in_parts(&n) : decide_all(&n)) != CR_OK ||
+        (rc = pending_append(&n)) != CR_OK || (rc = list_unlisted(&n)) != CR_OK)
         goto cleanup;
     /* "Previously issued" and "Action conflicts" count every claim whose
      * decision is one of its earlier actions or contradicts one: an
@@ -2427,16 +3040,17 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
             prc = report_begin(&n, &job);
         threaded = prc == CR_OK && cr_thread_start(&thread, report_write, &job);
     }
-    if ((rc = settle_all(&n)) != CR_OK)
+    /* (a night in parts settled and handed over each part's actions with it) */
+    if (!n.parts && (rc = settle_all(&n)) != CR_OK)
         goto cleanup;
     phase(o->v, "settle", &t0);
-    rc = record_new_actions(&n);
+    rc = n.parts ? CR_OK : record_new_actions(&n);
     cr_err wrc = rec_finish(n.rec);
     free(n.rec);
     n.rec = NULL;
-    if (rc != CR_OK || (rc = wrc) != CR_OK || (rc = record_aliases(&n)) != CR_OK ||
-        (rc = forget_gone(&n)) != CR_OK || (rc = record_exceptions(&n)) != CR_OK ||
-        (rc = record_refunds(&n)) != CR_OK)
+    if (rc != CR_OK || (rc = wrc) != CR_OK || (!n.parts && (rc = record_aliases(&n)) != CR_OK) ||
+        (rc = write_aliases(&n)) != CR_OK || (rc = forget_gone(&n)) != CR_OK ||
+        (rc = record_exceptions(&n)) != CR_OK || (rc = record_refunds(&n)) != CR_OK)
         goto cleanup;
     if (in_tx) {
         if (prc == CR_OK)

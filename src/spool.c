@@ -23,7 +23,7 @@ static int fail(cr_spool *s, int e)
     return -1;
 }
 
-cr_err cr_spool_open(cr_spool *s, const char *beside, int *err)
+cr_err cr_spool_open(cr_spool *s, const char *beside, size_t buffer, int *err)
 {
     size_t n = strlen(beside) + sizeof ".tmp-XXXXXX";
     char *path = malloc(n);
@@ -40,7 +40,7 @@ cr_err cr_spool_open(cr_spool *s, const char *beside, int *err)
             *err = errno;
             close(fd);
         } else {
-            setvbuf(s->f, NULL, _IOFBF, SPOOL_BUFFER);
+            setvbuf(s->f, NULL, _IOFBF, buffer ? buffer : SPOOL_BUFFER);
         }
     }
     free(path);
@@ -115,21 +115,9 @@ static int next_length(cr_spool *s, uint32_t *total)
     return 1;
 }
 
-int cr_spool_skip(cr_spool *s)
+/* Reads the rest of a record of TOTAL bytes into S's buffer: 1 or -1. */
+static int read_body(cr_spool *s, uint32_t total)
 {
-    uint32_t total;
-    int r = next_length(s, &total);
-    if (r == 1 && fseek(s->f, (long)total, SEEK_CUR) != 0)
-        return fail(s, errno);
-    return r;
-}
-
-int cr_spool_get(cr_spool *s, const cr_spool_shape *sh, void *item, cr_pool *pool)
-{
-    uint32_t total;
-    int r = next_length(s, &total);
-    if (r != 1)
-        return r;
     if (total > s->cap) {
         char *b = realloc(s->buf, total);
         if (!b)
@@ -137,8 +125,29 @@ int cr_spool_get(cr_spool *s, const cr_spool_shape *sh, void *item, cr_pool *poo
         s->buf = b;
         s->cap = total;
     }
-    if (total < sh->size || fread(s->buf, 1, total, s->f) != total)
+    errno = 0;
+    if (fread(s->buf, 1, total, s->f) != total)
         return fail(s, ferror(s->f) ? errno : EILSEQ);
+    return 1;
+}
+
+int cr_spool_skip(cr_spool *s)
+{
+    /* read, not sought past: a seek costs more than copying a record
+     * out of stdio's buffer */
+    uint32_t total;
+    int r = next_length(s, &total);
+    return r == 1 ? read_body(s, total) : r;
+}
+
+int cr_spool_get(cr_spool *s, const cr_spool_shape *sh, void *item, cr_pool *pool)
+{
+    uint32_t total;
+    int r = next_length(s, &total);
+    if (r != 1 || (r = read_body(s, total)) != 1)
+        return r;
+    if (total < sh->size)
+        return fail(s, EILSEQ);
     memcpy(item, s->buf, sh->size);
     size_t at = sh->size;
     for (size_t k = 0; k < sh->ntexts; k++) {
@@ -163,6 +172,21 @@ int cr_spool_get(cr_spool *s, const cr_spool_shape *sh, void *item, cr_pool *poo
         *t = v;
         at += (size_t)n + 1;
     }
+    return 1;
+}
+
+int cr_spool_move(cr_spool *s, cr_spool *to)
+{
+    uint32_t total;
+    int r = next_length(s, &total);
+    if (r != 1 || (r = read_body(s, total)) != 1)
+        return r;
+    if (to->err || !to->f)
+        return fail(to, to->err ? to->err : EINVAL);
+    errno = 0;
+    if (fwrite(&total, 4, 1, to->f) != 1 || fwrite(s->buf, 1, total, to->f) != total)
+        return fail(to, errno);
+    to->n++;
     return 1;
 }
 

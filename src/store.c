@@ -226,6 +226,9 @@ static const char *const migrations[] = {
      * now (before, it tied every walk-in check-in written with it to one
      * claim) */
     "UPDATE events SET tracking = cr_trk(tracking) WHERE tracking IS NOT cr_trk(tracking);",
+    /* 18: so does a number a spreadsheet wrote in scientific notation
+     * ("9.40011E+21", cr_tracking_placeholder) */
+    "UPDATE events SET tracking = cr_trk(tracking) WHERE tracking IS NOT cr_trk(tracking);",
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1203,6 +1206,46 @@ static cr_err load_rows(cr_store *s, sqlite3_stmt *st, cr_pool *pool, size_t siz
     return CR_OK;
 }
 
+/* Streams the rows of ST as items of SIZE bytes made by FILL to SINK,
+ * with the texts of the key columns KEYCOL (-1: none): what a night in
+ * parts spools.  The items' texts live until SINK returns. */
+static cr_err stream_rows(cr_store *s, sqlite3_stmt *st, size_t size, row_fill fill,
+                       const int keycol[CR_PART_KEYS], const char *what, cr_item_sink sink,
+                       void *ud)
+{
+    cr_pool pool = CR_POOL_INIT;
+    void *item = malloc(size);
+    cr_err rc = CR_OK;
+    size_t k = 0;
+    int r = SQLITE_DONE;
+    if (!st) {
+        free(item);
+        return CR_EIO;
+    }
+    if (!item) {
+        sqlite3_finalize(st);
+        return cr_error(CR_ENOMEM, "out of memory: %s", what);
+    }
+    while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *keys[CR_PART_KEYS];
+        if (!fill(&pool, st, memset(item, 0, size))) {
+            rc = cr_error(CR_ENOMEM, "out of memory: %s", what);
+            break;
+        }
+        for (int j = 0; j < CR_PART_KEYS; j++)
+            keys[j] = keycol[j] < 0 ? NULL : col_text(st, keycol[j]);
+        rc = sink(ud, item, keys);
+        if (++k % 4096 == 0)
+            cr_pool_release(&pool);   /* the sink copied what it keeps */
+    }
+    if (rc == CR_OK && r != SQLITE_DONE && r != SQLITE_ROW)
+        rc = db_error(s->db, what);
+    sqlite3_finalize(st);
+    cr_pool_release(&pool);
+    free(item);
+    return rc;
+}
+
 static bool fill_event(cr_pool *pool, sqlite3_stmt *st, void *item)
 {
     cr_event *e = item;
@@ -1223,13 +1266,23 @@ static bool fill_event(cr_pool *pool, sqlite3_stmt *st, void *item)
 
 cr_err cr_store_events_load(cr_store *s, cr_pool *pool, cr_event **out, size_t *n)
 {
-#define EVENT_SELECT                                                                        \
+#define EVENT_COLS                                                                          \
     "SELECT e.event_id, e.tracking, e.claim_ref, e.serial, e.kind, e.at, e.battery, e.genuine," \
-    " f.name, e.line FROM events e JOIN files f USING(file_id)"
+    " f.name, e.line"
+#define EVENT_FROM " FROM events e JOIN files f USING(file_id)"
+#define EVENT_SELECT EVENT_COLS EVENT_FROM
     sqlite3_stmt *st = prepare(s, s->subset ? EVENT_SELECT " WHERE e.event_id IN (SELECT event_id"
                                                            " FROM temp.sub_events) ORDER BY e.event_id"
                                             : EVENT_SELECT " ORDER BY e.event_id");
     return load_rows(s, st, pool, sizeof **out, fill_event, "load events", out, n);
+}
+
+cr_err cr_store_events_each(cr_store *s, cr_item_sink sink, void *ud)
+{
+    static const int keys[CR_PART_KEYS] = {10, 11, 1, -1};
+    return stream_rows(s, prepare(s, EVENT_COLS ", e.claim_key, e.serial_norm" EVENT_FROM
+                                     " ORDER BY e.event_id"),
+                    sizeof(cr_event), fill_event, keys, "read events", sink, ud);
 }
 
 static bool fill_srow(cr_pool *pool, sqlite3_stmt *st, void *item)
@@ -1255,14 +1308,22 @@ static bool fill_srow(cr_pool *pool, sqlite3_stmt *st, void *item)
 
 cr_err cr_store_settlements_load(cr_store *s, cr_pool *pool, cr_srow **out, size_t *n)
 {
-#define ROW_SELECT                                                                          \
+#define ROW_COLS                                                                            \
     "SELECT s.row_id, s.psp_ref, s.merchant_ref, s.type, s.raw_type, s.amount, s.currency,"     \
-    " s.booked_at, s.card_brand, f.name, s.line, s.file_id FROM settlements s"                    \
-    " JOIN files f USING(file_id)"
+    " s.booked_at, s.card_brand, f.name, s.line, s.file_id"
+#define ROW_FROM " FROM settlements s JOIN files f USING(file_id)"
+#define ROW_SELECT ROW_COLS ROW_FROM
     sqlite3_stmt *st = prepare(s, s->subset ? ROW_SELECT " WHERE s.row_id IN (SELECT row_id FROM"
                                                          " temp.sub_rows) ORDER BY s.row_id"
                                             : ROW_SELECT " ORDER BY s.row_id");
     return load_rows(s, st, pool, sizeof **out, fill_srow, "load settlement rows", out, n);
+}
+
+cr_err cr_store_settlements_each(cr_store *s, cr_item_sink sink, void *ud)
+{
+    static const int keys[CR_PART_KEYS] = {12, -1, -1, 1};
+    return stream_rows(s, prepare(s, ROW_COLS ", s.merchant_key" ROW_FROM " ORDER BY s.row_id"),
+                    sizeof(cr_srow), fill_srow, keys, "read settlement rows", sink, ud);
 }
 
 /* --- actions ------------------------------------------------------------- */
@@ -1292,11 +1353,12 @@ static bool fill_action(cr_pool *pool, sqlite3_stmt *st, void *item)
     return !oom;
 }
 
-#define ACTION_SELECT                                                                        \
+#define ACTION_COLS                                                                          \
     "SELECT action_id, claim_id, kind, action, reason, amount, currency, psp_ref, run_id,"      \
     " issued_at, file_name, action_id NOT IN (SELECT action_id FROM unwritten), confirmed_row,"  \
     " confirmed_at, region, product_model,"                                                     \
-    " received_sn, received_at FROM actions"
+    " received_sn, received_at"
+#define ACTION_SELECT ACTION_COLS " FROM actions"
 
 cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t *n)
 {
@@ -1310,6 +1372,28 @@ cr_err cr_store_actions_load(cr_store *s, cr_pool *pool, cr_action **out, size_t
                                      " ORDER BY action_id"
                      : ACTION_SELECT " ORDER BY action_id");
     return load_rows(s, st, pool, sizeof **out, fill_action, "load actions", out, n);
+}
+
+cr_err cr_store_actions_each(cr_store *s, cr_item_sink sink, void *ud)
+{
+    static const int keys[CR_PART_KEYS] = {18, -1, -1, 7};
+    return stream_rows(s, prepare(s, ACTION_COLS ", claim_key FROM actions ORDER BY action_id"),
+                    sizeof(cr_action), fill_action, keys, "read actions", sink, ud);
+}
+
+cr_err cr_store_action_aliases_each(cr_store *s, cr_alias_sink sink, void *ud)
+{
+    sqlite3_stmt *st = prepare(s, "SELECT action_id, claim_id FROM action_alias");
+    cr_err rc = CR_OK;
+    int r = SQLITE_DONE;
+    if (!st)
+        return CR_EIO;
+    while (rc == CR_OK && (r = sqlite3_step(st)) == SQLITE_ROW)
+        rc = sink(ud, sqlite3_column_int64(st, 0), col_text(st, 1));
+    if (rc == CR_OK && r != SQLITE_DONE)
+        rc = db_error(s->db, "read the actions' other claims");
+    sqlite3_finalize(st);
+    return rc;
 }
 
 cr_err cr_store_actions_unlisted(cr_store *s, int64_t run_id, int64_t listed, cr_pool *pool,
@@ -3218,10 +3302,15 @@ static bool claim_from_row(const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st
     " return_days, refresh_expires_on, replacements_left, status FROM claims"
 
 /* Appends the claims ST yields to *CL (CNT of CAP). */
+/* Appends the claims of ST's rows to *CL; with a SINK, hands them over
+ * every CLAIMS_BATCH claims instead (and lets their strings in POOL go). */
+#define CLAIMS_BATCH 4096
 static cr_err claims_from(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, sqlite3_stmt *st,
-                          cr_claim **cl, size_t *cnt, size_t *cap, size_t *no_id)
+                          cr_claim **cl, size_t *cnt, size_t *cap, size_t *no_id,
+                          cr_claims_sink sink, void *ud)
 {
     int r;
+    cr_err rc = CR_OK;
     while ((r = sqlite3_step(st)) == SQLITE_ROW) {
         if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
             (*no_id)++;   /* nothing can name it: said by claims_load */
@@ -3230,11 +3319,20 @@ static cr_err claims_from(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, s
         if (!cr_grow(cl, cap, *cnt, sizeof **cl, 1024) ||
             !claim_from_row(cfg, pool, st, &(*cl)[*cnt]))
             return cr_error(CR_ENOMEM, "out of memory loading claims");
-        (*cnt)++;
+        if (++*cnt == CLAIMS_BATCH && sink) {
+            if ((rc = sink(ud, *cl, *cnt)) != CR_OK)
+                return rc;
+            *cnt = 0;
+            cr_pool_release(pool);
+        }
     }
     if (r != SQLITE_DONE)
         return cr_error(CR_EIO, "claim database %s: %s", c->path, sqlite3_errmsg(c->db));
-    return CR_OK;
+    if (sink && *cnt && (rc = sink(ud, *cl, *cnt)) == CR_OK) {
+        *cnt = 0;
+        cr_pool_release(pool);
+    }
+    return rc;
 }
 
 /* One claim per claim_id in CL (N claims sorted by cr_claim_order, so a
@@ -3276,7 +3374,8 @@ static size_t claims_unique(cr_claim *cl, size_t n, cr_pool *pool)
 /* Loads claims: all of them (AFTER < 0 and no IDS), those with a rowid
  * above AFTER, or those named by IDS; sorted by key, one per claim_id. */
 static cr_err claims_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, int64_t after,
-                          const char *const *ids, size_t nids, cr_claim **out, size_t *n)
+                          const char *const *ids, size_t nids, cr_claim **out, size_t *n,
+                          cr_claims_sink sink, void *ud)
 {
     sqlite3_stmt *st = NULL;
     cr_claim *cl = NULL;
@@ -3296,7 +3395,7 @@ static cr_err claims_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, i
         for (size_t i = 0; i < nids && rc == CR_OK; i++) {
             sqlite3_reset(st);
             bind_text(st, 1, ids[i]);
-            rc = claims_from(c, cfg, pool, st, &cl, &cnt, &cap, &no_id);
+            rc = claims_from(c, cfg, pool, st, &cl, &cnt, &cap, &no_id, sink, ud);
         }
         sqlite3_reset(st);
         if (tx)
@@ -3304,7 +3403,7 @@ static cr_err claims_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, i
     } else {
         if (after >= 0)
             sqlite3_bind_int64(st, 1, after);
-        rc = claims_from(c, cfg, pool, st, &cl, &cnt, &cap, &no_id);
+        rc = claims_from(c, cfg, pool, st, &cl, &cnt, &cap, &no_id, sink, ud);
     }
     sqlite3_finalize(st);
     c->no_id += no_id;
@@ -3317,32 +3416,51 @@ static cr_err claims_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, i
         free(cl);
         return rc;
     }
-    if (cnt) {
-        qsort(cl, cnt, sizeof *cl, cr_claim_order);
-        cnt = claims_unique(cl, cnt, pool);
+    if (sink) {
+        free(cl);
+        return CR_OK;
     }
+    cr_claims_order_unique(cl, &cnt, pool);
     *out = cl;
     *n = cnt;
     return CR_OK;
 }
 
+void cr_claims_order_unique(cr_claim *cl, size_t *n, cr_pool *pool)
+{
+    if (*n) {
+        qsort(cl, *n, sizeof *cl, cr_claim_order);
+        *n = claims_unique(cl, *n, pool);
+    }
+}
+
+cr_err cr_claimsdb_each(cr_claimsdb *c, const cr_config *cfg, cr_claims_sink sink, void *ud)
+{
+    cr_pool pool = CR_POOL_INIT;
+    cr_claim *none = NULL;
+    size_t n = 0;
+    cr_err rc = claims_load(c, cfg, &pool, -1, NULL, 0, &none, &n, sink, ud);
+    cr_pool_release(&pool);
+    return rc;
+}
+
 cr_err cr_claimsdb_load(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, cr_claim **out,
                         size_t *n)
 {
-    return claims_load(c, cfg, pool, -1, NULL, 0, out, n);
+    return claims_load(c, cfg, pool, -1, NULL, 0, out, n, NULL, NULL);
 }
 
 cr_err cr_claimsdb_load_after(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool, int64_t rowid,
                               cr_claim **out, size_t *n)
 {
-    return claims_load(c, cfg, pool, rowid < 0 ? 0 : rowid, NULL, 0, out, n);
+    return claims_load(c, cfg, pool, rowid < 0 ? 0 : rowid, NULL, 0, out, n, NULL, NULL);
 }
 
 cr_err cr_claimsdb_load_ids(cr_claimsdb *c, const cr_config *cfg, cr_pool *pool,
                             const char *const *ids, size_t nids, cr_claim **out, size_t *n)
 {
     static const char *const none[1] = {NULL};
-    return claims_load(c, cfg, pool, -1, ids ? ids : none, nids, out, n);
+    return claims_load(c, cfg, pool, -1, ids ? ids : none, nids, out, n, NULL, NULL);
 }
 
 /* Whether the state row at CS, which no claim of the claim database

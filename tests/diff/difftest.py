@@ -29,6 +29,7 @@ LA = ZoneInfo("America/Los_Angeles")
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("CARERECON_BIN", SRC + "/carerecon")
 WORK = os.environ.get("DIFFTEST_WORK") or None   # set in main()
+PARTS = 0                                          # --parts
 
 MODELS = [("Mavic 3 Pro", 219900, 18900), ("Mini 4 Pro", 75900, 7900), ("Air 3", 109900, 10900),
           ("Osmo Mobile 6", 13900, 2900), ("Avata 2", 49900, 6900), ("Osmo Pocket 3", 51900, 4900),
@@ -713,7 +714,11 @@ class Gen:
             else:
                 args = ["--as-of", n["arg"]]
             cmd = [BIN, "run", "--config", e + "/config/carerecon.yaml"] + args + (["--full"] if full else ["--verbose"])
-            p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            env = dict(os.environ)
+            env.pop("CARERECON_PART_CLAIMS", None)
+            if full and PARTS:
+                env["CARERECON_PART_CLAIMS"] = str(PARTS)   # the night over everything in parts
+            p = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
             rcs.append(p.returncode)
             if not full:
                 self.incr += p.stderr.count("incremental night:")
@@ -748,10 +753,13 @@ class Gen:
         for b in books:
             wb = openpyxl.load_workbook(os.path.join(e, "reports", b), read_only=True)
             for ws in wb.worksheets:
+                rows = []
                 for row in ws.iter_rows(values_only=True):
                     if ws.title == "Summary" and row and row[0] in ("Run", "Generated at"):
                         continue
-                    out.append("%s %s %r" % (b, ws.title, row))
+                    rows.append("%s %s %r" % (b, ws.title, row))
+                # a night in parts lists its rows part by part: the same rows
+                out += sorted(rows) if PARTS else rows
         return out
 
     def main(self):
@@ -795,8 +803,11 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--mode", default="", help="wild: more edits of every kind; hold: hold references moved and reused")
+    ap.add_argument("--parts", type=int, default=0,
+                    help="the nights over everything (--full) decided in parts of this many claims")
     o = ap.parse_args()
-    global WORK
+    global WORK, PARTS
+    PARTS = o.parts
     made = False
     if not WORK:
         import tempfile

@@ -423,3 +423,23 @@ expect_eq placeholder_walkin_by_serial "$(grep -h '^CE2611-000114:' "$W"/reports
 expect_eq placeholder_no_multiple_receipts "$(q "$W" "select count(*) from exceptions where code = 'MULTIPLE_RECEIPTS' and claim_id in ('CE2611-000113', 'CE2611-000114')")" 0
 # the two unknown serials are two receipts, not one package
 expect_eq placeholder_unmatched_each "$(q "$W" "select count(*) from exceptions where code = 'UNMATCHED_RECEIPT' and detail like '%NOSUCHSERIAL%'")" 2
+
+# a long tracking number saved by a spreadsheet in scientific notation
+# ("9.40011E+21") has lost its digits, and two packages print the same: it
+# matches nothing (a review: CE2611-000114's unit, checked in with no RMA,
+# went to CE2611-000113, whose carrier scan printed the same, and was
+# captured SN_MISMATCH there while CE2611-000114 waited to be captured
+# NOT_RETURNED)
+W=$TMP/exponent
+newenv "$W"
+{ printf 'Tracking Number,Activity Code,Activity Date,Activity Time,Reference Number 1\r\n'
+  printf '9.40011E+21,P,20261110,120000,CE2611-000113\r\n'
+} >"$W/fixtures/inbox/receipts/carrier_20261110_excel.csv"
+{ printf 'Service Center Check-in Export\nGenerated 2026-11-20 23:00\n'
+  printf 'RMA No,Tracking No,Checked In,Serial No,Battery Returned (Y/N),Genuine (Y/N),Technician,Notes\n'
+  printf ',9.40011E+21,2026-11-20T10:00:00-05:00,1581F6Z9C24A2D6,Y,Y,J. Ortiz,walk-in\n'
+} >"$W/fixtures/inbox/receipts/depot_20261120_excel.csv"
+cr run --config "$W/config/carerecon.yaml" --as-of 2026-11-20
+expect_eq exponent_tracking_stored_as_none "$(q "$W" "select count(*) from events where tracking is null and file_id in (select file_id from files where name like '%excel%')")" 2
+expect_eq exponent_walkin_by_serial "$(grep -h '^CE2611-000114:' "$W"/reports/actions/payment_actions_*.csv | cut -d, -f2,7)" "release,RETURNED"
+expect_eq exponent_not_another_claims_unit "$(grep -h '^CE2611-000113:' "$W"/reports/actions/payment_actions_*.csv | grep -c SN_MISMATCH)" 0

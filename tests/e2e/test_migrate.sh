@@ -31,7 +31,7 @@ nact=$(q "$E" "select count(*) || ' ' || sum(confirmed_row is not null) from act
 # a lookup opens the state and migrates it; the action is still unwritten
 cr claim --config "$CFG" CE2611-000101
 expect_rc lookup_after_migration 0
-expect_eq migrated_to_17 "$(q "$E" "pragma user_version")" 17
+expect_eq migrated_to_18 "$(q "$E" "pragma user_version")" 18
 expect_eq m13_run_refunds_made "$(q "$E" "select count(*) from run_refunds")" 0
 expect_eq exception_amount_added "$(q "$E" "select count(*) from pragma_table_info('exceptions') where name in ('amount', 'currency')")" 2
 expect_eq action_match_added "$(q "$E" "select count(*) from pragma_table_info('claim_state') where name = 'action_match'")" 1
@@ -143,10 +143,11 @@ sqlite3 "$T/var/carerecon.db" "pragma user_version = 11; drop table run_refunds;
     update events set tracking = ' ' || lower(substr(tracking, 1, 2)) || ' ' || substr(tracking, 3, 3) || '-' ||
         substr(tracking, 6) where event_id = $ev;
     update events set tracking = ' - ' where event_id = $ev + 1 and claim_ref is not null;
-    update events set tracking = 'N/A' where event_id = $ev + 2"
+    update events set tracking = 'N/A' where event_id = $ev + 2;
+    update events set tracking = '9.40011E+21' where event_id = $ev + 3"
 cr claim --config "$T/config/carerecon.yaml" CE2611-000101
 expect_rc migrated_12_lookup 0
-expect_eq migrated_12 "$(q "$T" "pragma user_version")" 17
+expect_eq migrated_12 "$(q "$T" "pragma user_version")" 18
 # migration 14: the rows rejected before name no claim (the column is new)
 expect_eq m14_old_rejects_no_claim "$(q "$T" "select count(*) from rejects where claim_key is not null")" 0
 expect_eq m14_index "$(q "$T" "select count(*) from sqlite_master where name = 'rejects_claim'")" 1
@@ -158,5 +159,7 @@ expect_eq m16_old_rejects_no_serial "$(q "$T" "select count(*) from rejects wher
 expect_eq m16_index "$(q "$T" "select count(*) from sqlite_master where name = 'rejects_serial'")" 1
 # migration 17: a placeholder tracking number is stored as none
 expect_eq m17_placeholder_none "$(q "$T" "select coalesce(tracking, 'none') from events where event_id = $ev + 2")" none
+# migration 18: so is a number a spreadsheet wrote in scientific notation
+expect_eq m18_exponent_none "$(q "$T" "select coalesce(tracking, 'none') from events where event_id = $ev + 3")" none
 expect_eq m12_tracking_as_matched "$(q "$T" "select tracking from events where event_id = $ev")" "$trk"
 expect_eq m12_blank_tracking_none "$(q "$T" "select count(*) from events where tracking = ' - ' or tracking = ''")" 0

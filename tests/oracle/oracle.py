@@ -1,4 +1,5 @@
 """Independent reference implementation of SPEC section 4 (one or several nights)."""
+import re
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,10 @@ PLACEHOLDERS = {"NA", "NONE", "NULL", "NIL", "UNKNOWN", "TBD", "TBA", "WALKIN", 
 
 
 def placeholder(t):
-    """A tracking number of zeros, or a word for none ("N/A", "WALKIN"), matches nothing."""
+    """A tracking number of zeros, or a word for none ("N/A", "WALKIN"), or what a
+    spreadsheet left of a long number ("9.40011E+21") matches nothing."""
+    if re.fullmatch(r"[1-9]([.,][0-9]+)?[Ee]\+[0-9]+", t):
+        return True
     key = "".join(c for c in t.upper() if c.isascii() and c.isalnum())
     return all(c == "0" for c in key) or key in PLACEHOLDERS
 

@@ -405,6 +405,64 @@ TEST(feed_tracking_number_as_matched)
     fs_free(&k);
 }
 
+/* Two exports joined into one file: the header again is no row, and the
+ * rows after it are read by where it puts the columns (by name, never
+ * position: a Genuine N there must not be read as the battery). */
+TEST(feed_header_repeated)
+{
+    fsink k = {0};
+    cr_feed_stats st;
+    const char *in = DEPOT_HDR
+        "CE1,1Z1,2026-03-10T09:30:00Z,SN1,Y,Y\n"
+        "RMA No,Tracking No,Checked In,Serial No,Battery Returned,Genuine\n"
+        "CE2,1Z2,2026-03-10T09:30:00Z,SN2,Y,N\n"
+        " rma no ,Tracking No,Checked In,Serial No,Genuine,Battery Returned\n"
+        "CE3,1Z3,2026-03-10T09:30:00Z,SN3,N,Y\n"
+        "Serial No,RMA No,Checked In,Tracking No,Genuine,Battery Returned\n"
+        "SN4,CE4,2026-03-10T09:30:00Z,1Z4,Y,N\n";
+    CHECK_INT(fs_parse("depot", in, &k, &st), CR_OK);
+    CHECK_INT(k.nj, 0);
+    CHECK_INT(k.nr, 4);
+    CHECK_INT(st.rows, 4);
+    CHECK_INT(st.ignored, 3);
+    CHECK_STR(R(&k, 1)->claim_ref, "CE2");
+    CHECK_INT(R(&k, 1)->genuine, 0);
+    CHECK_INT(R(&k, 1)->battery, 1);
+    CHECK_STR(R(&k, 2)->claim_ref, "CE3");
+    CHECK_INT(R(&k, 2)->genuine, 0);      /* its Genuine is the fifth column now */
+    CHECK_INT(R(&k, 2)->battery, 1);
+    CHECK_INT(R(&k, 2)->line, 6);
+    CHECK_STR(R(&k, 3)->claim_ref, "CE4");
+    CHECK_STR(R(&k, 3)->serial, "SN4");
+    CHECK_STR(R(&k, 3)->tracking, "1Z4");
+    CHECK_INT(R(&k, 3)->battery, 0);
+    CHECK_INT(R(&k, 3)->genuine, 1);
+    fs_free(&k);
+    /* a row that only looks like part of the header is a row */
+    const char *in2 = DEPOT_HDR "RMA No,Tracking No,Checked In,Serial No,Battery Returned,Foo\n";
+    CHECK_INT(fs_parse("depot", in2, &k, &st), CR_OK);
+    CHECK_INT(k.nj, 1);
+    CHECK_INT(st.ignored, 0);
+    fs_free(&k);
+}
+
+/* A long tracking number a spreadsheet showed in scientific notation has
+ * lost its digits: it matches nothing (two packages print the same), and
+ * the row is read (a check-in is then matched by its serial). */
+TEST(feed_tracking_number_exponent)
+{
+    fsink k = {0};
+    cr_feed_stats st;
+    const char *in = DEPOT_HDR ",9.40011E+21,2026-03-10T09:30:00Z,SN1,Y,Y\n"
+                               ",9400111899223856925814,2026-03-10T09:30:00Z,SN2,Y,Y\n";
+    CHECK_INT(fs_parse("depot", in, &k, &st), CR_OK);
+    CHECK_INT(k.nr, 2);
+    CHECK(R(&k, 0)->tracking == NULL);
+    CHECK_STR(R(&k, 0)->serial, "SN1");
+    CHECK_STR(R(&k, 1)->tracking, "9400111899223856925814");
+    fs_free(&k);
+}
+
 #define CARRIER_HDR "Tracking Number,Reference Number 1,Activity Code,Activity Date,Activity Time\n"
 
 /* event_column + event_values: shipped, delivered, ignore (counted, not

@@ -1993,13 +1993,16 @@ TEST(rules_basic_waiting_without_checkin)
 TEST(rules_tracking_placeholder)
 {
     static const char *const placeholders[] = {"", "-", "N/A", "n.a.", "NONE", "WALKIN", "Walk-in",
-                                               "0", "000000", "0-0", "NA", "TBD", "UNKNOWN"};
+                                               "0", "000000", "0-0", "NA", "TBD", "UNKNOWN",
+                                               /* a long number a spreadsheet showed so */
+                                               "9.40011E+21", "1E+15", "9,40011E+21", "4.5e+15"};
     for (size_t i = 0; i < sizeof placeholders / sizeof placeholders[0]; i++)
         CHECK(cr_tracking_placeholder(placeholders[i]));
     /* made-up numbers of letters only are numbers: a test's or a depot's own */
     static const char *const real[] = {"1Z9R4E810000300939", "794612345678", "1234567890",
                                        "RR123456785GB", "TBA012345678900", "1Z1", "0001",
-                                       "PKG-A", "TRACKB", "NONEXISTENT-PACKAGE-NUMBER-LONG"};
+                                       "PKG-A", "TRACKB", "NONEXISTENT-PACKAGE-NUMBER-LONG",
+                                       "1E5", "E+15", "0E+15", "9.4E+", "9.E+21", "1Z9E+15X"};
     for (size_t i = 0; i < sizeof real / sizeof real[0]; i++)
         CHECK(!cr_tracking_placeholder(real[i]));
 }

@@ -26,7 +26,7 @@ TEST(spool_round_trip)
     snprintf(beside, sizeof beside, "%s/state.db", dir);
     cr_spool s;
     int e = -1;
-    CHECK_INT(cr_spool_open(&s, beside, &e), CR_OK);
+    CHECK_INT(cr_spool_open(&s, beside, 0, &e), CR_OK);
     CHECK_INT(e, 0);
     CHECK_INT(rmdir(dir), 0);   /* its file is unlinked at once: the folder is empty */
     char name[64];
@@ -79,6 +79,26 @@ TEST(spool_round_trip)
     CHECK_INT(cr_spool_get(&s, &item_shape, &got, NULL), 1);
     CHECK(got.id == 99 && strcmp(got.name, "last") == 0 && got.file == NULL);
     CHECK_INT(cr_spool_get(&s, &item_shape, &got, NULL), 0);
+    /* records moved as they are to another spool read back the same */
+    cr_spool to;
+    CHECK_INT(cr_spool_open(&to, "/tmp/cr_spool_move", 4096, &e), CR_OK);
+    CHECK(cr_spool_rewind(&s));
+    for (k = 0; k < 1001; k++)
+        if (k % 100 == 0 || k == 1000)
+            CHECK_INT(cr_spool_move(&s, &to), 1);
+        else
+            CHECK_INT(cr_spool_skip(&s), 1);
+    CHECK_INT(cr_spool_move(&s, &to), 0);
+    CHECK_INT(to.n, 11);
+    CHECK(cr_spool_rewind(&to));
+    for (k = 0; k < 10; k++) {
+        CHECK_INT(cr_spool_get(&to, &item_shape, &got, &pool), 1);
+        CHECK(got.id == k * 700 && got.name == NULL);   /* every tenth had none */
+    }
+    CHECK_INT(cr_spool_get(&to, &item_shape, &got, NULL), 1);
+    CHECK(got.id == 99 && strcmp(got.name, "last") == 0);
+    CHECK_INT(cr_spool_get(&to, &item_shape, &got, NULL), 0);
+    cr_spool_close(&to);
     cr_pool_release(&pool);
     cr_spool_close(&s);
     CHECK(s.f == NULL && s.n == 0);
@@ -110,6 +130,6 @@ TEST(spool_damaged)
     cr_spool_close(&s);
     /* a folder that is not there */
     int e = 0;
-    CHECK_INT(cr_spool_open(&s, "/nonexistent-folder/x", &e), CR_ECANTCREAT);
+    CHECK_INT(cr_spool_open(&s, "/nonexistent-folder/x", 0, &e), CR_ECANTCREAT);
     CHECK_INT(e, ENOENT);
 }

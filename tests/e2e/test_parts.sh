@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# A night over everything with more claims than a part holds is decided in
+# parts (parts.h; at 125,000 claims a part by default, CARERECON_PART_CLAIMS
+# here): every claim is decided as in one piece.  Each scenario is run twice,
+# in one piece and in parts of a few claims, and the state, the action
+# files and the workbooks compared (rows in any order: a night in parts
+# lists them part by part).  Then kills at every fault point of a night in
+# parts, and the differential test with its nights over everything in parts.
+. "$(dirname "$0")/lib.sh"
+GEN=$ROOT/build/gen
+
+state_of() { # ENV: action file rows, exceptions, decisions, claim states, actions
+    local f
+    for f in "$1"/reports/actions/payment_actions_*.csv "$1"/reports/actions/fulfillment_*.csv; do
+        echo "== ${f##*/}"; head -1 "$f"; tail -n +2 "$f" | sort
+    done
+    sqlite3 -batch -noheader "$1/var/carerecon.db" \
+        "select exc_id, code, severity, status, first_seen, last_seen, coalesce(claim_id,''), coalesce(detail,'') from exceptions order by exc_id;
+         select claim_id, run_id, decision, coalesce(reason,''), coalesce(state,''), coalesce(detail,'') from decisions order by 1, 2;
+         select claim_id, decision, coalesce(state,''), coalesce(wake_at,''), hash, row_hash from claim_state order by claim_id;
+         select claim_id, kind, action, amount, coalesce(confirmed_row,''), coalesce(confirmed_at,''), file_name, run_id from actions order by claim_id, kind;
+         select count(*) from unwritten;
+         select a.claim_id, l.claim_id from action_alias l join actions a using(action_id) order by 1, 2;
+         select run_id, status, captures, releases, pending, ships, exceptions_open from runs order by run_id;"
+}
+rows_of() { # WORKBOOK: every row of every sheet, sorted within its sheet
+    "$PY" -c '
+import openpyxl, sys
+wb = openpyxl.load_workbook(sys.argv[1], read_only=True)
+for ws in wb.worksheets:
+    rows = [repr(r) for r in ws.iter_rows(values_only=True) if not (r and r[0] == "Generated at")]
+    for r in sorted(rows):
+        print(ws.title, r)
+' "$1"
+}
+same() { # NAME A B
+    if [ "$2" = "$3" ]; then ok "$1"; else
+        fail "$1" "$(diff <(echo "$2") <(echo "$3") | head -6 | tr '\n' ' ')"
+    fi
+}
+same_envs() { # NAME ONE PARTS
+    same "$1_state" "$(state_of "$2")" "$(state_of "$3")"
+    local a
+    for a in "$2"/reports/carerecon_*.xlsx; do
+        same "$1_workbook_$(basename "$a" .xlsx)" "$(rows_of "$a")" "$(rows_of "$3/reports/${a##*/}")"
+    done
+}
+
+# the fixtures: three nights over everything, then a backfill
+A=$TMP/one B=$TMP/parts
+newenv "$A"
+cp -r "$A" "$B"
+for night in 2026-11-20 2026-11-21 2026-11-22 2026-11-19; do
+    "$BIN" run --config "$A/config/carerecon.yaml" --as-of $night --full --quiet 2>/dev/null
+    CARERECON_PART_CLAIMS=3 "$BIN" run --config "$B/config/carerecon.yaml" --as-of $night --full \
+        --verbose 2>"$B/night.log"
+    expect_eq "parts_fixtures_${night}_exit" "$?" 65
+    check "parts_fixtures_${night}_in_parts" grep -q "a night in 1[0-9] parts" "$B/night.log"
+done
+check parts_fixtures_state_not_empty test "$(state_of "$B" | wc -l)" -gt 200
+same_envs parts_fixtures "$A" "$B"
+check parts_one_piece_by_default bash -c "'$BIN' run --config '$A/config/carerecon.yaml' --as-of 2026-11-22 \
+    --full --dry-run --verbose 2>&1 | grep -q 'loaded 4[0-9] claims'"
+# a dry run in parts writes what a live one would (into its own workbook)
+CARERECON_PART_CLAIMS=5 "$BIN" run --config "$B/config/carerecon.yaml" --as-of 2026-11-23 --full --dry-run \
+    --report "$TMP/dry_parts.xlsx" --quiet 2>/dev/null
+"$BIN" run --config "$A/config/carerecon.yaml" --as-of 2026-11-23 --full --dry-run \
+    --report "$TMP/dry_one.xlsx" --quiet 2>/dev/null
+same parts_dry_run_workbook "$(rows_of "$TMP/dry_one.xlsx" | grep -v '^Summary .Run')" \
+    "$(rows_of "$TMP/dry_parts.xlsx" | grep -v '^Summary .Run')"
+
+# a generated business of 3,000 claims in 8 parts, a night of new rows (one
+# piece: incremental), a night over everything after it and a claim gone
+if [ -x "$GEN" ]; then
+    G=$TMP/gen
+    "$GEN" --claims 3000 --seed 17 --out "$G" --as-of 2026-11-20 >/dev/null 2>&1
+    cp -r "$G" "$G.parts"
+    sleep 1.1   # files settled (inbox_seen)
+    run_both() { # ARGS...
+        "$BIN" run --config "$G/config/carerecon.yaml" "$@" --quiet 2>/dev/null
+        CARERECON_PART_CLAIMS=400 "$BIN" run --config "$G.parts/config/carerecon.yaml" "$@" --verbose \
+            2>"$G.parts.log"
+    }
+    run_both --as-of 2026-11-20
+    check parts_generated_in_8_parts grep -q "a night in 8 parts: 3000 claims" "$G.parts.log"
+    for e in "$G" "$G.parts"; do
+        "$GEN" --claims 3000 --seed 17 --out "$e" --as-of 2026-11-20 --increment 300 --increment-tag 20261121 \
+            >/dev/null 2>&1
+    done
+    sleep 1.1
+    run_both --as-of 2026-11-21
+    for e in "$G" "$G.parts"; do
+        sqlite3 "$e/claims.db" "DELETE FROM claims WHERE rowid IN (7, 8);
+                                UPDATE claims SET claim_id = lower(claim_id) WHERE rowid = 9"
+    done
+    run_both --as-of 2026-11-22 --full
+    check parts_generated_full_in_parts grep -q "a night in 8 parts" "$G.parts.log"
+    check parts_generated_has_actions test "$(grep -c . "$G.parts"/reports/actions/payment_actions_*run1.csv)" -gt 1000
+    same_envs parts_generated "$G" "$G.parts"
+else
+    fail parts_generated "build/gen is missing (make all)"
+fi
+
+# kills at every fault point of a night in parts, then a clean rerun:
+# every action exactly once
+R=$TMP/ref
+newenv "$R"
+cp -r "$R" "$TMP/base"
+"$BIN" run --config "$R/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+keys() { cat "$1"/reports/actions/payment_actions_*.csv "$1"/reports/actions/fulfillment_*.csv 2>/dev/null |
+         grep -v '^idempotency_key\|^claim_id' | cut -d, -f1 | sort; }
+want=$(keys "$R")
+n=1 killed=0 bad=0 step=3
+[ -n "$WRAP" ] && step=11
+export CARERECON_PART_CLAIMS=4
+while :; do
+    W=$TMP/w
+    rm -rf "$W"; cp -r "$TMP/base" "$W"
+    rc=0
+    ( CARERECON_CRASH_AT=$n "$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-20 --quiet; exit $? ) \
+        2>/dev/null || rc=$?
+    [ "$rc" -ne 137 ] && break
+    killed=$((killed + 1))
+    "$BIN" run --config "$W/config/carerecon.yaml" --as-of 2026-11-20 --quiet 2>/dev/null
+    got=$(keys "$W")
+    if [ "$got" != "$want" ]; then
+        bad=$((bad + 1)); echo "  kill point $n: $(diff <(echo "$want") <(echo "$got") | head -4 | tr '\n' ' ')"
+    fi
+    n=$((n + step))
+done
+unset CARERECON_PART_CLAIMS
+check parts_crash_killed_somewhere test "$killed" -gt 5
+expect_eq "parts_crash_exactly_once_over_${killed}_kills" "$bad" 0
+
+# the differential test: its nights over everything in parts of 7 claims
+seeds="318 578:wild"
+[ -n "${CARERECON_SANITIZED:-}" ] && seeds="318"
+for s in $seeds; do
+    seed=${s%%:*}
+    mode=; [ "$s" != "$seed" ] && mode=${s#*:}
+    res=$(DIFFTEST_WORK=$TMP/diff CARERECON_BIN=$BIN "$PY" "$ROOT/tests/diff/difftest.py" --seed "$seed" \
+        --parts 7 ${mode:+--mode "$mode"} 2>&1 | tail -1)
+    if echo "$res" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["diverged_at"] is None and d["agreed"] == d["nights"] and d["incremental"] > 0 else 1)' 2>/dev/null; then
+        ok "parts_diff_seed_${seed}${mode:+_$mode}"
+    else
+        fail "parts_diff_seed_${seed}${mode:+_$mode}" "$(echo "$res" | cut -c1-300)"
+    fi
+done
