@@ -123,6 +123,13 @@ typedef struct cr_report {
      * NULL: R is complete from the start. */
     cr_err (*complete)(void *ud, struct cr_report *r);
     void *complete_ud;
+    /* A night in parts hands the rows of its decision sheets over part by
+     * part: called until it returns false, each time with the next part's
+     * rows of Captures, Releases, Pending and Fulfillment (NULL: none),
+     * read before the next call; the lists above come after them.  May
+     * block until the next part is decided.  NULL: only the lists above. */
+    bool (*next_part)(void *ud, const cr_rep_rows *rows[4]);
+    void *next_part_ud;
     /* Asked once the workbook is complete and flushed, before it takes its
      * name: false removes it (nothing is written; CR_OK).  May block, e.g.
      * until the run's state is committed.  NULL: always published. */

@@ -17,7 +17,7 @@
 #include <stdio.h>
 
 /* What a record is: a struct of SIZE bytes with NTEXTS text fields at the
- * offsets TEXTS; bit k of INTERNED: text k repeats from record to record
+ * offsets TEXTS (in increasing order); bit k of INTERNED: text k repeats from record to record
  * (a file name, a plan) and is read back once per pool (cr_pool_intern). */
 typedef struct cr_spool_shape {
     size_t size;
@@ -32,6 +32,8 @@ typedef struct cr_spool {
     int err;                   /* errno of the first failure (the records are incomplete), 0 */
     char *buf;                 /* the record read last */
     size_t cap;
+    char *wbuf;                /* the record being written */
+    size_t wcap;
 } cr_spool;
 
 /* Makes S's file beside BESIDE ("BESIDE.tmp-XXXXXX", unlinked at once: a

@@ -323,6 +323,12 @@ typedef struct cr_ckpt_stats {
 bool cr_store_ckpt_start(cr_store *s);
 void cr_store_ckpt_kick(cr_store *s);
 bool cr_store_ckpt_stop(cr_store *s, cr_ckpt_stats *stats);
+/* Builds the lookup indexes of the events (of cr_store_ensure_indexes,
+ * which a night's decisions do not change) through
+ * a connection of its own, while the night reads: a night in parts, before
+ * its decisions.  CR_EIO when they could not be built (ensure_indexes
+ * builds them later).  Needs the write-ahead log; S not in a transaction. */
+cr_err cr_store_index_inbox(cr_store *s);
 /* Creates the lookup indexes when missing (after the first bulk load). */
 cr_err cr_store_ensure_indexes(cr_store *s);
 

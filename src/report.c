@@ -285,6 +285,9 @@ typedef struct wctx {
     lxw_format *f_text;        /* a list's text cell: at the top, as every cell of its row */
     lxw_format *f_header_num;  /* the header of a number column: right, over its numbers */
     char what[320];              /* the Summary's note of what its decision rows count */
+    struct cur_group *groups[3];  /* captures, releases, pending by currency, as written */
+    size_t ngroups[3], groups_cap[3];
+    size_t n_ful;                /* Fulfillment rows written */
     char *clean;                 /* reused text buffers */
     size_t clean_cap;
     char *esc;
@@ -830,33 +833,39 @@ static cr_err tbl_end(wctx *w, tbl_iter *x)
                             " temporary file: %s", w->path, x->t->name, strerror(e));
 }
 
-static cr_err write_table(wctx *w, lxw_worksheet *ws, const table_spec *t)
+static const size_t row_texts[] = {
+    offsetof(cr_rep_row, claim_id),      offsetof(cr_rep_row, psp_ref),
+    offsetof(cr_rep_row, card_brand),    offsetof(cr_rep_row, currency),
+    offsetof(cr_rep_row, reason),        offsetof(cr_rep_row, detail),
+    offsetof(cr_rep_row, received_sn),   offsetof(cr_rep_row, registered_sn),
+    offsetof(cr_rep_row, region),        offsetof(cr_rep_row, product_model),
+    offsetof(cr_rep_row, state)};
+
+/* A list sheet being written: its rows come one at a time (sheet_row), in
+ * one piece or part by part (cr_report.next_part); the column widths, the
+ * autofilter and a note of rows a sheet cannot hold are set once all have
+ * come (sheet_end: libxlsxwriter writes them with the sheet at its close). */
+typedef struct sheet_run {
+    lxw_worksheet *ws;
+    const table_spec *t;       /* its name and columns */
+    double width[MAX_COLS];
+    size_t n;                  /* rows come */
+    size_t cap;                /* rows the sheet holds, header included */
+    cr_rep_row held;           /* the row that fits only if it is the last (cap - 1): a copy */
+    char *held_text;
+    bool has_held;
+    bool streamed;             /* cr_rep_rows come part by part: their number is known at the end */
+} sheet_run;
+
+static cr_err sheet_begin(wctx *w, lxw_worksheet *ws, const table_spec *t, sheet_run *s)
 {
     cr_err rc = CR_OK;
-    double width[MAX_COLS];
-    lxw_row_t row;
-    size_t cap = sheet_rows(), shown = t->n > cap - 1 ? cap - 2 : t->n;
-
+    *s = (sheet_run){.ws = ws, .t = t, .cap = sheet_rows()};
     w->sheet = t->name;
     if (t->ncols > MAX_COLS)
         return cr_error(CR_EINTERNAL, "workbook %s: too many columns", w->path);
     for (size_t c = 0; c < t->ncols; c++)
-        width[c] = text_width(t->cols[c].header) + 2;
-    tbl_iter x;
-    for (const void *rowp = tbl_first(t, &x); rowp; rowp = tbl_next(&x)) {
-        for (size_t c = 0; c < t->ncols; c++) {
-            double cw = cell_width(w, &t->cols[c], rowp) + 2;   /* a gap to the next column */
-            if (cw > width[c])
-                width[c] = cw > WIDTH_CAP ? WIDTH_CAP : cw;
-        }
-    }
-    if ((rc = tbl_end(w, &x)) != CR_OK)
-        return rc;
-    for (size_t c = 0; c < t->ncols && rc == CR_OK; c++)
-        rc = xl_check(w, worksheet_set_column(ws, (lxw_col_t)c, (lxw_col_t)c, width[c], NULL), 0,
-                      (lxw_col_t)c);
-    if (rc != CR_OK)
-        return rc;
+        s->width[c] = text_width(t->cols[c].header) + 2;
     worksheet_freeze_panes(ws, 1, 0);
     worksheet_set_landscape(ws);
     worksheet_fit_to_pages(ws, 1, 0);
@@ -869,50 +878,139 @@ static cr_err write_table(wctx *w, lxw_worksheet *ws, const table_spec *t)
             return rc;
     }
     rc = xl_check(w, worksheet_repeat_rows(ws, 0, 0), 0, 0);
-    if (rc != CR_OK)
-        return rc;
-    rc = xl_check(w, worksheet_autofilter(ws, 0, 0, (lxw_row_t)shown, (lxw_col_t)(t->ncols - 1)),
-                  0, 0);
     for (size_t c = 0; c < t->ncols && rc == CR_OK; c++) {
         col_kind k = t->cols[c].kind;
         bool num = k == K_MONEY || k == K_AMOUNT || k == K_LONG || k == K_TIME; /* right-aligned */
         rc = put_text(w, ws, 0, (lxw_col_t)c, t->cols[c].header, num ? w->f_header_num : w->f_header);
     }
-    row = 1;
-    const void *rowp = tbl_first(t, &x);
-    for (size_t i = 0; i < shown && rowp && rc == CR_OK; i++, row++, rowp = tbl_next(&x)) {
-        /* a row with a text wider than its column (put_cell wraps it) is
-         * made as tall as its lines, up to six: no reader grows it */
-        size_t lines = 1;
-        for (size_t c = 0; c < t->ncols; c++) {
-            const char *s = t->cols[c].kind == K_TEXT ? field_str(rowp, t->cols[c].off) : NULL;
-            if (s && text_width(s) >= WIDTH_CAP) {
-                size_t chars = 0;
-                for (const char *p = s; *p; p++)
-                    chars += ((unsigned char)*p & 0xC0) != 0x80;
-                size_t k = (chars + (size_t)WIDTH_CAP - 3) / ((size_t)WIDTH_CAP - 2);
-                lines = k > lines ? k : lines;
-            }
+    return rc;
+}
+
+/* Writes ROWP as sheet row ROW. */
+static cr_err sheet_put(wctx *w, sheet_run *s, lxw_row_t row, const void *rowp)
+{
+    const table_spec *t = s->t;
+    cr_err rc = CR_OK;
+    /* a row with a text wider than its column (put_cell wraps it) is
+     * made as tall as its lines, up to six: no reader grows it */
+    size_t lines = 1;
+    for (size_t c = 0; c < t->ncols; c++) {
+        const char *x = t->cols[c].kind == K_TEXT ? field_str(rowp, t->cols[c].off) : NULL;
+        if (x && text_width(x) >= WIDTH_CAP) {
+            size_t chars = 0;
+            for (const char *p = x; *p; p++)
+                chars += ((unsigned char)*p & 0xC0) != 0x80;
+            size_t k = (chars + (size_t)WIDTH_CAP - 3) / ((size_t)WIDTH_CAP - 2);
+            lines = k > lines ? k : lines;
         }
-        if (lines > 1)
-            rc = xl_check(w, worksheet_set_row(ws, row, 15.0 * (double)(lines > 6 ? 6 : lines), NULL),
-                          row, 0);
-        for (size_t c = 0; c < t->ncols && rc == CR_OK; c++)
-            rc = put_cell(w, ws, row, (lxw_col_t)c, &t->cols[c], rowp);
     }
+    if (lines > 1)
+        rc = xl_check(w, worksheet_set_row(s->ws, row, 15.0 * (double)(lines > 6 ? 6 : lines), NULL),
+                      row, 0);
+    for (size_t c = 0; c < t->ncols && rc == CR_OK; c++)
+        rc = put_cell(w, s->ws, row, (lxw_col_t)c, &t->cols[c], rowp);
+    return rc;
+}
+
+/* Keeps a copy of cr_rep_row ROWP (its text read back from a spool goes
+ * with the next row). */
+static cr_err sheet_hold(wctx *w, sheet_run *s, const void *rowp)
+{
+    const cr_rep_row *r = rowp;
+    size_t need = 0;
+    for (size_t k = 0; k < NCOLS(row_texts); k++) {
+        const char *x = *(const char *const *)(const void *)((const char *)r + row_texts[k]);
+        need += x ? strlen(x) + 1 : 0;
+    }
+    if (!(s->held_text = malloc(need ? need : 1)))
+        return cr_error(CR_ENOMEM, "workbook %s: out of memory", w->path);
+    s->held = *r;
+    char *at = s->held_text;
+    for (size_t k = 0; k < NCOLS(row_texts); k++) {
+        const char **x = (const char **)(void *)((char *)&s->held + row_texts[k]);
+        if (*x) {
+            size_t n = strlen(*x) + 1;
+            memcpy(at, *x, n);
+            *x = at;
+            at += n;
+        }
+    }
+    s->has_held = true;
+    return CR_OK;
+}
+
+/* The next row of the sheet.  A sheet holds CAP - 1 rows below its header:
+ * of more, CAP - 2 are shown and a note says where the rest are
+ * (sheet_end), so the row at CAP - 1 is shown only if it is the last. */
+static cr_err sheet_row(wctx *w, sheet_run *s, const void *rowp)
+{
+    const table_spec *t = s->t;
+    for (size_t c = 0; c < t->ncols; c++) {
+        double cw = cell_width(w, &t->cols[c], rowp) + 2;   /* a gap to the next column */
+        if (cw > s->width[c])
+            s->width[c] = cw > WIDTH_CAP ? WIDTH_CAP : cw;
+    }
+    size_t i = s->n++;
+    if (i + 2 < s->cap)
+        return sheet_put(w, s, (lxw_row_t)(i + 1), rowp);
+    if (i + 2 == s->cap) {
+        if (s->streamed)
+            return sheet_hold(w, s, rowp);   /* (rows come part by part: how many is not known) */
+        if (t->n == s->cap - 1)
+            return sheet_put(w, s, (lxw_row_t)(i + 1), rowp);
+    }
+    return CR_OK;
+}
+
+/* The rows of T's array or list, in order. */
+static cr_err sheet_table_rows(wctx *w, sheet_run *s, const table_spec *t)
+{
+    cr_err rc = CR_OK;
+    tbl_iter x;
+    for (const void *rowp = tbl_first(t, &x); rowp && rc == CR_OK; rowp = tbl_next(&x))
+        rc = sheet_row(w, s, rowp);
     cr_err irc = tbl_end(w, &x);
+    return rc != CR_OK ? rc : irc;
+}
+
+/* Widths, the autofilter over the rows shown, and what did not fit. */
+static cr_err sheet_end(wctx *w, sheet_run *s)
+{
+    cr_err rc = CR_OK;
+    const table_spec *t = s->t;
+    size_t shown = s->n > s->cap - 1 ? s->cap - 2 : s->n;
+    w->sheet = t->name;
+    if (s->has_held && s->n == s->cap - 1)
+        rc = sheet_put(w, s, (lxw_row_t)(s->cap - 1), &s->held);   /* the last: it fits */
+    free(s->held_text);
+    s->held_text = NULL;
+    s->has_held = false;
+    for (size_t c = 0; c < t->ncols && rc == CR_OK; c++)
+        rc = xl_check(w, worksheet_set_column(s->ws, (lxw_col_t)c, (lxw_col_t)c, s->width[c], NULL), 0,
+                      (lxw_col_t)c);
     if (rc == CR_OK)
-        rc = irc;
-    if (rc == CR_OK && shown < t->n) {
+        rc = xl_check(w, worksheet_autofilter(s->ws, 0, 0, (lxw_row_t)shown, (lxw_col_t)(t->ncols - 1)),
+                      0, 0);
+    if (rc == CR_OK && shown < s->n) {
         char note[512];
         const char *where = all_rows_in(t->name, w->r->dry_run);
-        snprintf(note, sizeof note, "%zu more rows not shown (a sheet holds %zu rows): %s", t->n - shown,
-                 cap, where);
-        cr_warn("workbook %s: sheet %s lists %zu of its %zu rows; %s", w->path, t->name, shown, t->n,
+        snprintf(note, sizeof note, "%zu more rows not shown (a sheet holds %zu rows): %s", s->n - shown,
+                 s->cap, where);
+        cr_warn("workbook %s: sheet %s lists %zu of its %zu rows; %s", w->path, t->name, shown, s->n,
                 where);
-        rc = put_text(w, ws, row, 0, note, w->f_text);
+        rc = put_text(w, s->ws, (lxw_row_t)(shown + 1), 0, note, w->f_text);
     }
     return rc;
+}
+
+static cr_err write_table(wctx *w, lxw_worksheet *ws, const table_spec *t)
+{
+    sheet_run s;
+    cr_err rc = sheet_begin(w, ws, t, &s);
+    if (rc == CR_OK)
+        rc = sheet_table_rows(w, &s, t);
+    cr_err erc = sheet_end(w, &s);
+    return rc != CR_OK ? rc : erc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -941,20 +1039,7 @@ typedef struct splan {
     lxw_row_t files_first, files_last; /* the Files table, header to last row: its autofilter */
     lxw_col_t files_cols;
     bool oom;
-    char **owned;                /* texts the plan's cells show and it frees */
-    size_t n_owned, owned_cap;
 } splan;
-
-/* Gives text T to plan P, which frees it with its cells. */
-static void sp_own(splan *p, char *t)
-{
-    if (!cr_grow(&p->owned, &p->owned_cap, p->n_owned, sizeof *p->owned, 8)) {
-        free(t);
-        p->oom = true;
-        return;
-    }
-    p->owned[p->n_owned++] = t;
-}
 
 static scell *sp_add(splan *p, lxw_col_t col, sc_kind kind, lxw_format *fmt)
 {
@@ -1047,62 +1132,33 @@ typedef struct cur_group {
     bool overflow;
 } cur_group;
 
-static void cur_groups_free(cur_group *g, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free((char *)g[i].currency);
-    free(g);
-}
-
 static int cmp_cur_group(const void *a, const void *b)
 {
     return strcmp(((const cur_group *)a)->currency, ((const cur_group *)b)->currency);
 }
 
-/* Groups the rows of L by currency into *OUT (*NG groups, sorted by
- * currency; malloc'd, caller frees): a pass over the rows with a table of
- * the few currencies seen.  CR_ENOMEM on no memory, CR_EIO when the rows
- * cannot be read back (*ERR says why). */
-static cr_err group_by_currency(const cr_rep_rows *l, cur_group **out, size_t *ng, int *err)
+/* Counts ROW in W's groups of decision K (0 captures, 1 releases, 2
+ * pending) by currency: a table of the few currencies seen. */
+static cr_err group_add(wctx *w, int k, const cr_rep_row *row)
 {
-    cur_group *g = NULL;
-    size_t k = 0, cap = 0;
-    cr_rep_iter it;
-    cr_err rc = CR_OK;
-
-    *out = NULL;
-    *ng = 0;
-    *err = 0;
-    for (const cr_rep_row *r = cr_rep_rows_first(l, &it); r && rc == CR_OK; r = cr_rep_rows_next(&it)) {
-        const char *cur = r->currency ? r->currency : "";
-        size_t i = 0;
-        while (i < k && strcmp(g[i].currency, cur) != 0)
-            i++;
-        if (i == k) {
-            char *copy = cr_strdup(cur);   /* the row read back goes with the next */
-            if (!copy || !cr_grow(&g, &cap, k, sizeof *g, 4)) {
-                free(copy);
-                rc = CR_ENOMEM;
-                break;
-            }
-            g[k++] = (cur_group){.currency = copy};
+    const char *cur = row->currency ? row->currency : "";
+    size_t i = 0;
+    cur_group *g = w->groups[k];
+    while (i < w->ngroups[k] && strcmp(g[i].currency, cur) != 0)
+        i++;
+    if (i == w->ngroups[k]) {
+        char *copy = cr_strdup(cur);   /* a row read back goes with the next */
+        if (!copy || !cr_grow(&w->groups[k], &w->groups_cap[k], i, sizeof *g, 4)) {
+            free(copy);
+            return cr_error(CR_ENOMEM, "workbook %s: out of memory", w->path);
         }
-        g[i].count++;
-        g[i].dsum += (double)r->amount;
-        if (__builtin_add_overflow(g[i].sum, r->amount, &g[i].sum))
-            g[i].overflow = true;
+        g = w->groups[k];
+        g[w->ngroups[k]++] = (cur_group){.currency = copy};
     }
-    *err = cr_rep_iter_end(&it);
-    if (rc == CR_OK && *err)
-        rc = CR_EIO;
-    if (rc != CR_OK) {
-        cur_groups_free(g, k);
-        return rc;
-    }
-    if (k)
-        qsort(g, k, sizeof *g, cmp_cur_group);
-    *out = g;
-    *ng = k;
+    g[i].count++;
+    g[i].dsum += (double)row->amount;
+    if (__builtin_add_overflow(g[i].sum, row->amount, &g[i].sum))
+        g[i].overflow = true;
     return CR_OK;
 }
 
@@ -1180,19 +1236,14 @@ typedef struct chart_plan {
 } chart_plan;
 
 /* Lays out one decision: a row per currency, or one row with count 0. */
-static cr_err plan_decision(wctx *w, splan *p, const char *name, const cr_rep_rows *rows,
-                            long *max_count)
+static cr_err plan_decision(wctx *w, splan *p, const char *name, int k, long *max_count)
 {
-    cur_group *g = NULL;
-    size_t ng = 0;
-    int err;
-    cr_err rc = group_by_currency(rows, &g, &ng, &err);
+    cur_group *g = w->groups[k];
+    size_t ng = w->ngroups[k];
+    cr_err rc = CR_OK;
 
-    if (rc == CR_EIO)
-        return cr_error(rc, "workbook %s: cannot read back the %s rows from their temporary file:"
-                            " %s", w->path, name, strerror(err));
-    if (rc != CR_OK)
-        return cr_error(rc, "workbook %s: out of memory", w->path);
+    if (ng)
+        qsort(g, ng, sizeof *g, cmp_cur_group);
     if (ng == 0) {
         sp_text(p, 0, name, w->f_text, true);
         sp_num(p, 2, 0, 0, w->f_count);
@@ -1222,10 +1273,6 @@ static cr_err plan_decision(wctx *w, splan *p, const char *name, const cr_rep_ro
             *max_count = g[i].count;
         p->row++;
     }
-    /* the currencies' texts are the plan's cells' now */
-    for (size_t i = 0; i < ng; i++)
-        sp_own(p, (char *)g[i].currency);
-    free(g);
     return rc;
 }
 
@@ -1311,14 +1358,14 @@ static cr_err plan_summary(wctx *w, splan *p, chart_plan *ch, code_group **codes
     p->row++;
     sp_header(w, p, dec_h, NCOLS(dec_h), 0xC);
     dec_first = p->row;
-    rc = plan_decision(w, p, "capture", r->captures, &dec_max);
+    rc = plan_decision(w, p, "capture", 0, &dec_max);
     if (rc == CR_OK)
-        rc = plan_decision(w, p, "release", r->releases, &dec_max);
+        rc = plan_decision(w, p, "release", 1, &dec_max);
     if (rc == CR_OK)
-        rc = plan_decision(w, p, "pending", r->pending, &dec_max);
+        rc = plan_decision(w, p, "pending", 2, &dec_max);
     if (rc != CR_OK)
         return rc;
-    size_t n_ful = cr_rep_rows_count(r->fulfillment);
+    size_t n_ful = w->n_ful;
     sp_text(p, 0, "ship_replacement", w->f_text, true);
     sp_num(p, 2, (double)n_ful, 0, w->f_count);
     if ((long)n_ful > dec_max)
@@ -1549,9 +1596,6 @@ static cr_err write_summary(wctx *w, lxw_worksheet *ws)
 cleanup:
     free(codes);
     free(p.items);
-    for (size_t i = 0; i < p.n_owned; i++)
-        free(p.owned[i]);
-    free(p.owned);
     return rc;
 }
 
@@ -1614,6 +1658,22 @@ static cr_err check_tables(const table_spec *t, size_t n, const char *path)
                             strerror(t[i].list->spool.err));
     }
     return CR_OK;
+}
+
+/* The rows of decision sheet K (captures, releases, pending, fulfillment)
+ * in L, counted by currency for the Summary. */
+static cr_err decision_rows(wctx *w, sheet_run *s, int k, const cr_rep_rows *l)
+{
+    cr_err rc = CR_OK;
+    cr_rep_iter it;
+    for (const cr_rep_row *r = cr_rep_rows_first(l, &it); r && rc == CR_OK; r = cr_rep_rows_next(&it))
+        if ((rc = sheet_row(w, s, r)) == CR_OK && k < 3)
+            rc = group_add(w, k, r);
+    int e = cr_rep_iter_end(&it);
+    if (rc == CR_OK && e)
+        rc = cr_error(CR_EIO, "workbook %s: cannot read back the rows of sheet %s from their"
+                              " temporary file: %s", w->path, s->t->name, strerror(e));
+    return rc;
 }
 
 /* Contract: see report.h.  R and PATH must not be NULL.  Sheets with more
@@ -1710,8 +1770,24 @@ cr_err cr_report_write(const cr_report *r, const char *path)
     /* first the sheets of this run's decisions, then the rest once known */
     static const size_t first[] = {T_CAPTURES, T_RELEASES, T_PENDING, T_FULFILLMENT},
                         rest[] = {T_EXCEPTIONS, T_REJECTS, T_REFUNDS};
+    sheet_run dec[NCOLS(first)];
+    size_t begun = 0;
+    for (; begun < NCOLS(first) && rc == CR_OK; begun++) {
+        rc = sheet_begin(&w, ws[first[begun] + 1], &tables[first[begun]], &dec[begun]);
+        dec[begun].streamed = rr.next_part != NULL;
+    }
+    /* a night in parts hands its rows over part by part as it decides them */
+    const cr_rep_rows *part[NCOLS(first)];
+    while (rc == CR_OK && rr.next_part && rr.next_part(rr.next_part_ud, part))
+        for (size_t i = 0; i < NCOLS(first) && rc == CR_OK; i++)
+            rc = decision_rows(&w, &dec[i], (int)i, part[i]);
     for (size_t i = 0; i < NCOLS(first) && rc == CR_OK; i++)
-        rc = write_table(&w, ws[first[i] + 1], &tables[first[i]]);
+        rc = decision_rows(&w, &dec[i], (int)i, tables[first[i]].list);
+    for (size_t i = 0; i < begun; i++) {
+        cr_err erc = sheet_end(&w, &dec[i]);
+        rc = rc == CR_OK ? erc : rc;
+    }
+    w.n_ful = dec[3].n;
     if (rc == CR_OK && rr.complete && (rc = rr.complete(rr.complete_ud, &rr)) == CR_OK) {
         report_tables(&rr, tables);
         rc = check_tables(tables, NCOLS(tables), path);
@@ -1760,6 +1836,11 @@ cleanup:
         cr_remove_tree(tmpd);
         free(tmpd);
     }
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < w.ngroups[k]; i++)
+            free((char *)w.groups[k][i].currency);
+        free(w.groups[k]);
+    }
     free(w.clean);
     free(w.esc);
     free(w.tmp);
@@ -1797,13 +1878,6 @@ void cr_rep_rows_release(cr_rep_rows *l)
     *l = (cr_rep_rows){0};
 }
 
-static const size_t row_texts[] = {
-    offsetof(cr_rep_row, claim_id),      offsetof(cr_rep_row, psp_ref),
-    offsetof(cr_rep_row, card_brand),    offsetof(cr_rep_row, currency),
-    offsetof(cr_rep_row, reason),        offsetof(cr_rep_row, detail),
-    offsetof(cr_rep_row, received_sn),   offsetof(cr_rep_row, registered_sn),
-    offsetof(cr_rep_row, region),        offsetof(cr_rep_row, product_model),
-    offsetof(cr_rep_row, state)};
 static const cr_spool_shape row_shape = {sizeof(cr_rep_row), row_texts, NCOLS(row_texts), 0};
 
 cr_err cr_rep_rows_spool(cr_rep_rows *l, const char *like, int *err)

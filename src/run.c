@@ -226,6 +226,9 @@ typedef struct night {
     size_t naction_ids, action_ids_cap;
     cr_pool part_pool;         /* a part's actions' strings */
     size_t gone_archived;      /* claims kept for their actions that were not before (forget_gone) */
+    struct report_job *job;    /* the workbook a night in parts hands its rows to, part by part */
+    bool workbook;             /* ... while it can be made */
+    cr_err report_rc;          /* why it cannot (report_hand_part) */
     struct alias {             /* record_aliases: an action a claim answers for */
         int64_t action_id;
         const char *claim_id;
@@ -974,6 +977,12 @@ static void part_release(night *n)
     cr_pool_release(&n->part_pool);
 }
 
+static void *index_inbox(void *st)
+{
+    cr_store_index_inbox(st);   /* failing, the indexes are built after the decisions */
+    return NULL;
+}
+
 /* Loads what the night decides on: the subset of an incremental night
  * (META from can_increment), or the claims CJ read and everything else. */
 static cr_err load(night *n, const int64_t *meta, claims_job *cj)
@@ -1017,8 +1026,15 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
         }
     }
     double tp = mono();
-    if (rc == CR_OK && n->parts)
+    pthread_t indexer;
+    bool indexing = false;
+    if (rc == CR_OK && n->parts) {
+        /* the lookup indexes of the events and rows are built meanwhile on
+         * a thread of their own, not after the decisions */
+        if (!n->dry)
+            indexing = cr_thread_start(&indexer, index_inbox, n->st);
         rc = spool_items(n);
+    }
     if (n->parts)
         cr_debug(n->o->v, "spooled in %.3f s", mono() - tp);
     else if (rc == CR_OK &&
@@ -1048,18 +1064,32 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
         free(rj.rows);
         cr_pool_release(&rj.pool);
     }
+    if (indexing && rc != CR_OK) {
+        pthread_join(indexer, NULL);
+        indexing = false;
+    }
     if (rc == CR_OK && n->parts) {
         /* the claims, events, rows and actions wait in their spools */
         tp = mono();
-        if (!(n->nparts = cr_parts_assign(n->parts, n->nparts)))
+        if (!(n->nparts = cr_parts_assign(n->parts, n->nparts))) {
+            if (indexing)
+                pthread_join(indexer, NULL);
             return cr_error(CR_ENOMEM, "out of memory");
+        }
         cr_debug(n->o->v, "a night in %d parts: %zu claims, %zu events, %zu settlement rows, %zu"
                           " actions spooled (%.3f s)", n->nparts, n->sp_claims.n, n->sp_events.n,
                  n->sp_rows.n, n->sp_actions.n, mono() - tp);
         tp = mono();
-        if ((rc = scatter_parts(n)) != CR_OK || (rc = dh_keys_init(n)) != CR_OK)
-            return rc;
+        rc = scatter_parts(n);
+        if (rc == CR_OK)
+            rc = dh_keys_init(n);
         cr_debug(n->o->v, "scattered in %.3f s", mono() - tp);
+        if (indexing) {
+            pthread_join(indexer, NULL);
+            cr_debug(n->o->v, "inbox indexed in %.3f s", mono() - tp);
+        }
+        if (rc != CR_OK)
+            return rc;
         return CR_OK;
     }
     if (rc != CR_OK || (meta && ((rc = cj->rc) != CR_OK || (rc = subset_claims(n, cj)) != CR_OK)) ||
@@ -1329,6 +1359,9 @@ static cr_err act(night *n, size_t i, const cr_decision *d, cr_action_match *mat
 
 static cr_err report_row(night *n, size_t i, const cr_decision *d, const cr_action *issued);
 static const char *night_dup(night *n, const char *s, bool *oom);
+struct report_job;
+static cr_err report_hand_part(night *n, struct report_job *j, bool workbook, bool done);
+static void report_drop(struct report_job *j);
 
 /* A hash of what a decision says, to record it only when it changes. */
 static uint64_t decision_hash(const cr_decision *d)
@@ -2026,6 +2059,14 @@ static cr_err decide_in_parts(night *n)
         n->gone_archived += archived_gone(n);
         dh_keys_mark(n);
         cr_debug(n->o->v, "part %d of %d: %zu claims decided", p + 1, n->nparts, n->nclaims);
+        /* its rows to the workbook's thread, which writes them while the
+         * next part is decided; a workbook that fails never stops the night */
+        cr_err hrc = report_hand_part(n, n->job, n->workbook, false);
+        if (hrc != CR_OK && n->workbook) {
+            n->workbook = false;
+            n->report_rc = hrc;
+            report_drop(n->job);
+        }
         part_left_go(n, &left);   /* the part before, written by now */
         left = (part_left){n->claims, n->actions, n->new_actions, n->claims_pool, n->part_pool,
                            rec_slot(n->rec), true};
@@ -2521,10 +2562,99 @@ typedef struct report_job {
     pthread_cond_t cv;
     int stage;
     bool gated;                /* the workbook was let through to its name */
+    /* a night in parts: each part's rows of the decision sheets, handed to
+     * the workbook's thread as the part is decided (report_next_part) */
+    struct part_rows {
+        cr_rep_rows l[4];      /* captures, releases, pending, fulfillment */
+    } **parts;
+    size_t nparts, parts_cap, taken;
+    bool parts_done;
 } report_job;
 
 static cr_err report_complete(void *ud, cr_report *r);
 static bool report_gate(void *ud);
+
+static cr_rep_rows *spilled_rows(night *n, int k);
+static cr_err report_spools(night *n, report_job *j);
+static void report_stage(report_job *j, int stage);
+
+/* Drops the workbook (report_stage -1). */
+static void report_drop(report_job *j)
+{
+    report_stage(j, -1);
+}
+
+/* The workbook's thread takes the next part's rows (cr_report.next_part),
+ * waiting for it to be decided; the part before is read by then. */
+static bool report_next_part(void *ud, const cr_rep_rows *rows[4])
+{
+    report_job *j = ud;
+    pthread_mutex_lock(&j->mu);
+    if (j->taken) {
+        struct part_rows *done = j->parts[j->taken - 1];
+        for (int k = 0; k < 4; k++)
+            cr_rep_rows_release(&done->l[k]);
+    }
+    while (j->taken == j->nparts && !j->parts_done && j->stage >= 0)
+        pthread_cond_wait(&j->cv, &j->mu);
+    bool more = j->taken < j->nparts && j->stage >= 0;
+    if (more) {
+        for (int k = 0; k < 4; k++)
+            rows[k] = &j->parts[j->taken]->l[k];
+        j->taken++;
+    }
+    pthread_mutex_unlock(&j->mu);
+    return more;
+}
+
+/* Hands a decided part's rows (N's lists, sealed) to the workbook, and
+ * gives N new lists for the next; without a workbook they go.  DONE: the
+ * last part was decided, and N's lists are the rows of no part. */
+static cr_err report_hand_part(night *n, report_job *j, bool workbook, bool done)
+{
+    cr_err rc = CR_OK;
+    if (!done) {
+        struct part_rows *b = workbook ? calloc(1, sizeof *b) : NULL;
+        cr_rep_rows *l[4] = {&n->captures, &n->releases, &n->pending, &n->ships};
+        for (int k = 0; k < 4; k++) {
+            if (b) {
+                if (cr_rep_rows_seal(l[k]) != CR_OK && rc == CR_OK)
+                    rc = cr_error(CR_EIO, "workbook %s: cannot write its rows to a temporary file"
+                                          " beside it: %s", j->path, strerror(l[k]->spool.err));
+                b->l[k] = *l[k];
+                *l[k] = (cr_rep_rows){0};
+            } else {
+                cr_rep_rows_release(l[k]);
+            }
+        }
+        if (workbook && !b)
+            rc = cr_error(CR_ENOMEM, "out of memory");
+        pthread_mutex_lock(&j->mu);
+        if (b && !cr_grow(&j->parts, &j->parts_cap, j->nparts, sizeof *j->parts, 16)) {
+            for (int k = 0; k < 4; k++)
+                cr_rep_rows_release(&b->l[k]);
+            free(b);
+            b = NULL;
+            rc = cr_error(CR_ENOMEM, "out of memory");
+        }
+        if (b)
+            j->parts[j->nparts++] = b;
+        pthread_cond_broadcast(&j->cv);
+        pthread_mutex_unlock(&j->mu);
+        if (rc == CR_OK && workbook)
+            rc = report_spools(n, j);
+        return rc;
+    }
+    for (int k = 0; workbook && rc == CR_OK && spilled_rows(n, k); k++)
+        if (cr_rep_rows_seal(spilled_rows(n, k)) != CR_OK)
+            rc = cr_error(CR_EIO, "workbook %s: cannot write its rows to a temporary file beside"
+                                  " it: %s", j->path, strerror(spilled_rows(n, k)->spool.err));
+    pthread_mutex_lock(&j->mu);
+    j->parts_done = true;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    return rc;
+}
 
 /* The rows of these sheets wait on disk for the workbook (at a million
  * claims, ~800,000 Releases rows); Pending's few stay in memory, where an
@@ -2536,6 +2666,18 @@ static cr_rep_rows *spilled_rows(night *n, int k)
            : k == 3 && n->parts ? &n->pending : NULL;
 }
 
+/* Spools beside the workbook for the rows of its action sheets. */
+static cr_err report_spools(night *n, report_job *j)
+{
+    int e;
+    for (int k = 0; spilled_rows(n, k); k++)
+        if (!spilled_rows(n, k)->spool.f &&
+            cr_rep_rows_spool(spilled_rows(n, k), j->path, &e) != CR_OK)
+            return cr_error(CR_ECANTCREAT, "workbook %s: cannot create a temporary file beside it"
+                                           " for its rows: %s", j->path, strerror(e));
+    return CR_OK;
+}
+
 /* Names the workbook (J->path) and makes its folder, before the night
  * decides: the rows of its action sheets spill beside it as they are decided
  * (report_row).  An error is the workbook's, never the night's. */
@@ -2543,7 +2685,7 @@ static cr_err report_prepare(night *n, report_job *j)
 {
     cr_err rc;
     char dayname[16];
-    int y, m, d, e;
+    int y, m, d;
 
     cr_civil_from_days(n->day, &y, &m, &d);
     snprintf(dayname, sizeof dayname, "%04d%02d%02d", y, m, d);
@@ -2557,11 +2699,7 @@ static cr_err report_prepare(night *n, report_job *j)
                  dayname, (long long)n->run_id);
     if (!n->o->report_path && (rc = cr_make_dirs(n->cfg->report_dir)) != CR_OK)
         return rc;
-    for (int k = 0; spilled_rows(n, k); k++)
-        if (cr_rep_rows_spool(spilled_rows(n, k), j->path, &e) != CR_OK)
-            return cr_error(CR_ECANTCREAT, "workbook %s: cannot create a temporary file beside it"
-                                           " for its rows: %s", j->path, strerror(e));
-    return CR_OK;
+    return report_spools(n, j);
 }
 
 /* Hands the decided rows to the workbook (report_prepare named it). */
@@ -2588,6 +2726,8 @@ static cr_err report_begin(night *n, report_job *j)
         .files = n->files.items, .n_files = n->files.n,
         .payment_file = n->dry ? NULL : n->pay_name,
         .fulfillment_file = n->dry ? NULL : n->ful_name,
+        .next_part = n->parts ? report_next_part : NULL,
+        .next_part_ud = j,
         .complete = report_complete,
         .complete_ud = j,
         .publish = report_gate,
@@ -2671,6 +2811,12 @@ static void *report_write(void *p)
 
 static void report_release(report_job *j)
 {
+    for (size_t i = 0; i < j->nparts; i++) {
+        for (int k = 0; k < 4; k++)
+            cr_rep_rows_release(&j->parts[i]->l[k]);
+        free(j->parts[i]);
+    }
+    free(j->parts);
     free(j->g.exc);
     free(j->g.rej);
     cr_pool_release(&j->g.pool);
@@ -3017,10 +3163,27 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     if ((rc = load_unlisted(&n)) != CR_OK)
         goto cleanup;
     prc = report_prepare(&n, &job);
+    if (n.parts) {
+        /* the workbook is written while the parts are decided (report_hand_part) */
+        n.job = &job;
+        n.workbook = prc == CR_OK;
+        if (in_tx && prc == CR_OK && (prc = report_begin(&n, &job)) == CR_OK)
+            threaded = cr_thread_start(&thread, report_write, &job);
+        n.workbook = prc == CR_OK;
+    }
     rec_start(n.rec, st, n.run_id, n.D);
     if ((rc = n.parts ? decide_in_parts(&n) : decide_all(&n)) != CR_OK ||
         (rc = pending_append(&n)) != CR_OK || (rc = list_unlisted(&n)) != CR_OK)
         goto cleanup;
+    if (n.parts) {
+        cr_err hrc = report_hand_part(&n, &job, n.workbook, true);
+        if (n.workbook && (hrc != CR_OK || n.report_rc != CR_OK)) {
+            prc = hrc != CR_OK ? hrc : n.report_rc;
+            report_drop(&job);
+        } else if (prc == CR_OK && n.report_rc != CR_OK) {
+            prc = n.report_rc;
+        }
+    }
     /* "Previously issued" and "Action conflicts" count every claim whose
      * decision is one of its earlier actions or contradicts one: an
      * incremental night adds the claims outside its subset (unchanged since
@@ -3032,7 +3195,7 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         *(m == CR_MATCH_ISSUED ? &n.stats.previously_issued : &n.stats.conflicts) += outside;
     }
     phase(o->v, "decide", &t0);
-    if (in_tx) {
+    if (in_tx && !n.parts) {
         /* the workbook is written on a second thread from here on (report_job;
          * settling changes none of the rows of its first sheets); a workbook
          * that cannot be made never holds back the action files */

@@ -1,8 +1,8 @@
 /*
  * spool.c - see spool.h.
  *
- * A record: its length (uint32, what follows), the struct's bytes (its
- * text pointers are meaningless on disk and set again on reading), then
+ * A record: its length (uint32, what follows), the struct's bytes but its
+ * text pointers (meaningless on disk: set again on reading), then
  * each text as its length (uint32, NO_TEXT for NULL), its bytes and a NUL,
  * so that a text read into the buffer is used in place.
  */
@@ -57,10 +57,17 @@ static const char *text_of(const cr_spool_shape *sh, const void *item, size_t k)
     return *(const char *const *)(const void *)((const char *)item + sh->texts[k]);
 }
 
+/* A record holds the struct's bytes but its text pointers (SH->texts, in
+ * the order of their offsets): what lies between them, in order. */
+static size_t fixed_bytes(const cr_spool_shape *sh)
+{
+    return sh->size - sh->ntexts * sizeof(const char *);
+}
+
 bool cr_spool_put(cr_spool *s, const cr_spool_shape *sh, const void *item)
 {
     uint32_t len[32];
-    size_t sum = sh->size;
+    size_t sum = 4 + fixed_bytes(sh);
     if (s->err || !s->f || sh->ntexts > 32)
         return fail(s, s->err ? s->err : EINVAL), false;
     for (size_t k = 0; k < sh->ntexts; k++) {
@@ -71,14 +78,35 @@ bool cr_spool_put(cr_spool *s, const cr_spool_shape *sh, const void *item)
         if (n >= UINT32_MAX / 16 || sum >= UINT32_MAX / 2)
             return fail(s, EOVERFLOW), false;
     }
-    uint32_t total = (uint32_t)sum;
+    if (sum > s->wcap) {
+        char *b = realloc(s->wbuf, sum);
+        if (!b)
+            return fail(s, ENOMEM), false;
+        s->wbuf = b;
+        s->wcap = sum;
+    }
+    /* the record is made in one piece and written with one call */
+    char *at = s->wbuf;
+    uint32_t total = (uint32_t)(sum - 4);
+    memcpy(at, &total, 4);
+    at += 4;
+    size_t from = 0;
+    for (size_t k = 0; k <= sh->ntexts; k++) {
+        size_t to = k < sh->ntexts ? sh->texts[k] : sh->size;
+        memcpy(at, (const char *)item + from, to - from);
+        at += to - from;
+        from = to + sizeof(const char *);
+    }
+    for (size_t k = 0; k < sh->ntexts; k++) {
+        memcpy(at, &len[k], 4);
+        at += 4;
+        if (len[k] != NO_TEXT) {
+            memcpy(at, text_of(sh, item, k), len[k] + 1);
+            at += len[k] + 1;
+        }
+    }
     errno = 0;
-    bool ok = fwrite(&total, 4, 1, s->f) == 1 && fwrite(item, sh->size, 1, s->f) == 1;
-    for (size_t k = 0; ok && k < sh->ntexts; k++)
-        ok = fwrite(&len[k], 4, 1, s->f) == 1 &&
-             (len[k] == NO_TEXT ||
-              fwrite(text_of(sh, item, k), 1, len[k] + 1, s->f) == len[k] + 1);
-    if (!ok)
+    if (fwrite(s->wbuf, 1, sum, s->f) != sum)
         return fail(s, errno), false;
     s->n++;
     return true;
@@ -146,10 +174,15 @@ int cr_spool_get(cr_spool *s, const cr_spool_shape *sh, void *item, cr_pool *poo
     int r = next_length(s, &total);
     if (r != 1 || (r = read_body(s, total)) != 1)
         return r;
-    if (total < sh->size)
+    if (total < fixed_bytes(sh))
         return fail(s, EILSEQ);
-    memcpy(item, s->buf, sh->size);
-    size_t at = sh->size;
+    size_t at = 0, from = 0;
+    for (size_t k = 0; k <= sh->ntexts; k++) {
+        size_t to = k < sh->ntexts ? sh->texts[k] : sh->size;
+        memcpy((char *)item + from, s->buf + at, to - from);
+        at += to - from;
+        from = to + sizeof(const char *);
+    }
     for (size_t k = 0; k < sh->ntexts; k++) {
         uint32_t n;
         if (at + 4 > total)
@@ -195,5 +228,6 @@ void cr_spool_close(cr_spool *s)
     if (s->f)
         fclose(s->f);
     free(s->buf);
+    free(s->wbuf);
     *s = (cr_spool){0};
 }

@@ -1987,16 +1987,48 @@ bool cr_store_bulk(cr_store *s, bool on)
     return ok;
 }
 
+/* The lookup indexes of what the inbox brings, which a night's decisions
+ * do not change: those of the events cr_store_index_inbox builds before
+ * them (the settlement rows' after: that balances the night's two
+ * threads, the workbook's being the other after its decisions). */
+#define INBOX_INDEXES                                                                       \
+    "CREATE INDEX IF NOT EXISTS events_key ON events(claim_key);"                          \
+    "CREATE INDEX IF NOT EXISTS events_tracking ON events(tracking);"                      \
+    "CREATE INDEX IF NOT EXISTS events_serial ON events(serial_norm)"                      \
+    "  WHERE serial_norm IS NOT NULL;"
+#define ROW_INDEXES                                                                         \
+    "CREATE INDEX IF NOT EXISTS settlements_psp ON settlements(psp_ref);"                  \
+    "CREATE INDEX IF NOT EXISTS settlements_merchant ON settlements(merchant_key);"
+
+cr_err cr_store_index_inbox(cr_store *s)
+{
+    /* a connection of its own: the night reads meanwhile (write-ahead log) */
+    sqlite3 *db = NULL;
+    if (!on_disk(s))
+        return CR_EIO;
+    int r = open_db(s->path, &db, SQLITE_OPEN_READWRITE);
+    sqlite3_stmt *st = NULL;
+    if (r == SQLITE_OK) {
+        /* only beside readers: in the write-ahead log (a rollback journal
+         * would make the night's reads wait for the builds) */
+        sqlite3_busy_timeout(db, 5000);
+        r = sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
+        if (r == SQLITE_OK && (sqlite3_step(st) != SQLITE_ROW ||
+                               strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0))
+            r = SQLITE_MISUSE;
+        sqlite3_finalize(st);
+    }
+    if (r == SQLITE_OK)
+        r = sqlite3_exec(db, "PRAGMA cache_size = -16384;" INBOX_INDEXES, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return r == SQLITE_OK ? CR_OK : CR_EIO;
+}
+
 cr_err cr_store_ensure_indexes(cr_store *s)
 {
     /* built once, after the first bulk load: building is much faster than
      * inserting a large load into an existing index */
-    return exec(s, "CREATE INDEX IF NOT EXISTS events_key ON events(claim_key);"
-                   "CREATE INDEX IF NOT EXISTS events_tracking ON events(tracking);"
-                   "CREATE INDEX IF NOT EXISTS events_serial ON events(serial_norm)"
-                   "  WHERE serial_norm IS NOT NULL;"
-                   "CREATE INDEX IF NOT EXISTS settlements_psp ON settlements(psp_ref);"
-                   "CREATE INDEX IF NOT EXISTS settlements_merchant ON settlements(merchant_key);"
+    return exec(s, INBOX_INDEXES ROW_INDEXES
                    "CREATE INDEX IF NOT EXISTS actions_psp ON actions(psp_ref, claim_id)"
                    "  WHERE kind = 'payment';"
                    "CREATE INDEX IF NOT EXISTS actions_claim_key ON actions(claim_key);"
