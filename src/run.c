@@ -3142,8 +3142,9 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
         goto cleanup;
     n.stats.claims_without_id = (long)cr_claimsdb_take_no_id(cdb);
     phase(o->v, "load", &t0);
-    cr_debug(o->v, "loaded %zu claims, %zu events, %zu settlement rows, %zu actions", n.nclaims,
-             n.nevents, n.nsrows, n.nactions);
+    if (!n.parts)
+        cr_debug(o->v, "loaded %zu claims, %zu events, %zu settlement rows, %zu actions", n.nclaims,
+                 n.nevents, n.nsrows, n.nactions);
     if (!n.dry) {
         /* a night over everything writes most pages anew: see cr_store_bulk */
         bulk = !n.incremental && cr_store_bulk(st, true);
