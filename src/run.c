@@ -434,8 +434,14 @@ static void claim_keys(const cr_claim *c, const char *keys[CR_PART_KEYS])
 
 static cr_err spool_full(const cr_spool *sp, const char *where)
 {
-    return cr_error(CR_EIO, "cannot write to a temporary file beside the state database %s: %s",
-                    where, strerror(sp->err ? sp->err : EIO));
+    int e = sp->err ? sp->err : EIO;
+    char dir[4096];
+    const char *d = cr_parent_dir(where, dir, sizeof dir);
+    return cr_error(CR_EIO, "cannot write to a temporary file beside the state database %s: %s%s%s%s",
+                    where, strerror(e), e == ENOSPC || e == EDQUOT ? "; free space on the disk of " : "",
+                    e == ENOSPC || e == EDQUOT ? (d ? d : where) : "",
+                    e == ENOSPC || e == EDQUOT ? " and run again: this run's decisions are rolled back"
+                                                 " and made again then" : "");
 }
 
 static cr_err spool_claims(void *ud, const cr_claim *cl, size_t n)

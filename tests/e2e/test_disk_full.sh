@@ -126,3 +126,31 @@ for room in $(seq 64 64 2048); do
     rm -rf "$E"
 done
 check state_fills_at_several_points test "$failed" -ge 3
+
+# 5. a night in parts (three claims a part) keeps its claims, events and
+# rows in temporary files beside the state database: the disk fills while
+# they are written, or later, with 64 KB more room each time until the
+# night fits; each run that fails says what to do, and the run after space
+# is freed issues the reference's actions, each once
+export CARERECON_PART_CLAIMS=3
+failed=0 spools=0
+for room in $(seq 64 64 2048); do
+    night_on_full_disk parts_fills_$room state_db var "$room"
+    if [ "$RC" -ne 74 ]; then
+        expect_rc parts_fits_in_${room}k "$WANT_RC"
+        break
+    fi
+    failed=$((failed + 1))
+    grep -q "temporary file beside the state database" "$ERR" && spools=$((spools + 1))
+    expect_err parts_fills_${room}k_says_what_to_do "free space on the disk of $M/var and run again"
+    cr run --config "$CFG" --as-of 2026-11-20
+    expect_rc parts_fills_${room}k_freed_exit_as_reference "$WANT_RC"
+    expect_eq parts_fills_${room}k_freed_payment_once "$(rows_of "$E/reports/actions" payment_actions)" \
+        "$REF_PAY"
+    expect_eq parts_fills_${room}k_freed_fulfillment_once "$(rows_of "$E/reports/actions" fulfillment)" \
+        "$REF_FUL"
+    rm -rf "$E"
+done
+unset CARERECON_PART_CLAIMS
+check parts_fills_at_several_points test "$failed" -ge 3
+check parts_fills_while_spooling test "$spools" -ge 1
