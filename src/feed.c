@@ -104,6 +104,7 @@ typedef struct fstate {
     char detail[512];
     int header_unsaid;    /* header faults that did not fit in WHY */
     char **header_names;  /* the header's fields, as read (owned) */
+    bool sep_seen;        /* the file began with Excel's "sep=" line (excel_sep_line) */
     size_t nheader_names;
     char limit_text[24];  /* limits.max_field_bytes, as text */
     struct {
@@ -126,13 +127,41 @@ static int mapped_field(const fstate *st, int col)
     return col == st->event_col || col == st->type_col || col == st->tz_col ? -2 : -1;
 }
 
+/* Whether header names A and B are the same to a reader: trimmed, in any
+ * ASCII case, and any run of blanks inside one blank (a no-break space, or
+ * two spaces, between words looks like a space). */
+static bool header_eq(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b), k;
+    cr_trim_span(&a, &na);
+    cr_trim_span(&b, &nb);
+    const char *ea = a + na, *eb = b + nb;
+    while (a < ea && b < eb) {
+        size_t ka = cr_blank_len(a), kb = cr_blank_len(b);
+        if (ka || kb) {
+            if (!ka || !kb)
+                return false;
+            while (a < ea && (k = cr_blank_len(a)) > 0)
+                a += k;
+            while (b < eb && (k = cr_blank_len(b)) > 0)
+                b += k;
+            continue;
+        }
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+            return false;
+        a++;
+        b++;
+    }
+    return a == ea && b == eb;
+}
+
 /* Finds header NAME among the record's fields; -1 when absent, -2 when it
  * appears more than once. */
 static int find_col(const cr_csv_record *h, const char *name)
 {
     int found = -1;
     for (size_t i = 0; i < h->nfields; i++)
-        if (cr_strcasecmp_trim(h->fields[i], name) == 0) {
+        if (header_eq(h->fields[i], name)) {
             if (found >= 0)
                 return -2;
             found = (int)i;
@@ -713,7 +742,7 @@ static bool header_again(const fstate *st, const cr_csv_record *r)
     bool same = taken != NULL;
     for (size_t i = 0; same && i < r->nfields; i++) {
         size_t j = 0;
-        while (j < r->nfields && (taken[j] || cr_strcasecmp_trim(r->fields[i], st->header_names[j]) != 0))
+        while (j < r->nfields && (taken[j] || !header_eq(r->fields[i], st->header_names[j])))
             j++;
         same = j < r->nfields;
         if (same)
@@ -746,9 +775,24 @@ static cr_err header_repeated(fstate *st, const cr_csv_record *r)
     return CR_OK;
 }
 
+/* Whether R is the "sep=;" line Excel writes first (and reads as the
+ * delimiter): "sep=" and an empty field, split at the feed's delimiter. */
+static bool excel_sep_line(const fstate *st, const cr_csv_record *r)
+{
+    return !r->bad && r->nfields == 2 && !r->fields[1][0] &&
+           (strcmp(r->fields[0], "sep=") == 0 || strcmp(r->fields[0], "SEP=") == 0) &&
+           st->feed->delimiter != '\0';
+}
+
 static cr_err on_record(void *ud, const cr_csv_record *r)
 {
     fstate *st = ud;
+    if (!st->have_header && !st->sep_seen && excel_sep_line(st, r)) {
+        st->sep_seen = true;   /* the feed's own delimiter: the header is next */
+        return CR_OK;
+    }
+    if (st->have_header && !r->bad && r->nfields == 1 && strcmp(r->fields[0], "\x1a") == 0)
+        return CR_OK;          /* an old DOS end-of-file mark (Ctrl-Z): not a row */
     if (!st->have_header) {
         st->have_header = true;
         st->stats->header_line = r->line;

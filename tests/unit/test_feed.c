@@ -446,6 +446,32 @@ TEST(feed_header_repeated)
     fs_free(&k);
 }
 
+/* What spreadsheets leave around a header: Excel's "sep=," first line, a
+ * no-break space or two spaces between a name's words, and a DOS
+ * end-of-file mark (Ctrl-Z) after the last row. */
+TEST(feed_spreadsheet_leftovers)
+{
+    fsink k = {0};
+    cr_feed_stats st;
+    const char *in = "sep=,\r\n"
+                     "RMA\xc2\xa0No,Tracking  No,Checked In,Serial No, Battery\tReturned ,Genuine\r\n"
+                     "CE1,1Z1,2026-03-10T09:30:00Z,SN1,Y,N\r\n"
+                     "\x1a";
+    CHECK_INT(fs_parse("depot", in, &k, &st), CR_OK);
+    CHECK_INT(k.nr, 1);
+    CHECK_INT(k.nj, 0);
+    CHECK_INT(st.header_line, 2);
+    CHECK_INT(st.rows, 1);
+    CHECK_STR(R(&k, 0)->claim_ref, "CE1");
+    CHECK_INT(R(&k, 0)->genuine, 0);
+    fs_free(&k);
+    /* a blank inside a name is not no blank: "RMANo" is another column */
+    const char *in2 = "RMANo,Tracking No,Checked In,Serial No,Battery Returned,Genuine\n"
+                      "CE1,1Z1,2026-03-10T09:30:00Z,SN1,Y,N\n";
+    CHECK_INT(fs_parse("depot", in2, &k, &st), CR_EDATA);
+    fs_free(&k);
+}
+
 /* A long tracking number a spreadsheet showed in scientific notation has
  * lost its digits: it matches nothing (two packages print the same), and
  * the row is read (a check-in is then matched by its serial). */
