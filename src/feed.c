@@ -809,10 +809,10 @@ static cr_err on_record(void *ud, const cr_csv_record *r)
             blank = !val(r, (int)i);
         if (blank)
             return CR_OK;
-        if (header_again(st, r))
-            return header_repeated(st, r);
     }
     st->stats->rows++;
+    if (!r->bad && header_again(st, r))
+        return header_repeated(st, r);   /* a record, counted, and ignored */
     if (r->bad && r->bad_field >= 0 && (size_t)r->bad_field < st->ncols) {
         /* which column, and the limit when it is one (a review: "a field"
          * sent the sender looking through every column) */

@@ -236,6 +236,8 @@ typedef struct night {
     size_t naliases, aliases_cap;
 } night;
 
+static void part_release(night *n);
+
 static void night_release(night *n)
 {
     cr_parts_free(n->parts);
@@ -256,20 +258,8 @@ static void night_release(night *n)
     free(n->aliases);
     free(n->dh_bykey);
     free(n->dh_live);
-    cr_pool_release(&n->part_pool);
+    part_release(n);   /* the claims, events, rows and actions, and their strings */
     cr_pool_release(&n->pool);
-    cr_pool_release(&n->claims_pool);
-    cr_pool_release(&n->rows_pool);
-    cr_pool_release(&n->events_pool);
-    free(n->claims);
-    free(n->events);
-    free(n->srows);
-    free(n->actions);
-    free(n->new_actions);
-    free(n->pay_of);
-    free(n->ful_of);
-    free(n->newpay_of);
-    free(n->hold_slot);
     free(n->dh);
     free(n->dh_seen);
     free(n->crej);
@@ -959,7 +949,8 @@ static cr_err part_load(night *n, int p)
     return add_archived(n);
 }
 
-/* Lets part P go once decided, settled and recorded (rec_drain). */
+/* Lets the night's claims, events, rows and actions go with their strings:
+ * a night in parts, each part's once decided, settled and recorded. */
 static void part_release(night *n)
 {
     free(n->claims);

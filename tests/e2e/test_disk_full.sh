@@ -103,54 +103,44 @@ cr run --config "$CFG" --as-of 2026-11-21
 expect_eq state_existing_freed_payment_once "$(rows_of "$E/reports/actions" payment_actions)" \
     "$(rows_of "$R/reports/actions" payment_actions)"
 
+# fill_sweep NAME: the state database's disk fills as the night runs, with
+# 64 KB more room each time until the night fits; every run that fails
+# says what to do, and the run after space is freed completes it: each
+# action once, the reference's actions.  Sets FAILED, and SPOOLS: the
+# failures a night in parts met writing its temporary files.
+fill_sweep() {
+    FAILED=0 SPOOLS=0
+    local room
+    for room in $(seq 64 64 2048); do
+        night_on_full_disk "$1_$room" state_db var "$room"
+        if [ "$RC" -ne 74 ]; then
+            expect_rc "$1_fits_in_${room}k" "$WANT_RC"
+            break
+        fi
+        FAILED=$((FAILED + 1))
+        grep -q "temporary file beside the state database" "$ERR" && SPOOLS=$((SPOOLS + 1))
+        expect_err "$1_${room}k_says_what_to_do" "free space on the disk of $M/var and run again"
+        cr run --config "$CFG" --as-of 2026-11-20
+        expect_rc "$1_${room}k_freed_exit_as_reference" "$WANT_RC"
+        expect_eq "$1_${room}k_freed_payment_once" "$(rows_of "$E/reports/actions" payment_actions)" \
+            "$REF_PAY"
+        expect_eq "$1_${room}k_freed_fulfillment_once" "$(rows_of "$E/reports/actions" fulfillment)" \
+            "$REF_FUL"
+        rm -rf "$E"
+    done
+}
+
 # 4. room for the state database's schema but not for the night: the disk
 # fills as the run starts, while the inbox is ingested, as the decisions
-# commit or after: with 64 KB more room each time until the night fits.
-# Every run that fails says what to do, and the run after space is freed
-# completes it: each action once, the reference's actions.
-failed=0
-for room in $(seq 64 64 2048); do
-    night_on_full_disk state_fills_$room state_db var "$room"
-    if [ "$RC" -ne 74 ]; then
-        expect_rc state_fits_in_${room}k "$WANT_RC"
-        break
-    fi
-    failed=$((failed + 1))
-    expect_err state_fills_${room}k_says_what_to_do "free space on the disk of $M/var and run again"
-    cr run --config "$CFG" --as-of 2026-11-20
-    expect_rc state_fills_${room}k_freed_exit_as_reference "$WANT_RC"
-    expect_eq state_fills_${room}k_freed_payment_once "$(rows_of "$E/reports/actions" payment_actions)" \
-        "$REF_PAY"
-    expect_eq state_fills_${room}k_freed_fulfillment_once "$(rows_of "$E/reports/actions" fulfillment)" \
-        "$REF_FUL"
-    rm -rf "$E"
-done
-check state_fills_at_several_points test "$failed" -ge 3
+# commit or after
+fill_sweep state_fills
+check state_fills_at_several_points test "$FAILED" -ge 3
 
 # 5. a night in parts (three claims a part) keeps its claims, events and
 # rows in temporary files beside the state database: the disk fills while
-# they are written, or later, with 64 KB more room each time until the
-# night fits; each run that fails says what to do, and the run after space
-# is freed issues the reference's actions, each once
+# they are written too
 export CARERECON_PART_CLAIMS=3
-failed=0 spools=0
-for room in $(seq 64 64 2048); do
-    night_on_full_disk parts_fills_$room state_db var "$room"
-    if [ "$RC" -ne 74 ]; then
-        expect_rc parts_fits_in_${room}k "$WANT_RC"
-        break
-    fi
-    failed=$((failed + 1))
-    grep -q "temporary file beside the state database" "$ERR" && spools=$((spools + 1))
-    expect_err parts_fills_${room}k_says_what_to_do "free space on the disk of $M/var and run again"
-    cr run --config "$CFG" --as-of 2026-11-20
-    expect_rc parts_fills_${room}k_freed_exit_as_reference "$WANT_RC"
-    expect_eq parts_fills_${room}k_freed_payment_once "$(rows_of "$E/reports/actions" payment_actions)" \
-        "$REF_PAY"
-    expect_eq parts_fills_${room}k_freed_fulfillment_once "$(rows_of "$E/reports/actions" fulfillment)" \
-        "$REF_FUL"
-    rm -rf "$E"
-done
+fill_sweep parts_fills
 unset CARERECON_PART_CLAIMS
-check parts_fills_at_several_points test "$failed" -ge 3
-check parts_fills_while_spooling test "$spools" -ge 1
+check parts_fills_at_several_points test "$FAILED" -ge 3
+check parts_fills_while_spooling test "$SPOOLS" -ge 1
