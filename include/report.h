@@ -124,11 +124,12 @@ typedef struct cr_report {
     cr_err (*complete)(void *ud, struct cr_report *r);
     void *complete_ud;
     /* A night in parts hands the rows of its decision sheets over part by
-     * part: called until it returns false, each time with the next part's
+     * part: called while it returns 1, each time with the next part's
      * rows of Captures, Releases, Pending and Fulfillment (NULL: none),
-     * read before the next call; the lists above come after them.  May
-     * block until the next part is decided.  NULL: only the lists above. */
-    bool (*next_part)(void *ud, const cr_rep_rows *rows[4]);
+     * read before the next call; 0: no more parts, the lists above come
+     * next; -1: the workbook is dropped (CR_EIO, nothing more is read).
+     * May block until the next part is decided.  NULL: only the lists above. */
+    int (*next_part)(void *ud, const cr_rep_rows *rows[4]);
     void *next_part_ud;
     /* Asked once the workbook is complete and flushed, before it takes its
      * name: false removes it (nothing is written; CR_OK).  May block, e.g.

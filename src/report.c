@@ -1778,9 +1778,12 @@ cr_err cr_report_write(const cr_report *r, const char *path)
     }
     /* a night in parts hands its rows over part by part as it decides them */
     const cr_rep_rows *part[NCOLS(first)];
-    while (rc == CR_OK && rr.next_part && rr.next_part(rr.next_part_ud, part))
+    int got = 0;
+    while (rc == CR_OK && rr.next_part && (got = rr.next_part(rr.next_part_ud, part)) == 1)
         for (size_t i = 0; i < NCOLS(first) && rc == CR_OK; i++)
             rc = decision_rows(&w, &dec[i], (int)i, part[i]);
+    if (rc == CR_OK && got < 0)
+        rc = CR_EIO;   /* dropped (its caller said why): nothing more is read */
     for (size_t i = 0; i < NCOLS(first) && rc == CR_OK; i++)
         rc = decision_rows(&w, &dec[i], (int)i, tables[first[i]].list);
     for (size_t i = 0; i < begun; i++) {

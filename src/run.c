@@ -416,7 +416,9 @@ static const cr_spool_shape action_shape = {sizeof(cr_action), action_texts, NTE
 /* A claim's lookup keys (parts.h), as the subset records them. */
 static void claim_keys(const cr_claim *c, const char *keys[CR_PART_KEYS])
 {
-    keys[0] = c->key;
+    /* an id too long to key (cr_claim_key) is looked for as it is
+     * (cr_claim_find_exact): its actions are tied by it (spool_item) */
+    keys[0] = c->key && *c->key ? c->key : c->claim_id;
     keys[1] = c->norm_sn;
     keys[2] = NULL;
     keys[3] = c->preauth_ref;
@@ -678,6 +680,28 @@ static cr_err add_archived(night *n)
 
 /* --- a night over everything in parts ---------------------------------- */
 
+/* The claims of a part of a night over everything: PART_CLAIMS
+ * (CARERECON_PART_CLAIMS sets another size, the tests' way to decide small
+ * nights in parts). */
+#define PART_CLAIMS 125000
+static long long part_claims(void)
+{
+    const char *v = getenv("CARERECON_PART_CLAIMS");
+    char *end;
+    long long per = v ? strtoll(v, &end, 10) : 0;
+    return !v || *end || per < 1 ? PART_CLAIMS : per;
+}
+
+/* The parts for N claims (a night in parts is one when its claim table's
+ * highest rowid is above a part's claims: rowids only hint at how many
+ * claims there are, so the parts are counted once they are read). */
+static int parts_for(size_t n)
+{
+    long long per = part_claims(), k = ((long long)n + per - 1) / per;
+    return k < 1 ? 1 : k > 250 ? 250 : (int)k;
+}
+
+
 /* A night in parts: the recorded claims by key, to tell at the end a claim
  * gone from one still there under its id in another case or spacing
  * (forget_gone; cr_claim_find_live in a night in one piece). */
@@ -734,9 +758,12 @@ static cr_err spool_item(void *ud, const void *item, const char *const keys[CR_P
 {
     item_spool *j = ud;
     night *n = j->n;
+    const char *k[CR_PART_KEYS] = {keys[0], keys[1], keys[2], keys[3]};
+    if (j->kind == CR_ITEM_ACTION && !k[0])
+        k[0] = ((const cr_action *)item)->claim_id;   /* an id too long to key: claim_keys */
     if (!cr_spool_put(j->sp, j->shape, item))
         return spool_full(j->sp, n->cfg->state_db);
-    if (!cr_parts_add(n->parts, j->kind, keys))
+    if (!cr_parts_add(n->parts, j->kind, k))
         return cr_error(CR_ENOMEM, "out of memory");
     if (j->kind == CR_ITEM_ACTION &&
         !(cr_grow(&n->action_ids, &n->action_ids_cap, n->naction_ids, sizeof *n->action_ids, 64) &&
@@ -759,11 +786,11 @@ static cr_err tie_alias(void *ud, int64_t action_id, const char *claim_id)
         else
             hi = mid;
     }
-    if (lo == n->naction_ids || n->action_ids[lo] != action_id || !claim_id ||
-        !cr_claim_key(claim_id, key, sizeof key))
+    if (lo == n->naction_ids || n->action_ids[lo] != action_id || !claim_id)
         return CR_OK;
-    return cr_parts_tie(n->parts, CR_ITEM_ACTION, lo, 0, key) ? CR_OK
-                                                              : cr_error(CR_ENOMEM, "out of memory");
+    const char *k = cr_claim_key(claim_id, key, sizeof key) ? key : claim_id;   /* claim_keys */
+    return cr_parts_tie(n->parts, CR_ITEM_ACTION, lo, 0, k) ? CR_OK
+                                                            : cr_error(CR_ENOMEM, "out of memory");
 }
 
 /* The settlement rows are spooled on a thread of their own (through a
@@ -1068,7 +1095,7 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
     if (rc == CR_OK && n->parts) {
         /* the claims, events, rows and actions wait in their spools */
         tp = mono();
-        if (!(n->nparts = cr_parts_assign(n->parts, n->nparts))) {
+        if (!(n->nparts = cr_parts_assign(n->parts, parts_for(cr_parts_count(n->parts, CR_ITEM_CLAIM))))) {
             if (indexing)
                 pthread_join(indexer, NULL);
             return cr_error(CR_ENOMEM, "out of memory");
@@ -2108,10 +2135,15 @@ static cr_err read_run_actions(void *ud, cr_action_put put, void *w)
     run_actions *r = ud;
     cr_action a;
     cr_err rc = CR_OK;
+    size_t k = 0;
     int got = cr_spool_rewind(r->sp) ? 1 : -1;
-    while (rc == CR_OK && got == 1 && (got = cr_spool_get(r->sp, &action_shape, &a, NULL)) == 1)
+    while (rc == CR_OK && got == 1 && (got = cr_spool_get(r->sp, &action_shape, &a, NULL)) == 1) {
         rc = put(w, &a);
-    return rc != CR_OK ? rc : got < 0 ? spool_lost(r->n, r->sp) : CR_OK;
+        k++;
+    }
+    if (rc == CR_OK && got == 0 && k != r->sp->n && !r->sp->err)
+        r->sp->err = EILSEQ;   /* a short file: every action, or no file */
+    return rc != CR_OK ? rc : got < 0 || k != r->sp->n ? spool_lost(r->n, r->sp) : CR_OK;
 }
 
 /* Writes this run's action files: the new actions plus earlier ones whose
@@ -2583,7 +2615,7 @@ static void report_drop(report_job *j)
 
 /* The workbook's thread takes the next part's rows (cr_report.next_part),
  * waiting for it to be decided; the part before is read by then. */
-static bool report_next_part(void *ud, const cr_rep_rows *rows[4])
+static int report_next_part(void *ud, const cr_rep_rows *rows[4])
 {
     report_job *j = ud;
     pthread_mutex_lock(&j->mu);
@@ -2594,14 +2626,14 @@ static bool report_next_part(void *ud, const cr_rep_rows *rows[4])
     }
     while (j->taken == j->nparts && !j->parts_done && j->stage >= 0)
         pthread_cond_wait(&j->cv, &j->mu);
-    bool more = j->taken < j->nparts && j->stage >= 0;
-    if (more) {
+    int more = j->stage < 0 ? -1 : j->taken < j->nparts;
+    if (more == 1) {
         for (int k = 0; k < 4; k++)
             rows[k] = &j->parts[j->taken]->l[k];
         j->taken++;
     }
     pthread_mutex_unlock(&j->mu);
-    return more;
+    return more;   /* (dropped: the night's own lists are not read, they are still in use) */
 }
 
 /* Hands a decided part's rows (N's lists, sealed) to the workbook, and
@@ -2994,21 +3026,6 @@ static cr_err foreign_action_files(const cr_config *cfg, cr_store *st)
     return rc;
 }
 
-/* The parts a night over everything is decided in: one per PART_CLAIMS
- * claims of the claim database (its highest rowid; CARERECON_PART_CLAIMS
- * sets another size, the tests' way to decide small nights in parts). */
-#define PART_CLAIMS 125000
-static int parts_wanted(const night *n)
-{
-    const char *v = getenv("CARERECON_PART_CLAIMS");
-    char *end;
-    long long per = v ? strtoll(v, &end, 10) : 0;
-    if (!v || *end || per < 1)
-        per = PART_CLAIMS;
-    long long k = (n->claims_rowid + per - 1) / per;
-    return k < 1 ? 1 : k > 250 ? 250 : (int)k;
-}
-
 cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const cr_run_opts *o)
 {
     cr_err rc, ingest_rc = CR_OK;
@@ -3081,10 +3098,12 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     incremental = can_increment(&n, cdb, meta);
     claims.cfg = cfg;
     claims.cdb = cdb;
-    if (!incremental && (n.nparts = parts_wanted(&n)) > 1) {
-        /* too many claims to hold at once: decided in parts (decide_in_parts) */
+    if (!incremental && n.claims_rowid > part_claims()) {
+        /* too many claims to hold at once: decided in parts (decide_in_parts);
+         * the key table is sized for a million claims at most, and grows */
         int e;
-        if (!(n.parts = cr_parts_new(4 * (size_t)n.claims_rowid + 1024))) {
+        size_t expect = (size_t)(n.claims_rowid < 1000000 ? n.claims_rowid : 1000000);
+        if (!(n.parts = cr_parts_new(4 * expect + 1024))) {
             rc = cr_error(CR_ENOMEM, "out of memory");
             goto cleanup;
         }

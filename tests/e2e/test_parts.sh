@@ -69,6 +69,31 @@ CARERECON_PART_CLAIMS=5 "$BIN" run --config "$B/config/carerecon.yaml" --as-of 2
 same parts_dry_run_workbook "$(rows_of "$TMP/dry_one.xlsx" | grep -v '^Summary .Run')" \
     "$(rows_of "$TMP/dry_parts.xlsx" | grep -v '^Summary .Run')"
 
+# a claim id too long to key (over 255 bytes: looked for as it is) keeps
+# its actions in its part (a review: its fulfillment action fell into
+# another part, and every later night in parts failed on its second
+# ship_replacement); and a claim table whose rowids are sparse (one at
+# 4e10) counts its parts from its claims, not its highest rowid (a review:
+# "out of memory" asking for a key table of a terabyte)
+A=$TMP/long_one B=$TMP/long_parts
+newenv "$A"
+sed "s/CE2611-000134/CE2611-000134-$(printf 'X%.0s' $(seq 290))/g" "$ROOT/fixtures/claims.sql" >"$A/claims.sql"
+rm -f "$A/fixtures/claims.db"
+sqlite3 "$A/fixtures/claims.db" <"$A/claims.sql"
+cp -r "$A" "$B"
+for night in 2026-11-20 2026-11-21 2026-11-22; do
+    "$BIN" run --config "$A/config/carerecon.yaml" --as-of $night --full --quiet 2>/dev/null
+    CARERECON_PART_CLAIMS=3 "$BIN" run --config "$B/config/carerecon.yaml" --as-of $night --full --quiet \
+        2>/dev/null
+    expect_eq "parts_long_id_${night}_exit" "$?" 65
+done
+same parts_long_id_state "$(state_of "$A")" "$(state_of "$B")"
+sqlite3 "$B/fixtures/claims.db" "UPDATE claims SET rowid = 40000000000 WHERE claim_id = 'CE2611-000101'"
+CARERECON_PART_CLAIMS=3 "$BIN" run --config "$B/config/carerecon.yaml" --as-of 2026-11-23 --full --verbose \
+    2>"$B/sparse.log"
+expect_eq parts_sparse_rowids_exit "$?" 65
+check parts_sparse_rowids_parts_of_claims grep -q "a night in 15 parts: 45 claims" "$B/sparse.log"
+
 # a generated business of 3,000 claims in 8 parts, a night of new rows (one
 # piece: incremental), a night over everything after it and a claim gone
 if [ -x "$GEN" ]; then
