@@ -824,13 +824,16 @@ static const char *all_rows_in(const char *name, bool dry)
  * after: the rows of a run whose workbook was not written are listed by
  * the next). */
 /* Ends the iteration X; CR_EIO when the rows could not all be read back. */
+static cr_err rows_lost(wctx *w, const char *sheet, int e)
+{
+    return cr_error(CR_EIO, "workbook %s: cannot read back the rows of sheet %s from their"
+                            " temporary file: %s", w->path, sheet, strerror(e));
+}
+
 static cr_err tbl_end(wctx *w, tbl_iter *x)
 {
     int e = x->t->list ? cr_rep_iter_end(&x->it) : 0;
-    if (!e)
-        return CR_OK;
-    return cr_error(CR_EIO, "workbook %s: cannot read back the rows of sheet %s from their"
-                            " temporary file: %s", w->path, x->t->name, strerror(e));
+    return e ? rows_lost(w, x->t->name, e) : CR_OK;
 }
 
 static const size_t row_texts[] = {
@@ -1670,10 +1673,7 @@ static cr_err decision_rows(wctx *w, sheet_run *s, int k, const cr_rep_rows *l)
         if ((rc = sheet_row(w, s, r)) == CR_OK && k < 3)
             rc = group_add(w, k, r);
     int e = cr_rep_iter_end(&it);
-    if (rc == CR_OK && e)
-        rc = cr_error(CR_EIO, "workbook %s: cannot read back the rows of sheet %s from their"
-                              " temporary file: %s", w->path, s->t->name, strerror(e));
-    return rc;
+    return rc == CR_OK && e ? rows_lost(w, s->t->name, e) : rc;
 }
 
 /* Contract: see report.h.  R and PATH must not be NULL.  Sheets with more

@@ -436,6 +436,16 @@ static cr_err spool_full(const cr_spool *sp, const char *where)
                                                  " and made again then" : "");
 }
 
+/* Opens SP beside the state database (a buffer of BUFFER bytes, 0: 1 MiB). */
+static cr_err state_spool(const cr_config *cfg, cr_spool *sp, size_t buffer)
+{
+    int e;
+    if (cr_spool_open(sp, cfg->state_db, buffer, &e) == CR_OK)
+        return CR_OK;
+    return cr_error(CR_ECANTCREAT, "cannot create a temporary file beside the state database %s: %s",
+                    cfg->state_db, strerror(e));
+}
+
 static cr_err spool_claims(void *ud, const cr_claim *cl, size_t n)
 {
     claims_job *j = ud;
@@ -830,13 +840,11 @@ static void *rows_spool_main(void *p)
 static cr_err spool_items(night *n)
 {
     cr_err rc;
-    int e;
     pthread_t t;
     cr_spool *sp[] = {&n->sp_events, &n->sp_rows, &n->sp_actions, &n->sp_pay, &n->sp_ful};
     for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++)
-        if (cr_spool_open(sp[i], n->cfg->state_db, i < 3 ? 0 : 256 << 10, &e) != CR_OK)
-            return cr_error(CR_ECANTCREAT, "cannot create a temporary file beside the state database"
-                                           " %s: %s", n->cfg->state_db, strerror(e));
+        if ((rc = state_spool(n->cfg, sp[i], i < 3 ? 0 : 256 << 10)) != CR_OK)
+            return rc;
     rows_spool rj = {.sp = &n->sp_rows, .where = n->cfg->state_db};
     bool threaded = cr_threads_allowed() && cr_store_open_reader(n->st, &rj.st) == CR_OK &&
                     cr_thread_start(&t, rows_spool_main, &rj);
@@ -913,17 +921,16 @@ static void *scatter_main(void *arg)
 
 static cr_err scatter_parts(night *n)
 {
-    int e;
+    cr_err rc;
     pthread_t t;
     if (!(n->sp_part = calloc((size_t)n->nparts, sizeof *n->sp_part)) ||
         !(n->sp_part2 = calloc((size_t)n->nparts, sizeof *n->sp_part2)) ||
         !(n->part_n = calloc((size_t)n->nparts, sizeof *n->part_n)))
         return cr_error(CR_ENOMEM, "out of memory");
     for (int p = 0; p < n->nparts; p++)
-        if (cr_spool_open(&n->sp_part[p], n->cfg->state_db, 256 << 10, &e) != CR_OK ||
-            cr_spool_open(&n->sp_part2[p], n->cfg->state_db, 256 << 10, &e) != CR_OK)
-            return cr_error(CR_ECANTCREAT, "cannot create a temporary file beside the state database"
-                                           " %s: %s", n->cfg->state_db, strerror(e));
+        if ((rc = state_spool(n->cfg, &n->sp_part[p], 256 << 10)) != CR_OK ||
+            (rc = state_spool(n->cfg, &n->sp_part2[p], 256 << 10)) != CR_OK)
+            return rc;
     scatter_job a = {n, {CR_ITEM_CLAIM, CR_ITEM_EVENT}, n->sp_part, CR_OK},
                 b = {n, {CR_ITEM_ROW, CR_ITEM_ACTION}, n->sp_part2, CR_OK};
     bool threaded = cr_thread_start(&t, scatter_main, &b);
@@ -1049,7 +1056,6 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
             rj.st = NULL;
         }
     }
-    double tp = mono();
     pthread_t indexer;
     bool indexing = false;
     if (rc == CR_OK && n->parts) {
@@ -1058,10 +1064,7 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
         if (!n->dry)
             indexing = cr_thread_start(&indexer, index_inbox, n->st);
         rc = spool_items(n);
-    }
-    if (n->parts)
-        cr_debug(n->o->v, "spooled in %.3f s", mono() - tp);
-    else if (rc == CR_OK &&
+    } else if (rc == CR_OK &&
              (rc = cr_store_events_load(n->st, &n->events_pool, &n->events, &n->nevents)) == CR_OK &&
              (rows_reading ||
               (rc = cr_store_settlements_load(n->st, &n->pool, &n->srows, &n->nsrows)) == CR_OK))
@@ -1094,27 +1097,20 @@ static cr_err load(night *n, const int64_t *meta, claims_job *cj)
     }
     if (rc == CR_OK && n->parts) {
         /* the claims, events, rows and actions wait in their spools */
-        tp = mono();
         if (!(n->nparts = cr_parts_assign(n->parts, parts_for(cr_parts_count(n->parts, CR_ITEM_CLAIM))))) {
             if (indexing)
                 pthread_join(indexer, NULL);
             return cr_error(CR_ENOMEM, "out of memory");
         }
         cr_debug(n->o->v, "a night in %d parts: %zu claims, %zu events, %zu settlement rows, %zu"
-                          " actions spooled (%.3f s)", n->nparts, n->sp_claims.n, n->sp_events.n,
-                 n->sp_rows.n, n->sp_actions.n, mono() - tp);
-        tp = mono();
+                          " actions, kept in temporary files beside the state database",
+                 n->nparts, n->sp_claims.n, n->sp_events.n, n->sp_rows.n, n->sp_actions.n);
         rc = scatter_parts(n);
         if (rc == CR_OK)
             rc = dh_keys_init(n);
-        cr_debug(n->o->v, "scattered in %.3f s", mono() - tp);
-        if (indexing) {
+        if (indexing)
             pthread_join(indexer, NULL);
-            cr_debug(n->o->v, "inbox indexed in %.3f s", mono() - tp);
-        }
-        if (rc != CR_OK)
-            return rc;
-        return CR_OK;
+        return rc;
     }
     if (rc != CR_OK || (meta && ((rc = cj->rc) != CR_OK || (rc = subset_claims(n, cj)) != CR_OK)) ||
         (rc = attach_actions(n)) != CR_OK)
@@ -2605,6 +2601,7 @@ static bool report_gate(void *ud);
 
 static cr_rep_rows *spilled_rows(night *n, int k);
 static cr_err report_spools(night *n, report_job *j);
+static cr_err rows_seal(const report_job *j, cr_rep_rows *l);
 static void report_stage(report_job *j, int stage);
 
 /* Drops the workbook (report_stage -1). */
@@ -2647,9 +2644,8 @@ static cr_err report_hand_part(night *n, report_job *j, bool workbook, bool done
         cr_rep_rows *l[4] = {&n->captures, &n->releases, &n->pending, &n->ships};
         for (int k = 0; k < 4; k++) {
             if (b) {
-                if (cr_rep_rows_seal(l[k]) != CR_OK && rc == CR_OK)
-                    rc = cr_error(CR_EIO, "workbook %s: cannot write its rows to a temporary file"
-                                          " beside it: %s", j->path, strerror(l[k]->spool.err));
+                cr_err src = rows_seal(j, l[k]);
+                rc = rc == CR_OK ? src : rc;
                 b->l[k] = *l[k];
                 *l[k] = (cr_rep_rows){0};
             } else {
@@ -2675,9 +2671,7 @@ static cr_err report_hand_part(night *n, report_job *j, bool workbook, bool done
         return rc;
     }
     for (int k = 0; workbook && rc == CR_OK && spilled_rows(n, k); k++)
-        if (cr_rep_rows_seal(spilled_rows(n, k)) != CR_OK)
-            rc = cr_error(CR_EIO, "workbook %s: cannot write its rows to a temporary file beside"
-                                  " it: %s", j->path, strerror(spilled_rows(n, k)->spool.err));
+        rc = rows_seal(j, spilled_rows(n, k));
     pthread_mutex_lock(&j->mu);
     j->parts_done = true;
     pthread_cond_broadcast(&j->cv);
@@ -2731,15 +2725,22 @@ static cr_err report_prepare(night *n, report_job *j)
     return report_spools(n, j);
 }
 
+/* Writes out what L's spool buffers (cr_rep_rows_seal), saying why not. */
+static cr_err rows_seal(const report_job *j, cr_rep_rows *l)
+{
+    if (cr_rep_rows_seal(l) == CR_OK)
+        return CR_OK;
+    return cr_error(CR_EIO, "workbook %s: cannot write its rows to a temporary file beside it: %s",
+                    j->path, strerror(l->spool.err));
+}
+
 /* Hands the decided rows to the workbook (report_prepare named it). */
 static cr_err report_begin(night *n, report_job *j)
 {
-    for (int k = 0; spilled_rows(n, k); k++) {
-        cr_rep_rows *l = spilled_rows(n, k);
-        if (cr_rep_rows_seal(l) != CR_OK)
-            return cr_error(CR_EIO, "workbook %s: cannot write its rows to a temporary file beside"
-                                    " it: %s", j->path, strerror(l->spool.err));
-    }
+    cr_err rc;
+    for (int k = 0; spilled_rows(n, k); k++)
+        if ((rc = rows_seal(j, spilled_rows(n, k))) != CR_OK)
+            return rc;
     j->n = n;
     j->r = (cr_report){
         .cfg = n->cfg,
@@ -3101,17 +3102,13 @@ cr_err cr_run_night(const cr_config *cfg, cr_store *st, cr_claimsdb *cdb, const 
     if (!incremental && n.claims_rowid > part_claims()) {
         /* too many claims to hold at once: decided in parts (decide_in_parts);
          * the key table is sized for a million claims at most, and grows */
-        int e;
         size_t expect = (size_t)(n.claims_rowid < 1000000 ? n.claims_rowid : 1000000);
         if (!(n.parts = cr_parts_new(4 * expect + 1024))) {
             rc = cr_error(CR_ENOMEM, "out of memory");
             goto cleanup;
         }
-        if (cr_spool_open(&n.sp_claims, cfg->state_db, 0, &e) != CR_OK) {
-            rc = cr_error(CR_ECANTCREAT, "cannot create a temporary file beside the state database"
-                                         " %s: %s", cfg->state_db, strerror(e));
+        if ((rc = state_spool(cfg, &n.sp_claims, 0)) != CR_OK)
             goto cleanup;
-        }
         claims.parts = n.parts;
         claims.spool = &n.sp_claims;
     }

@@ -94,3 +94,22 @@ for ws in wb.worksheets:
         print(ws.title, row)
 ' "$1"
 }
+
+# diff_seeds PREFIX SEEDS [ARGS...] - tests/diff/difftest.py for each seed
+# of SEEDS ("318 578:wild": a seed and its mode), ARGS passed on; each one
+# passes when every night agreed and some were incremental
+diff_seeds() {
+    local prefix=$1 seeds=$2 s seed mode res
+    shift 2
+    for s in $seeds; do
+        seed=${s%%:*}
+        mode=; [ "$s" != "$seed" ] && mode=${s#*:}
+        res=$(DIFFTEST_WORK=$TMP/diff CARERECON_BIN=$BIN "$PY" "$ROOT/tests/diff/difftest.py" --seed "$seed" \
+            ${mode:+--mode "$mode"} "$@" 2>&1 | tail -1)
+        if echo "$res" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d["diverged_at"] is None and d["agreed"] == d["nights"] and d["incremental"] > 0 else 1)' 2>/dev/null; then
+            ok "${prefix}_${seed}${mode:+_$mode}"
+        else
+            fail "${prefix}_${seed}${mode:+_$mode}" "$(echo "$res" | cut -c1-300)"
+        fi
+    done
+}
